@@ -1,0 +1,21 @@
+using Pipelines.Core.Activities;
+using Pipelines.Core.Definitions;
+
+namespace Pipelines.Core.Validation;
+
+/// <summary>Checks a parsed definition against the activity registry: references, cycles, inputs, types.</summary>
+public static class WorkflowValidator
+{
+    public static IReadOnlyList<ValidationError> Validate(WorkflowDefinition definition, ActivityRegistry registry) => throw new NotImplementedException();
+
+    /// <summary>Parses and validates; throws with every error found.</summary>
+    public static WorkflowDefinition Load(string path, ActivityRegistry registry) => LoadText(File.ReadAllText(path), path, registry);
+
+    public static WorkflowDefinition LoadText(string text, string path, ActivityRegistry registry)
+    {
+        var definition = WorkflowParser.Parse(text, path);
+        var errors = Validate(definition, registry);
+        if (errors.Count > 0) throw new WorkflowValidationException(errors);
+        return definition;
+    }
+}
