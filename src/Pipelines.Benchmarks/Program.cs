@@ -1,0 +1,13 @@
+using Pipelines.Benchmarks;
+
+// Register benchmarks here; each lives in a folder named after its subsystem.
+IBenchmark[] benchmarks = [];
+
+if (args.Length == 0 || benchmarks.All(b => b.Name != args[0]))
+{
+    Console.Error.WriteLine("usage: Pipelines.Benchmarks NAME [args]");
+    foreach (var b in benchmarks) Console.Error.WriteLine($"  {b.Name,-12} {b.Description}");
+    return 2;
+}
+var report = BenchmarkReport.ForRepository();
+return await benchmarks.Single(b => b.Name == args[0]).RunAsync(args[1..], report);
