@@ -1,0 +1,91 @@
+using System.Text.Json.Nodes;
+using Pipelines.Core.Definitions;
+
+namespace Pipelines.Engine.Model;
+
+public sealed record SubmitRun(
+    WorkflowDefinition Definition,
+    JsonObject Params,
+    string CreatedBy,
+    long? ScheduleId = null,
+    DateTimeOffset? ScheduledFor = null);
+
+/// <summary>A job a worker has claimed: one attempt of one step run, under a lease.</summary>
+public sealed record ClaimedJob(
+    Guid StepRunId,
+    Guid RunId,
+    string StepId,
+    string Kind,
+    string ActivityVersion,
+    int Attempt,
+    JsonObject Inputs,
+    JsonNode? Item,
+    int? ItemIndex,
+    TimeSpan? Timeout,
+    bool CancelRequested);
+
+public enum AttemptOutcome { Succeeded, Failed, Stopped, Cancelled, TimedOut }
+
+public sealed record JobCompletion(
+    Guid StepRunId,
+    Guid RunId,
+    int Attempt,
+    string WorkerId,
+    AttemptOutcome Outcome,
+    JsonObject? Outputs,
+    string? Error,
+    bool Retryable,
+    string Logs);
+
+public sealed record HeartbeatResult(IReadOnlySet<Guid> Lost, IReadOnlySet<Guid> CancelRequested);
+
+public sealed record WorkerInfo(string Id, string Host, int Pid, IReadOnlyList<string> Queues, int Concurrency);
+
+public enum ApprovalDecision { Approve, Reject }
+
+public sealed record RunSummary(
+    Guid Id,
+    string Workflow,
+    RunState State,
+    string CreatedBy,
+    string Trigger,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? FinalizedAt,
+    string? Error,
+    IReadOnlyDictionary<StepState, int> StepCounts);
+
+public sealed record AttemptView(int Attempt, string WorkerId, AttemptState State, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, string? Error, string Logs);
+
+public sealed record ApprovalView(
+    Guid StepRunId, string StepId, JsonNode? Summary, DateTimeOffset RequestedAt, DateTimeOffset? ExpiresAt,
+    string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt, string? Comment);
+
+public sealed record StepRunView(
+    Guid Id,
+    string StepId,
+    int? ItemIndex,
+    string Kind,
+    StepState State,
+    int Attempt,
+    bool Cached,
+    JsonObject? Inputs,
+    JsonObject? Outputs,
+    string? Error,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinalizedAt,
+    int? ChildrenTotal,
+    int? ChildrenOpen,
+    IReadOnlyList<AttemptView> Attempts);
+
+public sealed record RunDetails(
+    RunSummary Run,
+    JsonObject Params,
+    DateTimeOffset? StartedAt,
+    IReadOnlyList<StepRunView> Steps,
+    IReadOnlyList<ApprovalView> Approvals);
+
+public sealed record ScheduleView(
+    long Id, string Workflow, string Cron, string TimeZone, string CatchUp, int MaxConcurrentRuns, bool Enabled,
+    DateTimeOffset? LastFireAt, DateTimeOffset? NextFireAt);
+
+public sealed record RunFilter(string? Workflow = null, RunState? State = null, int Limit = 50);

@@ -1,0 +1,81 @@
+using Pipelines.Core.Definitions;
+using Pipelines.Engine.Model;
+
+namespace Pipelines.Engine.Storage;
+
+/// <summary>What clients (CLI, later the REST API) do to runs. Every call is one transaction.</summary>
+public interface IRunCommands
+{
+    Task<Guid> SubmitRunAsync(SubmitRun request, CancellationToken ct = default);
+
+    /// <summary>Cancels pending work now; running attempts are told to stop and finish as cancelled.</summary>
+    Task CancelRunAsync(Guid runId, string requestedBy, CancellationToken ct = default);
+
+    /// <summary>Re-runs a finished, unsuccessful run from its failed, cancelled, stopped or skipped steps; succeeded steps keep their outputs.</summary>
+    Task RetryRunAsync(Guid runId, string requestedBy, CancellationToken ct = default);
+
+    /// <summary>Decides a waiting approval. Exactly one of several concurrent decisions wins; the others get <see cref="ConflictException"/>.</summary>
+    Task DecideAsync(Guid runId, string stepId, ApprovalDecision decision, string decidedBy, string? comment, CancellationToken ct = default);
+}
+
+/// <summary>Read side for the CLI and the future API.</summary>
+public interface IRunQueries
+{
+    Task<IReadOnlyList<RunSummary>> ListRunsAsync(RunFilter filter, CancellationToken ct = default);
+    Task<RunDetails?> GetRunAsync(Guid runId, CancellationToken ct = default);
+    Task<IReadOnlyList<ApprovalView>> ListOpenApprovalsAsync(CancellationToken ct = default);
+    Task<IReadOnlyList<ScheduleView>> ListSchedulesAsync(CancellationToken ct = default);
+}
+
+/// <summary>The worker's side of the queue. Every transition is guarded on state, attempt and lease owner.</summary>
+public interface IJobQueue
+{
+    Task RegisterWorkerAsync(WorkerInfo worker, CancellationToken ct = default);
+    Task UnregisterWorkerAsync(string workerId, CancellationToken ct = default);
+
+    /// <summary>Claims up to <paramref name="max"/> available jobs in one statement (SKIP LOCKED).</summary>
+    Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string workerId, IReadOnlyList<string> queues, int max, TimeSpan lease, CancellationToken ct = default);
+
+    /// <summary>Renews leases; reports those lost (taken away or finished elsewhere) and those asked to cancel.</summary>
+    Task<HeartbeatResult> HeartbeatAsync(string workerId, IReadOnlyList<(Guid StepRunId, int Attempt)> jobs, TimeSpan lease, CancellationToken ct = default);
+
+    /// <summary>Records the attempt's end and advances the run. False when the lease was lost: nothing was changed.</summary>
+    Task<bool> CompleteAsync(JobCompletion completion, CancellationToken ct = default);
+
+    /// <summary>Gives an unfinished attempt back to the queue (graceful shutdown). False when the lease was lost.</summary>
+    Task<bool> HandBackAsync(Guid stepRunId, Guid runId, int attempt, string workerId, string logs, CancellationToken ct = default);
+}
+
+/// <summary>Work only the elected leader does, each an idempotent sweep.</summary>
+public interface IMaintenance
+{
+    /// <summary>Running jobs whose lease expired go back to the queue (or fail once rescues are exhausted).</summary>
+    Task<int> RescueExpiredLeasesAsync(CancellationToken ct = default);
+    Task<int> PromoteDueRetriesAsync(CancellationToken ct = default);
+    Task<int> ExpireApprovalsAsync(CancellationToken ct = default);
+    /// <summary>Creates the runs of due schedule fire times (one run per fire time, however many schedulers race).</summary>
+    Task<int> FireSchedulesAsync(CancellationToken ct = default);
+    Task<int> StartQueuedRunsAsync(CancellationToken ct = default);
+}
+
+public interface IScheduleRegistry
+{
+    /// <summary>Creates or updates the schedules of these definitions; definitions without a schedule disable theirs.</summary>
+    Task SyncAsync(IReadOnlyList<WorkflowDefinition> definitions, CancellationToken ct = default);
+}
+
+/// <summary>Leadership among all processes sharing the database.</summary>
+public interface ILeaderElection : IAsyncDisposable
+{
+    /// <summary>Tries to become (or stay) leader. Cheap to call every tick.</summary>
+    Task<bool> TryLeadAsync(CancellationToken ct = default);
+}
+
+/// <summary>Wake-ups pushed by the database; the worker also polls, so a missed one only costs latency.</summary>
+public interface IWakeups : IAsyncDisposable
+{
+    event Action<string>? JobsAvailable;
+    event Action<Guid>? CancelRequested;
+    event Action<Guid>? RunChanged;
+    Task StartAsync(CancellationToken ct);
+}

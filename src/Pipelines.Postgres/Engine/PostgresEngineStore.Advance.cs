@@ -1,0 +1,202 @@
+using System.Text.Json.Nodes;
+using Npgsql;
+using NpgsqlTypes;
+using Pipelines.Core.Activities;
+using Pipelines.Engine.Model;
+using Pipelines.Engine.Orchestration;
+using Pipelines.Engine.Storage;
+
+namespace Pipelines.Postgres.Engine;
+
+public sealed partial class PostgresEngineStore
+{
+    /// <summary>
+    /// Moves a run forward after any change: plans from the current snapshot, applies the decisions, and
+    /// repeats until nothing changes (a cache hit can make further steps ready at once). Runs inside the
+    /// caller's transaction with the run's row locked.
+    /// </summary>
+    private async Task AdvanceAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, CancellationToken ct)
+    {
+        if (run.State != RunState.Running) return;
+        var definition = await DefinitionAsync(conn, tx, run.VersionId, ct);
+        var facts = new JsonObject
+        {
+            ["id"] = run.Id.ToString(),
+            ["workflow"] = run.Workflow,
+            ["created_by"] = run.CreatedBy,
+            ["created_at"] = run.CreatedAt.ToString("O"),
+            ["scheduled_for"] = run.ScheduledFor?.ToString("O"),
+        };
+        var queues = new HashSet<string>();
+        for (var round = 0; round <= definition.Steps.Count + 1; round++)
+        {
+            var steps = new List<PlanStep>();
+            await using (var cmd = Db.Cmd(conn, tx, "TopLevelSteps", ("run_id", run.Id)))
+            await using (var r = await cmd.ExecuteReaderAsync(ct))
+                while (await r.ReadAsync(ct))
+                    steps.Add(new PlanStep(r.GetGuid(0), r.GetString(1), StateNames.ParseStep(r.GetString(2)), r.ReadObject(3), r.ReadStringOrNull(4)));
+
+            var plan = RunPlanner.Plan(new PlanInput(definition, _registry, run.Params, facts, run.CancelRequested, steps));
+            if (plan.FinalState is { } final)
+            {
+                await using var count = Db.Cmd(conn, tx, "CountRunning", ("run_id", run.Id));
+                // Cancelled fan-out children may still be stopping; the last one to finish closes the run.
+                if ((long)(await count.ExecuteScalarAsync(ct))! == 0)
+                    await Db.Cmd(conn, tx, "FinalizeRun", ("id", run.Id), ("state", final.Db()), ("error", plan.FinalError), ("now", Now)).ExecAsync(ct);
+                break;
+            }
+            if (plan.Decisions.Count == 0) break;
+            foreach (var decision in plan.Decisions)
+                await ApplyAsync(conn, tx, run, decision, queues, ct);
+        }
+        foreach (var queue in queues) await NotifyAsync(conn, tx, Channels.Jobs, queue, ct);
+        await NotifyAsync(conn, tx, Channels.Runs, run.Id.ToString(), ct);
+    }
+
+    private async Task ApplyAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, StepDecision decision, HashSet<string> queues, CancellationToken ct)
+    {
+        switch (decision)
+        {
+            case SkipStep s:
+                await SetPendingTerminal(s.StepRunId, StepState.Skipped, s.Reason);
+                break;
+            case CancelStep c:
+                await SetPendingTerminal(c.StepRunId, StepState.Cancelled, "cancelled");
+                break;
+            case FailStep f:
+                await SetPendingTerminal(f.StepRunId, StepState.Failed, f.Error);
+                break;
+            case EnqueueStep e:
+                if (e.CacheKey is not null && await TryCompleteFromCacheAsync(conn, tx, e.StepRunId, e.Inputs, e.CacheKey, ct)) break;
+                await using (var cmd = Db.Cmd(conn, tx, "EnqueueStep", ("id", e.StepRunId), ("inputs", e.Inputs), ("cache_key", e.CacheKey), ("now", Now)))
+                    if (await cmd.ExecuteScalarAsync(ct) is string queue) queues.Add(queue);
+                break;
+            case AwaitApproval a:
+                await SuspendForApprovalAsync(conn, tx, run, a, ct);
+                break;
+            case FanOutStep f:
+                if (f.CacheKey is not null && await TryCompleteFromCacheAsync(conn, tx, f.StepRunId, new JsonObject(), f.CacheKey, ct)) break;
+                await FanOutAsync(conn, tx, run, f, queues, ct);
+                break;
+            default:
+                throw new InvalidOperationException($"unknown decision {decision.GetType().Name}");
+        }
+
+        Task SetPendingTerminal(Guid id, StepState state, string error) =>
+            Db.Cmd(conn, tx, "SetPendingTerminal", ("id", id), ("state", state.Db()), ("error", error), ("now", Now)).ExecAsync(ct);
+    }
+
+    private async Task<bool> TryCompleteFromCacheAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid id, JsonObject inputs, string key, CancellationToken ct)
+    {
+        Guid from;
+        JsonObject? outputs;
+        await using (var cmd = Db.Cmd(conn, tx, "FindCached", ("cache_key", key), ("id", id)))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            if (!await r.ReadAsync(ct)) return false;
+            from = r.GetGuid(0);
+            outputs = r.ReadObject(1);
+        }
+        await Db.Cmd(conn, tx, "CompleteFromCache", ("id", id), ("inputs", inputs), ("cache_key", key),
+            ("outputs", outputs ?? new JsonObject()), ("cached_from", from), ("now", Now)).ExecAsync(ct);
+        return true;
+    }
+
+    private async Task SuspendForApprovalAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, AwaitApproval a, CancellationToken ct)
+    {
+        await Db.Cmd(conn, tx, "SuspendForApproval", ("id", a.StepRunId), ("inputs", a.Inputs), ("now", Now)).ExecAsync(ct);
+        DateTime? expires = null;
+        if (a.Inputs["timeout"] is JsonValue t && t.TryGetValue<string>(out var text))
+            expires = Now + Durations.Parse(text);
+        var approvers = (a.Inputs["approvers"] as JsonArray)?.Select(n => n!.ToString()).ToArray() ?? [];
+        await using var cmd = Db.Cmd(conn, tx, "InsertApproval", ("step_run_id", a.StepRunId), ("run_id", run.Id),
+            ("summary", a.Inputs["summary"]?.DeepClone()), ("allow_self", a.Inputs["allow_self_approval"]?.GetValue<bool>() ?? false),
+            ("now", Now));
+        cmd.Parameters.Add(Db.Typed("approvers", NpgsqlDbType.Array | NpgsqlDbType.Text, approvers));
+        cmd.Parameters.Add(Db.Typed("expires_at", NpgsqlDbType.TimestampTz, expires));
+        await cmd.ExecAsync(ct);
+    }
+
+    private async Task FanOutAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, FanOutStep f, HashSet<string> queues, CancellationToken ct)
+    {
+        string queue;
+        string kind;
+        await using (var cmd = Db.Cmd(conn, tx, "StartFanOut", ("id", f.StepRunId), ("cache_key", f.CacheKey), ("n", f.Items.Count),
+                         ("max_parallel", f.MaxParallel), ("now", Now)))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            if (!await r.ReadAsync(ct)) return;
+            kind = r.GetString(1);
+            queue = r.GetString(3);
+        }
+        if (f.Items.Count == 0)
+        {
+            // Nothing to fan out over: the fan-in of zero items is an empty list per declared output.
+            var outputs = new JsonObject();
+            foreach (var name in OutputNames(kind)) outputs[name] = new JsonArray();
+            await Db.Cmd(conn, tx, "FinishParent", ("id", f.StepRunId), ("state", StepState.Succeeded.Db()), ("outputs", outputs),
+                ("error", null), ("now", Now)).ExecAsync(ct);
+            return;
+        }
+        await using (var insert = Db.Cmd(conn, tx, "InsertChildren", ("parent_id", f.StepRunId), ("max_parallel", f.MaxParallel), ("now", Now)))
+        {
+            insert.Parameters.Add(Db.Typed("indexes", NpgsqlDbType.Array | NpgsqlDbType.Integer, Enumerable.Range(0, f.Items.Count).ToArray()));
+            insert.Parameters.Add(Db.Typed("items", NpgsqlDbType.Array | NpgsqlDbType.Jsonb, f.Items.Select(i => i.Item?.ToJsonString() ?? "null").ToArray()));
+            insert.Parameters.Add(Db.Typed("inputs", NpgsqlDbType.Array | NpgsqlDbType.Jsonb, f.Items.Select(i => i.Inputs.ToJsonString()).ToArray()));
+            await insert.ExecAsync(ct);
+        }
+        queues.Add(queue);
+    }
+
+    private IEnumerable<string> OutputNames(string kind) =>
+        (_registry.Find(kind)?.OutputSchema["properties"] as JsonObject)?.Select(p => p.Key) ?? [];
+
+    /// <summary>A child of a fan-out reached a terminal state: release the next sibling, and close the parent after the last one.</summary>
+    private async Task ChildFinishedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, Guid parentId, HashSet<string> queues, CancellationToken ct)
+    {
+        int open, maxParallel;
+        StepState parentState;
+        await using (var cmd = Db.Cmd(conn, tx, "ChildFinished", ("parent_id", parentId)))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            await r.ReadAsync(ct);
+            open = r.GetInt32(0);
+            maxParallel = r.IsDBNull(1) ? 0 : r.GetInt32(1);
+            parentState = StateNames.ParseStep(r.GetString(2));
+        }
+        if (parentState != StepState.Waiting) return;
+        if (maxParallel > 0 && !run.CancelRequested)
+        {
+            await using var release = Db.Cmd(conn, tx, "ReleaseNextChild", ("parent_id", parentId), ("now", Now));
+            if (await release.ExecuteScalarAsync(ct) is string q) queues.Add(q);
+        }
+        if (open > 0) return;
+
+        var children = new List<(int Index, StepState State, JsonObject? Outputs, string? Error)>();
+        await using (var cmd = Db.Cmd(conn, tx, "ChildrenOf", ("parent_id", parentId)))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+            while (await r.ReadAsync(ct))
+                children.Add((r.GetInt32(0), StateNames.ParseStep(r.GetString(1)), r.ReadObject(2), r.ReadStringOrNull(3)));
+
+        var (state, outputs, error) = FanIn(children);
+        await Db.Cmd(conn, tx, "FinishParent", ("id", parentId), ("state", state.Db()), ("outputs", outputs), ("error", error), ("now", Now)).ExecAsync(ct);
+    }
+
+    /// <summary>The parent's outputs: for each output name, the list of every child's value in item order.</summary>
+    internal static (StepState State, JsonObject? Outputs, string? Error) FanIn(IReadOnlyList<(int Index, StepState State, JsonObject? Outputs, string? Error)> children)
+    {
+        var failed = children.Where(c => c.State == StepState.Failed).ToList();
+        if (failed.Count > 0)
+            return (StepState.Failed, null, $"{failed.Count} of {children.Count} items failed; item {failed[0].Index}: {failed[0].Error}");
+        var stopped = children.FirstOrDefault(c => c.State == StepState.Stopped);
+        if (stopped.Error is not null || children.Any(c => c.State == StepState.Stopped))
+            return (StepState.Stopped, null, $"item {stopped.Index}: {stopped.Error}");
+        if (children.Any(c => c.State != StepState.Succeeded))
+            return (StepState.Cancelled, null, "cancelled");
+        var names = children.SelectMany(c => c.Outputs?.Select(p => p.Key) ?? []).Distinct().ToList();
+        var outputs = new JsonObject();
+        foreach (var name in names)
+            outputs[name] = new JsonArray(children.Select(c => c.Outputs?[name]?.DeepClone()).ToArray());
+        return (StepState.Succeeded, outputs, null);
+    }
+}

@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Npgsql;
+using Pipelines.Core.Activities;
+using Pipelines.Core.Definitions;
+using Pipelines.Engine.Model;
+using Pipelines.Engine.Storage;
+
+namespace Pipelines.Postgres.Engine;
+
+/// <summary>
+/// The engine's state in PostgreSQL. Every operation that changes a run first locks the run's row, so
+/// changes to one run are serialised (and cannot deadlock each other) while different runs proceed in
+/// parallel; job claims touch only available rows and skip locked ones.
+/// </summary>
+public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJobQueue, IMaintenance, IScheduleRegistry
+{
+    private readonly NpgsqlDataSource _db;
+    private readonly ActivityRegistry _registry;
+    private readonly TimeProvider _time;
+    private readonly PostgresEngineOptions _options;
+    private readonly Func<double> _random;
+    private readonly ConcurrentDictionary<long, WorkflowDefinition> _definitions = new();
+
+    public PostgresEngineStore(NpgsqlDataSource db, ActivityRegistry registry, TimeProvider? time = null,
+        PostgresEngineOptions? options = null, Func<double>? random = null)
+    {
+        _db = db;
+        _registry = registry;
+        _time = time ?? TimeProvider.System;
+        _options = options ?? new PostgresEngineOptions();
+        _random = random ?? Random.Shared.NextDouble;
+    }
+
+    private DateTime Now => _time.GetUtcNow().UtcDateTime;
+
+    private Task<T> InTx<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct) =>
+        Db.InTransactionAsync(_db, work, ct);
+
+    /// <summary>Definitions are immutable per version, so each process parses a version once.</summary>
+    private async Task<WorkflowDefinition> DefinitionAsync(NpgsqlConnection conn, NpgsqlTransaction tx, long versionId, CancellationToken ct)
+    {
+        if (_definitions.TryGetValue(versionId, out var cached)) return cached;
+        await using var cmd = Db.Cmd(conn, tx, "WorkflowSource", ("id", versionId));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        if (!await r.ReadAsync(ct)) throw new NotFoundException($"workflow version {versionId} not found");
+        var definition = WorkflowParser.Parse(r.GetString(0), r.GetString(1));
+        return _definitions.GetOrAdd(versionId, definition);
+    }
+
+    private async Task<long> UpsertVersionAsync(NpgsqlConnection conn, NpgsqlTransaction tx, WorkflowDefinition d, CancellationToken ct)
+    {
+        await using var cmd = Db.Cmd(conn, tx, "UpsertWorkflowVersion",
+            ("name", d.Name), ("hash", d.ContentHash), ("path", d.SourcePath), ("text", d.SourceText), ("now", Now));
+        var id = (long)(await cmd.ExecuteScalarAsync(ct))!;
+        _definitions.TryAdd(id, d);
+        return id;
+    }
+
+    private static async Task NotifyAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string channel, string payload, CancellationToken ct)
+    {
+        // Delivered by PostgreSQL only when the transaction commits: no wake-up for work that never existed.
+        await using var cmd = new NpgsqlCommand("SELECT pg_notify(@c, @p)", conn, tx);
+        cmd.Parameters.AddWithValue("c", channel);
+        cmd.Parameters.AddWithValue("p", payload);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    internal static class Channels
+    {
+        public const string Jobs = "pipelines_jobs";
+        public const string Cancel = "pipelines_cancel";
+        public const string Runs = "pipelines_runs";
+    }
+
+    private sealed record LockedRun(Guid Id, RunState State, JsonObject Params, bool CancelRequested, long VersionId,
+        string CreatedBy, DateTimeOffset? ScheduledFor, string Workflow, DateTimeOffset CreatedAt);
+
+    private static async Task<LockedRun?> LockRunAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid runId, CancellationToken ct)
+    {
+        await using var cmd = Db.Cmd(conn, tx, "LockRun", ("id", runId));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        if (!await r.ReadAsync(ct)) return null;
+        return new LockedRun(runId, StateNames.ParseRun(r.GetString(0)), r.ReadObject(1)!, r.GetBoolean(2), r.GetInt64(3),
+            r.GetString(4), r.ReadTimeOrNull(5), r.GetString(6), r.ReadTime(7));
+    }
+}

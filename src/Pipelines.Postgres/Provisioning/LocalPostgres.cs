@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+
+namespace Pipelines.Postgres.Provisioning;
+
+/// <summary>
+/// A private PostgreSQL server for one machine: created with initdb in a state folder on first use, bound to
+/// a free loopback port, started on demand and reused by later processes. Several processes may call
+/// <see cref="EnsureStartedAsync"/> at once; a lock file serialises them.
+/// </summary>
+public sealed class LocalPostgres
+{
+    private const string SuperUser = "pipelines";
+    private readonly string _stateDir;
+    private readonly bool _durable;
+    private readonly Action<string> _log;
+
+    /// <param name="stateDir">Folder for the cluster, its log and its credentials (kept out of version control).</param>
+    /// <param name="durable">False turns off fsync: for throwaway test clusters only.</param>
+    public LocalPostgres(string stateDir, bool durable = true, Action<string>? log = null)
+    {
+        _stateDir = Path.GetFullPath(stateDir);
+        _durable = durable;
+        _log = log ?? (_ => { });
+    }
+
+    public string StateDirectory => _stateDir;
+    private string InfoPath => Path.Combine(_stateDir, "postgres.json");
+
+    /// <summary>Provisions and starts the server if needed; returns a connection string to database <paramref name="database"/>.</summary>
+    public async Task<string> EnsureStartedAsync(string database = "pipelines", CancellationToken ct = default)
+    {
+        Directory.CreateDirectory(_stateDir);
+        using var _ = await AcquireLockAsync(ct);
+        var bin = PostgresBinaries.Locate();
+        var info = LoadInfo() ?? CreateInfo();
+        var runAs = ServiceUser.ForCurrentProcess();
+
+        if (!File.Exists(Path.Combine(info.DataDir, "PG_VERSION")))
+            await InitDbAsync(bin, info, runAs, ct);
+
+        if (!await IsRunningAsync(bin, info, runAs, ct))
+        {
+            if (!await TryStartAsync(bin, info, runAs, ct))
+            {
+                // The remembered port may have been taken by another program since; pick a new one once.
+                info = info with { Port = FreePort() };
+                SaveInfo(info);
+                if (!await TryStartAsync(bin, info, runAs, ct))
+                    throw new InvalidOperationException(
+                        $"could not start the local PostgreSQL in {info.DataDir}; see its log at {LogPath(info)}");
+            }
+        }
+
+        var admin = ConnectionString(info, "postgres");
+        await using (var conn = new NpgsqlConnection(admin))
+        {
+            await conn.OpenAsync(ct);
+            await using var check = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @d", conn);
+            check.Parameters.AddWithValue("d", database);
+            if (await check.ExecuteScalarAsync(ct) is null)
+            {
+                try
+                {
+                    await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database.Replace("\"", "\"\"")}\"", conn);
+                    await create.ExecuteNonQueryAsync(ct);
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase) { }
+            }
+        }
+        return ConnectionString(info, database);
+    }
+
+    /// <summary>Stops the server (fast shutdown). Used by tests that restart PostgreSQL mid-run.</summary>
+    public async Task StopAsync(CancellationToken ct = default)
+    {
+        var info = LoadInfo() ?? throw new InvalidOperationException("no local PostgreSQL has been provisioned here");
+        await RunAsync(PostgresBinaries.Locate().PgCtl, ["stop", "-D", info.DataDir, "-m", "fast", "-w"], ServiceUser.ForCurrentProcess(), ct);
+    }
+
+    public string AdminConnectionString() => ConnectionString(LoadInfo() ?? throw new InvalidOperationException("not provisioned"), "postgres");
+
+    private static string ConnectionString(ClusterInfo info, string database) => new NpgsqlConnectionStringBuilder
+    {
+        Host = "127.0.0.1",
+        Port = info.Port,
+        Username = SuperUser,
+        Password = info.Password,
+        Database = database,
+        MaxPoolSize = 50,
+        // A restarted server invalidates pooled connections; Npgsql then opens new ones.
+        KeepAlive = 10,
+    }.ConnectionString;
+
+    private async Task InitDbAsync(PostgresBinaries bin, ClusterInfo info, ServiceUser runAs, CancellationToken ct)
+    {
+        _log($"initialising a private PostgreSQL in {info.DataDir}");
+        if (Directory.Exists(info.DataDir)) Directory.Delete(info.DataDir, recursive: true);
+        var parent = Path.GetDirectoryName(info.DataDir)!;
+        Directory.CreateDirectory(parent);
+        var pwFile = Path.Combine(parent, $"pw-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(pwFile, info.Password, ct);
+        try
+        {
+            await runAs.OwnAsync(parent, ct);
+            await RunAsync(bin.InitDb, ["-D", info.DataDir, "-U", SuperUser, "--pwfile", pwFile, "-A", "scram-sha-256",
+                "-E", "UTF8", "--no-locale", "--no-sync"], runAs, ct);
+        }
+        finally
+        {
+            File.Delete(pwFile);
+        }
+    }
+
+    private async Task<bool> IsRunningAsync(PostgresBinaries bin, ClusterInfo info, ServiceUser runAs, CancellationToken ct)
+    {
+        var (code, _) = await RunAsync(bin.PgCtl, ["status", "-D", info.DataDir], runAs, ct, throwOnError: false);
+        if (code != 0) return false;
+        // Running, but perhaps on another port than recorded (e.g. state copied around): trust a connection test.
+        try
+        {
+            await using var conn = new NpgsqlConnection(ConnectionString(info, "postgres"));
+            await conn.OpenAsync(ct);
+            return true;
+        }
+        catch (NpgsqlException)
+        {
+            await RunAsync(bin.PgCtl, ["stop", "-D", info.DataDir, "-m", "fast", "-w"], runAs, ct, throwOnError: false);
+            return false;
+        }
+    }
+
+    private async Task<bool> TryStartAsync(PostgresBinaries bin, ClusterInfo info, ServiceUser runAs, CancellationToken ct)
+    {
+        var settings = new StringBuilder($"-p {info.Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=300");
+        if (!_durable) settings.Append(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        _log($"starting the private PostgreSQL on 127.0.0.1:{info.Port}");
+        var (code, output) = await RunAsync(bin.PgCtl, ["start", "-D", info.DataDir, "-w", "-t", "60", "-l", LogPath(info), "-o", settings.ToString()],
+            runAs, ct, throwOnError: false);
+        if (code != 0) _log($"pg_ctl start failed ({code}): {output.Trim()}");
+        return code == 0;
+    }
+
+    private static string LogPath(ClusterInfo info) => Path.Combine(Path.GetDirectoryName(info.DataDir)!, "postgres.log");
+
+    private ClusterInfo? LoadInfo() =>
+        File.Exists(InfoPath) ? JsonSerializer.Deserialize<ClusterInfo>(File.ReadAllText(InfoPath)) : null;
+
+    private void SaveInfo(ClusterInfo info)
+    {
+        var tmp = InfoPath + ".tmp";
+        File.WriteAllText(tmp, JsonSerializer.Serialize(info));
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(tmp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Move(tmp, InfoPath, overwrite: true);
+    }
+
+    private ClusterInfo CreateInfo()
+    {
+        var info = new ClusterInfo(DataDirFor(ServiceUser.ForCurrentProcess()), FreePort(),
+            Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)));
+        SaveInfo(info);
+        return info;
+    }
+
+    private string DataDirFor(ServiceUser runAs)
+    {
+        var preferred = Path.Combine(_stateDir, "postgres", "data");
+        if (!runAs.IsOtherUser || runAs.CanReach(_stateDir)) return preferred;
+        // PostgreSQL refuses to run as root, and the service user cannot reach this state folder
+        // (e.g. under /root); keep the cluster in a folder it can reach, named after the state folder.
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(_stateDir)))[..12];
+        return Path.Combine("/var/tmp", $"pipelines-postgres-{hash}", "data");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private async Task<IDisposable> AcquireLockAsync(CancellationToken ct)
+    {
+        var path = Path.Combine(_stateDir, "postgres.lock");
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50, ct);
+            }
+        }
+    }
+
+    internal static async Task<(int Code, string Output)> RunAsync(string file, IReadOnlyList<string> args, ServiceUser runAs,
+        CancellationToken ct, bool throwOnError = true)
+    {
+        var psi = runAs.Wrap(file, args);
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.UseShellExecute = false;
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
+        // pg_ctl start leaves the server holding inherited pipes open; read to end only for commands that exit with them.
+        var stdout = process.StandardOutput.ReadToEndAsync(ct);
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        await process.WaitForExitAsync(ct);
+        var output = await stdout + await stderr;
+        if (throwOnError && process.ExitCode != 0)
+            throw new InvalidOperationException($"{Path.GetFileName(file)} {string.Join(' ', args)} failed ({process.ExitCode}): {output.Trim()}");
+        return (process.ExitCode, output);
+    }
+
+    private sealed record ClusterInfo(string DataDir, int Port, string Password);
+}
