@@ -25,6 +25,15 @@ public static class Templates
             .Where(s => TemplateString.MayContainExpressions(s.Value))
             .SelectMany(s => TemplateString.Parse(s.Value).Expressions.Select(e => (s.Path, e)));
 
+    /// <summary>
+    /// Evaluates a step's <c>if</c>, written either as <c>${{ … }}</c> or as a bare expression, and applies <see cref="IsTruthy"/>.
+    /// </summary>
+    public static bool EvaluateCondition(string condition, ExpressionContext context) =>
+        IsTruthy(ParseCondition(condition).Evaluate(context));
+
+    internal static TemplateString ParseCondition(string condition) =>
+        TemplateString.Parse(TemplateString.MayContainExpressions(condition) ? condition : "${{ " + condition + " }}");
+
     /// <summary>Truthiness for <c>if</c>: false, null, 0, "" and empty arrays are false.</summary>
     public static bool IsTruthy(JsonNode? value) => value switch
     {
