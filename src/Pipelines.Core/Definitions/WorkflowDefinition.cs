@@ -34,7 +34,13 @@ public sealed record ParameterDefinition(
     double? Maximum,
     IReadOnlyList<JsonNode?>? Allowed,
     string? Pattern,
-    SourceLocation Location);
+    SourceLocation Location)
+{
+    /// <summary>Location of each key of the parameter's spec (e.g. "default", "enum[1]") for error messages.</summary>
+    public IReadOnlyDictionary<string, SourceLocation> KeyLocations { get; init; } = new Dictionary<string, SourceLocation>();
+
+    public SourceLocation LocationOf(string key) => KeyLocations.TryGetValue(key, out var l) ? l : Location;
+}
 
 /// <summary>What the scheduler does with fire times missed while nothing was running.</summary>
 public enum CatchUpPolicy
@@ -53,7 +59,13 @@ public sealed record ScheduleDefinition(
     CatchUpPolicy CatchUp,
     int MaxCatchUp,
     int MaxConcurrentRuns,
-    SourceLocation Location);
+    SourceLocation Location)
+{
+    /// <summary>Location of each key under <c>schedule</c> (e.g. "cron", "timezone") for error messages.</summary>
+    public IReadOnlyDictionary<string, SourceLocation> KeyLocations { get; init; } = new Dictionary<string, SourceLocation>();
+
+    public SourceLocation LocationOf(string key) => KeyLocations.TryGetValue(key, out var l) ? l : Location;
+}
 
 public sealed record RetryPolicy(int MaxAttempts, TimeSpan InitialDelay, double Factor, TimeSpan MaxDelay, double Jitter)
 {

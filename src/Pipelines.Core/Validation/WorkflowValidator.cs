@@ -6,7 +6,18 @@ namespace Pipelines.Core.Validation;
 /// <summary>Checks a parsed definition against the activity registry: references, cycles, inputs, types.</summary>
 public static class WorkflowValidator
 {
-    public static IReadOnlyList<ValidationError> Validate(WorkflowDefinition definition, ActivityRegistry registry) => throw new NotImplementedException();
+    /// <summary>Every problem found, in file order per rule; empty when the definition can run.</summary>
+    public static IReadOnlyList<ValidationError> Validate(WorkflowDefinition definition, ActivityRegistry registry)
+    {
+        var errors = new List<ValidationError>();
+        ParameterRules.Check(definition, errors);
+        ScheduleRules.Check(definition, errors);
+        var scope = StepScope.Build(definition, registry, errors);
+        for (var i = 0; i < definition.Steps.Count; i++)
+            new StepRules(scope, definition.Steps[i], i, errors).Check();
+        CycleRule.Check(scope, errors);
+        return errors;
+    }
 
     /// <summary>Parses and validates; throws with every error found.</summary>
     public static WorkflowDefinition Load(string path, ActivityRegistry registry) => LoadText(File.ReadAllText(path), path, registry);

@@ -1,0 +1,32 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Pipelines.Core.Definitions;
+
+/// <summary>Durations as written in workflows: <c>500ms</c>, <c>10s</c>, <c>5m</c>, <c>1h</c>, <c>1d</c> and combinations such as <c>1h30m</c>.</summary>
+public static partial class Durations
+{
+    [GeneratedRegex(@"^(?:(?<d>\d+)d)?(?:(?<h>\d+)h)?(?:(?<m>\d+)m(?!s))?(?:(?<s>\d+)s)?(?:(?<ms>\d+)ms)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex Pattern();
+
+    public static bool TryParse(string? text, out TimeSpan value)
+    {
+        value = default;
+        if (string.IsNullOrEmpty(text)) return false;
+        var m = Pattern().Match(text);
+        if (!m.Success) return false;
+        try
+        {
+            checked
+            {
+                long Part(string name) => m.Groups[name].Success ? long.Parse(m.Groups[name].Value, CultureInfo.InvariantCulture) : 0;
+                var ms = Part("ms") + 1000 * (Part("s") + 60 * (Part("m") + 60 * (Part("h") + 24 * Part("d"))));
+                value = TimeSpan.FromMilliseconds(ms);
+                return true;
+            }
+        }
+        catch (Exception e) when (e is OverflowException or ArgumentOutOfRangeException) { return false; }
+    }
+
+    public const string Hint = "expected a duration such as 500ms, 10s, 5m, 1h, 1d or 1h30m";
+}
