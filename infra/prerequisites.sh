@@ -1,0 +1,34 @@
+# Installs, when missing, what the demo and the tests need on Debian/Ubuntu. Sourced by demo.sh and test.sh.
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then
+    $SUDO apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ensure_prerequisites() {
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  if ! command -v dotnet >/dev/null; then
+    echo "The .NET 10 SDK is required (dotnet not found)." >&2
+    exit 2
+  fi
+  # PostgreSQL server programs for the private local database.
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+    echo "installing postgresql..."
+    apt_install postgresql
+  fi
+  # Node packages used by the tests as reference implementations (DuckDB, Azurite).
+  if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ]; then
+    if ! command -v npm >/dev/null; then apt_install nodejs npm; fi
+    echo "installing node packages for tests..."
+    if [ -f tests/node/package-lock.json ]; then
+      npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+    else
+      npm install --prefix tests/node --no-audit --no-fund --loglevel=error
+    fi
+  fi
+}

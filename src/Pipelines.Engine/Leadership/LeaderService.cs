@@ -1,0 +1,52 @@
+using Pipelines.Engine.Storage;
+
+namespace Pipelines.Engine.Leadership;
+
+/// <summary>
+/// Every process runs one; only the elected leader sweeps: it rescues expired leases, promotes due retries,
+/// expires approvals, starts queued runs and fires schedules. Each sweep is idempotent and guarded in the
+/// database, so a brief overlap of two leaders during hand-over does no harm.
+/// </summary>
+public sealed class LeaderService(ILeaderElection election, IMaintenance maintenance, TimeSpan interval, Action<string>? log = null)
+{
+    private readonly Action<string> _log = log ?? (_ => { });
+
+    public bool IsLeader { get; private set; }
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            await TickAsync(ct);
+            try { await Task.Delay(interval, ct); } catch (OperationCanceledException) { break; }
+        }
+    }
+
+    /// <summary>One round of leadership and sweeps; public so tests can drive it step by step.</summary>
+    public async Task TickAsync(CancellationToken ct)
+    {
+        var leading = await election.TryLeadAsync(ct);
+        if (leading != IsLeader) _log(leading ? "became leader" : "lost leadership");
+        IsLeader = leading;
+        if (!leading) return;
+        await Sweep("rescue expired leases", () => maintenance.RescueExpiredLeasesAsync(ct));
+        await Sweep("promote due retries", () => maintenance.PromoteDueRetriesAsync(ct));
+        await Sweep("expire approvals", () => maintenance.ExpireApprovalsAsync(ct));
+        await Sweep("start queued runs", () => maintenance.StartQueuedRunsAsync(ct));
+        await Sweep("fire schedules", () => maintenance.FireSchedulesAsync(ct));
+    }
+
+    private async Task Sweep(string name, Func<Task<int>> sweep)
+    {
+        try
+        {
+            var n = await sweep();
+            if (n > 0) _log($"{name}: {n}");
+        }
+        catch (OperationCanceledException) { throw; }
+        catch (Exception e)
+        {
+            _log($"{name} failed: {e.GetType().Name}: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,292 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Threading.Channels;
+using Pipelines.Core.Activities;
+using Pipelines.Engine.Model;
+using Pipelines.Engine.Storage;
+
+namespace Pipelines.Engine.Workers;
+
+/// <summary>
+/// Claims jobs from its queues and runs their activities, up to a fixed concurrency. Each claimed job is held
+/// under a lease renewed by heartbeat; a lost lease or a cancel request cancels the activity's token.
+/// </summary>
+public sealed class Worker
+{
+    private readonly IJobQueue _queue;
+    private readonly IWakeups _wakeups;
+    private readonly ActivityRegistry _registry;
+    private readonly TimeProvider _time;
+    private readonly WorkerOptions _options;
+    private readonly IServiceProvider? _services;
+    private readonly Action<string> _log;
+    private readonly ConcurrentDictionary<Guid, InFlight> _inFlight = new();
+    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public Worker(IJobQueue queue, IWakeups wakeups, ActivityRegistry registry, WorkerOptions options,
+        TimeProvider? time = null, IServiceProvider? services = null, Action<string>? log = null)
+    {
+        options.Validate();
+        _queue = queue;
+        _wakeups = wakeups;
+        _registry = registry;
+        _options = options;
+        _time = time ?? TimeProvider.System;
+        _services = services;
+        _log = log ?? (_ => { });
+    }
+
+    public string Id => _options.Id;
+    public int InFlightCount => _inFlight.Count;
+
+    private enum StopReason { None, LeaseLost, Cancelled, TimedOut, Shutdown }
+
+    private sealed class InFlight(ClaimedJob job, CancellationTokenSource cts)
+    {
+        public ClaimedJob Job { get; } = job;
+        public CancellationTokenSource Cts { get; } = cts;
+        public volatile StopReason Reason;
+        public readonly StringBuilder Logs = new();
+        public Task? Execution;
+
+        public void Stop(StopReason reason)
+        {
+            if (Reason == StopReason.None) Reason = reason;
+            try { Cts.Cancel(); } catch (ObjectDisposedException) { }
+        }
+    }
+
+    /// <summary>Runs until <paramref name="stoppingToken"/> fires, then finishes or hands back in-flight work.</summary>
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        _wakeups.JobsAvailable += OnJobsAvailable;
+        _wakeups.CancelRequested += OnCancelRequested;
+        await RetryUntilAsync(() => _queue.RegisterWorkerAsync(new WorkerInfo(_options.Id, Environment.MachineName, Environment.ProcessId,
+            _options.Queues, _options.Concurrency), stoppingToken), stoppingToken);
+        using var heartbeatStop = new CancellationTokenSource();
+        var heartbeat = Task.Run(() => HeartbeatLoopAsync(heartbeatStop.Token), CancellationToken.None);
+        try
+        {
+            await ClaimLoopAsync(stoppingToken);
+        }
+        finally
+        {
+            await DrainAsync();
+            await heartbeatStop.CancelAsync();
+            await heartbeat;
+            _wakeups.JobsAvailable -= OnJobsAvailable;
+            _wakeups.CancelRequested -= OnCancelRequested;
+            try { await _queue.UnregisterWorkerAsync(_options.Id, CancellationToken.None); }
+            catch (Exception e) { _log($"could not mark worker {_options.Id} stopped: {e.Message}"); }
+        }
+    }
+
+    private void OnJobsAvailable(string queue)
+    {
+        if (queue == "*" || _options.Queues.Contains(queue)) _signal.Writer.TryWrite(true);
+    }
+
+    private void OnCancelRequested(Guid runId)
+    {
+        foreach (var f in _inFlight.Values.Where(f => f.Job.RunId == runId)) f.Stop(StopReason.Cancelled);
+    }
+
+    private async Task ClaimLoopAsync(CancellationToken stoppingToken)
+    {
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var free = _options.Concurrency - _inFlight.Count;
+            var claimedAll = false;
+            if (free > 0)
+            {
+                try
+                {
+                    var jobs = await _queue.ClaimAsync(_options.Id, _options.Queues, free, _options.Lease, stoppingToken);
+                    failures = 0;
+                    foreach (var job in jobs) Start(job);
+                    claimedAll = jobs.Count == free;
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
+                catch (Exception e)
+                {
+                    // Database unreachable (e.g. restarting): back off and try again; leases protect claimed work.
+                    failures++;
+                    _log($"worker {_options.Id}: claim failed ({e.GetType().Name}: {e.Message}); retrying");
+                    await DelayQuietly(TimeSpan.FromMilliseconds(Math.Min(100 * Math.Pow(2, failures), 2000)), stoppingToken);
+                    continue;
+                }
+            }
+            if (claimedAll) continue;
+            using var poll = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            poll.CancelAfter(_options.PollInterval);
+            try { await _signal.Reader.ReadAsync(poll.Token); }
+            catch (OperationCanceledException) { }
+        }
+    }
+
+    private void Start(ClaimedJob job)
+    {
+        var flight = new InFlight(job, new CancellationTokenSource());
+        _inFlight[job.StepRunId] = flight;
+        flight.Execution = Task.Run(async () =>
+        {
+            try { await ExecuteAsync(flight); }
+            catch (Exception e) { _log($"worker {_options.Id}: step {job.StepId} ({job.StepRunId}) could not be recorded: {e.Message}"); }
+            finally
+            {
+                _inFlight.TryRemove(job.StepRunId, out _);
+                flight.Cts.Dispose();
+                _signal.Writer.TryWrite(true);
+            }
+        });
+    }
+
+    private async Task ExecuteAsync(InFlight flight)
+    {
+        var job = flight.Job;
+        if (job.CancelRequested) flight.Stop(StopReason.Cancelled);
+        if (job.Timeout is { } timeout)
+        {
+            var timer = _time.CreateTimer(_ => flight.Stop(StopReason.TimedOut), null, timeout, Timeout.InfiniteTimeSpan);
+            flight.Cts.Token.Register(() => timer.Dispose());
+        }
+        AttemptOutcome outcome;
+        System.Text.Json.Nodes.JsonObject? outputs = null;
+        string? error = null;
+        var retryable = false;
+        try
+        {
+            flight.Cts.Token.ThrowIfCancellationRequested();
+            var descriptor = _registry.Find(job.Kind, job.ActivityVersion)
+                ?? throw new ActivityException($"activity {job.Kind}@{job.ActivityVersion} is not registered in worker {_options.Id}", retryable: false);
+            var activity = descriptor.Factory!(_services);
+            var context = new ActivityContext
+            {
+                RunId = job.RunId, StepRunId = job.StepRunId, StepId = job.StepId, Attempt = job.Attempt, WorkerId = _options.Id,
+                Inputs = job.Inputs, Item = job.Item, ItemIndex = job.ItemIndex, Time = _time, Log = new BufferLog(flight.Logs),
+                Services = _services,
+            };
+            var result = await activity.ExecuteAsync(context, flight.Cts.Token);
+            outcome = result.Outcome == ActivityOutcome.Succeeded ? AttemptOutcome.Succeeded : AttemptOutcome.Stopped;
+            outputs = result.Outputs;
+            error = result.Reason;
+        }
+        catch (OperationCanceledException) when (flight.Reason != StopReason.None)
+        {
+            switch (flight.Reason)
+            {
+                case StopReason.LeaseLost:
+                    // Someone else owns this step now; recording anything would be wrong.
+                    _log($"worker {_options.Id}: lease of {job.StepId} ({job.StepRunId}) lost; attempt {job.Attempt} abandoned");
+                    return;
+                case StopReason.Shutdown:
+                    await RetryUntilAsync(() => _queue.HandBackAsync(job.StepRunId, job.RunId, job.Attempt, _options.Id, Logs(flight), CancellationToken.None), CancellationToken.None);
+                    return;
+                case StopReason.TimedOut:
+                    outcome = AttemptOutcome.TimedOut;
+                    error = $"timed out after {job.Timeout}";
+                    break;
+                default:
+                    outcome = AttemptOutcome.Cancelled;
+                    error = "cancelled";
+                    break;
+            }
+        }
+        catch (ActivityException e)
+        {
+            outcome = AttemptOutcome.Failed;
+            error = e.Message;
+            retryable = e.Retryable;
+        }
+        catch (Exception e)
+        {
+            outcome = AttemptOutcome.Failed;
+            error = $"{e.GetType().Name}: {e.Message}";
+        }
+        var completion = new JobCompletion(job.StepRunId, job.RunId, job.Attempt, _options.Id, outcome, outputs, error, retryable, Logs(flight));
+        await RetryUntilAsync(async () =>
+        {
+            if (!await _queue.CompleteAsync(completion, CancellationToken.None))
+                _log($"worker {_options.Id}: {job.StepId} ({job.StepRunId}) attempt {job.Attempt} finished after its lease was lost; result dropped");
+        }, CancellationToken.None);
+    }
+
+    private static string Logs(InFlight f)
+    {
+        lock (f.Logs) return f.Logs.ToString();
+    }
+
+    private async Task HeartbeatLoopAsync(CancellationToken ct)
+    {
+        var lastSuccess = _time.GetUtcNow();
+        while (!ct.IsCancellationRequested)
+        {
+            await DelayQuietly(_options.HeartbeatInterval, ct);
+            if (ct.IsCancellationRequested) break;
+            var flights = _inFlight.Values.ToList();
+            try
+            {
+                var result = await _queue.HeartbeatAsync(_options.Id, flights.Select(f => (f.Job.StepRunId, f.Job.Attempt)).ToList(), _options.Lease, ct);
+                lastSuccess = _time.GetUtcNow();
+                foreach (var f in flights)
+                {
+                    if (result.Lost.Contains(f.Job.StepRunId)) f.Stop(StopReason.LeaseLost);
+                    else if (result.CancelRequested.Contains(f.Job.StepRunId)) f.Stop(StopReason.Cancelled);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
+            catch (Exception e)
+            {
+                _log($"worker {_options.Id}: heartbeat failed ({e.GetType().Name}: {e.Message})");
+                // Past the lease without a renewal, the leader may already have given our jobs to others.
+                if (_time.GetUtcNow() - lastSuccess > _options.Lease)
+                    foreach (var f in flights) f.Stop(StopReason.LeaseLost);
+            }
+        }
+    }
+
+    private async Task DrainAsync()
+    {
+        var pending = _inFlight.Values.Select(f => f.Execution).OfType<Task>().ToArray();
+        if (pending.Length == 0) return;
+        _log($"worker {_options.Id}: waiting up to {_options.ShutdownGrace} for {pending.Length} in-flight step(s)");
+        var all = Task.WhenAll(pending);
+        if (await Task.WhenAny(all, Task.Delay(_options.ShutdownGrace)) != all)
+        {
+            foreach (var f in _inFlight.Values) f.Stop(StopReason.Shutdown);
+            await all;
+        }
+    }
+
+    /// <summary>Keeps trying a database write through outages, so a finished attempt's result is not lost.</summary>
+    private async Task RetryUntilAsync(Func<Task> action, CancellationToken ct)
+    {
+        for (var i = 1; ; i++)
+        {
+            try
+            {
+                await action();
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException && e is not NotFoundException && i < 600)
+            {
+                _log($"worker {_options.Id}: database call failed ({e.GetType().Name}: {e.Message}); retrying");
+                await DelayQuietly(TimeSpan.FromMilliseconds(Math.Min(50 * i, 1000)), ct);
+            }
+        }
+    }
+
+    private static async Task DelayQuietly(TimeSpan delay, CancellationToken ct)
+    {
+        try { await Task.Delay(delay, ct); } catch (OperationCanceledException) { }
+    }
+
+    private sealed class BufferLog(StringBuilder buffer) : IActivityLog
+    {
+        public void Write(string message)
+        {
+            lock (buffer) buffer.Append(DateTimeOffset.UtcNow.ToString("HH:mm:ss.fff")).Append(' ').AppendLine(message);
+        }
+    }
+}
