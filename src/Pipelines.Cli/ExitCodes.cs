@@ -14,4 +14,6 @@ public static class ExitCodes
     public const int Conflict = 4;
     /// <summary>The database or another service could not be reached.</summary>
     public const int Unavailable = 5;
+    /// <summary>A policy forbids the action (e.g. approving your own run).</summary>
+    public const int Forbidden = 6;
 }

@@ -7,6 +7,14 @@ public static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
+        yield return RunCommand.Create();
+        yield return WorkerCommand.Create();
+        yield return RunsCommand.Create();
+        yield return RunControlCommands.Decide(Pipelines.Engine.Model.ApprovalDecision.Approve);
+        yield return RunControlCommands.Decide(Pipelines.Engine.Model.ApprovalDecision.Reject);
+        yield return RunControlCommands.Cancel();
+        yield return RunControlCommands.Retry();
+        yield return SchedulesCommand.Create();
         yield return ActivitiesCommand.Create();
     }
 }

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Pipelines.Postgres.Engine;
 
 /// <summary>Durations as workflows write them: 500ms, 10s, 5m, 1h, 1d, or combinations like 1h30m.</summary>
-internal static partial class Durations
+public static partial class Durations
 {
     public static TimeSpan Parse(string text)
     {

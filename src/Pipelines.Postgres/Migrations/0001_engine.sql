@@ -55,6 +55,7 @@ CREATE TABLE step_runs (
     id               uuid PRIMARY KEY,
     run_id           uuid NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     step_id          text NOT NULL,
+    position         int NOT NULL,
     parent_id        uuid NULL REFERENCES step_runs(id) ON DELETE CASCADE,
     item_index       int NULL,
     item             jsonb NULL,

@@ -17,10 +17,11 @@ VALUES (@id, @version_id, @workflow, @state, @params, @trigger, @created_by, @sc
         CASE WHEN @state = 'running' THEN @now END);
 
 -- name: InsertStepRuns
-INSERT INTO step_runs (id, run_id, step_id, kind, activity_version, state, queue, max_attempts, timeout_ms, backoff, created_at)
-SELECT s.id, @run_id, s.step_id, s.kind, s.version, 'pending', s.queue, s.max_attempts, s.timeout_ms, s.backoff, @now
+INSERT INTO step_runs (id, run_id, step_id, position, kind, activity_version, state, queue, max_attempts, timeout_ms, backoff, created_at)
+SELECT s.id, @run_id, s.step_id, s.position, s.kind, s.version, 'pending', s.queue, s.max_attempts, s.timeout_ms, s.backoff, @now
 FROM unnest(@ids::uuid[], @step_ids::text[], @kinds::text[], @versions::text[], @queues::text[], @max_attempts::int[],
-            @timeouts::bigint[], @backoffs::jsonb[]) AS s(id, step_id, kind, version, queue, max_attempts, timeout_ms, backoff);
+            @timeouts::bigint[], @backoffs::jsonb[])
+     WITH ORDINALITY AS s(id, step_id, kind, version, queue, max_attempts, timeout_ms, backoff, position);
 
 -- name: LockRun
 SELECT state, params, cancel_requested_at IS NOT NULL, workflow_version_id, created_by, scheduled_for, workflow_name, created_at
@@ -67,9 +68,9 @@ WHERE id = @id AND state = 'pending'
 RETURNING run_id, kind, activity_version, queue, max_attempts, timeout_ms, backoff;
 
 -- name: InsertChildren
-INSERT INTO step_runs (id, run_id, step_id, parent_id, item_index, item, kind, activity_version, state, queue, max_attempts,
+INSERT INTO step_runs (id, run_id, step_id, position, parent_id, item_index, item, kind, activity_version, state, queue, max_attempts,
                        timeout_ms, backoff, inputs, available_at, created_at)
-SELECT gen_random_uuid(), p.run_id, p.step_id, p.id, c.idx, c.item, p.kind, p.activity_version,
+SELECT gen_random_uuid(), p.run_id, p.step_id, p.position, p.id, c.idx, c.item, p.kind, p.activity_version,
        CASE WHEN @max_parallel = 0 OR c.idx < @max_parallel THEN 'available' ELSE 'pending' END,
        p.queue, p.max_attempts, p.timeout_ms, p.backoff, c.inputs,
        CASE WHEN @max_parallel = 0 OR c.idx < @max_parallel THEN @now END, @now
@@ -294,7 +295,7 @@ FROM runs r WHERE r.id = @id;
 SELECT id, step_id, item_index, kind, state, attempt, cached_from IS NOT NULL, inputs, outputs, error, started_at, finalized_at,
        children_total, children_open
 FROM step_runs WHERE run_id = @run_id
-ORDER BY created_at, coalesce(item_index, -1), id;
+ORDER BY position, coalesce(item_index, -1);
 
 -- name: RunAttempts
 SELECT a.step_run_id, a.attempt, a.worker_id, a.state, a.started_at, a.ended_at, a.error, a.logs

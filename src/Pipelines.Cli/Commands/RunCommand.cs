@@ -1,0 +1,70 @@
+using System.CommandLine;
+using Pipelines.Cli.Hosting;
+using Pipelines.Cli.Rendering;
+using Pipelines.Core.Definitions;
+using Pipelines.Core.Validation;
+using Pipelines.Engine.Model;
+using Pipelines.Engine.Workers;
+using Spectre.Console;
+
+namespace Pipelines.Cli.Commands;
+
+/// <summary><c>pipelines run FILE</c>: validates, submits and (by default) executes a workflow in this process with live progress.</summary>
+public static class RunCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<string>("file") { Description = "Workflow YAML file." };
+        var param = new Option<string[]>("--param", "-p") { Description = "Parameter as name=value (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var workers = new Option<int>("--workers") { Description = "In-process worker slots (0: only submit; other workers run it).", DefaultValueFactory = _ => 4 };
+        var autoApprove = new Option<bool>("--auto-approve") { Description = "Approve every approval step automatically (recorded as such)." };
+        var noWait = new Option<bool>("--no-wait") { Description = "Submit and exit; print the run id." };
+        var db = CommonOptions.Database();
+        var user = CommonOptions.User();
+        var command = new Command("run", "Run a workflow: validate, submit, execute with live progress.") { file, param, workers, autoApprove, noWait, db, user };
+        command.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
+        {
+            var path = parse.GetValue(file)!;
+            if (!File.Exists(path)) throw new WorkflowValidationException([new ValidationError(SourceLocation.None(path), "file", "file not found")]);
+            await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
+            var definition = WorkflowValidator.Load(path, engine.Registry);
+            var parameters = ParameterBinder.Bind(definition, ParseParams(parse.GetValue(param) ?? []));
+            var runId = await engine.Store.SubmitRunAsync(new SubmitRun(definition, parameters, parse.GetValue(user)!), ct);
+            if (parse.GetValue(noWait))
+            {
+                Console.WriteLine(runId);
+                return ExitCodes.Ok;
+            }
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var logs = new List<string>();
+            Task? processing = null;
+            if (parse.GetValue(workers) > 0)
+                processing = await engine.StartProcessingAsync(new WorkerOptions { Concurrency = parse.GetValue(workers) }, TimeSpan.FromMilliseconds(500),
+                    m => { lock (logs) logs.Add(m); }, stop.Token);
+            try
+            {
+                var final = await ProgressView.FollowAsync(engine, runId, parse.GetValue(autoApprove), ct);
+                return final.Run.State == RunState.Succeeded ? ExitCodes.Ok : ExitCodes.RunNotSucceeded;
+            }
+            finally
+            {
+                await stop.CancelAsync();
+                if (processing is not null) await processing;
+            }
+        }));
+        return command;
+    }
+
+    internal static Dictionary<string, string> ParseParams(IEnumerable<string> pairs)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in pairs)
+        {
+            var eq = pair.IndexOf('=');
+            if (eq <= 0)
+                throw new WorkflowValidationException([new ValidationError(SourceLocation.None("--param"), pair, "expected name=value")]);
+            result[pair[..eq]] = pair[(eq + 1)..];
+        }
+        return result;
+    }
+}

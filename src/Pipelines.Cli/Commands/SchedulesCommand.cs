@@ -1,0 +1,48 @@
+using System.CommandLine;
+using Pipelines.Cli.Hosting;
+using Pipelines.Core.Validation;
+using Spectre.Console;
+
+namespace Pipelines.Cli.Commands;
+
+/// <summary><c>pipelines schedules list|sync</c>.</summary>
+public static class SchedulesCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("schedules", "Workflow schedules.");
+        var db = CommonOptions.Database();
+        var list = new Command("list", "List schedules with their last and next fire times.") { db };
+        list.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
+        {
+            await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
+            var table = new Table().AddColumns("workflow", "cron", "time zone", "catch-up", "max concurrent", "enabled", "last fire", "next fire");
+            foreach (var s in await engine.Store.ListSchedulesAsync(ct))
+                table.AddRow(Markup.Escape(s.Workflow), Markup.Escape(s.Cron), s.TimeZone, s.CatchUp, s.MaxConcurrentRuns.ToString(), s.Enabled ? "yes" : "no",
+                    s.LastFireAt?.ToString("u") ?? "", s.NextFireAt?.ToString("u") ?? "");
+            AnsiConsole.Write(table);
+            return ExitCodes.Ok;
+        }));
+        command.Subcommands.Add(list);
+
+        var paths = new Argument<string[]>("paths") { Description = "Workflow files or folders." };
+        var db2 = CommonOptions.Database();
+        var sync = new Command("sync", "Register the schedules of these workflows (a workflow without a schedule disables its own).") { paths, db2 };
+        sync.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
+        {
+            await using var engine = await EngineContext.OpenAsync(parse.GetValue(db2), ct);
+            var definitions = ExpandWorkflowFiles(parse.GetValue(paths) ?? []).Select(f => WorkflowValidator.Load(f, engine.Registry)).ToList();
+            await engine.Store.SyncAsync(definitions, ct);
+            foreach (var d in definitions)
+                Console.WriteLine(d.Schedule is { } s ? $"{d.Name}: {s.Cron} ({s.TimeZone})" : $"{d.Name}: no schedule");
+            return ExitCodes.Ok;
+        }));
+        command.Subcommands.Add(sync);
+        return command;
+    }
+
+    public static IReadOnlyList<string> ExpandWorkflowFiles(IEnumerable<string> paths) =>
+        paths.SelectMany<string, string>(p => Directory.Exists(p)
+            ? Directory.EnumerateFiles(p, "*.yaml", SearchOption.AllDirectories).Order()
+            : [p]).ToList();
+}

@@ -1,0 +1,57 @@
+using Npgsql;
+using Pipelines.Activities;
+using Pipelines.Core.Activities;
+using Pipelines.Engine.Leadership;
+using Pipelines.Engine.Workers;
+using Pipelines.Postgres.Engine;
+using Pipelines.Postgres.Migrations;
+using Pipelines.Postgres.Provisioning;
+
+namespace Pipelines.Cli.Hosting;
+
+/// <summary>Everything a command needs to talk to the engine: the database (migrated), the store and the activity registry.</summary>
+public sealed class EngineContext : IAsyncDisposable
+{
+    private EngineContext(NpgsqlDataSource db, PostgresEngineStore store, ActivityRegistry registry)
+    {
+        DataSource = db;
+        Store = store;
+        Registry = registry;
+    }
+
+    public NpgsqlDataSource DataSource { get; }
+    public PostgresEngineStore Store { get; }
+    public ActivityRegistry Registry { get; }
+
+    public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default)
+    {
+        var cs = await DatabaseLocator.ResolveAsync(connectionString, m => Console.Error.WriteLine(m), ct);
+        var db = NpgsqlDataSource.Create(cs);
+        await Migrator.ApplyAsync(db, ct);
+        var registry = BuiltinActivities.CreateRegistry();
+        return new EngineContext(db, new PostgresEngineStore(db, registry), registry);
+    }
+
+    /// <summary>Starts workers and a leader candidate in this process; they stop when <paramref name="ct"/> fires.</summary>
+    public async Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct)
+    {
+        var wakeups = new PostgresWakeups(DataSource, log);
+        await wakeups.StartAsync(ct);
+        var worker = new Worker(Store, wakeups, Registry, options, log: log);
+        var election = new PostgresLeaderElection(DataSource);
+        var leader = new LeaderService(election, Store, leaderInterval, log);
+        var workerTask = worker.RunAsync(ct);
+        var leaderTask = leader.RunAsync(ct);
+        return Task.Run(async () =>
+        {
+            try { await Task.WhenAll(workerTask, leaderTask); }
+            finally
+            {
+                await election.DisposeAsync();
+                await wakeups.DisposeAsync();
+            }
+        }, CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync() => await DataSource.DisposeAsync();
+}
