@@ -17,8 +17,15 @@ public sealed class LeaderService(ILeaderElection election, IMaintenance mainten
     {
         while (!ct.IsCancellationRequested)
         {
-            await TickAsync(ct);
-            try { await Task.Delay(interval, ct); } catch (OperationCanceledException) { break; }
+            try
+            {
+                await TickAsync(ct);
+                await Task.Delay(interval, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
         }
     }
 

@@ -61,8 +61,15 @@ public sealed class Worker
     {
         _wakeups.JobsAvailable += OnJobsAvailable;
         _wakeups.CancelRequested += OnCancelRequested;
-        await RetryUntilAsync(() => _queue.RegisterWorkerAsync(new WorkerInfo(_options.Id, Environment.MachineName, Environment.ProcessId,
-            _options.Queues, _options.Concurrency), stoppingToken), stoppingToken);
+        try
+        {
+            await RetryUntilAsync(() => _queue.RegisterWorkerAsync(new WorkerInfo(_options.Id, Environment.MachineName, Environment.ProcessId,
+                _options.Queues, _options.Concurrency), stoppingToken), stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return;
+        }
         using var heartbeatStop = new CancellationTokenSource();
         var heartbeat = Task.Run(() => HeartbeatLoopAsync(heartbeatStop.Token), CancellationToken.None);
         try
