@@ -405,4 +405,27 @@ public class WorkflowParserTests
         var errors = ParseErrors("name: w\nsteps: [{ id: a, uses: log, with: { x: .inf } }]\n");
         Assert.That(errors, Is.EqualTo(new[] { "wf.yaml:2:40: with.x: '.inf' is not a number JSON can represent" }));
     }
+
+    [Test]
+    public void Parse_OrdersDependsOn_NeedsThenWithThenIfThenForEach()
+    {
+        var def = WorkflowParser.Parse("""
+            name: w
+            steps:
+              - id: a
+                uses: log
+                for_each: "${{ steps.f.outputs.x }}"
+                if: steps.i.outputs.x && steps.w2.outputs.x
+                with: { m: "${{ steps.w1.outputs.x }}", n: ["${{ steps.w2.outputs.x }}"], o: "${{ broken" }
+                needs: [n, w1]
+            """, "wf.yaml");
+        Assert.That(def.Steps[0].DependsOn, Is.EqualTo(new[] { "n", "w1", "w2", "i", "f" }));
+    }
+
+    [Test]
+    public void Parse_ReportsSecondDocument()
+    {
+        var errors = ParseErrors("name: w\nsteps: [{ id: a, uses: log }]\n---\nname: x\n");
+        Assert.That(errors, Is.EqualTo(new[] { "wf.yaml:4:1: yaml: a workflow file holds exactly one YAML document" }));
+    }
 }
