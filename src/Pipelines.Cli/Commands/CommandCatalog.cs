@@ -16,5 +16,6 @@ public static class CommandCatalog
         yield return RunControlCommands.Retry();
         yield return SchedulesCommand.Create();
         yield return ActivitiesCommand.Create();
+        yield return ValidateCommand.Create();
     }
 }

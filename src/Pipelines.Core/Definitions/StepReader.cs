@@ -157,20 +157,18 @@ internal static partial class StepReader
 
     private static int ClampInt(long value) => (int)Math.Clamp(value, int.MinValue, int.MaxValue);
 
-    /// <summary>Explicit needs, then steps read by expressions, in order of appearance; malformed expressions are skipped (the validator reports them).</summary>
+    /// <summary>Explicit needs, then steps read by expressions in with, if and for_each (in that order), without repeats. Malformed expressions are skipped here; the validator reports them.</summary>
     private static List<string> DependsOn(IEnumerable<string> needs, JsonObject with, string? condition, ForEachDefinition? forEach)
     {
         var result = new List<string>(needs);
-        var texts = Templates.Strings(with, "with").Select(s => s.Value).ToList();
-        if (condition is not null) texts.Add(condition.Contains("${{", StringComparison.Ordinal) ? condition : "${{ " + condition + " }}");
-        if (forEach is not null) texts.Add(forEach.Items);
-        foreach (var text in texts.Where(TemplateString.MayContainExpressions))
+        var templates = new List<Func<TemplateString>>();
+        templates.AddRange(Templates.Strings(with, "with").Where(s => TemplateString.MayContainExpressions(s.Value))
+            .Select(s => (Func<TemplateString>)(() => TemplateString.Parse(s.Value))));
+        if (condition is not null) templates.Add(() => Templates.ParseCondition(condition));
+        if (forEach is not null) templates.Add(() => TemplateString.Parse(forEach.Items));
+        foreach (var parse in templates)
         {
-            try
-            {
-                foreach (var expression in TemplateString.Parse(text).Expressions)
-                    result.AddRange(expression.ReferencedSteps);
-            }
+            try { result.AddRange(parse().Expressions.SelectMany(e => e.ReferencedSteps)); }
             catch (ExpressionException) { }
         }
         return result.Distinct().ToList();

@@ -19,7 +19,7 @@ public static partial class WorkflowParser
         var ctx = new YamlContext(path);
         var root = Load(ctx, text);
         var definition = root is null ? null : Read(ctx, root, text);
-        if (ctx.Errors.Count > 0 || definition is null) throw new WorkflowValidationException(ctx.Errors);
+        if (ctx.Errors.Count > 0 || definition is null) throw new WorkflowValidationException(ValidationError.InFileOrder(ctx.Errors));
         return definition;
     }
 

@@ -6,7 +6,7 @@ namespace Pipelines.Core.Validation;
 /// <summary>Checks a parsed definition against the activity registry: references, cycles, inputs, types.</summary>
 public static class WorkflowValidator
 {
-    /// <summary>Every problem found, in file order per rule; empty when the definition can run.</summary>
+    /// <summary>Every problem found, in file order; empty when the definition can run.</summary>
     public static IReadOnlyList<ValidationError> Validate(WorkflowDefinition definition, ActivityRegistry registry)
     {
         var errors = new List<ValidationError>();
@@ -16,7 +16,7 @@ public static class WorkflowValidator
         for (var i = 0; i < definition.Steps.Count; i++)
             new StepRules(scope, definition.Steps[i], i, errors).Check();
         CycleRule.Check(scope, errors);
-        return errors;
+        return ValidationError.InFileOrder(errors);
     }
 
     /// <summary>Parses and validates; throws with every error found.</summary>
