@@ -93,15 +93,19 @@ public sealed class CronExpression
     /// <remarks>
     /// Daylight-saving rules (modelled on cronie/Vixie cron):
     /// <list type="number">
-    /// <item>A wall-clock time that does not exist (skipped by a spring-forward) fires once, at the instant the
-    /// clock jumps: <c>30 2 * * *</c> in Europe/Amsterdam on the last Sunday of March fires at 03:00 local
-    /// (01:00 UTC). This holds for every expression; several skipped times collapse into that one instant, and an
-    /// expression that also matches the first time after the gap still fires only once there.</item>
-    /// <item>A wall-clock time that occurs twice (fall-back) fires once, at its first occurrence, when the hour
-    /// field is restricted (fixed-time jobs such as <c>30 2 * * *</c>).</item>
+    /// <item>For expressions with a restricted hour field (fixed-time jobs such as <c>30 2 * * *</c>), a wall-clock
+    /// time that does not exist (skipped by a spring-forward) fires once, at the instant the clock jumps:
+    /// <c>30 2 * * *</c> in Europe/Amsterdam on the last Sunday of March fires at 03:00 local (01:00 UTC). Several
+    /// skipped times collapse into that one instant, and if the first time after the gap also matches it still
+    /// fires only once.</item>
+    /// <item>For the same expressions, a wall-clock time that occurs twice (fall-back) fires once, at its first
+    /// occurrence.</item>
     /// <item>When the hour field covers every hour (<see cref="EveryHour"/>: <c>*</c>, <c>*/1</c>, <c>0-23</c>),
-    /// fire times follow elapsed time: the repeated hour fires again, so an hourly job fires 25 times on a
-    /// fall-back day and 23 times on a spring-forward day, and no fire time is lost or doubled.</item>
+    /// fire times follow elapsed time: every instant whose wall-clock reading matches fires, so the repeated hour
+    /// fires again and skipped wall-clock times do not fire. An hourly job fires 25 times on a fall-back day and
+    /// 23 times on a spring-forward day, always one real hour apart; <c>*/30 * * * *</c> fires every 30 real
+    /// minutes. (With a 30-minute shift, as in Australia/Lord_Howe, <c>0 * * * *</c> necessarily has one
+    /// 90-minute interval on the spring-forward day and fires 23 times.)</item>
     /// </list>
     /// Fire times are distinct instants and successive calls yield a strictly increasing sequence. Transitions are
     /// assumed to be at least a day apart (true of every modern zone).
@@ -139,7 +143,7 @@ public sealed class CronExpression
             if (offset != before)
             {
                 // t is a transition instant: the wall clock moved from t+before to t+offset.
-                if (offset > before)
+                if (offset > before && !EveryHour)
                 {
                     var skipped = NextWallMatch(Wall(t, before), Wall(t, offset));
                     if (skipped < Wall(t, offset)) return new DateTimeOffset(t, TimeSpan.Zero).ToOffset(offset);
