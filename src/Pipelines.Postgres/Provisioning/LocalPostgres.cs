@@ -57,7 +57,8 @@ public sealed class LocalPostgres
             }
         }
 
-        var admin = ConnectionString(info, "postgres");
+        // Unpooled: after a server restart a pooled connection of this process would be dead.
+        var admin = new NpgsqlConnectionStringBuilder(ConnectionString(info, "postgres")) { Pooling = false }.ConnectionString;
         await using (var conn = new NpgsqlConnection(admin))
         {
             await conn.OpenAsync(ct);
@@ -124,7 +125,7 @@ public sealed class LocalPostgres
         // Running, but perhaps on another port than recorded (e.g. state copied around): trust a connection test.
         try
         {
-            await using var conn = new NpgsqlConnection(ConnectionString(info, "postgres"));
+            await using var conn = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString(info, "postgres")) { Pooling = false }.ConnectionString);
             await conn.OpenAsync(ct);
             return true;
         }

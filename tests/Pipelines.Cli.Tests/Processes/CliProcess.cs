@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Pipelines.Cli.Tests.Processes;
+
+/// <summary>A real <c>pipelines</c> process started from the built CLI, with its output captured.</summary>
+public sealed class CliProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private CliProcess(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public int Pid => _process.Id;
+    public bool HasExited => _process.HasExited;
+
+    public string Output
+    {
+        get { lock (_output) return _output.ToString(); }
+    }
+
+    public static CliProcess Start(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipelines.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["PIPELINES_USER"] = "tester";
+        return new CliProcess(Process.Start(psi)!);
+    }
+
+    /// <summary>Runs a command to completion and returns its exit code and output.</summary>
+    public static async Task<(int Code, string Output)> RunAsync(params string[] args)
+    {
+        using var p = Start(args);
+        var code = await p.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (code, p.Output);
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try { await _process.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { throw new TimeoutException($"process did not exit within {timeout}; output:\n{Output}"); }
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public void KillHard() => Signal("KILL");
+
+    public void Terminate() => Signal("TERM");
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString()]);
+        kill.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            _process.WaitForExit();
+        }
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,151 @@
+using Pipelines.Engine.Model;
+using Pipelines.Postgres.Provisioning;
+using Pipelines.Testing;
+
+namespace Pipelines.Cli.Tests.Processes;
+
+/// <summary>Worker processes against a real PostgreSQL: parallel draining, crashes, restarts and graceful stops.</summary>
+public class WorkerProcessTests
+{
+    private static string[] WorkerArgs(string db, string lease = "2s") =>
+        ["worker", "--db", db, "--concurrency", "8", "--lease", lease, "--heartbeat", "300ms", "--leader-interval", "200ms", "--poll", "500ms"];
+
+    [Test]
+    public async Task SeveralWorkerProcesses_DrainThousandsOfJobs_EachExecutedOnce()
+    {
+        await using var h = await EngineHarness.CreateAsync();
+        var run = await h.SubmitAsync("""
+            name: drain
+            steps:
+              - id: items
+                uses: range
+                with: { count: 2000 }
+              - id: each
+                uses: log
+                for_each: { items: "${{ steps.items.outputs.items }}" }
+                with: { message: "${{ item }}" }
+            """);
+        var workers = Enumerable.Range(0, 3).Select(_ => CliProcess.Start(WorkerArgs(h.Database.ConnectionString))).ToList();
+        try
+        {
+            var details = await h.WaitForEndAsync(run, TimeSpan.FromSeconds(90));
+            Assert.That(details.Run.State, Is.EqualTo(RunState.Succeeded), details.Run.Error);
+            var children = details.Steps.Where(s => s.ItemIndex is not null).ToList();
+            Assert.That(children, Has.Count.EqualTo(2000));
+            Assert.That(children.All(c => c.State == StepState.Succeeded && c.Attempts.Count == 1), "every job ran exactly once");
+            Assert.That(children.Select(c => c.Outputs!["message"]!.GetValue<string>()), Is.EqualTo(Enumerable.Range(0, 2000).Select(i => i.ToString())));
+            var byWorker = children.GroupBy(c => c.Attempts[0].WorkerId).ToList();
+            Assert.That(byWorker, Has.Count.EqualTo(3), "all three processes took part");
+        }
+        finally
+        {
+            foreach (var w in workers) w.Dispose();
+        }
+    }
+
+    [Test]
+    public async Task KilledWorker_StepIsReattemptedByAnother_WithBothAttemptsInHistory()
+    {
+        await using var h = await EngineHarness.CreateAsync();
+        using var first = CliProcess.Start(WorkerArgs(h.Database.ConnectionString));
+        var run = await h.SubmitAsync("""
+            name: crash
+            steps:
+              - id: slow
+                uses: sleep
+                with: { ms: 1500 }
+              - id: after
+                uses: log
+                needs: slow
+                with: { message: done }
+            """);
+        await h.WaitForStateAsync(run, r => h.Step(r, "slow").State == StepState.Running, TimeSpan.FromSeconds(30), "the first worker to start the step");
+        first.KillHard();
+        await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
+
+        using var second = CliProcess.Start(WorkerArgs(h.Database.ConnectionString));
+        var details = await h.WaitForEndAsync(run, TimeSpan.FromSeconds(60));
+        Assert.That(details.Run.State, Is.EqualTo(RunState.Succeeded), details.Run.Error + second.Output);
+        var attempts = h.Step(details, "slow").Attempts;
+        Assert.That(attempts.Select(a => a.State), Is.EqualTo(new[] { AttemptState.Lost, AttemptState.Succeeded }));
+        Assert.That(attempts[0].WorkerId, Is.Not.EqualTo(attempts[1].WorkerId));
+    }
+
+    [Test]
+    public async Task PostgresRestartedMidRun_WorkersReconnect_AndTheRunCompletes()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "pipelines-restart-" + Guid.NewGuid().ToString("N")[..8]);
+        var server = new LocalPostgres(dir, durable: false);
+        var cs = await server.EnsureStartedAsync("pipelines");
+        try
+        {
+            var registryTime = TimeProvider.System;
+            await using var db = Npgsql.NpgsqlDataSource.Create(cs);
+            await Pipelines.Postgres.Migrations.Migrator.ApplyAsync(db);
+            var registry = Pipelines.Activities.BuiltinActivities.CreateRegistry();
+            var store = new Pipelines.Postgres.Engine.PostgresEngineStore(db, registry, registryTime);
+            var definition = Pipelines.Core.Validation.WorkflowValidator.LoadText("""
+                name: restart
+                steps:
+                  - id: a
+                    uses: sleep
+                    with: { ms: 1000 }
+                  - id: b
+                    uses: sleep
+                    needs: a
+                    with: { ms: 1000 }
+                  - id: c
+                    uses: log
+                    needs: b
+                    with: { message: survived }
+                """, "restart.yaml", registry);
+            using var worker = CliProcess.Start(WorkerArgs(cs, lease: "10s"));
+            var run = await store.SubmitRunAsync(new SubmitRun(definition, new(), "tester"));
+            await Eventually.WaitAsync(() => store.GetRunAsync(run), r => r!.Steps.Any(s => s.StepId == "a" && s.State == StepState.Running),
+                TimeSpan.FromSeconds(30), "step a to start");
+
+            await server.StopAsync();
+            await Task.Delay(1500);
+            await server.EnsureStartedAsync("pipelines");
+            Npgsql.NpgsqlConnection.ClearAllPools();
+
+            var details = await Eventually.WaitAsync(async () =>
+            {
+                try { return await store.GetRunAsync(run); }
+                catch (Npgsql.NpgsqlException) { return null; }
+            }, r => r is not null && r.Run.State.IsTerminal(), TimeSpan.FromSeconds(60), "the run to finish after the restart");
+            Assert.That(details!.Run.State, Is.EqualTo(RunState.Succeeded), details.Run.Error + "\n" + worker.Output);
+            Assert.That(details.Steps.Single(s => s.StepId == "c").Outputs!["message"]!.GetValue<string>(), Is.EqualTo("survived"));
+        }
+        finally
+        {
+            try { await server.StopAsync(); } catch (Exception) { /* already stopped */ }
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
+    public async Task Sigterm_HandsBackUnfinishedWork_AndExitsCleanly()
+    {
+        await using var h = await EngineHarness.CreateAsync();
+        using var worker = CliProcess.Start([.. WorkerArgs(h.Database.ConnectionString), "--shutdown-grace", "300ms"]);
+        var run = await h.SubmitAsync("""
+            name: handback
+            steps:
+              - id: long
+                uses: sleep
+                with: { ms: 1200 }
+            """);
+        await h.WaitForStateAsync(run, r => h.Step(r, "long").State == StepState.Running, TimeSpan.FromSeconds(30), "the step to start");
+        worker.Terminate();
+        Assert.That(await worker.WaitForExitAsync(TimeSpan.FromSeconds(15)), Is.EqualTo(0), worker.Output);
+
+        var handedBack = h.Step(await h.RunAsync(run), "long");
+        Assert.That(handedBack.State, Is.EqualTo(StepState.Available));
+        Assert.That(handedBack.Attempts.Single().State, Is.EqualTo(AttemptState.HandedBack));
+
+        using var next = CliProcess.Start(WorkerArgs(h.Database.ConnectionString));
+        var details = await h.WaitForEndAsync(run, TimeSpan.FromSeconds(30));
+        Assert.That(details.Run.State, Is.EqualTo(RunState.Succeeded));
+    }
+}
