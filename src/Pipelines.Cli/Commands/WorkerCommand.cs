@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using Pipelines.Cli.Hosting;
 using Pipelines.Core.Validation;
 using Pipelines.Engine.Workers;
-using Pipelines.Postgres.Engine;
+using Pipelines.Core.Definitions;
 
 namespace Pipelines.Cli.Commands;
 

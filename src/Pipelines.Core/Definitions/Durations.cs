@@ -28,5 +28,9 @@ public static partial class Durations
         catch (Exception e) when (e is OverflowException or ArgumentOutOfRangeException) { return false; }
     }
 
+    /// <exception cref="FormatException">the text is not a duration.</exception>
+    public static TimeSpan Parse(string text) =>
+        TryParse(text, out var value) ? value : throw new FormatException($"'{text}': {Hint}");
+
     public const string Hint = "expected a duration such as 500ms, 10s, 5m, 1h, 1d or 1h30m";
 }

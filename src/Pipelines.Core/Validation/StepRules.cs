@@ -64,7 +64,8 @@ internal sealed class StepRules(StepScope scope, StepDefinition step, int index,
         TemplateString template;
         try { template = Templates.ParseCondition(condition); }
         catch (ExpressionException e) { Error("if", $"malformed expression: {e.Message}"); return; }
-        CheckExpressions("if", template, allowItem: step.ForEach is not null);
+        // The engine decides `if` once for the whole step, before any fan-out, so there is no item yet.
+        CheckExpressions("if", template, allowItem: false);
     }
 
     private void CheckInputs()
@@ -153,6 +154,8 @@ internal sealed class StepRules(StepScope scope, StepDefinition step, int index,
             foreach (var root in expression.ItemReferences)
                 Error(path, step.ForEach is null
                     ? $"'{root.Name}' can only be used in a step with for_each"
-                    : $"'{root.Name}' cannot be used in for_each.items; it is the list being iterated");
+                    : path == "if"
+                        ? $"'{root.Name}' cannot be used in if; the condition is decided once for the whole step, before the fan-out"
+                        : $"'{root.Name}' cannot be used in for_each.items; it is the list being iterated");
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Npgsql;
 using NpgsqlTypes;
 using Pipelines.Core.Activities;
+using Pipelines.Core.Definitions;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Orchestration;
 using Pipelines.Engine.Storage;

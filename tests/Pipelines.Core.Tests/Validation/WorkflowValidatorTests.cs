@@ -309,6 +309,7 @@ public class WorkflowValidatorTests
             "7:13 steps[0].with.message: 'index' can only be used in a step with for_each",
             "10:17 steps[1].for_each.items: 'index' cannot be used in for_each.items; it is the list being iterated",
             "10:17 steps[1].for_each.items: for_each.items must yield an array, but the expression yields integer",
+            "15:5 steps[2].if: 'index' cannot be used in if; the condition is decided once for the whole step, before the fan-out",
         }));
     }
 
