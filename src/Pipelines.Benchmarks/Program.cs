@@ -1,7 +1,7 @@
 using Pipelines.Benchmarks;
 
 // Register benchmarks here; each lives in a folder named after its subsystem.
-IBenchmark[] benchmarks = [];
+IBenchmark[] benchmarks = [new Pipelines.Benchmarks.Engine.EngineBenchmark()];
 
 if (args.Length == 0 || benchmarks.All(b => b.Name != args[0]))
 {
