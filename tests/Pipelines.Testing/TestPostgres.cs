@@ -41,7 +41,7 @@ public static class TestPostgres
             await cmd.ExecuteNonQueryAsync();
         }
         var cs = new NpgsqlConnectionStringBuilder(admin) { Database = name, MaxPoolSize = 60 }.ConnectionString;
-        var db = NpgsqlDataSource.Create(cs);
+        var db = Pipelines.Postgres.PostgresDataSource.Create(cs);
         await Migrator.ApplyAsync(db);
         return new TestDatabase(admin, name, cs, db);
     }

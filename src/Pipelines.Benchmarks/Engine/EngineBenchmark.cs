@@ -78,7 +78,7 @@ public sealed class EngineBenchmark : IBenchmark
             await cmd.ExecuteNonQueryAsync();
         }
         var cs = new NpgsqlConnectionStringBuilder(_admin) { Database = name }.ConnectionString;
-        var db = NpgsqlDataSource.Create(cs);
+        var db = Pipelines.Postgres.PostgresDataSource.Create(cs);
         await Migrator.ApplyAsync(db);
         return (db, cs, new PostgresEngineStore(db, _registry));
     }

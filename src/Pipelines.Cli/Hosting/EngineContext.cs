@@ -26,7 +26,7 @@ public sealed class EngineContext : IAsyncDisposable
     public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default)
     {
         var cs = await DatabaseLocator.ResolveAsync(connectionString, m => Console.Error.WriteLine(m), ct);
-        var db = NpgsqlDataSource.Create(cs);
+        var db = Pipelines.Postgres.PostgresDataSource.Create(cs);
         await Migrator.ApplyAsync(db, ct);
         var registry = BuiltinActivities.CreateRegistry();
         return new EngineContext(db, new PostgresEngineStore(db, registry), registry);

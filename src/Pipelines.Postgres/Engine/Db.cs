@@ -15,6 +15,13 @@ internal static class Db
         return cmd;
     }
 
+    public static NpgsqlBatchCommand BatchCmd(string name, params (string Name, object? Value)[] args)
+    {
+        var cmd = new NpgsqlBatchCommand(SqlCatalog.Get(name));
+        foreach (var (n, v) in args) cmd.Parameters.Add(Param(n, v));
+        return cmd;
+    }
+
     public static NpgsqlParameter Param(string name, object? value) => value switch
     {
         JsonNode node => new NpgsqlParameter(name, NpgsqlDbType.Jsonb) { Value = node.ToJsonString() },

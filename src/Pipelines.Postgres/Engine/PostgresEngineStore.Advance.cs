@@ -40,18 +40,17 @@ public sealed partial class PostgresEngineStore
             var plan = RunPlanner.Plan(new PlanInput(definition, _registry, run.Params, facts, run.CancelRequested, steps));
             if (plan.FinalState is { } final)
             {
-                await using var count = Db.Cmd(conn, tx, "CountRunning", ("run_id", run.Id));
-                // Cancelled fan-out children may still be stopping; the last one to finish closes the run.
-                if ((long)(await count.ExecuteScalarAsync(ct))! == 0)
-                    await Db.Cmd(conn, tx, "FinalizeRun", ("id", run.Id), ("state", final.Db()), ("error", plan.FinalError), ("now", Now)).ExecAsync(ct);
+                if (await Db.Cmd(conn, tx, "FinalizeRun", ("id", run.Id), ("state", final.Db()), ("error", plan.FinalError), ("now", Now)).ExecAsync(ct) > 0)
+                    await NotifyAsync(conn, tx, Channels.Runs, run.Id.ToString(), ct);
                 break;
             }
             if (plan.Decisions.Count == 0) break;
             foreach (var decision in plan.Decisions)
                 await ApplyAsync(conn, tx, run, decision, queues, ct);
         }
+        // NOTIFY serialises committing transactions on a global lock, so only wake-ups that matter are sent:
+        // new jobs, and finished runs (above). Progress views poll.
         foreach (var queue in queues) await NotifyAsync(conn, tx, Channels.Jobs, queue, ct);
-        await NotifyAsync(conn, tx, Channels.Runs, run.Id.ToString(), ct);
     }
 
     private async Task ApplyAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, StepDecision decision, HashSet<string> queues, CancellationToken ct)

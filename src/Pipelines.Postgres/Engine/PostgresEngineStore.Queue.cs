@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Npgsql;
 using NpgsqlTypes;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Retries;
@@ -66,53 +67,91 @@ public sealed partial class PostgresEngineStore
     public Task<bool> CompleteAsync(JobCompletion c, CancellationToken ct = default) =>
         InTx(async (conn, tx) =>
         {
-            var run = await LockRunAsync(conn, tx, c.RunId, ct) ?? throw new NotFoundException($"run {c.RunId} not found");
-            Guid? parentId;
-            int maxAttempts;
-            JsonObject backoff;
-            await using (var cmd = Db.Cmd(conn, tx, "LockRunningStep", ("id", c.StepRunId), ("attempt", c.Attempt), ("worker", c.WorkerId)))
-            await using (var r = await cmd.ExecuteReaderAsync(ct))
-            {
-                // Not ours any more (lease expired and rescued, or run cancelled and cleaned up): a lost race.
-                if (!await r.ReadAsync(ct)) return false;
-                parentId = r.IsDBNull(0) ? null : r.GetGuid(0);
-                maxAttempts = r.GetInt32(1);
-                backoff = r.ReadObject(2)!;
-            }
-
-            var retry = c.Outcome is AttemptOutcome.Failed or AttemptOutcome.TimedOut
-                        && (c.Retryable || c.Outcome == AttemptOutcome.TimedOut)
-                        && c.Attempt < maxAttempts && !run.CancelRequested;
-            var (stepState, attemptState) = c.Outcome switch
-            {
-                AttemptOutcome.Succeeded => (StepState.Succeeded, AttemptState.Succeeded),
-                AttemptOutcome.Stopped => (StepState.Stopped, AttemptState.Stopped),
-                AttemptOutcome.Cancelled => (StepState.Cancelled, AttemptState.Cancelled),
-                AttemptOutcome.TimedOut => (retry ? StepState.Retrying : StepState.Failed, AttemptState.TimedOut),
-                _ => (retry ? StepState.Retrying : StepState.Failed, AttemptState.Failed),
-            };
-            DateTime? availableAt = retry
-                ? Now + RetryBackoff.Delay(BackoffFrom(backoff, maxAttempts), c.Attempt, _random())
-                : null;
-            var error = retry ? $"{c.Error} (attempt {c.Attempt} of {maxAttempts}; retrying)" : c.Error;
-
-            await using (var cmd = Db.Cmd(conn, tx, "FinishAttemptStep", ("id", c.StepRunId), ("attempt", c.Attempt), ("worker", c.WorkerId),
-                             ("state", stepState.Db()), ("outputs", c.Outcome == AttemptOutcome.Succeeded ? c.Outputs ?? new JsonObject() : null),
-                             ("error", error), ("terminal", stepState.IsTerminal()), ("now", Now)))
-            {
-                cmd.Parameters.Add(Db.Typed("available_at", NpgsqlDbType.TimestampTz, availableAt));
-                if (await cmd.ExecuteNonQueryAsync(ct) == 0) return false;
-            }
-            await Db.Cmd(conn, tx, "FinishAttempt", ("id", c.StepRunId), ("attempt", c.Attempt), ("state", attemptState.Db()),
-                ("error", c.Error), ("logs", c.Logs), ("now", Now)).ExecAsync(ct);
-
-            if (!stepState.IsTerminal()) return true;
-            var queues = new HashSet<string>();
-            if (parentId is { } parent) await ChildFinishedAsync(conn, tx, run, parent, queues, ct);
-            foreach (var q in queues) await NotifyAsync(conn, tx, Channels.Jobs, q, ct);
-            await AdvanceAsync(conn, tx, run, ct);
-            return true;
+            var terminalOutcome = c.Outcome is AttemptOutcome.Succeeded or AttemptOutcome.Stopped or AttemptOutcome.Cancelled;
+            return terminalOutcome
+                ? await CompleteTerminalAsync(conn, tx, c, ct)
+                : await CompleteFailureAsync(conn, tx, c, ct);
         }, ct);
+
+    /// <summary>
+    /// The common path, in one round trip: lock the run, finish the step (guarded on state, attempt and
+    /// lease owner) and record the attempt; then advance the run.
+    /// </summary>
+    private async Task<bool> CompleteTerminalAsync(NpgsqlConnection conn, NpgsqlTransaction tx, JobCompletion c, CancellationToken ct)
+    {
+        var (stepState, attemptState) = c.Outcome switch
+        {
+            AttemptOutcome.Succeeded => (StepState.Succeeded, AttemptState.Succeeded),
+            AttemptOutcome.Stopped => (StepState.Stopped, AttemptState.Stopped),
+            _ => (StepState.Cancelled, AttemptState.Cancelled),
+        };
+        LockedRun? run;
+        Guid? parentId;
+        await using (var batch = new NpgsqlBatch(conn, tx))
+        {
+            batch.BatchCommands.Add(Db.BatchCmd("LockRun", ("id", c.RunId)));
+            var finish = Db.BatchCmd("FinishAttemptStep", ("id", c.StepRunId), ("attempt", c.Attempt), ("worker", c.WorkerId),
+                ("state", stepState.Db()), ("outputs", c.Outcome == AttemptOutcome.Succeeded ? c.Outputs ?? new JsonObject() : null),
+                ("error", c.Error), ("terminal", true), ("now", Now));
+            finish.Parameters.Add(Db.Typed("available_at", NpgsqlDbType.TimestampTz, null));
+            batch.BatchCommands.Add(finish);
+            batch.BatchCommands.Add(Db.BatchCmd("FinishAttempt", ("id", c.StepRunId), ("attempt", c.Attempt), ("state", attemptState.Db()),
+                ("error", c.Error), ("logs", c.Logs), ("now", Now)));
+            await using var r = await batch.ExecuteReaderAsync(ct);
+            run = await ReadLockedRunAsync(r, c.RunId, ct);
+            await r.NextResultAsync(ct);
+            // No row: not ours any more (lease expired and rescued, or finished elsewhere). A lost race.
+            if (!await r.ReadAsync(ct)) return false;
+            parentId = r.IsDBNull(0) ? null : r.GetGuid(0);
+        }
+        if (run is null) throw new NotFoundException($"run {c.RunId} not found");
+        await AfterTerminalAsync(conn, tx, run, parentId, ct);
+        return true;
+    }
+
+    private async Task AfterTerminalAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, Guid? parentId, CancellationToken ct)
+    {
+        var queues = new HashSet<string>();
+        if (parentId is { } parent) await ChildFinishedAsync(conn, tx, run, parent, queues, ct);
+        foreach (var q in queues) await NotifyAsync(conn, tx, Channels.Jobs, q, ct);
+        await AdvanceAsync(conn, tx, run, ct);
+    }
+
+    /// <summary>A failed or timed-out attempt: retried with backoff while the policy allows and the error is retryable.</summary>
+    private async Task<bool> CompleteFailureAsync(NpgsqlConnection conn, NpgsqlTransaction tx, JobCompletion c, CancellationToken ct)
+    {
+        var run = await LockRunAsync(conn, tx, c.RunId, ct) ?? throw new NotFoundException($"run {c.RunId} not found");
+        int maxAttempts;
+        JsonObject backoff;
+        await using (var cmd = Db.Cmd(conn, tx, "LockRunningStep", ("id", c.StepRunId), ("attempt", c.Attempt), ("worker", c.WorkerId)))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            if (!await r.ReadAsync(ct)) return false;
+            maxAttempts = r.GetInt32(1);
+            backoff = r.ReadObject(2)!;
+        }
+
+        // A timeout is not the activity's verdict on its input, so it is retried like a retryable error.
+        var retry = (c.Retryable || c.Outcome == AttemptOutcome.TimedOut) && c.Attempt < maxAttempts && !run.CancelRequested;
+        var stepState = retry ? StepState.Retrying : StepState.Failed;
+        var attemptState = c.Outcome == AttemptOutcome.TimedOut ? AttemptState.TimedOut : AttemptState.Failed;
+        DateTime? availableAt = retry ? Now + RetryBackoff.Delay(BackoffFrom(backoff, maxAttempts), c.Attempt, _random()) : null;
+        var error = retry ? $"{c.Error} (attempt {c.Attempt} of {maxAttempts}; retrying)" : c.Error;
+
+        Guid? parentId;
+        await using (var cmd = Db.Cmd(conn, tx, "FinishAttemptStep", ("id", c.StepRunId), ("attempt", c.Attempt), ("worker", c.WorkerId),
+                         ("state", stepState.Db()), ("outputs", null), ("error", error), ("terminal", !retry), ("now", Now)))
+        {
+            cmd.Parameters.Add(Db.Typed("available_at", NpgsqlDbType.TimestampTz, availableAt));
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            if (!await r.ReadAsync(ct)) return false;
+            parentId = r.IsDBNull(0) ? null : r.GetGuid(0);
+        }
+        await Db.Cmd(conn, tx, "FinishAttempt", ("id", c.StepRunId), ("attempt", c.Attempt), ("state", attemptState.Db()),
+            ("error", c.Error), ("logs", c.Logs), ("now", Now)).ExecAsync(ct);
+        if (!retry) await AfterTerminalAsync(conn, tx, run, parentId, ct);
+        return true;
+    }
 
     public Task<bool> HandBackAsync(Guid stepRunId, Guid runId, int attempt, string workerId, string logs, CancellationToken ct = default) =>
         InTx(async (conn, tx) =>

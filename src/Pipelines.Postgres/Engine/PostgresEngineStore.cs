@@ -80,6 +80,11 @@ public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJo
     {
         await using var cmd = Db.Cmd(conn, tx, "LockRun", ("id", runId));
         await using var r = await cmd.ExecuteReaderAsync(ct);
+        return await ReadLockedRunAsync(r, runId, ct);
+    }
+
+    private static async Task<LockedRun?> ReadLockedRunAsync(NpgsqlDataReader r, Guid runId, CancellationToken ct)
+    {
         if (!await r.ReadAsync(ct)) return null;
         return new LockedRun(runId, StateNames.ParseRun(r.GetString(0)), r.ReadObject(1)!, r.GetBoolean(2), r.GetInt64(3),
             r.GetString(4), r.ReadTimeOrNull(5), r.GetString(6), r.ReadTime(7));

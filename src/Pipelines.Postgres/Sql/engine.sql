@@ -30,11 +30,11 @@ FROM runs WHERE id = @id FOR UPDATE;
 -- name: TopLevelSteps
 SELECT id, step_id, state, outputs, error FROM step_runs WHERE run_id = @run_id AND parent_id IS NULL;
 
--- name: CountRunning
-SELECT count(*) FROM step_runs WHERE run_id = @run_id AND state = 'running';
-
 -- name: FinalizeRun
-UPDATE runs SET state = @state, error = @error, finalized_at = @now WHERE id = @id AND state = 'running';
+-- Cancelled fan-out children may still be stopping; then the last of them to finish closes the run.
+UPDATE runs SET state = @state, error = @error, finalized_at = @now
+WHERE id = @id AND state = 'running'
+  AND NOT EXISTS (SELECT 1 FROM step_runs WHERE run_id = @id AND state = 'running');
 
 -- name: SetPendingTerminal
 UPDATE step_runs SET state = @state, error = @error, finalized_at = @now WHERE id = @id AND state = 'pending';
@@ -133,7 +133,8 @@ FOR UPDATE;
 UPDATE step_runs
 SET state = @state, outputs = @outputs, error = @error, available_at = @available_at,
     finalized_at = CASE WHEN @terminal THEN @now END, lease_owner = NULL, lease_expires_at = NULL
-WHERE id = @id AND state = 'running' AND attempt = @attempt AND lease_owner = @worker;
+WHERE id = @id AND state = 'running' AND attempt = @attempt AND lease_owner = @worker
+RETURNING parent_id;
 
 -- name: FinishAttempt
 UPDATE attempts SET state = @state, ended_at = @now, error = @error, logs = @logs

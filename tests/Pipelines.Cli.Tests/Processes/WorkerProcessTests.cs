@@ -80,7 +80,7 @@ public class WorkerProcessTests
         try
         {
             var registryTime = TimeProvider.System;
-            await using var db = Npgsql.NpgsqlDataSource.Create(cs);
+            await using var db = Pipelines.Postgres.PostgresDataSource.Create(cs);
             await Pipelines.Postgres.Migrations.Migrator.ApplyAsync(db);
             var registry = Pipelines.Activities.BuiltinActivities.CreateRegistry();
             var store = new Pipelines.Postgres.Engine.PostgresEngineStore(db, registry, registryTime);
