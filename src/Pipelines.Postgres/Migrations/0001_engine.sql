@@ -90,7 +90,8 @@ CREATE TABLE step_runs (
     CHECK (state NOT IN ('available', 'retrying') OR available_at IS NOT NULL),
     CHECK ((parent_id IS NULL) = (item_index IS NULL))
 );
-CREATE INDEX step_runs_claim ON step_runs (queue, available_at) WHERE state = 'available';
+-- Matches the claim's ORDER BY, so a claim reads the first few entries instead of sorting every queued job.
+CREATE INDEX step_runs_claim ON step_runs (available_at, id) INCLUDE (queue) WHERE state = 'available';
 CREATE INDEX step_runs_leases ON step_runs (lease_expires_at) WHERE state = 'running';
 CREATE INDEX step_runs_retries ON step_runs (available_at) WHERE state = 'retrying';
 CREATE INDEX step_runs_cache ON step_runs (cache_key) WHERE state = 'succeeded' AND cache_key IS NOT NULL;
