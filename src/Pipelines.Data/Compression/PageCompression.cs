@@ -88,8 +88,10 @@ internal static class PageCompression
                 return src.Length;
             case CompressionCodec.Snappy:
             {
-                Ensure(ref dst, IronSnappy.Snappy.GetMaxEncodedLen(src.Length));
-                return IronSnappy.Snappy.Encode(src, dst).Length;
+                var encoded = IronSnappy.Snappy.Encode(src);
+                Ensure(ref dst, encoded.Length);
+                encoded.CopyTo(dst, 0);
+                return encoded.Length;
             }
             case CompressionCodec.Gzip:
             {

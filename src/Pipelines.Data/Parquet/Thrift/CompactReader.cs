@@ -57,7 +57,7 @@ internal ref struct CompactReader(ReadOnlySpan<byte> data, long baseOffset)
     }
 
     public byte[] ReadBinary() => ReadBinarySpan().ToArray();
-    public string ReadString() => Encoding.UTF8.GetString(ReadBinarySpan());
+    public string ReadString() => System.Text.Encoding.UTF8.GetString(ReadBinarySpan());
 
     /// <summary>Reads a field header; returns false at the struct's stop byte.</summary>
     public bool ReadField(ref short lastId, out short id, out byte type)

@@ -38,7 +38,7 @@ internal sealed class CompactWriter
     public void I64(short id, long v) { FieldHeader(id, CompactType.I64); WriteZigZag(v); }
     public void Bool(short id, bool v) => FieldHeader(id, v ? CompactType.True : CompactType.False);
     public void Binary(short id, ReadOnlySpan<byte> v) { FieldHeader(id, CompactType.Binary); WriteVarint((ulong)v.Length); _out.Write(v); }
-    public void String(short id, string v) => Binary(id, Encoding.UTF8.GetBytes(v));
+    public void String(short id, string v) => Binary(id, System.Text.Encoding.UTF8.GetBytes(v));
 
     public void ListField(short id, byte elementType, int count)
     {
@@ -48,5 +48,5 @@ internal sealed class CompactWriter
     }
 
     public void ListI32(int v) => WriteZigZag(v);
-    public void ListString(string v) { var b = Encoding.UTF8.GetBytes(v); WriteVarint((ulong)b.Length); _out.Write(b); }
+    public void ListString(string v) { var b = System.Text.Encoding.UTF8.GetBytes(v); WriteVarint((ulong)b.Length); _out.Write(b); }
 }
