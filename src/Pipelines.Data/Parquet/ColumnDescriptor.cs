@@ -110,7 +110,7 @@ internal static class SchemaMapping
                 leaf += leaves;
                 continue;
             }
-            if (e.Type is null) throw new ParquetFormatException($"leaf column {e.Name} has no physical type", fileOffset);
+            if (e.Type is null || !Enum.IsDefined(e.Type.Value)) throw new ParquetFormatException($"leaf column {e.Name} has no valid physical type ({(int?)e.Type})", fileOffset);
             var nullable = e.RepetitionType != Repetition.Required;
             DataType? type;
             try { type = ToDataType(e); }

@@ -148,11 +148,12 @@ public sealed class ParquetReader : IDisposable
         var element = column.Element!;
         if (md.Type != element.Type) throw new ParquetFormatException($"column {column.Name}: chunk type {md.Type} differs from schema type {element.Type}", _footerStart);
         var start = md.DataPageOffset;
-        if (md.DictionaryPageOffset is > 0 and var d && d < start) start = d;
+        if (md.DictionaryPageOffset is >= 4 and var d && (d < start || start < 4)) start = d;
         var size = md.TotalCompressedSize;
         if (start < 4 || size < 0 || start + size > _footerStart)
             throw new ParquetFormatException($"column {column.Name}: chunk [{start}, {start + size}) lies outside the data region", _footerStart);
         var rows = (int)rg.NumRows;
+        if (rows == 0) return ColumnConversion.ToColumn(column, ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 1, 0), 0);
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Max(size, 1));
         try
         {
@@ -224,14 +225,17 @@ public sealed class ParquetReader : IDisposable
                         {
                             var dh = header.DataPageV2 ?? throw new InvalidDataException("data page v2 without its header");
                             CheckCount(dh.NumValues, rows - decoder.RowCount);
-                            if (dh.RepetitionLevelsByteLength != 0) throw new InvalidDataException("repetition levels in a flat column");
+                            // Some writers emit (all-zero) repetition levels even for flat columns; skip them.
+                            var repBytes = dh.RepetitionLevelsByteLength;
                             var levelBytes = dh.DefinitionLevelsByteLength;
-                            if (levelBytes < 0 || levelBytes > body.Length) throw new InvalidDataException($"definition levels length {levelBytes} exceeds the page");
+                            if (repBytes < 0 || levelBytes < 0 || (long)repBytes + levelBytes > body.Length)
+                                throw new InvalidDataException($"level lengths {repBytes} + {levelBytes} exceed the page");
+                            body = body[repBytes..];
                             if (levels.Length < dh.NumValues) { ArrayPool<int>.Shared.Return(levels); levels = ArrayPool<int>.Shared.Rent(dh.NumValues); }
                             if (maxDef > 0)
                                 new RleBitPackedDecoder(body[..levelBytes], RleBitPackedEncoder.BitWidth(maxDef)).Read(levels.AsSpan(0, dh.NumValues));
                             var valuesBody = body[levelBytes..];
-                            var uncompressed = header.UncompressedPageSize - levelBytes;
+                            var uncompressed = header.UncompressedPageSize - levelBytes - repBytes;
                             if (uncompressed < 0) throw new InvalidDataException("uncompressed page size smaller than its levels");
                             var data = dh.IsCompressed ? Decompress(md.Codec, valuesBody, uncompressed, ref page) : valuesBody;
                             var nonNull = decoder.AppendLevels(levels, maxDef, dh.NumValues);
