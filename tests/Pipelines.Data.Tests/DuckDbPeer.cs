@@ -83,10 +83,17 @@ public static class DuckDbPeer
         if (kind is TypeKind.Float32 or TypeKind.Float64)
         {
             if (expected == "NaN" || actual == "NaN") return expected == actual;
-            return double.Parse(expected, CultureInfo.InvariantCulture) == double.Parse(actual, CultureInfo.InvariantCulture);
+            return ParseDouble(expected) == ParseDouble(actual);
         }
         return expected == actual;
     }
+
+    private static double ParseDouble(string s) => s switch
+    {
+        "inf" or "Infinity" or "∞" => double.PositiveInfinity,
+        "-inf" or "-Infinity" or "-∞" => double.NegativeInfinity,
+        _ => double.Parse(s, CultureInfo.InvariantCulture),
+    };
 
     public static void AssertColumnMatches(DuckColumn expected, Column actual, string context)
     {

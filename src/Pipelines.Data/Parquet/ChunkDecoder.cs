@@ -99,7 +99,7 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
 
     public T[] Values => _values;
 
-    private int Width => _type == PhysicalType.Int96 ? 12 : _type == PhysicalType.Boolean ? 0 : Marshal.SizeOf<T>();
+    private int Width => _type == PhysicalType.Int96 ? 12 : _type == PhysicalType.Boolean ? 0 : System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
 
     private Span<T> Reserve(int count)
     {
