@@ -43,9 +43,14 @@ public static class DuckDbPeer
 
     public sealed class DuckDbException(string message) : Exception(message);
 
-    public static List<DuckColumn> Dump(string parquetFile)
+    public static List<DuckColumn> Dump(string parquetFile) => Parse(RunScript("dump.mjs", parquetFile));
+
+    /// <summary>DuckDB's values of any table expression, e.g. <c>read_csv('x.csv', nullstr='?')</c>.</summary>
+    public static List<DuckColumn> DumpSource(string tableExpression) => Parse(RunScript("dump.mjs", "--source", tableExpression));
+
+    private static List<DuckColumn> Parse(string json)
     {
-        using var doc = JsonDocument.Parse(RunScript("dump.mjs", parquetFile));
+        using var doc = JsonDocument.Parse(json);
         return doc.RootElement.GetProperty("columns").EnumerateArray().Select(c => new DuckColumn(
             c.GetProperty("name").GetString()!,
             c.GetProperty("type").GetString()!,

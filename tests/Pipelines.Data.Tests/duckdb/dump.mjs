@@ -1,6 +1,7 @@
 // Reads a Parquet file with DuckDB and prints {columns:[{name,type,values}]} as JSON, each value in the
 // canonical text form the .NET tests compare against (see DuckDbPeer.Canonical in the tests).
 // usage: node dump.mjs FILE.parquet [col1,col2,...]
+//        node dump.mjs --source "read_csv('f.csv', nullstr='?')"   (any table expression)
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -12,9 +13,9 @@ const { DuckDBInstance } = await import(pathToFileURL(createRequire(path.join(no
 const [file, cols] = process.argv.slice(2);
 const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
 const conn = await instance.connect();
-const src = `read_parquet('${file.replaceAll("'", "''")}')`;
+const src = file === '--source' ? cols : `read_parquet('${file.replaceAll("'", "''")}')`;
 const described = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${src}`)).getRowObjects();
-const wanted = cols ? cols.split(',') : null;
+const wanted = cols && file !== '--source' ? cols.split(',') : null;
 const columns = described.filter(d => !wanted || wanted.includes(d.column_name));
 
 function expr(name, type) {
