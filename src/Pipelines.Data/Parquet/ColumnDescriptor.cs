@@ -111,6 +111,8 @@ internal static class SchemaMapping
                 continue;
             }
             if (e.Type is null || !Enum.IsDefined(e.Type.Value)) throw new ParquetFormatException($"leaf column {e.Name} has no valid physical type ({(int?)e.Type})", fileOffset);
+            if (e.Type == PhysicalType.FixedLenByteArray && e.TypeLength is not > 0)
+                throw new ParquetFormatException($"column {e.Name}: FIXED_LEN_BYTE_ARRAY with length {e.TypeLength}", fileOffset);
             var nullable = e.RepetitionType != Repetition.Required;
             DataType? type;
             try { type = ToDataType(e); }
@@ -120,6 +122,8 @@ internal static class SchemaMapping
             pos++;
         }
         if (pos != elements.Count) throw new ParquetFormatException($"schema has {elements.Count - pos} elements outside the root", fileOffset);
+        var duplicate = result.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ParquetFormatException($"schema has two top-level columns named '{duplicate.Key}'", fileOffset);
         return result;
     }
 

@@ -103,17 +103,26 @@ public sealed class PrimitiveColumn<T> : Column where T : unmanaged
         var v = _values[_offset + i];
         switch (Type.Kind)
         {
-            case TypeKind.Date: return DateOnly.FromDayNumber(719162 + Unsafe.As<T, int>(ref v));
+            // Parquet can hold dates and instants outside .NET's calendar range; those come back as the raw number.
+            case TypeKind.Date:
+            {
+                var days = (long)Unsafe.As<T, int>(ref v) + 719162;
+                return days is >= 0 and <= 3652058 ? DateOnly.FromDayNumber((int)days) : Unsafe.As<T, int>(ref v);
+            }
             case TypeKind.Timestamp:
             {
                 var raw = Unsafe.As<T, long>(ref v);
-                var ticks = Type.Unit switch { TimeUnit.Millis => raw * 10_000, TimeUnit.Micros => raw * 10, _ => raw / 100 };
-                return new DateTime(DateTime.UnixEpoch.Ticks + ticks, Type.IsUtc ? DateTimeKind.Utc : DateTimeKind.Unspecified);
+                var ticks = Type.Unit switch { TimeUnit.Millis => (Int128)raw * 10_000, TimeUnit.Micros => (Int128)raw * 10, _ => raw / 100 };
+                var absolute = DateTime.UnixEpoch.Ticks + ticks;
+                return absolute >= DateTime.MinValue.Ticks && absolute <= DateTime.MaxValue.Ticks
+                    ? new DateTime((long)absolute, Type.IsUtc ? DateTimeKind.Utc : DateTimeKind.Unspecified)
+                    : raw;
             }
             case TypeKind.Time:
             {
                 var raw = Unsafe.As<T, long>(ref v);
-                return new TimeOnly(Type.Unit switch { TimeUnit.Millis => raw * 10_000, TimeUnit.Micros => raw * 10, _ => raw / 100 });
+                var ticks = Type.Unit switch { TimeUnit.Millis => (Int128)raw * 10_000, TimeUnit.Micros => (Int128)raw * 10, _ => raw / 100 };
+                return ticks >= 0 && ticks < TimeSpan.TicksPerDay ? new TimeOnly((long)ticks) : raw;
             }
             case TypeKind.Decimal: return new DecimalValue(Unsafe.As<T, Int128>(ref v), Type.Scale);
             default: return v;
