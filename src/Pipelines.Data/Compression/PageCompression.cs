@@ -17,13 +17,7 @@ internal static class PageCompression
                 if (src.Length != dst.Length) throw new InvalidDataException($"uncompressed page is {src.Length} bytes, header says {dst.Length}");
                 src.CopyTo(dst);
                 return;
-            case CompressionCodec.Snappy:
-            {
-                var decoded = IronSnappy.Snappy.Decode(src);
-                if (decoded.Length != dst.Length) throw new InvalidDataException($"snappy produced {decoded.Length} bytes, header says {dst.Length}");
-                decoded.CopyTo(dst);
-                return;
-            }
+            case CompressionCodec.Snappy: written = SnappyDecoder.Decompress(src, dst); break;
             case CompressionCodec.Gzip: written = Gunzip(src, dst); break;
             case CompressionCodec.Brotli:
                 if (!BrotliDecoder.TryDecompress(src, dst, out written)) throw new InvalidDataException("brotli stream is corrupt or longer than the header says");

@@ -18,7 +18,7 @@ internal abstract class ChunkDecoder
 
     public int RowCount => Rows;
 
-    public static ChunkDecoder Create(PhysicalType type, int typeLength, int capacity) => type switch
+    public static ChunkDecoder Create(PhysicalType type, int typeLength, int capacity, int byteCapacity) => type switch
     {
         PhysicalType.Boolean => new FixedDecoder<bool>(type, capacity),
         PhysicalType.Int32 => new FixedDecoder<int>(type, capacity),
@@ -26,8 +26,8 @@ internal abstract class ChunkDecoder
         PhysicalType.Int96 => new FixedDecoder<long>(type, capacity),
         PhysicalType.Float => new FixedDecoder<float>(type, capacity),
         PhysicalType.Double => new FixedDecoder<double>(type, capacity),
-        PhysicalType.ByteArray => new BinaryDecoder(-1, capacity),
-        PhysicalType.FixedLenByteArray => typeLength > 0 ? new BinaryDecoder(typeLength, capacity)
+        PhysicalType.ByteArray => new BinaryDecoder(-1, capacity, byteCapacity),
+        PhysicalType.FixedLenByteArray => typeLength > 0 ? new BinaryDecoder(typeLength, capacity, byteCapacity)
             : throw new InvalidDataException($"FIXED_LEN_BYTE_ARRAY with length {typeLength}"),
         _ => throw new InvalidDataException($"unknown physical type {(int)type}"),
     };
@@ -227,14 +227,15 @@ internal sealed class BinaryDecoder : ChunkDecoder
 {
     private readonly int _fixedLength;
     private int[] _offsets;
-    private byte[] _data = new byte[256];
+    private byte[] _data;
     private int[]? _dictOffsets;
     private byte[]? _dictData;
     private int _dictCount;
 
-    public BinaryDecoder(int fixedLength, int capacity)
+    public BinaryDecoder(int fixedLength, int capacity, int byteCapacity)
     {
         _fixedLength = fixedLength;
+        _data = new byte[Math.Max(byteCapacity, 16)];
         _offsets = new int[Math.Max(capacity, 16) + 1];
         Validity = new bool[Math.Max(capacity, 16)];
     }

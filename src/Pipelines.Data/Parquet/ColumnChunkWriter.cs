@@ -126,6 +126,14 @@ internal sealed class ColumnChunkWriter(Field field, ParquetWriterOptions option
                 else for (var i = 0; i < values.Length; i++) dense.Array[k + i] = convert(values[i]);
                 k += values.Length;
             }
+            else if (typeof(TIn) == typeof(TOut))
+            {
+                // Same storage type: a plain loop, no delegate call per value.
+                var same = MemoryMarshal.Cast<TIn, TOut>(values);
+                var dest = dense.Array;
+                for (var i = 0; i < same.Length; i++)
+                    if (validity[i]) dest[k++] = same[i];
+            }
             else
                 for (var i = 0; i < values.Length; i++)
                     if (validity[i]) dense.Array[k++] = convert(values[i]);

@@ -153,12 +153,16 @@ public sealed class ParquetReader : IDisposable
         if (start < 4 || size < 0 || start + size > _footerStart)
             throw new ParquetFormatException($"column {column.Name}: chunk [{start}, {start + size}) lies outside the data region", _footerStart);
         var rows = (int)rg.NumRows;
-        if (rows == 0) return ColumnConversion.ToColumn(column, ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 1, 0), 0);
+        if (rows == 0) return ColumnConversion.ToColumn(column, ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 1, 0, 0), 0);
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Max(size, 1));
         try
         {
             ReadExactly(start, buffer.AsSpan(0, (int)size));
-            var decoder = ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 0, Math.Min(rows, 1 << 16));
+            // Size buffers for the whole chunk up front (no doubling garbage), but never beyond what the chunk's
+            // real byte size could plausibly hold; corrupt row counts then only grow buffers as values decode.
+            var capacity = (int)Math.Min(rows, Math.Max(1 << 16, size * 64));
+            var byteCapacity = (int)Math.Min(Math.Min(md.TotalUncompressedSize, size * 64), Array.MaxLength);
+            var decoder = ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 0, capacity, Math.Max(byteCapacity, 256));
             DecodePages(buffer.AsSpan(0, (int)size), start, md, column, decoder, rows);
             if (decoder.RowCount != rows)
                 throw new ParquetFormatException($"column {column.Name}: chunk holds {decoder.RowCount} values, row group has {rows} rows", start);

@@ -24,6 +24,22 @@ public class CompressionTests
         Assert.That(back, Is.EqualTo(data));
     }
 
+    [TestCase(0)]
+    [TestCase(1)]
+    [TestCase(70_000)]
+    public void SnappyDecoder_AgreesWithIronSnappy(int size)
+    {
+        // Mixed content: random stretches (literals, including long ones) and repeats (copies, overlapping ones).
+        var rnd = new Random(size);
+        var data = new byte[size];
+        for (var i = 0; i < size; i++) data[i] = i > 8 && rnd.Next(3) > 0 ? data[i - 1 - rnd.Next(Math.Min(i - 1, 70_000))] : (byte)rnd.Next(256);
+        var compressed = IronSnappy.Snappy.Encode(data);
+        var back = new byte[size];
+        Assert.That(SnappyDecoder.Decompress(compressed, back), Is.EqualTo(size));
+        Assert.That(back, Is.EqualTo(data));
+        if (compressed.Length > 2) Assert.Throws<InvalidDataException>(() => SnappyDecoder.Decompress(compressed.AsSpan(0, compressed.Length - 1), back));
+    }
+
     [Test]
     public void Gzip_ReadsConcatenatedMembers()
     {
