@@ -27,9 +27,7 @@ public static class DuckDbPeer
 
     public static string RunScript(string script, params string[] args)
     {
-        var modules = Path.Combine(RepoRoot, "tests", "node", "node_modules", "@duckdb", "node-api");
-        if (!Directory.Exists(modules))
-            Assert.Fail("DuckDB peer missing: run `npm install --prefix tests/node` (the test script does this when node_modules is absent)");
+        EnsureInstalled();
         var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(ScriptDir, script));
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -42,6 +40,25 @@ public static class DuckDbPeer
     }
 
     public sealed class DuckDbException(string message) : Exception(message);
+
+    private static readonly Lock InstallLock = new();
+
+    /// <summary>Installs tests/node (npm install --prefix tests/node) once when node_modules is missing.</summary>
+    private static void EnsureInstalled()
+    {
+        lock (InstallLock)
+        {
+            var nodeDir = Path.Combine(RepoRoot, "tests", "node");
+            if (Directory.Exists(Path.Combine(nodeDir, "node_modules", "@duckdb", "node-api"))) return;
+            var psi = new ProcessStartInfo("npm") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "install", "--prefix", nodeDir }) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var err = p.StandardError.ReadToEndAsync();
+            p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0) Assert.Fail($"DuckDB peer missing and `npm install --prefix tests/node` failed: {err.Result}");
+        }
+    }
 
     public static List<DuckColumn> Dump(string parquetFile) => Parse(RunScript("dump.mjs", parquetFile));
 
