@@ -52,6 +52,29 @@ public class ConformanceTests
         }
     }
 
+    [TestCase("delta_binary_packed")]
+    [TestCase("delta_byte_array")]
+    [TestCase("delta_encoding_required_column")]
+    public void DataFile_MatchesItsExpectCsv(string name)
+    {
+        var dir = Path.Combine(DuckDbPeer.ParquetTesting, "data");
+        var expected = Pipelines.Data.Csv.CsvReader.Read(Path.Combine(dir, name + "_expect.csv"), new Pipelines.Data.Csv.CsvOptions { TrimWhitespace = false }).Table;
+        using var reader = ParquetReader.Open(Path.Combine(dir, name + ".parquet"));
+        var actual = reader.ReadAll();
+        Assert.That(actual.RowCount, Is.EqualTo(expected.RowCount));
+        Assert.That(actual.Columns, Has.Count.EqualTo(expected.Columns.Count));
+        for (var c = 0; c < actual.Columns.Count; c++)
+            for (var r = 0; r < actual.RowCount; r++)
+            {
+                var e = expected.Columns[c].Format(r);
+                var a = actual.Columns[c].Type.Kind == Pipelines.Data.Tables.TypeKind.Binary
+                    ? System.Text.Encoding.UTF8.GetString(((Pipelines.Data.Tables.BinaryColumn)actual.Columns[c]).GetBytes(r))
+                    : actual.Columns[c].Format(r);
+                if (actual.Columns[c].IsNull(r)) a = null;
+                if (e != a) Assert.Fail($"{name}: column {reader.Schema[c].Name} row {r}: expected '{e}', read '{a}'");
+            }
+    }
+
     [TestCaseSource(nameof(BadFiles))]
     public void BadDataFile_RaisesFormatError(string name)
     {
