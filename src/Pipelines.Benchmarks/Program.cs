@@ -1,7 +1,8 @@
 using Pipelines.Benchmarks;
+using Pipelines.Benchmarks.Parquet;
 
 // Register benchmarks here; each lives in a folder named after its subsystem.
-IBenchmark[] benchmarks = [new Pipelines.Benchmarks.Engine.EngineBenchmark()];
+IBenchmark[] benchmarks = [new Pipelines.Benchmarks.Engine.EngineBenchmark(), new ParquetBenchmark()];
 
 if (args.Length == 0 || benchmarks.All(b => b.Name != args[0]))
 {

@@ -17,5 +17,6 @@ public static class CommandCatalog
         yield return SchedulesCommand.Create();
         yield return ActivitiesCommand.Create();
         yield return ValidateCommand.Create();
+        yield return DataCommand.Create();
     }
 }

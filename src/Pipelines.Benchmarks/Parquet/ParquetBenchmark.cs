@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Pipelines.Data.Parquet;
+using Pipelines.Data.Tables;
+
+namespace Pipelines.Benchmarks.Parquet;
+
+/// <summary>
+/// Writes and reads an N-row (default 5,000,000), 8-column Snappy file with our codec and with DuckDB
+/// (one thread), in the same run on the same machine. Reads run in child processes so that their peak
+/// memory is their own: ours streams row group by row group.
+/// </summary>
+public sealed class ParquetBenchmark : IBenchmark
+{
+    public string Name => "parquet";
+    public string Description => "Parquet write/read vs DuckDB (1 thread): 5M rows x 8 columns, 10% nulls, Snappy";
+
+    private const int BatchRows = 122_880;
+
+    public async Task<int> RunAsync(string[] args, BenchmarkReport report)
+    {
+        if (args is ["--read-child", var file]) return ReadChild(file);
+        var rows = args.Length > 0 && int.TryParse(args[0], out var n) ? n : 5_000_000;
+        var dir = Path.Combine(Path.GetTempPath(), $"pipelines-parquet-bench-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        var ours = Path.Combine(dir, "ours.parquet");
+        var duck = Path.Combine(dir, "duckdb.parquet");
+        try
+        {
+            Console.Error.WriteLine($"generating {rows:N0} rows…");
+            var batches = Generate(rows).ToList();
+            var logicalBytes = batches.Sum(LogicalBytes);
+
+            Console.Error.WriteLine("writing with Pipelines.Data…");
+            GC.Collect();
+            var sw = Stopwatch.StartNew();
+            using (var writer = ParquetWriter.Create(ours, batches[0].Schema, new ParquetWriterOptions { Codec = CompressionCodec.Snappy }))
+                foreach (var b in batches) writer.Write(b);
+            var ourWrite = sw.Elapsed.TotalSeconds;
+            batches = null;
+            GC.Collect();
+
+            Console.Error.WriteLine("writing with DuckDB…");
+            var duckWrite = DuckDb("write", ours, duck);
+
+            Console.Error.WriteLine("reading…");
+            var ourReadOurs = ReadInChild(ours);
+            var ourReadDuck = ReadInChild(duck);
+            var duckReadOurs = DuckDb("read", ours);
+            var duckReadDuck = DuckDb("read", duck);
+
+            using var meta = ParquetReader.Open(ours);
+            var ourGroups = meta.RowGroupCount;
+            var ourGroupBytes = meta.Metadata.RowGroups.Max(g => g.TotalByteSize);
+            using var duckMeta = ParquetReader.Open(duck);
+
+            double Mb(long bytes) => bytes / 1e6;
+            string Rate(double seconds) => (Mb(logicalBytes) / seconds).ToString("N0", CultureInfo.InvariantCulture);
+            string F(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
+            var sb = new StringBuilder();
+            sb.AppendLine("## Parquet codec vs DuckDB (single thread)");
+            sb.AppendLine();
+            sb.AppendLine($"Command: `dotnet run -c Release --project src/Pipelines.Benchmarks -- parquet {rows}`  ");
+            sb.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {BenchmarkReport.MachineLine()}; DuckDB through `@duckdb/node-api` with `threads=1`.  ");
+            sb.AppendLine($"Data: {rows:N0} rows × 8 columns (int64 id, int32, double, float, bool, 50-value category string, high-cardinality string, timestamp[µs]), " +
+                          $"10 % nulls in every column but id, Snappy. In-memory size {Mb(logicalBytes):N0} MB (value bytes, used for MB/s).  ");
+            sb.AppendLine($"Files: ours {Mb(new FileInfo(ours).Length):N1} MB in {ourGroups} row groups (largest {Mb(ourGroupBytes):N0} MB uncompressed); " +
+                          $"DuckDB's {Mb(new FileInfo(duck).Length):N1} MB in {duckMeta.RowGroupCount} row groups.");
+            sb.AppendLine();
+            sb.AppendLine("| operation | Pipelines.Data | DuckDB | ratio (ours / DuckDB) | ours MB/s | DuckDB MB/s | peak RSS ours | peak RSS DuckDB (node process) |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|");
+            sb.AppendLine($"| write (from memory) | {F(ourWrite)} s | {F(duckWrite.Seconds)} s | {F(ourWrite / duckWrite.Seconds)} | {Rate(ourWrite)} | {Rate(duckWrite.Seconds)} | (holds the input) | {Mb(duckWrite.PeakRss):N0} MB |");
+            sb.AppendLine($"| read our file | {F(ourReadOurs.Seconds)} s | {F(duckReadOurs.Seconds)} s | {F(ourReadOurs.Seconds / duckReadOurs.Seconds)} | {Rate(ourReadOurs.Seconds)} | {Rate(duckReadOurs.Seconds)} | {Mb(ourReadOurs.PeakRss):N0} MB (streaming) | {Mb(duckReadOurs.PeakRss):N0} MB (materialized) |");
+            sb.AppendLine($"| read DuckDB's file | {F(ourReadDuck.Seconds)} s | {F(duckReadDuck.Seconds)} s | {F(ourReadDuck.Seconds / duckReadDuck.Seconds)} | {Rate(ourReadDuck.Seconds)} | {Rate(duckReadDuck.Seconds)} | {Mb(ourReadDuck.PeakRss):N0} MB (streaming) | {Mb(duckReadDuck.PeakRss):N0} MB (materialized) |");
+            sb.AppendLine();
+            sb.AppendLine("Our read decodes every column of each row group into a typed table and drops it before the next (streaming); " +
+                          "DuckDB's read materializes the whole file into an in-memory table (`CREATE TABLE AS SELECT * FROM read_parquet`), so the memory columns are not like for like. " +
+                          "Write times exclude data generation (ours) and loading (DuckDB). Peak RSS includes each runtime's baseline.");
+            report.WriteSection("parquet", sb.ToString());
+            Console.WriteLine(sb.ToString());
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        await Task.CompletedTask;
+    }
+
+    private static IEnumerable<Table> Generate(int rows)
+    {
+        var schema = new Schema([
+            new Field("id", DataType.Int64, Nullable: false), new Field("qty", DataType.Int32), new Field("price", DataType.Float64),
+            new Field("score", DataType.Float32), new Field("flag", DataType.Boolean), new Field("category", DataType.String),
+            new Field("name", DataType.String), new Field("ts", DataType.Timestamp(TimeUnit.Micros, true)),
+        ]);
+        var categories = Enumerable.Range(0, 50).Select(i => $"category-{i:00}").ToArray();
+        var rnd = new Random(42);
+        for (var start = 0; start < rows; start += BatchRows)
+        {
+            var count = Math.Min(BatchRows, rows - start);
+            var id = new PrimitiveBuilder<long>(DataType.Int64, count);
+            var qty = new PrimitiveBuilder<int>(DataType.Int32, count);
+            var price = new PrimitiveBuilder<double>(DataType.Float64, count);
+            var score = new PrimitiveBuilder<float>(DataType.Float32, count);
+            var flag = new PrimitiveBuilder<bool>(DataType.Boolean, count);
+            var category = new BinaryBuilder(DataType.String, count);
+            var name = new BinaryBuilder(DataType.String, count);
+            var ts = new PrimitiveBuilder<long>(schema[7].Type, count);
+            for (var i = 0; i < count; i++)
+            {
+                id.Append(start + i);
+                if (rnd.Next(10) == 0) qty.AppendNull(); else qty.Append(rnd.Next(1000));
+                if (rnd.Next(10) == 0) price.AppendNull(); else price.Append(Math.Round(rnd.NextDouble() * 1000, 2));
+                if (rnd.Next(10) == 0) score.AppendNull(); else score.Append((float)rnd.NextDouble());
+                if (rnd.Next(10) == 0) flag.AppendNull(); else flag.Append(rnd.Next(2) == 0);
+                if (rnd.Next(10) == 0) category.AppendNull(); else category.Append(categories[rnd.Next(categories.Length)]);
+                if (rnd.Next(10) == 0) name.AppendNull(); else name.Append($"customer-{rnd.Next(10_000_000)}");
+                if (rnd.Next(10) == 0) ts.AppendNull(); else ts.Append(1_700_000_000_000_000 + (start + i) * 1_000_000L + rnd.Next(1_000_000));
+            }
+            yield return new Table(schema, [id.Build(), qty.Build(), price.Build(), score.Build(), flag.Build(), category.Build(), name.Build(), ts.Build()]);
+        }
+    }
+
+    private static long LogicalBytes(Table t)
+    {
+        long total = 0;
+        foreach (var c in t.Columns)
+            total += c switch
+            {
+                BinaryColumn b => b.Offsets[^1] - b.Offsets[0],
+                PrimitiveColumn<bool> => c.Length,
+                PrimitiveColumn<int> or PrimitiveColumn<float> => 4L * c.Length,
+                _ => 8L * c.Length,
+            };
+        return total;
+    }
+
+    private sealed record Measurement(double Seconds, long PeakRss);
+
+    private static int ReadChild(string file)
+    {
+        var sw = Stopwatch.StartNew();
+        long rows = 0, nulls = 0;
+        using (var reader = ParquetReader.Open(file))
+            foreach (var batch in reader.ReadRowGroups())
+            {
+                rows += batch.RowCount;
+                foreach (var c in batch.Columns) nulls += c.NullCount;
+            }
+        var seconds = sw.Elapsed.TotalSeconds;
+        Console.WriteLine(JsonSerializer.Serialize(new { seconds, maxRssBytes = PeakRss(), rows, nulls }));
+        return 0;
+    }
+
+    private static long PeakRss()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:"))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        return Environment.WorkingSet;
+    }
+
+    private static Measurement ReadInChild(string file)
+    {
+        var self = Environment.ProcessPath!;
+        var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(ParquetBenchmark).Assembly.Location);
+        foreach (var a in new[] { "parquet", "--read-child", file }) psi.ArgumentList.Add(a);
+        return Run(psi);
+    }
+
+    private static Measurement DuckDb(string mode, params string[] files)
+    {
+        var script = Path.Combine(RepoRoot(), "src", "Pipelines.Benchmarks", "Parquet", "duckdb-bench.mjs");
+        var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, UseShellExecute = false };
+        psi.ArgumentList.Add(script);
+        psi.ArgumentList.Add(mode);
+        foreach (var f in files) psi.ArgumentList.Add(f);
+        return Run(psi);
+    }
+
+    private static Measurement Run(ProcessStartInfo psi)
+    {
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{psi.FileName} {string.Join(' ', psi.ArgumentList)} exited with {p.ExitCode}");
+        using var doc = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+        return new Measurement(doc.RootElement.GetProperty("seconds").GetDouble(), doc.RootElement.GetProperty("maxRssBytes").GetInt64());
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Pipelines.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("run from inside the repository");
+    }
+}

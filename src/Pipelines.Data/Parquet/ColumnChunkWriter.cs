@@ -1,0 +1,502 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Pipelines.Data.Compression;
+using Pipelines.Data.Parquet.Encodings;
+using Pipelines.Data.Tables;
+
+namespace Pipelines.Data.Parquet;
+
+/// <summary>How a table type is stored: physical type, schema annotations and the value ordering for statistics.</summary>
+internal sealed record PhysicalLayout(PhysicalType Type, int TypeLength, bool Unsigned, bool SignedBigEndian)
+{
+    public static PhysicalLayout For(DataType t) => t.Kind switch
+    {
+        TypeKind.Boolean => new(PhysicalType.Boolean, 0, false, false),
+        TypeKind.Int8 or TypeKind.Int16 or TypeKind.Int32 or TypeKind.Date => new(PhysicalType.Int32, 0, false, false),
+        TypeKind.UInt8 or TypeKind.UInt16 or TypeKind.UInt32 => new(PhysicalType.Int32, 0, true, false),
+        TypeKind.Int64 or TypeKind.Timestamp => new(PhysicalType.Int64, 0, false, false),
+        TypeKind.Time => new(t.Unit == TimeUnit.Millis ? PhysicalType.Int32 : PhysicalType.Int64, 0, false, false),
+        TypeKind.UInt64 => new(PhysicalType.Int64, 0, true, false),
+        TypeKind.Float32 => new(PhysicalType.Float, 0, false, false),
+        TypeKind.Float64 => new(PhysicalType.Double, 0, false, false),
+        TypeKind.Decimal when t.Precision <= 9 => new(PhysicalType.Int32, 0, false, false),
+        TypeKind.Decimal when t.Precision <= 18 => new(PhysicalType.Int64, 0, false, false),
+        TypeKind.Decimal => new(PhysicalType.FixedLenByteArray, DecimalBytes(t.Precision), false, true),
+        _ => new(PhysicalType.ByteArray, 0, false, false),
+    };
+
+    private static int DecimalBytes(int precision)
+    {
+        // Smallest n with 2^(8n-1) > 10^precision.
+        for (var n = 1; n <= 16; n++)
+            if ((n * 8 - 1) * Math.Log10(2) >= precision) return n;
+        return 16;
+    }
+
+    public SchemaElement ToSchemaElement(Field f)
+    {
+        var t = f.Type;
+        var e = new SchemaElement { Name = f.Name, Type = Type, RepetitionType = f.Nullable ? Repetition.Optional : Repetition.Required };
+        if (Type == PhysicalType.FixedLenByteArray) e.TypeLength = TypeLength;
+        LogicalType Int(int bits, bool signed) => new() { Kind = LogicalType.Integer, BitWidth = bits, IsSigned = signed };
+        int UnitId(TimeUnit u) => u switch { TimeUnit.Millis => 1, TimeUnit.Micros => 2, _ => 3 };
+        switch (t.Kind)
+        {
+            case TypeKind.Int8: e.LogicalType = Int(8, true); e.ConvertedType = ConvertedType.Int8; break;
+            case TypeKind.Int16: e.LogicalType = Int(16, true); e.ConvertedType = ConvertedType.Int16; break;
+            case TypeKind.UInt8: e.LogicalType = Int(8, false); e.ConvertedType = ConvertedType.UInt8; break;
+            case TypeKind.UInt16: e.LogicalType = Int(16, false); e.ConvertedType = ConvertedType.UInt16; break;
+            case TypeKind.UInt32: e.LogicalType = Int(32, false); e.ConvertedType = ConvertedType.UInt32; break;
+            case TypeKind.UInt64: e.LogicalType = Int(64, false); e.ConvertedType = ConvertedType.UInt64; break;
+            case TypeKind.String: e.LogicalType = new() { Kind = LogicalType.String }; e.ConvertedType = ConvertedType.Utf8; break;
+            case TypeKind.Date: e.LogicalType = new() { Kind = LogicalType.Date }; e.ConvertedType = ConvertedType.Date; break;
+            case TypeKind.Decimal:
+                e.LogicalType = new() { Kind = LogicalType.Decimal, Precision = t.Precision, Scale = t.Scale };
+                e.ConvertedType = ConvertedType.Decimal; e.Precision = t.Precision; e.Scale = t.Scale;
+                break;
+            case TypeKind.Timestamp:
+                e.LogicalType = new() { Kind = LogicalType.Timestamp, IsAdjustedToUtc = t.IsUtc, Unit = UnitId(t.Unit) };
+                if (t.IsUtc && t.Unit != TimeUnit.Nanos) e.ConvertedType = t.Unit == TimeUnit.Millis ? ConvertedType.TimestampMillis : ConvertedType.TimestampMicros;
+                break;
+            case TypeKind.Time:
+                e.LogicalType = new() { Kind = LogicalType.Time, IsAdjustedToUtc = false, Unit = UnitId(t.Unit) };
+                break;
+        }
+        return e;
+    }
+}
+
+/// <summary>Encodes one column of one row group into pages and writes them.</summary>
+internal sealed class ColumnChunkWriter(Field field, ParquetWriterOptions options)
+{
+    private readonly PhysicalLayout _layout = PhysicalLayout.For(field.Type);
+    private readonly ByteBuffer _page = new(1 << 16);
+    private readonly ByteBuffer _levels = new(1 << 12);
+    private byte[] _compressed = new byte[1 << 16];
+    private readonly Thrift.CompactWriter _header = new();
+
+    public PhysicalLayout Layout => _layout;
+
+    /// <summary>Writes the chunk for <paramref name="parts"/> (consecutive slices of this column) at the stream's position.</summary>
+    public ColumnChunk Write(Stream output, IReadOnlyList<Column> parts, long position)
+    {
+        var rows = parts.Sum(p => p.Length);
+        var defs = ArrayPool<int>.Shared.Rent(Math.Max(rows, 1));
+        try
+        {
+            var nonNull = 0;
+            var r = 0;
+            foreach (var p in parts)
+            {
+                var validity = p.Validity;
+                if (validity.IsEmpty) { defs.AsSpan(r, p.Length).Fill(1); nonNull += p.Length; }
+                else for (var i = 0; i < p.Length; i++) { var v = validity[i] ? 1 : 0; defs[r + i] = v; nonNull += v; }
+                r += p.Length;
+            }
+            if (!field.Nullable && nonNull != rows) throw new ArgumentException($"column '{field.Name}' is not nullable but holds nulls");
+            return _layout.Type switch
+            {
+                PhysicalType.Boolean => WriteFixed(output, Gather<bool, bool>(parts, nonNull, v => v), defs, rows, position),
+                PhysicalType.Int32 => WriteFixed(output, GatherInt32(parts, nonNull), defs, rows, position),
+                PhysicalType.Int64 => WriteFixed(output, GatherInt64(parts, nonNull), defs, rows, position),
+                PhysicalType.Float => WriteFixed(output, Gather<float, float>(parts, nonNull, v => v), defs, rows, position),
+                PhysicalType.Double => WriteFixed(output, Gather<double, double>(parts, nonNull, v => v), defs, rows, position),
+                _ => WriteBinary(output, parts, nonNull, defs, rows, position),
+            };
+        }
+        finally { ArrayPool<int>.Shared.Return(defs); }
+    }
+
+    // ---- gathering non-null values into physical arrays ----
+
+    private static Dense<TOut> Gather<TIn, TOut>(IReadOnlyList<Column> parts, int nonNull, Func<TIn, TOut> convert)
+        where TIn : unmanaged where TOut : unmanaged
+    {
+        var dense = new Dense<TOut>(nonNull);
+        var k = 0;
+        foreach (var part in parts)
+        {
+            var c = (PrimitiveColumn<TIn>)part;
+            var values = c.Values;
+            var validity = c.Validity;
+            if (validity.IsEmpty)
+            {
+                if (typeof(TIn) == typeof(TOut)) MemoryMarshal.Cast<TIn, TOut>(values).CopyTo(dense.Array.AsSpan(k));
+                else for (var i = 0; i < values.Length; i++) dense.Array[k + i] = convert(values[i]);
+                k += values.Length;
+            }
+            else if (typeof(TIn) == typeof(TOut))
+            {
+                // Same storage type: a plain loop, no delegate call per value.
+                var same = MemoryMarshal.Cast<TIn, TOut>(values);
+                var dest = dense.Array;
+                for (var i = 0; i < same.Length; i++)
+                    if (validity[i]) dest[k++] = same[i];
+            }
+            else
+                for (var i = 0; i < values.Length; i++)
+                    if (validity[i]) dense.Array[k++] = convert(values[i]);
+        }
+        return dense;
+    }
+
+    private Dense<int> GatherInt32(IReadOnlyList<Column> parts, int nonNull) => field.Type.Kind switch
+    {
+        TypeKind.Int8 => Gather<sbyte, int>(parts, nonNull, v => v),
+        TypeKind.Int16 => Gather<short, int>(parts, nonNull, v => v),
+        TypeKind.UInt8 => Gather<byte, int>(parts, nonNull, v => v),
+        TypeKind.UInt16 => Gather<ushort, int>(parts, nonNull, v => v),
+        TypeKind.UInt32 => Gather<uint, int>(parts, nonNull, v => (int)v),
+        TypeKind.Time => Gather<long, int>(parts, nonNull, v => checked((int)v)),
+        TypeKind.Decimal => Gather<Int128, int>(parts, nonNull, v => checked((int)v)),
+        _ => Gather<int, int>(parts, nonNull, v => v),
+    };
+
+    private Dense<long> GatherInt64(IReadOnlyList<Column> parts, int nonNull) => field.Type.Kind switch
+    {
+        TypeKind.UInt64 => Gather<ulong, long>(parts, nonNull, v => (long)v),
+        TypeKind.Decimal => Gather<Int128, long>(parts, nonNull, v => checked((long)v)),
+        _ => Gather<long, long>(parts, nonNull, v => v),
+    };
+
+    private sealed class Dense<T>(int count) where T : unmanaged
+    {
+        public readonly T[] Array = new T[count];
+        public int Count => Array.Length;
+    }
+
+    // ---- fixed-width physical types ----
+
+    private ColumnChunk WriteFixed<T>(Stream output, Dense<T> dense, int[] defs, int rows, long position) where T : unmanaged, IEquatable<T>
+    {
+        var values = dense.Array;
+        var stats = FixedStatistics(values);
+        int[]? indices = null;
+        T[]? dictionary = null;
+        if (options.UseDictionary && _layout.Type != PhysicalType.Boolean && values.Length > 0)
+            (dictionary, indices) = BuildDictionary(values, options.DictionaryPageSizeLimit / System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        try
+        {
+            var width = _layout.Type == PhysicalType.Boolean ? 1 : System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+            return WritePages(output, position, defs, rows, stats, dictionary is null ? -1 : dictionary.Length,
+                writeDictionary: buffer => buffer.Write<T>(dictionary),
+                valuesPerPage: Math.Max(1, options.PageSize / width),
+                writeValues: (buffer, first, count) =>
+                {
+                    if (indices is not null) WriteIndices(buffer, indices.AsSpan(first, count), dictionary!.Length);
+                    else if (_layout.Type == PhysicalType.Boolean) WriteBits(buffer, MemoryMarshal.Cast<T, bool>(values.AsSpan(first, count)));
+                    else buffer.Write<T>(values.AsSpan(first, count));
+                });
+        }
+        finally { if (indices is not null) ArrayPool<int>.Shared.Return(indices); }
+    }
+
+    private static (T[]?, int[]?) BuildDictionary<T>(T[] values, int maxEntries) where T : unmanaged, IEquatable<T>
+    {
+        var map = new Dictionary<T, int>();
+        var indices = ArrayPool<int>.Shared.Rent(values.Length);
+        var order = new List<T>();
+        for (var i = 0; i < values.Length; i++)
+        {
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(map, values[i], out var exists);
+            if (!exists)
+            {
+                if (order.Count >= maxEntries) { ArrayPool<int>.Shared.Return(indices); return (null, null); }
+                slot = order.Count;
+                order.Add(values[i]);
+            }
+            indices[i] = slot;
+        }
+        // A dictionary that saves nothing is not worth the indirection.
+        if (order.Count > values.Length / 2 && values.Length > 64) { ArrayPool<int>.Shared.Return(indices); return (null, null); }
+        return (order.ToArray(), indices);
+    }
+
+    private static void WriteIndices(ByteBuffer buffer, ReadOnlySpan<int> indices, int dictionarySize)
+    {
+        var bitWidth = RleBitPackedEncoder.BitWidth(Math.Max(dictionarySize - 1, 0));
+        buffer.WriteByte((byte)bitWidth);
+        RleBitPackedEncoder.Encode(indices, bitWidth, buffer);
+    }
+
+    private static void WriteBits(ByteBuffer buffer, ReadOnlySpan<bool> values)
+    {
+        var bytes = (values.Length + 7) / 8;
+        var span = buffer.GetSpan(bytes);
+        span[..bytes].Clear();
+        for (var i = 0; i < values.Length; i++) if (values[i]) span[i >> 3] |= (byte)(1 << (i & 7));
+        buffer.Advance(bytes);
+    }
+
+    private Statistics FixedStatistics<T>(T[] values) where T : unmanaged
+    {
+        var s = new Statistics();
+        if (values.Length == 0) return s;
+        byte[] Bytes<TV>(TV v) where TV : unmanaged => MemoryMarshal.AsBytes(new ReadOnlySpan<TV>(in v)).ToArray();
+        switch (values)
+        {
+            case bool[] b:
+            {
+                var any = false; var all = true;
+                foreach (var v in b) { any |= v; all &= v; }
+                s.MinValue = [(byte)(all ? 1 : 0)];
+                s.MaxValue = [(byte)(any ? 1 : 0)];
+                break;
+            }
+            case int[] ints when _layout.Unsigned:
+            {
+                uint min = uint.MaxValue, max = 0;
+                foreach (var v in ints) { var u = (uint)v; if (u < min) min = u; if (u > max) max = u; }
+                s.MinValue = Bytes(min); s.MaxValue = Bytes(max);
+                break;
+            }
+            case int[] ints:
+            {
+                int min = int.MaxValue, max = int.MinValue;
+                foreach (var v in ints) { if (v < min) min = v; if (v > max) max = v; }
+                s.MinValue = Bytes(min); s.MaxValue = Bytes(max);
+                break;
+            }
+            case long[] longs when _layout.Unsigned:
+            {
+                ulong min = ulong.MaxValue, max = 0;
+                foreach (var v in longs) { var u = (ulong)v; if (u < min) min = u; if (u > max) max = u; }
+                s.MinValue = Bytes(min); s.MaxValue = Bytes(max);
+                break;
+            }
+            case long[] longs:
+            {
+                long min = long.MaxValue, max = long.MinValue;
+                foreach (var v in longs) { if (v < min) min = v; if (v > max) max = v; }
+                s.MinValue = Bytes(min); s.MaxValue = Bytes(max);
+                break;
+            }
+            case float[] floats:
+            {
+                float min = float.PositiveInfinity, max = float.NegativeInfinity; var seen = false;
+                foreach (var v in floats) { if (float.IsNaN(v)) continue; seen = true; if (v < min) min = v; if (v > max) max = v; }
+                if (!seen) break; // only NaNs: no usable bounds
+                // Spec: a zero minimum is written as -0.0 and a zero maximum as +0.0.
+                if (min == 0) min = -0f;
+                if (max == 0) max = 0f;
+                s.MinValue = Bytes(min); s.MaxValue = Bytes(max);
+                break;
+            }
+            case double[] doubles:
+            {
+                double min = double.PositiveInfinity, max = double.NegativeInfinity; var seen = false;
+                foreach (var v in doubles) { if (double.IsNaN(v)) continue; seen = true; if (v < min) min = v; if (v > max) max = v; }
+                if (!seen) break;
+                if (min == 0) min = -0d;
+                if (max == 0) max = 0d;
+                s.MinValue = Bytes(min); s.MaxValue = Bytes(max);
+                break;
+            }
+        }
+        return s;
+    }
+
+    // ---- byte arrays (BYTE_ARRAY and FIXED_LEN_BYTE_ARRAY decimals) ----
+
+    private ColumnChunk WriteBinary(Stream output, IReadOnlyList<Column> parts, int nonNull, int[] defs, int rows, long position)
+    {
+        // Gather values densely: offsets into one buffer.
+        var offsets = new int[nonNull + 1];
+        using var data = new ByteBuffer(1 << 16);
+        var k = 0;
+        var fixedLength = _layout.Type == PhysicalType.FixedLenByteArray ? _layout.TypeLength : -1;
+        foreach (var part in parts)
+        {
+            if (part is BinaryColumn b)
+            {
+                for (var i = 0; i < b.Length; i++)
+                {
+                    if (b.IsNull(i)) continue;
+                    data.Write(b.GetBytes(i));
+                    offsets[++k] = data.Length;
+                }
+            }
+            else
+            {
+                var d = (PrimitiveColumn<Int128>)part;
+                Span<byte> be = stackalloc byte[16];
+                for (var i = 0; i < d.Length; i++)
+                {
+                    if (d.IsNull(i)) continue;
+                    BinaryPrimitives.WriteInt128BigEndian(be, d[i]);
+                    data.Write(be[(16 - fixedLength)..]);
+                    offsets[++k] = data.Length;
+                }
+            }
+        }
+        var bytes = data.Buffer;
+        ReadOnlySpan<byte> Value(int i) => bytes.AsSpan(offsets[i], offsets[i + 1] - offsets[i]);
+
+        var stats = new Statistics();
+        if (nonNull > 0)
+        {
+            var min = 0; var max = 0;
+            for (var i = 1; i < nonNull; i++)
+            {
+                if (CompareBinary(Value(i), Value(min)) < 0) min = i;
+                if (CompareBinary(Value(i), Value(max)) > 0) max = i;
+            }
+            stats.MinValue = Value(min).ToArray();
+            stats.MaxValue = Value(max).ToArray();
+        }
+
+        // Dictionary over byte sequences.
+        int[]? indices = null;
+        List<int>? dictionaryEntries = null;
+        if (options.UseDictionary && nonNull > 0)
+        {
+            var comparer = new SpanKeyComparer(bytes, offsets);
+            var map = new Dictionary<int, int>(comparer);
+            indices = ArrayPool<int>.Shared.Rent(nonNull);
+            dictionaryEntries = [];
+            long dictionaryBytes = 0;
+            for (var i = 0; i < nonNull; i++)
+            {
+                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(map, i, out var exists);
+                if (!exists)
+                {
+                    dictionaryBytes += offsets[i + 1] - offsets[i] + 4;
+                    if (dictionaryBytes > options.DictionaryPageSizeLimit) { dictionaryEntries = null; break; }
+                    slot = dictionaryEntries.Count;
+                    dictionaryEntries.Add(i);
+                }
+                indices[i] = slot;
+            }
+            if (dictionaryEntries is not null && dictionaryEntries.Count > nonNull / 2 && nonNull > 64) dictionaryEntries = null;
+            if (dictionaryEntries is null) { ArrayPool<int>.Shared.Return(indices); indices = null; }
+        }
+        try
+        {
+            var averageWidth = nonNull == 0 ? 1 : Math.Max(1, offsets[nonNull] / nonNull + (fixedLength > 0 ? 0 : 4));
+            return WritePages(output, position, defs, rows, stats, dictionaryEntries?.Count ?? -1,
+                writeDictionary: buffer =>
+                {
+                    foreach (var e in dictionaryEntries!) WritePlainBinary(buffer, Value(e), fixedLength);
+                },
+                valuesPerPage: Math.Max(1, options.PageSize / averageWidth),
+                writeValues: (buffer, first, count) =>
+                {
+                    if (indices is not null) WriteIndices(buffer, indices.AsSpan(first, count), dictionaryEntries!.Count);
+                    else for (var i = first; i < first + count; i++) WritePlainBinary(buffer, Value(i), fixedLength);
+                });
+        }
+        finally { if (indices is not null) ArrayPool<int>.Shared.Return(indices); }
+    }
+
+    private static void WritePlainBinary(ByteBuffer buffer, ReadOnlySpan<byte> value, int fixedLength)
+    {
+        if (fixedLength < 0) buffer.WriteInt32(value.Length);
+        buffer.Write(value);
+    }
+
+    private int CompareBinary(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        if (_layout.SignedBigEndian && a.Length > 0 && b.Length > 0 && (a[0] ^ b[0]) >= 0x80)
+            return (sbyte)a[0] < (sbyte)b[0] ? -1 : 1;
+        return a.SequenceCompareTo(b);
+    }
+
+    private sealed class SpanKeyComparer(byte[] data, int[] offsets) : IEqualityComparer<int>
+    {
+        private ReadOnlySpan<byte> Get(int i) => data.AsSpan(offsets[i], offsets[i + 1] - offsets[i]);
+        public bool Equals(int x, int y) => Get(x).SequenceEqual(Get(y));
+        public int GetHashCode(int i)
+        {
+            var h = new HashCode();
+            h.AddBytes(Get(i));
+            return h.ToHashCode();
+        }
+    }
+
+    // ---- pages ----
+
+    private ColumnChunk WritePages(Stream output, long position, int[] defs, int rows, Statistics stats, int dictionarySize,
+        Action<ByteBuffer> writeDictionary, int valuesPerPage, Action<ByteBuffer, int, int> writeValues)
+    {
+        var start = position;
+        long uncompressedTotal = 0;
+        long? dictionaryOffset = null;
+        if (dictionarySize >= 0)
+        {
+            dictionaryOffset = position;
+            _page.Clear();
+            writeDictionary(_page);
+            position += WritePage(output, PageType.DictionaryPage, dictionarySize, Encoding.Plain, ref uncompressedTotal);
+        }
+        var dataOffset = position;
+        var encoding = dictionarySize >= 0 ? Encoding.RleDictionary : Encoding.Plain;
+        var nullable = field.Nullable;
+        var row = 0;
+        var dense = 0;
+        var nulls = 0L;
+        do
+        {
+            // Cut pages by row count so that the values part stays near the target page size.
+            var pageRows = Math.Min(rows - row, valuesPerPage);
+            var nonNull = 0;
+            for (var i = row; i < row + pageRows; i++) nonNull += defs[i];
+            nulls += pageRows - nonNull;
+            _page.Clear();
+            if (nullable)
+            {
+                _levels.Clear();
+                RleBitPackedEncoder.Encode(defs.AsSpan(row, pageRows), 1, _levels);
+                _page.WriteInt32(_levels.Length);
+                _page.Write(_levels.Span);
+            }
+            writeValues(_page, dense, nonNull);
+            position += WritePage(output, PageType.DataPage, pageRows, encoding, ref uncompressedTotal);
+            row += pageRows;
+            dense += nonNull;
+        } while (row < rows);
+        stats.NullCount = nulls;
+        var encodings = new List<Encoding> { Encoding.Rle };
+        if (dictionarySize >= 0) encodings.AddRange([Encoding.Plain, Encoding.RleDictionary]);
+        else encodings.Add(Encoding.Plain);
+        return new ColumnChunk
+        {
+            FileOffset = dictionaryOffset ?? dataOffset,
+            MetaData = new ColumnMetaData
+            {
+                Type = _layout.Type,
+                Encodings = encodings,
+                PathInSchema = [field.Name],
+                Codec = options.Codec,
+                NumValues = rows,
+                TotalUncompressedSize = uncompressedTotal,
+                TotalCompressedSize = position - start,
+                DataPageOffset = dataOffset,
+                DictionaryPageOffset = dictionaryOffset,
+                Statistics = stats,
+            },
+        };
+    }
+
+    private long WritePage(Stream output, PageType type, int numValues, Encoding encoding, ref long uncompressedTotal)
+    {
+        var body = _page.Span;
+        var compressedLength = PageCompression.Compress(options.Codec, body, ref _compressed, options.ZstdLevel);
+        var compressed = _compressed.AsSpan(0, compressedLength);
+        var header = new PageHeader
+        {
+            Type = type,
+            UncompressedPageSize = body.Length,
+            CompressedPageSize = compressedLength,
+            Crc = options.WritePageChecksums ? (int)Crc32.Compute(compressed) : null,
+        };
+        if (type == PageType.DictionaryPage) header.DictionaryPage = new DictionaryPageHeader { NumValues = numValues, Encoding = Encoding.Plain };
+        else header.DataPage = new DataPageHeader { NumValues = numValues, Encoding = encoding, DefinitionLevelEncoding = Encoding.Rle, RepetitionLevelEncoding = Encoding.Rle };
+        _header.Reset();
+        MetadataCodec.WritePageHeader(_header, header);
+        output.Write(_header.Written);
+        output.Write(compressed);
+        uncompressedTotal += _header.Written.Length + body.Length;
+        return _header.Written.Length + compressedLength;
+    }
+}

@@ -1,0 +1,35 @@
+namespace Pipelines.Data.Parquet;
+
+public sealed record ParquetWriterOptions
+{
+    public CompressionCodec Codec { get; init; } = CompressionCodec.Snappy;
+
+    /// <summary>A row group is cut when its buffered (uncompressed, in-memory) size reaches this many bytes.</summary>
+    public long RowGroupSize { get; init; } = 64L << 20;
+
+    /// <summary>And at the latest after this many rows.</summary>
+    public int MaxRowGroupRows { get; init; } = 1 << 20;
+
+    /// <summary>Target uncompressed size of one data page.</summary>
+    public int PageSize { get; init; } = 1 << 20;
+
+    /// <summary>Try RLE_DICTIONARY first; fall back to PLAIN for a chunk whose dictionary exceeds <see cref="DictionaryPageSizeLimit"/>.</summary>
+    public bool UseDictionary { get; init; } = true;
+
+    public int DictionaryPageSizeLimit { get; init; } = 1 << 20;
+
+    /// <summary>Store a CRC-32 of every page.</summary>
+    public bool WritePageChecksums { get; init; }
+
+    public int ZstdLevel { get; init; } = 1;
+
+    public IReadOnlyDictionary<string, string> KeyValueMetadata { get; init; } = new Dictionary<string, string>();
+
+    public void Validate()
+    {
+        if (Codec is not (CompressionCodec.Uncompressed or CompressionCodec.Snappy or CompressionCodec.Gzip or CompressionCodec.Zstd or CompressionCodec.Lz4Raw or CompressionCodec.Brotli))
+            throw new ArgumentException($"writing codec {Codec} is not supported");
+        if (RowGroupSize <= 0 || MaxRowGroupRows <= 0 || PageSize <= 0 || DictionaryPageSizeLimit <= 0)
+            throw new ArgumentException("sizes must be positive");
+    }
+}
