@@ -49,9 +49,13 @@ internal static partial class ParameterReader
         }
 
         var defaultValue = e.TryGetValue("default", out var d) ? ctx.Json(d.Value, $"{path}.default", null) : null;
-        var required = e.TryGetValue("required", out var r) ? ctx.Boolean(r.Value, $"{path}.required") ?? false : defaultValue is null;
-        if (required && defaultValue is not null && r.Value is not null)
-            ctx.Error(r.Key, $"{path}.required", "a parameter with a default cannot be required");
+        // Without an explicit `required`, a parameter is required exactly when it has no default.
+        var required = defaultValue is null;
+        if (e.TryGetValue("required", out var r))
+        {
+            required = ctx.Boolean(r.Value, $"{path}.required") ?? required;
+            if (required && defaultValue is not null) ctx.Error(r.Key, $"{path}.required", "a parameter with a default cannot be required");
+        }
         var description = e.TryGetValue("description", out var desc) ? ctx.String(desc.Value, $"{path}.description") : null;
         var minimum = e.TryGetValue("minimum", out var min) ? ctx.Number(min.Value, $"{path}.minimum") : null;
         var maximum = e.TryGetValue("maximum", out var max) ? ctx.Number(max.Value, $"{path}.maximum") : null;

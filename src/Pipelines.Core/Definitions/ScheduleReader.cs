@@ -11,8 +11,9 @@ internal static class ScheduleReader
     {
         var e = ctx.Mapping(node, "schedule", Keys);
         if (e is null) return null;
-        var cron = e.TryGetValue("cron", out var c) ? ctx.String(c.Value, "schedule.cron") : null;
-        if (c.Value is null) ctx.Error(key, "schedule.cron", "missing key 'cron', e.g. cron: \"0 2 * * *\"");
+        string? cron = null;
+        if (e.TryGetValue("cron", out var c)) cron = ctx.String(c.Value, "schedule.cron");
+        else ctx.Error(key, "schedule.cron", "missing key 'cron', e.g. cron: \"0 2 * * *\"");
         var timezone = e.TryGetValue("timezone", out var tz) ? ctx.String(tz.Value, "schedule.timezone") ?? "UTC" : "UTC";
         var catchUp = CatchUpPolicy.Skip;
         if (e.TryGetValue("catch_up", out var cu) && ctx.String(cu.Value, "schedule.catch_up") is { } text)

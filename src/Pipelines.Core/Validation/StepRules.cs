@@ -73,14 +73,19 @@ internal sealed class StepRules(StepScope scope, StepDefinition step, int index,
         foreach (var (name, value) in step.With)
         {
             var schema = _activity?.InputProperty(name);
-            if (_activity is not null && schema is null && _activity.InputSchema["additionalProperties"] is JsonValue ap && ap.TryGetValue<bool>(out var allowed) && !allowed)
-                Error($"with.{name}", $"unknown input '{name}' for {_activity.Id}; inputs: {string.Join(", ", (_activity.InputSchema["properties"] as JsonObject ?? []).Select(p => p.Key))}");
+            if (_activity is not null && schema is null && !AllowsUndeclaredInputs(_activity))
+                Error($"with.{name}", $"unknown input '{name}' for {_activity.Id}; inputs: {string.Join(", ", PropertyNames(_activity.InputSchema))}");
             CheckValue($"with.{name}", value, schema, $"input '{name}'");
         }
         if (_activity is null) return;
         foreach (var required in _activity.RequiredInputs.Where(r => !step.With.ContainsKey(r)))
             Error("with", $"missing required input '{required}' for {_activity.Id}");
     }
+
+    private static bool AllowsUndeclaredInputs(ActivityDescriptor activity) =>
+        !(activity.InputSchema["additionalProperties"] is JsonValue v && v.TryGetValue<bool>(out var allowed) && !allowed);
+
+    private static IEnumerable<string> PropertyNames(JsonObject schema) => (schema["properties"] as JsonObject ?? []).Select(p => p.Key);
 
     /// <summary>Checks a value as written against its schema (null when unknown), recursing into arrays and objects.</summary>
     private void CheckValue(string path, JsonNode? value, JsonObject? schema, string what)
@@ -142,8 +147,7 @@ internal sealed class StepRules(StepScope scope, StepDefinition step, int index,
             if (!scope.Steps.ContainsKey(r.StepId)) { Error(path, $"expression references unknown step '{r.StepId}'{KnownSteps()}"); continue; }
             if (!r.HasOutputsSegment) { Error(path, $"expected steps.{r.StepId}.outputs.<name> in '{expression.Text}'"); continue; }
             if (r.Output is null || scope.ActivityOf(r.StepId) is not { } producer || producer.OutputProperty(r.Output) is not null) continue;
-            var outputs = (producer.OutputSchema["properties"] as JsonObject ?? []).Select(p => p.Key);
-            Error(path, $"step '{r.StepId}' ({producer.Id}) has no output '{r.Output}'; outputs: {string.Join(", ", outputs)}");
+            Error(path, $"step '{r.StepId}' ({producer.Id}) has no output '{r.Output}'; outputs: {string.Join(", ", PropertyNames(producer.OutputSchema))}");
         }
         foreach (var p in expression.ParamReferences.Where(p => scope.ParamType(p.Name) is null))
         {

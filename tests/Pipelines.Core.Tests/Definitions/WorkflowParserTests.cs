@@ -428,4 +428,11 @@ public class WorkflowParserTests
         var errors = ParseErrors("name: w\nsteps: [{ id: a, uses: log }]\n---\nname: x\n");
         Assert.That(errors, Is.EqualTo(new[] { "wf.yaml:4:1: yaml: a workflow file holds exactly one YAML document" }));
     }
+
+    [Test]
+    public void Parse_RejectsRequiredParameterWithDefault()
+    {
+        var errors = ParseErrors("name: w\nparameters:\n  p: { type: integer, default: 1, required: true }\nsteps: [{ id: a, uses: log }]\n");
+        Assert.That(errors, Is.EqualTo(new[] { "wf.yaml:3:35: parameters.p.required: a parameter with a default cannot be required" }));
+    }
 }
