@@ -19,16 +19,14 @@ ensure_prerequisites() {
   # PostgreSQL server programs for the private local database.
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
     echo "installing postgresql..."
-    apt_install postgresql
+    apt_install postgresql || { echo "could not install postgresql" >&2; exit 1; }
   fi
   # Node packages used by the tests as reference implementations (DuckDB, Azurite).
   if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ]; then
     if ! command -v npm >/dev/null; then apt_install nodejs npm; fi
     echo "installing node packages for tests..."
-    if [ -f tests/node/package-lock.json ]; then
-      npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
-    else
-      npm install --prefix tests/node --no-audit --no-fund --loglevel=error
-    fi
+    # package.json pins exact versions; no lock file, so nothing host-specific is recorded.
+    npm install --prefix tests/node --no-package-lock --no-audit --no-fund --loglevel=error \
+      || { echo "npm install in tests/node failed" >&2; exit 1; }
   fi
 }

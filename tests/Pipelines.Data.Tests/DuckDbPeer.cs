@@ -51,7 +51,7 @@ public static class DuckDbPeer
             var nodeDir = Path.Combine(RepoRoot, "tests", "node");
             if (Directory.Exists(Path.Combine(nodeDir, "node_modules", "@duckdb", "node-api"))) return;
             var psi = new ProcessStartInfo("npm") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "install", "--prefix", nodeDir }) psi.ArgumentList.Add(a);
+            foreach (var a in new[] { "install", "--prefix", nodeDir, "--no-package-lock", "--no-audit", "--no-fund" }) psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
             var err = p.StandardError.ReadToEndAsync();
             p.StandardOutput.ReadToEnd();

@@ -76,6 +76,5 @@ public interface IWakeups : IAsyncDisposable
 {
     event Action<string>? JobsAvailable;
     event Action<Guid>? CancelRequested;
-    event Action<Guid>? RunChanged;
     Task StartAsync(CancellationToken ct);
 }

@@ -16,7 +16,8 @@ public sealed partial class PostgresEngineStore
     /// repeats until nothing changes (a cache hit can make further steps ready at once). Runs inside the
     /// caller's transaction with the run's row locked.
     /// </summary>
-    private async Task AdvanceAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, CancellationToken ct)
+    private async Task AdvanceAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, CancellationToken ct,
+        List<PlanStep>? snapshot = null)
     {
         if (run.State != RunState.Running) return;
         var definition = await DefinitionAsync(conn, tx, run.VersionId, ct);
@@ -31,17 +32,12 @@ public sealed partial class PostgresEngineStore
         var queues = new HashSet<string>();
         for (var round = 0; round <= definition.Steps.Count + 1; round++)
         {
-            var steps = new List<PlanStep>();
-            await using (var cmd = Db.Cmd(conn, tx, "TopLevelSteps", ("run_id", run.Id)))
-            await using (var r = await cmd.ExecuteReaderAsync(ct))
-                while (await r.ReadAsync(ct))
-                    steps.Add(new PlanStep(r.GetGuid(0), r.GetString(1), StateNames.ParseStep(r.GetString(2)), r.ReadObject(3), r.ReadStringOrNull(4)));
+            var steps = round == 0 && snapshot is not null ? snapshot : await TopLevelStepsAsync(conn, tx, run.Id, ct);
 
             var plan = RunPlanner.Plan(new PlanInput(definition, _registry, run.Params, facts, run.CancelRequested, steps));
             if (plan.FinalState is { } final)
             {
-                if (await Db.Cmd(conn, tx, "FinalizeRun", ("id", run.Id), ("state", final.Db()), ("error", plan.FinalError), ("now", Now)).ExecAsync(ct) > 0)
-                    await NotifyAsync(conn, tx, Channels.Runs, run.Id.ToString(), ct);
+                await Db.Cmd(conn, tx, "FinalizeRun", ("id", run.Id), ("state", final.Db()), ("error", plan.FinalError), ("now", Now)).ExecAsync(ct);
                 break;
             }
             if (plan.Decisions.Count == 0) break;
@@ -49,8 +45,23 @@ public sealed partial class PostgresEngineStore
                 await ApplyAsync(conn, tx, run, decision, queues, ct);
         }
         // NOTIFY serialises committing transactions on a global lock, so only wake-ups that matter are sent:
-        // new jobs, and finished runs (above). Progress views poll.
+        // new jobs. Progress views poll.
         foreach (var queue in queues) await NotifyAsync(conn, tx, Channels.Jobs, queue, ct);
+    }
+
+    private static async Task<List<PlanStep>> TopLevelStepsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid runId, CancellationToken ct)
+    {
+        await using var cmd = Db.Cmd(conn, tx, "TopLevelSteps", ("run_id", runId));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        return await ReadPlanStepsAsync(r, ct);
+    }
+
+    private static async Task<List<PlanStep>> ReadPlanStepsAsync(NpgsqlDataReader r, CancellationToken ct)
+    {
+        var steps = new List<PlanStep>();
+        while (await r.ReadAsync(ct))
+            steps.Add(new PlanStep(r.GetGuid(0), r.GetString(1), StateNames.ParseStep(r.GetString(2)), r.ReadObject(3), r.ReadStringOrNull(4)));
+        return steps;
     }
 
     private async Task ApplyAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, StepDecision decision, HashSet<string> queues, CancellationToken ct)
@@ -152,7 +163,8 @@ public sealed partial class PostgresEngineStore
         (_registry.Find(kind)?.OutputSchema["properties"] as JsonObject)?.Select(p => p.Key) ?? [];
 
     /// <summary>A child of a fan-out reached a terminal state: release the next sibling, and close the parent after the last one.</summary>
-    private async Task ChildFinishedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, Guid parentId, HashSet<string> queues, CancellationToken ct)
+    /// <returns>Whether the run may need advancing: the parent closed, or was already closed (e.g. cancelled).</returns>
+    private async Task<bool> ChildFinishedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, Guid parentId, HashSet<string> queues, CancellationToken ct)
     {
         int open, maxParallel;
         StepState parentState;
@@ -164,13 +176,13 @@ public sealed partial class PostgresEngineStore
             maxParallel = r.IsDBNull(1) ? 0 : r.GetInt32(1);
             parentState = StateNames.ParseStep(r.GetString(2));
         }
-        if (parentState != StepState.Waiting) return;
+        if (parentState != StepState.Waiting) return true;
         if (maxParallel > 0 && !run.CancelRequested)
         {
             await using var release = Db.Cmd(conn, tx, "ReleaseNextChild", ("parent_id", parentId), ("now", Now));
             if (await release.ExecuteScalarAsync(ct) is string q) queues.Add(q);
         }
-        if (open > 0) return;
+        if (open > 0) return false;
 
         var children = new List<(int Index, StepState State, JsonObject? Outputs, string? Error)>();
         await using (var cmd = Db.Cmd(conn, tx, "ChildrenOf", ("parent_id", parentId)))
@@ -180,6 +192,7 @@ public sealed partial class PostgresEngineStore
 
         var (state, outputs, error) = FanIn(children);
         await Db.Cmd(conn, tx, "FinishParent", ("id", parentId), ("state", state.Db()), ("outputs", outputs), ("error", error), ("now", Now)).ExecAsync(ct);
+        return true;
     }
 
     /// <summary>The parent's outputs: for each output name, the list of every child's value in item order.</summary>

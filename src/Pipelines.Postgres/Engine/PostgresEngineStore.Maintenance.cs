@@ -40,8 +40,8 @@ public sealed partial class PostgresEngineStore
                 if (state == StepState.Available.Db()) queues.Add(queue);
                 else
                 {
-                    if (parent is { } p) await ChildFinishedAsync(conn, tx, run, p, queues, ct);
-                    await AdvanceAsync(conn, tx, run, ct);
+                    if (parent is not { } p || await ChildFinishedAsync(conn, tx, run, p, queues, ct))
+                        await AdvanceAsync(conn, tx, run, ct);
                 }
                 foreach (var q in queues) await NotifyAsync(conn, tx, Channels.Jobs, q, ct);
                 return true;

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Npgsql;
 using NpgsqlTypes;
 using Pipelines.Engine.Model;
+using Pipelines.Engine.Orchestration;
 using Pipelines.Engine.Retries;
 using Pipelines.Engine.Storage;
 
@@ -87,6 +88,7 @@ public sealed partial class PostgresEngineStore
         };
         LockedRun? run;
         Guid? parentId;
+        List<PlanStep> snapshot;
         await using (var batch = new NpgsqlBatch(conn, tx))
         {
             batch.BatchCommands.Add(Db.BatchCmd("LockRun", ("id", c.RunId)));
@@ -97,24 +99,31 @@ public sealed partial class PostgresEngineStore
             batch.BatchCommands.Add(finish);
             batch.BatchCommands.Add(Db.BatchCmd("FinishAttempt", ("id", c.StepRunId), ("attempt", c.Attempt), ("state", attemptState.Db()),
                 ("error", c.Error), ("logs", c.Logs), ("now", Now)));
+            // Statements in a batch see the earlier ones' effects: this is the snapshot after the step finished.
+            batch.BatchCommands.Add(Db.BatchCmd("TopLevelSteps", ("run_id", c.RunId)));
             await using var r = await batch.ExecuteReaderAsync(ct);
             run = await ReadLockedRunAsync(r, c.RunId, ct);
             await r.NextResultAsync(ct);
             // No row: not ours any more (lease expired and rescued, or finished elsewhere). A lost race.
             if (!await r.ReadAsync(ct)) return false;
             parentId = r.IsDBNull(0) ? null : r.GetGuid(0);
+            await r.NextResultAsync(ct);
+            await r.NextResultAsync(ct);
+            snapshot = await ReadPlanStepsAsync(r, ct);
         }
         if (run is null) throw new NotFoundException($"run {c.RunId} not found");
-        await AfterTerminalAsync(conn, tx, run, parentId, ct);
+        await AfterTerminalAsync(conn, tx, run, parentId, parentId is null ? snapshot : null, ct);
         return true;
     }
 
-    private async Task AfterTerminalAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, Guid? parentId, CancellationToken ct)
+    private async Task AfterTerminalAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, Guid? parentId, List<PlanStep>? snapshot,
+        CancellationToken ct)
     {
         var queues = new HashSet<string>();
-        if (parentId is { } parent) await ChildFinishedAsync(conn, tx, run, parent, queues, ct);
+        // A fan-out item whose siblings are still open changes nothing the planner looks at.
+        var advance = parentId is not { } parent || await ChildFinishedAsync(conn, tx, run, parent, queues, ct);
         foreach (var q in queues) await NotifyAsync(conn, tx, Channels.Jobs, q, ct);
-        await AdvanceAsync(conn, tx, run, ct);
+        if (advance) await AdvanceAsync(conn, tx, run, ct, snapshot);
     }
 
     /// <summary>A failed or timed-out attempt: retried with backoff while the policy allows and the error is retryable.</summary>
@@ -149,7 +158,7 @@ public sealed partial class PostgresEngineStore
         }
         await Db.Cmd(conn, tx, "FinishAttempt", ("id", c.StepRunId), ("attempt", c.Attempt), ("state", attemptState.Db()),
             ("error", c.Error), ("logs", c.Logs), ("now", Now)).ExecAsync(ct);
-        if (!retry) await AfterTerminalAsync(conn, tx, run, parentId, ct);
+        if (!retry) await AfterTerminalAsync(conn, tx, run, parentId, null, ct);
         return true;
     }
 

@@ -73,7 +73,6 @@ public sealed partial class PostgresEngineStore
             if (run.State == RunState.Queued)
             {
                 await Db.Cmd(conn, tx, "CancelQueuedRun", ("id", runId), ("by", requestedBy), ("now", Now)).ExecAsync(ct);
-                await NotifyAsync(conn, tx, Channels.Runs, runId.ToString(), ct);
                 return true;
             }
             await Db.Cmd(conn, tx, "RequestCancel", ("id", runId), ("by", requestedBy), ("now", Now)).ExecAsync(ct);

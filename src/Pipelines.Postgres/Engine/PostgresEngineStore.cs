@@ -70,7 +70,6 @@ public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJo
     {
         public const string Jobs = "pipelines_jobs";
         public const string Cancel = "pipelines_cancel";
-        public const string Runs = "pipelines_runs";
     }
 
     private sealed record LockedRun(Guid Id, RunState State, JsonObject Params, bool CancelRequested, long VersionId,

@@ -14,7 +14,6 @@ public sealed class PostgresWakeups(NpgsqlDataSource db, Action<string>? log = n
 
     public event Action<string>? JobsAvailable;
     public event Action<Guid>? CancelRequested;
-    public event Action<Guid>? RunChanged;
 
     public Task StartAsync(CancellationToken ct)
     {
@@ -33,7 +32,7 @@ public sealed class PostgresWakeups(NpgsqlDataSource db, Action<string>? log = n
                 await using var conn = await db.OpenConnectionAsync(ct);
                 conn.Notification += OnNotification;
                 await using (var cmd = new NpgsqlCommand(
-                                 $"LISTEN {PostgresEngineStore.Channels.Jobs}; LISTEN {PostgresEngineStore.Channels.Cancel}; LISTEN {PostgresEngineStore.Channels.Runs}", conn))
+                                 $"LISTEN {PostgresEngineStore.Channels.Jobs}; LISTEN {PostgresEngineStore.Channels.Cancel}", conn))
                     await cmd.ExecuteNonQueryAsync(ct);
                 delay = TimeSpan.FromMilliseconds(100);
                 // Anything may have happened while we were not listening.
@@ -59,7 +58,6 @@ public sealed class PostgresWakeups(NpgsqlDataSource db, Action<string>? log = n
         {
             case PostgresEngineStore.Channels.Jobs: JobsAvailable?.Invoke(e.Payload); break;
             case PostgresEngineStore.Channels.Cancel when Guid.TryParse(e.Payload, out var run): CancelRequested?.Invoke(run); break;
-            case PostgresEngineStore.Channels.Runs when Guid.TryParse(e.Payload, out var run): RunChanged?.Invoke(run); break;
         }
     }
 

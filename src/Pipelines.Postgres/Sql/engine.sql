@@ -137,8 +137,10 @@ WHERE id = @id AND state = 'running' AND attempt = @attempt AND lease_owner = @w
 RETURNING parent_id;
 
 -- name: FinishAttempt
+-- Returns a row so that, in a batch, every statement has a result set to step over.
 UPDATE attempts SET state = @state, ended_at = @now, error = @error, logs = @logs
-WHERE step_run_id = @id AND attempt = @attempt AND state = 'running';
+WHERE step_run_id = @id AND attempt = @attempt AND state = 'running'
+RETURNING attempt;
 
 -- name: RegisterWorker
 INSERT INTO workers (id, host, pid, queues, concurrency, started_at, heartbeat_at)
