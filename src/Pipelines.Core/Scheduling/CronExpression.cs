@@ -140,23 +140,25 @@ public sealed class CronExpression
         while (true)
         {
             var offset = zone.GetUtcOffset(new DateTimeOffset(t, TimeSpan.Zero));
-            if (offset != before)
+            // At a transition the wall clock moves from t+before to t+offset. Hour-"*" schedules just carry on
+            // from the new reading (elapsed time); fixed-time schedules apply rules 1 and 2.
+            if (offset != before && !EveryHour)
             {
-                // t is a transition instant: the wall clock moved from t+before to t+offset.
-                if (offset > before && !EveryHour)
+                if (offset > before)
                 {
+                    // Spring-forward: wall times in [t+before, t+offset) never occur; any match fires now.
                     var skipped = NextWallMatch(Wall(t, before), Wall(t, offset));
                     if (skipped < Wall(t, offset)) return new DateTimeOffset(t, TimeSpan.Zero).ToOffset(offset);
                 }
-                else if (!EveryHour)
+                else
                 {
-                    // Skip the second pass over the repeated wall times.
+                    // Fall-back: wall times in [t+offset, t+before) repeat; skip their second pass.
                     t += before - offset;
                     before = offset;
                     continue;
                 }
-                before = offset;
             }
+            before = offset;
 
             var match = NextWallMatch(Wall(t, offset), limitWall);
             if (match is null) return null;
