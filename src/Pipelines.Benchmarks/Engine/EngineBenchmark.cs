@@ -53,6 +53,8 @@ public sealed class EngineBenchmark : IBenchmark
             md.AppendLine($"| {workers} | {independent:F0} jobs/s | {fan:F0} jobs/s | {(workers == 4 ? "≥ 1,000 jobs/s" : "")} |");
         }
         md.AppendLine();
+        md.AppendLine("PostgreSQL and every worker process share the machine's two cores, so on this machine more processes add contention, not capacity; ");
+        md.AppendLine("on more machines each worker process brings its own cores. A single fan-out is bounded by its run's row lock, which every item's completion takes so that planning never sees stale state.").AppendLine();
 
         var recovery = await RecoveryAsync();
         Console.WriteLine($"recovery {recovery.TotalSeconds:F2} s");

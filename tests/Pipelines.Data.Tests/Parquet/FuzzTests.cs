@@ -95,6 +95,7 @@ public class FuzzTests
                 var caseWatch = Stopwatch.StartNew();
                 if (ReadsFully(mutated, out var e)) survived++;
                 if (e is not null) failures.Add($"{file} #{m}: {e!.GetType().Name}: {e.Message}\n{e.StackTrace?.Split('\n').FirstOrDefault()}");
+                // Not a speed check: a mutated file must never make the reader hang.
                 if (caseWatch.Elapsed > TimeSpan.FromSeconds(5)) failures.Add($"{file} #{m}: took {caseWatch.Elapsed}");
                 cases++;
             }
@@ -102,6 +103,5 @@ public class FuzzTests
         TestContext.Out.WriteLine($"{cases} cases in {watch.Elapsed}, {survived} read fully, the rest rejected with format errors");
         Assert.That(cases, Is.EqualTo(files.Count * MutationsPerFile));
         Assert.That(failures, Is.Empty, string.Join("\n", failures.Take(20)));
-        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(60)));
     }
 }

@@ -156,7 +156,8 @@ public class RunFlowTests
         Assert.That(details.Run.State, Is.EqualTo(RunState.Cancelled));
         Assert.That(h.Step(details, "nap").Attempts.Single().State, Is.EqualTo(AttemptState.Cancelled));
         Assert.That(h.Step(details, "after").State, Is.EqualTo(StepState.Cancelled));
-        Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), "cancellation reaches the activity promptly");
+        // The heartbeat (every 5 s by default) would also deliver the cancel; well under that proves the push path works.
+        Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "cancellation reaches the activity promptly");
     }
 
     [Test]

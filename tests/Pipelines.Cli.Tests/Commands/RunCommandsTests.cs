@@ -1,0 +1,164 @@
+using Pipelines.Cli.Tests.Processes;
+using Pipelines.Engine.Model;
+using Pipelines.Testing;
+
+namespace Pipelines.Cli.Tests.Commands;
+
+/// <summary>The run-related commands as a user calls them: real processes against a fresh database.</summary>
+public class RunCommandsTests
+{
+    private static async Task<string> WriteAsync(string yaml)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"pipelines-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, yaml);
+        return path;
+    }
+
+    [Test]
+    public async Task Run_ExitsZero_AndShowsStepStates_WhenTheRunSucceeds()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var file = await WriteAsync("""
+            name: ok
+            parameters:
+              who: { type: string, default: world }
+            steps:
+              - id: hello
+                uses: log
+                with: { message: "hello ${{ params.who }}" }
+            """);
+        var (code, output) = await CliProcess.RunAsync("run", file, "--db", db.ConnectionString, "-p", "who=tests");
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("hello").And.Contain("succeeded"));
+
+        var runId = await db.ScalarAsync<Guid>("SELECT id FROM runs");
+        (code, output) = await CliProcess.RunAsync("runs", "show", runId.ToString(), "--db", db.ConnectionString);
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("hello tests"), "the attempt's log is shown");
+    }
+
+    [Test]
+    public async Task Run_ExitsOne_WhenTheRunFails()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var file = await WriteAsync("""
+            name: broken
+            steps:
+              - id: boom
+                uses: fail
+                with: { message: "disk on fire" }
+            """);
+        var (code, output) = await CliProcess.RunAsync("run", file, "--db", db.ConnectionString);
+        Assert.That(code, Is.EqualTo(1), output);
+        Assert.That(output, Does.Contain("disk on fire"));
+    }
+
+    [Test]
+    public async Task Run_ExitsTwo_AndWritesNothing_WhenTheWorkflowOrAParameterIsInvalid()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var bad = await WriteAsync("""
+            name: bad
+            steps:
+              - id: a
+                uses: lgo
+            """);
+        var (code, output) = await CliProcess.RunAsync("run", bad, "--db", db.ConnectionString);
+        Assert.That(code, Is.EqualTo(2), output);
+        Assert.That(output, Does.Contain($"{bad}:4:5: steps[0].uses: unknown activity kind 'lgo'"));
+
+        var good = await WriteAsync("""
+            name: typed
+            parameters:
+              n: { type: integer, maximum: 5, default: 1 }
+            steps:
+              - id: a
+                uses: range
+                with: { count: "${{ params.n }}" }
+            """);
+        (code, output) = await CliProcess.RunAsync("run", good, "--db", db.ConnectionString, "-p", "n=50");
+        Assert.That(code, Is.EqualTo(2), output);
+        Assert.That(output, Does.Contain("params.n"));
+
+        Assert.That(await db.ScalarAsync<long>("SELECT count(*) FROM runs"), Is.EqualTo(0));
+        Assert.That(await db.ScalarAsync<long>("SELECT count(*) FROM workflow_versions"), Is.EqualTo(0));
+    }
+
+    [Test]
+    public async Task ApproveAndReject_MapPolicyConflictAndNotFound_ToExitCodes()
+    {
+        await using var h = await EngineHarness.CreateAsync();
+        var yaml = """
+            name: gated
+            steps:
+              - id: approve
+                uses: approval
+              - id: after
+                uses: log
+                needs: approve
+                with: { message: done }
+            """;
+        var run = await h.SubmitAsync(yaml, user: "tester");
+        var cs = h.Database.ConnectionString;
+
+        var (code, output) = await CliProcess.RunAsync("approve", run.ToString(), "approve", "--db", cs);
+        Assert.That(code, Is.EqualTo(6), "PIPELINES_USER=tester started the run: " + output);
+
+        (code, output) = await CliProcess.RunAsync("reject", run.ToString(), "approve", "--db", cs, "--user", "carol", "-m", "not today");
+        Assert.That(code, Is.EqualTo(0), output);
+
+        (code, output) = await CliProcess.RunAsync("approve", run.ToString(), "approve", "--db", cs, "--user", "dave");
+        Assert.That(code, Is.EqualTo(4), output);
+        Assert.That(output, Does.Contain("already rejected by carol"));
+
+        (code, _) = await CliProcess.RunAsync("approve", Guid.NewGuid().ToString(), "approve", "--db", cs, "--user", "dave");
+        Assert.That(code, Is.EqualTo(3));
+
+        var details = await h.RunAsync(run);
+        Assert.That(details.Run.State, Is.EqualTo(RunState.Stopped));
+        Assert.That(details.Approvals.Single().Comment, Is.EqualTo("not today"));
+    }
+
+    [Test]
+    public async Task CancelAndRetry_FromTheCommandLine()
+    {
+        await using var h = await EngineHarness.CreateAsync();
+        var run = await h.SubmitAsync("""
+            name: later
+            steps:
+              - id: a
+                uses: log
+                with: { message: a }
+            """);
+        var cs = h.Database.ConnectionString;
+        var (code, output) = await CliProcess.RunAsync("cancel", run.ToString(), "--db", cs);
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That((await h.RunAsync(run)).Run.State, Is.EqualTo(RunState.Cancelled));
+
+        (code, output) = await CliProcess.RunAsync("cancel", run.ToString(), "--db", cs);
+        Assert.That(code, Is.EqualTo(4), "already cancelled: " + output);
+
+        (code, output) = await CliProcess.RunAsync("retry", run.ToString(), "--db", cs);
+        Assert.That(code, Is.EqualTo(0), output);
+        await h.StartWorkersAsync();
+        var details = await h.WaitForEndAsync(run);
+        Assert.That(details.Run.State, Is.EqualTo(RunState.Succeeded));
+
+        (code, output) = await CliProcess.RunAsync("runs", "list", "--db", cs);
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(output, Does.Contain(run.ToString()).And.Contain("succeeded"));
+    }
+
+    [Test]
+    public async Task SchedulesSync_RegistersTheExampleWorkflows()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var examples = Path.Combine(TestPostgres.RepositoryRoot(), "workflows", "examples");
+        var (code, output) = await CliProcess.RunAsync("schedules", "sync", examples, "--db", db.ConnectionString);
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("hello: 0 2 * * * (Europe/Amsterdam)"));
+        (code, output) = await CliProcess.RunAsync("schedules", "list", "--db", db.ConnectionString);
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("hello").And.Contain("Europe/Amsterdam"));
+    }
+}
