@@ -3,7 +3,6 @@ using Pipelines.Activities;
 using Pipelines.Core.Activities;
 using Pipelines.Core.Definitions;
 using Pipelines.Core.Validation;
-using Pipelines.Engine.Leadership;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Workers;
 using Pipelines.Postgres.Engine;
@@ -59,20 +58,9 @@ public sealed class EngineHarness : IAsyncDisposable
         for (var i = 0; i < count; i++)
         {
             var stop = new CancellationTokenSource();
-            var wakeups = new PostgresWakeups(Database.DataSource, Record);
-            await wakeups.StartAsync(stop.Token);
-            var worker = new Worker(Store, wakeups, Registry, (options ?? new WorkerOptions()) with { Id = $"w{_processing.Count}" }, Time, log: Record);
-            var election = new PostgresLeaderElection(Database.DataSource);
-            var leader = new LeaderService(election, Store, leaderInterval ?? TimeSpan.FromMilliseconds(100), Record);
-            var task = Task.Run(async () =>
-            {
-                try { await Task.WhenAll(worker.RunAsync(stop.Token), leader.RunAsync(stop.Token)); }
-                finally
-                {
-                    await election.DisposeAsync();
-                    await wakeups.DisposeAsync();
-                }
-            });
+            var task = await PostgresEngineHost.StartAsync(Database.DataSource, Store, Registry,
+                (options ?? new WorkerOptions()) with { Id = $"w{_processing.Count}" }, leaderInterval ?? TimeSpan.FromMilliseconds(100),
+                Record, stop.Token, Time);
             _processing.Add((stop, task));
         }
     }

@@ -1,7 +1,6 @@
 using Npgsql;
 using Pipelines.Activities;
 using Pipelines.Core.Activities;
-using Pipelines.Engine.Leadership;
 using Pipelines.Engine.Workers;
 using Pipelines.Postgres.Engine;
 using Pipelines.Postgres.Migrations;
@@ -33,25 +32,8 @@ public sealed class EngineContext : IAsyncDisposable
     }
 
     /// <summary>Starts workers and a leader candidate in this process; they stop when <paramref name="ct"/> fires.</summary>
-    public async Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct)
-    {
-        var wakeups = new PostgresWakeups(DataSource, log);
-        await wakeups.StartAsync(ct);
-        var worker = new Worker(Store, wakeups, Registry, options, log: log);
-        var election = new PostgresLeaderElection(DataSource);
-        var leader = new LeaderService(election, Store, leaderInterval, log);
-        var workerTask = worker.RunAsync(ct);
-        var leaderTask = leader.RunAsync(ct);
-        return Task.Run(async () =>
-        {
-            try { await Task.WhenAll(workerTask, leaderTask); }
-            finally
-            {
-                await election.DisposeAsync();
-                await wakeups.DisposeAsync();
-            }
-        }, CancellationToken.None);
-    }
+    public Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct) =>
+        PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct);
 
     public async ValueTask DisposeAsync() => await DataSource.DisposeAsync();
 }

@@ -1,0 +1,32 @@
+using Npgsql;
+using Pipelines.Core.Activities;
+using Pipelines.Engine.Leadership;
+using Pipelines.Engine.Workers;
+
+namespace Pipelines.Postgres.Engine;
+
+/// <summary>What one process runs to do work: a worker with its own wake-up listener, and a leader candidate.</summary>
+public static class PostgresEngineHost
+{
+    /// <returns>A task that completes once everything has stopped after <paramref name="ct"/> fired.</returns>
+    public static async Task<Task> StartAsync(NpgsqlDataSource db, PostgresEngineStore store, ActivityRegistry registry, WorkerOptions options,
+        TimeSpan leaderInterval, Action<string> log, CancellationToken ct, TimeProvider? time = null)
+    {
+        var wakeups = new PostgresWakeups(db, log);
+        await wakeups.StartAsync(ct);
+        var worker = new Worker(store, wakeups, registry, options, time, log: log);
+        var election = new PostgresLeaderElection(db);
+        var leader = new LeaderService(election, store, leaderInterval, log);
+        var workerTask = worker.RunAsync(ct);
+        var leaderTask = leader.RunAsync(ct);
+        return Task.Run(async () =>
+        {
+            try { await Task.WhenAll(workerTask, leaderTask); }
+            finally
+            {
+                await election.DisposeAsync();
+                await wakeups.DisposeAsync();
+            }
+        }, CancellationToken.None);
+    }
+}
