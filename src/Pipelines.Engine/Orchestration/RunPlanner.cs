@@ -79,7 +79,7 @@ public static class RunPlanner
             return new FailStep(row.Id, $"activity '{step.Uses}{(step.Version is null ? "" : "@" + step.Version)}' is not registered in this process");
         try
         {
-            if (step.If is not null && !Templates.IsTruthy(EvaluateCondition(step.If, context)))
+            if (step.If is not null && !Templates.EvaluateCondition(step.If, context))
                 return new SkipStep(row.Id, "condition is false");
 
             if (step.ForEach is not null)
@@ -110,15 +110,6 @@ public static class RunPlanner
         {
             return new FailStep(row.Id, e.Message);
         }
-    }
-
-    private static JsonNode? EvaluateCondition(string condition, ExpressionContext context)
-    {
-        var text = condition.Trim();
-        // `if:` accepts both `${{ expr }}` and a bare expression.
-        return text.StartsWith("${{", StringComparison.Ordinal)
-            ? Templates.Resolve(JsonValue.Create(text), context)
-            : Expression.Parse(text).Evaluate(context);
     }
 
     private static JsonObject ResolveInputs(StepDefinition step, ExpressionContext context) =>

@@ -177,11 +177,7 @@ public sealed partial class PostgresEngineStore
             parentState = StateNames.ParseStep(r.GetString(2));
         }
         if (parentState != StepState.Waiting) return true;
-        if (maxParallel > 0 && !run.CancelRequested)
-        {
-            await using var release = Db.Cmd(conn, tx, "ReleaseNextChild", ("parent_id", parentId), ("now", Now));
-            if (await release.ExecuteScalarAsync(ct) is string q) queues.Add(q);
-        }
+        if (maxParallel > 0 && !run.CancelRequested) await ReleaseChildrenAsync(conn, tx, parentId, 1, queues, ct);
         if (open > 0) return false;
 
         var children = new List<(int Index, StepState State, JsonObject? Outputs, string? Error)>();
@@ -195,15 +191,23 @@ public sealed partial class PostgresEngineStore
         return true;
     }
 
+    private async Task ReleaseChildrenAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid parentId, int? limit, HashSet<string> queues, CancellationToken ct)
+    {
+        await using var cmd = Db.Cmd(conn, tx, "ReleaseChildren", ("parent_id", parentId), ("now", Now));
+        cmd.Parameters.Add(Db.Typed("limit", NpgsqlDbType.Integer, limit));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct)) queues.Add(r.GetString(0));
+    }
+
     /// <summary>The parent's outputs: for each output name, the list of every child's value in item order.</summary>
     internal static (StepState State, JsonObject? Outputs, string? Error) FanIn(IReadOnlyList<(int Index, StepState State, JsonObject? Outputs, string? Error)> children)
     {
         var failed = children.Where(c => c.State == StepState.Failed).ToList();
         if (failed.Count > 0)
             return (StepState.Failed, null, $"{failed.Count} of {children.Count} items failed; item {failed[0].Index}: {failed[0].Error}");
-        var stopped = children.FirstOrDefault(c => c.State == StepState.Stopped);
-        if (stopped.Error is not null || children.Any(c => c.State == StepState.Stopped))
-            return (StepState.Stopped, null, $"item {stopped.Index}: {stopped.Error}");
+        var stopped = children.Where(c => c.State == StepState.Stopped).ToList();
+        if (stopped.Count > 0)
+            return (StepState.Stopped, null, $"item {stopped[0].Index}: {stopped[0].Error}");
         if (children.Any(c => c.State != StepState.Succeeded))
             return (StepState.Cancelled, null, "cancelled");
         var names = children.SelectMany(c => c.Outputs?.Select(p => p.Key) ?? []).Distinct().ToList();

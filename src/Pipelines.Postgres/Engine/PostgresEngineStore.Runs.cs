@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using NpgsqlTypes;
 using Pipelines.Core.Activities;
+using Pipelines.Core.Definitions;
+using Pipelines.Core.Validation;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Storage;
 
@@ -8,15 +10,21 @@ namespace Pipelines.Postgres.Engine;
 
 public sealed partial class PostgresEngineStore
 {
-    public Task<Guid> SubmitRunAsync(SubmitRun request, CancellationToken ct = default) =>
-        InTx(async (conn, tx) =>
+    public Task<Guid> SubmitRunAsync(SubmitRun request, CancellationToken ct = default)
+    {
+        // Every entry point (CLI today, the API later) gets the same checks before anything is written.
+        var errors = WorkflowValidator.Validate(request.Definition, _registry);
+        if (errors.Count > 0) throw new WorkflowValidationException(errors);
+        var parameters = ParameterBinder.Bind(request.Definition, request.Params);
+        return InTx(async (conn, tx) =>
         {
             var versionId = await UpsertVersionAsync(conn, tx, request.Definition, ct);
-            var runId = await InsertRunAsync(conn, tx, request, versionId, RunState.Running, ct);
+            var runId = await InsertRunAsync(conn, tx, request with { Params = parameters }, versionId, RunState.Running, ct);
             var run = (await LockRunAsync(conn, tx, runId, ct))!;
             await AdvanceAsync(conn, tx, run, ct);
             return runId;
         }, ct);
+    }
 
     private async Task<Guid> InsertRunAsync(Npgsql.NpgsqlConnection conn, Npgsql.NpgsqlTransaction tx, SubmitRun request, long versionId,
         RunState state, CancellationToken ct)
@@ -95,21 +103,22 @@ public sealed partial class PostgresEngineStore
             await Db.Cmd(conn, tx, "ResetFailedTopLevel", ("run_id", runId)).ExecAsync(ct);
 
             // Fan-outs keep their succeeded items; only the failed ones run again.
-            var parents = new List<Guid>();
+            var parents = new List<(Guid Id, int MaxParallel)>();
             await using (var cmd = Db.Cmd(conn, tx, "FailedFanOutParents", ("run_id", runId)))
             await using (var r = await cmd.ExecuteReaderAsync(ct))
-                while (await r.ReadAsync(ct)) parents.Add(r.GetGuid(0));
+                while (await r.ReadAsync(ct)) parents.Add((r.GetGuid(0), r.IsDBNull(1) ? 0 : r.GetInt32(1)));
             var queues = new HashSet<string>();
-            foreach (var parent in parents)
+            foreach (var (parent, maxParallel) in parents)
             {
                 var reset = 0;
-                await using (var cmd = Db.Cmd(conn, tx, "ResetFailedChildren", ("parent_id", parent), ("now", Now)))
+                await using (var cmd = Db.Cmd(conn, tx, "ResetFailedChildren", ("parent_id", parent)))
                 await using (var r = await cmd.ExecuteReaderAsync(ct))
                     while (await r.ReadAsync(ct)) reset++;
                 await Db.Cmd(conn, tx, "ReopenParent", ("id", parent), ("open", reset)).ExecAsync(ct);
-                queues.Add("*");
+                // Only as many as max_parallel allows; finishing items release the rest.
+                await ReleaseChildrenAsync(conn, tx, parent, maxParallel > 0 ? maxParallel : null, queues, ct);
             }
-            foreach (var _ in queues) await NotifyAsync(conn, tx, Channels.Jobs, "*", ct);
+            foreach (var queue in queues) await NotifyAsync(conn, tx, Channels.Jobs, queue, ct);
             await AdvanceAsync(conn, tx, run with { State = RunState.Running, CancelRequested = false }, ct);
             return true;
         }, ct);
@@ -122,6 +131,7 @@ public sealed partial class PostgresEngineStore
             bool allowSelf;
             string[] approvers;
             string? existing, existingBy;
+            StepState state;
             await using (var cmd = Db.Cmd(conn, tx, "WaitingApproval", ("run_id", runId), ("step_id", stepId)))
             await using (var r = await cmd.ExecuteReaderAsync(ct))
             {
@@ -131,8 +141,10 @@ public sealed partial class PostgresEngineStore
                 approvers = r.GetFieldValue<string[]>(2);
                 existing = r.ReadStringOrNull(3);
                 existingBy = r.ReadStringOrNull(4);
+                state = StateNames.ParseStep(r.GetString(5));
             }
             if (existing is not null) throw new ConflictException($"approval '{stepId}' of run {runId} was already {existing} by {existingBy}");
+            if (state != StepState.Waiting) throw new ConflictException($"approval '{stepId}' of run {runId} is {state.Db()}, not waiting for a decision");
             if (!allowSelf && string.Equals(run.CreatedBy, decidedBy, StringComparison.OrdinalIgnoreCase))
                 throw new PolicyException($"{decidedBy} started run {runId} and may not decide its approval '{stepId}' (allow_self_approval is false)");
             if (approvers.Length > 0 && !approvers.Contains(decidedBy, StringComparer.OrdinalIgnoreCase))
@@ -144,9 +156,9 @@ public sealed partial class PostgresEngineStore
             if (recorded == 0) throw new ConflictException($"approval '{stepId}' of run {runId} was already decided");
 
             var outputs = new JsonObject { ["approved"] = decision == ApprovalDecision.Approve, ["decided_by"] = decidedBy, ["comment"] = comment };
-            var state = decision == ApprovalDecision.Approve ? StepState.Succeeded : StepState.Stopped;
+            var outcome = decision == ApprovalDecision.Approve ? StepState.Succeeded : StepState.Stopped;
             var error = decision == ApprovalDecision.Approve ? null : $"rejected by {decidedBy}{(string.IsNullOrEmpty(comment) ? "" : ": " + comment)}";
-            await Db.Cmd(conn, tx, "FinishWaitingStep", ("id", stepRunId), ("state", state.Db()), ("outputs", outputs), ("error", error), ("now", Now)).ExecAsync(ct);
+            await Db.Cmd(conn, tx, "FinishWaitingStep", ("id", stepRunId), ("state", outcome.Db()), ("outputs", outputs), ("error", error), ("now", Now)).ExecAsync(ct);
             await AdvanceAsync(conn, tx, run, ct);
             return true;
         }, ct);

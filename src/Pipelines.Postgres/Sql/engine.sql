@@ -86,10 +86,11 @@ UPDATE step_runs SET children_open = children_open - 1
 WHERE id = @parent_id
 RETURNING children_open, max_parallel, state;
 
--- name: ReleaseNextChild
+-- name: ReleaseChildren
+-- Up to @limit pending items, in item order (NULL: all of them).
 UPDATE step_runs SET state = 'available', available_at = @now
-WHERE id = (SELECT id FROM step_runs WHERE parent_id = @parent_id AND state = 'pending'
-            ORDER BY item_index LIMIT 1 FOR UPDATE SKIP LOCKED)
+WHERE id IN (SELECT id FROM step_runs WHERE parent_id = @parent_id AND state = 'pending'
+             ORDER BY item_index LIMIT @limit FOR UPDATE SKIP LOCKED)
 RETURNING queue;
 
 -- name: ChildrenOf
@@ -197,13 +198,13 @@ RETURNING id;
 
 -- name: ResetFailedChildren
 UPDATE step_runs
-SET state = 'available', error = NULL, outputs = NULL, finalized_at = NULL, cancel_requested = false, rescues = 0,
-    available_at = @now
-WHERE parent_id = @parent_id AND state IN ('failed', 'cancelled', 'stopped', 'skipped', 'pending')
+SET state = 'pending', error = NULL, outputs = NULL, finalized_at = NULL, cancel_requested = false, rescues = 0,
+    available_at = NULL
+WHERE parent_id = @parent_id AND state IN ('failed', 'cancelled', 'stopped', 'skipped')
 RETURNING id;
 
 -- name: FailedFanOutParents
-SELECT id FROM step_runs
+SELECT id, max_parallel FROM step_runs
 WHERE run_id = @run_id AND parent_id IS NULL AND state IN ('failed', 'cancelled', 'stopped') AND children_total IS NOT NULL;
 
 -- name: ReopenParent
@@ -215,7 +216,7 @@ UPDATE runs SET state = 'running', error = NULL, finalized_at = NULL, cancel_req
 WHERE id = @id AND state IN ('failed', 'cancelled', 'stopped');
 
 -- name: WaitingApproval
-SELECT s.id, a.allow_self_approval, a.approvers, a.decision, a.decided_by
+SELECT s.id, a.allow_self_approval, a.approvers, a.decision, a.decided_by, s.state
 FROM step_runs s JOIN approvals a ON a.step_run_id = s.id
 WHERE s.run_id = @run_id AND s.step_id = @step_id AND s.parent_id IS NULL;
 
@@ -228,8 +229,8 @@ UPDATE step_runs SET state = @state, outputs = @outputs, error = @error, finaliz
 WHERE id = @id AND state = 'waiting';
 
 -- name: ExpiredApprovals
-SELECT a.step_run_id, a.run_id FROM approvals a
-WHERE a.decision IS NULL AND a.expires_at < @now
+SELECT a.step_run_id, a.run_id FROM approvals a JOIN step_runs s ON s.id = a.step_run_id
+WHERE a.decision IS NULL AND s.state = 'waiting' AND a.expires_at < @now
 ORDER BY a.expires_at LIMIT 100;
 
 -- name: ExpireApproval
@@ -313,4 +314,4 @@ WHERE a.run_id = @run_id ORDER BY a.requested_at;
 -- name: OpenApprovals
 SELECT a.step_run_id, s.step_id, a.summary, a.requested_at, a.expires_at, a.decision, a.decided_by, a.decided_at, a.comment, a.run_id
 FROM approvals a JOIN step_runs s ON s.id = a.step_run_id
-WHERE a.decision IS NULL ORDER BY a.requested_at;
+WHERE a.decision IS NULL AND s.state = 'waiting' ORDER BY a.requested_at;

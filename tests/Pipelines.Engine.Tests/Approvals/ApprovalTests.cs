@@ -111,4 +111,16 @@ public class ApprovalTests
         Assert.That(details.Approvals.Single().Decision, Is.EqualTo("expired"));
         Assert.ThrowsAsync<ConflictException>(() => h.Store.DecideAsync(run, "approve", ApprovalDecision.Approve, "bob", null));
     }
+
+    [Test]
+    public async Task CancelledRun_HasNoOpenApproval_AndRefusesADecision()
+    {
+        var (h, run) = await WaitingAsync();
+        await using var _ = h;
+        await h.Store.CancelRunAsync(run, "bob");
+        Assert.That(await h.Store.ListOpenApprovalsAsync(), Is.Empty);
+        var ex = Assert.ThrowsAsync<ConflictException>(() => h.Store.DecideAsync(run, "approve", ApprovalDecision.Approve, "bob", null));
+        Assert.That(ex!.Message, Does.Contain("is cancelled"));
+        Assert.That((await h.RunAsync(run)).Run.State, Is.EqualTo(RunState.Cancelled));
+    }
 }

@@ -180,4 +180,78 @@ public class RunFlowTests
         Assert.That(details.Run.State, Is.EqualTo(RunState.Failed));
         Assert.That(h.Step(details, "b").Error, Is.EqualTo("for_each.items must be a list, got integer"));
     }
+
+    [Test]
+    public async Task RetryOfAFailedFanOut_RerunsOnlyFailedItems_WithinMaxParallel()
+    {
+        await using var h = await EngineHarness.CreateAsync();
+        var run = await h.SubmitAsync("""
+            name: fan-retry
+            steps:
+              - id: r
+                uses: range
+                with: { count: 5 }
+              - id: each
+                uses: fail
+                for_each: { items: "${{ steps.r.outputs.items }}", max_parallel: 2 }
+                with: { message: "item ${{ item }} broke", succeed_on_attempt: 2 }
+            """);
+        var lease = TimeSpan.FromMinutes(1);
+        async Task DrainAsync(Func<ClaimedJob, JobCompletion> complete)
+        {
+            while (true)
+            {
+                var jobs = await h.Store.ClaimAsync("w", ["default"], 10, lease);
+                if (jobs.Count == 0) return;
+                Assert.That(jobs.Count(j => j.StepId == "each"), Is.LessThanOrEqualTo(2), "max_parallel");
+                foreach (var j in jobs) await h.Store.CompleteAsync(complete(j));
+            }
+        }
+        JobCompletion Outcome(ClaimedJob j) => j.StepId == "r"
+            ? new(j.StepRunId, j.RunId, j.Attempt, "w", AttemptOutcome.Succeeded, new JsonObject { ["items"] = new JsonArray(0, 1, 2, 3, 4) }, null, false, "")
+            : j.ItemIndex is 1 or 2 or 3 && j.Attempt == 1
+                ? new(j.StepRunId, j.RunId, j.Attempt, "w", AttemptOutcome.Failed, null, "broke", false, "")
+                : new(j.StepRunId, j.RunId, j.Attempt, "w", AttemptOutcome.Succeeded, new JsonObject { ["attempt"] = j.Attempt }, null, false, "");
+
+        await DrainAsync(Outcome);
+        var failed = await h.RunAsync(run);
+        Assert.That(failed.Run.State, Is.EqualTo(RunState.Failed));
+        Assert.That(h.Step(failed, "each").Error, Does.StartWith("3 of 5 items failed; item 1: broke"));
+
+        await h.Store.RetryRunAsync(run, "alice");
+        await DrainAsync(Outcome);
+        var details = await h.RunAsync(run);
+        Assert.That(details.Run.State, Is.EqualTo(RunState.Succeeded));
+        var items = details.Steps.Where(s => s.StepId == "each" && s.ItemIndex is not null).OrderBy(s => s.ItemIndex).ToList();
+        Assert.That(items.Select(i => i.Attempts.Count), Is.EqualTo(new[] { 1, 2, 2, 2, 1 }), "only the failed items ran again");
+        Assert.That(h.Step(details, "each").Outputs!["attempt"]!.AsArray().Select(n => n!.GetValue<int>()), Is.EqualTo(new[] { 1, 2, 2, 2, 1 }));
+    }
+
+    [Test]
+    public async Task Submit_RejectsAnInvalidDefinitionOrParameters_AndWritesNothing()
+    {
+        await using var h = await EngineHarness.CreateAsync();
+        var bad = Pipelines.Core.Definitions.WorkflowParser.Parse("""
+            name: bad
+            steps:
+              - id: a
+                uses: log
+            """, "bad.yaml");
+        Assert.ThrowsAsync<Pipelines.Core.Validation.WorkflowValidationException>(() =>
+            h.Store.SubmitRunAsync(new SubmitRun(bad, new JsonObject(), "alice")));
+
+        var typed = h.Load("""
+            name: typed
+            parameters:
+              n: { type: integer, maximum: 3, default: 1 }
+            steps:
+              - id: a
+                uses: range
+                with: { count: "${{ params.n }}" }
+            """);
+        var ex = Assert.ThrowsAsync<Pipelines.Core.Validation.WorkflowValidationException>(() =>
+            h.Store.SubmitRunAsync(new SubmitRun(typed, new JsonObject { ["n"] = 9 }, "alice")));
+        Assert.That(ex!.Message, Does.Contain("params.n"));
+        Assert.That(await h.Database.ScalarAsync<long>("SELECT count(*) FROM runs"), Is.EqualTo(0));
+    }
 }
