@@ -43,7 +43,7 @@ public static class RunCommand
                     m => { lock (logs) logs.Add(m); }, stop.Token);
             try
             {
-                var final = await ProgressView.FollowAsync(engine, runId, parse.GetValue(autoApprove), ct);
+                var final = await ProgressView.FollowAsync(engine, runId, parse.GetValue(user)!, parse.GetValue(autoApprove), ct);
                 return final.Run.State == RunState.Succeeded ? ExitCodes.Ok : ExitCodes.RunNotSucceeded;
             }
             finally

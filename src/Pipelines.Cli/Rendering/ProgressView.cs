@@ -1,5 +1,6 @@
 using Pipelines.Cli.Hosting;
 using Pipelines.Engine.Model;
+using Pipelines.Engine.Storage;
 using Spectre.Console;
 
 namespace Pipelines.Cli.Rendering;
@@ -7,54 +8,66 @@ namespace Pipelines.Cli.Rendering;
 /// <summary>Follows a run until it finishes: a live table on a terminal, one line per change otherwise.</summary>
 public static class ProgressView
 {
-    public static async Task<RunDetails> FollowAsync(EngineContext engine, Guid runId, bool autoApprove, CancellationToken ct)
+    public static async Task<RunDetails> FollowAsync(EngineContext engine, Guid runId, string user, bool autoApprove, CancellationToken ct)
     {
         var interactive = AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
         AnsiConsole.MarkupLine($"run [bold]{runId}[/]");
         var seen = new Dictionary<string, string>();
         var asked = new HashSet<string>();
+        // Shown under the live table on every refresh, so a redraw never hides them.
+        var notes = new List<string>();
         RunDetails details;
         while (true)
         {
             details = (await engine.Store.GetRunAsync(runId, ct))!;
-            if (interactive) Render(details);
+            if (interactive) Render(details, notes);
             else PrintChanges(details, seen);
 
             foreach (var approval in details.Approvals.Where(a => a.Decision is null && asked.Add(a.StepId)))
-                await DecideAsync(engine, runId, approval, autoApprove, interactive, ct);
+            {
+                var note = await DecideAsync(engine, details, approval, user, autoApprove, interactive, ct);
+                if (note is null) continue;
+                notes.Add(note);
+                if (!interactive) AnsiConsole.MarkupLine(note);
+            }
 
             if (details.Run.State.IsTerminal()) break;
             await Task.Delay(interactive ? 200 : 100, ct);
         }
+        if (interactive) Render(details, notes);
         var color = details.Run.State == RunState.Succeeded ? "green" : "red";
         AnsiConsole.MarkupLine($"run {runId} [{color}]{details.Run.State.Db()}[/]{(details.Run.Error is null ? "" : ": " + Markup.Escape(details.Run.Error))}");
         return details;
     }
 
-    private static async Task DecideAsync(EngineContext engine, Guid runId, ApprovalView approval, bool autoApprove, bool interactive, CancellationToken ct)
+    /// <returns>A line (markup) to keep on screen, or null.</returns>
+    private static async Task<string?> DecideAsync(EngineContext engine, RunDetails run, ApprovalView approval, string user, bool autoApprove,
+        bool interactive, CancellationToken ct)
     {
+        var runId = run.Run.Id;
+        var commands = $"[bold]pipelines approve {runId} {approval.StepId}[/] or [bold]pipelines reject {runId} {approval.StepId}[/]";
         if (autoApprove)
         {
             await engine.Store.DecideAsync(runId, approval.StepId, ApprovalDecision.Approve, "auto-approve", "approved by --auto-approve", ct);
-            AnsiConsole.MarkupLine($"approval [bold]{approval.StepId}[/]: approved automatically (--auto-approve)");
-            return;
+            return $"approval [bold]{Markup.Escape(approval.StepId)}[/]: approved automatically (--auto-approve)";
         }
-        AnsiConsole.MarkupLine($"approval [bold]{approval.StepId}[/] is waiting. Summary: {Markup.Escape(approval.Summary?.ToJsonString() ?? "(none)")}");
+        var summary = $"approval [bold]{Markup.Escape(approval.StepId)}[/] is waiting. Summary: {Markup.Escape(approval.Summary?.ToJsonString() ?? "(none)")}";
+        if (approval.WhyNot(user, run.Run.CreatedBy) is { } reason)
+            return $"{summary}\n[yellow]{Markup.Escape(reason)}[/]: {commands} (with --user)";
         if (!interactive || Console.IsInputRedirected)
-        {
-            AnsiConsole.MarkupLine($"decide with: [bold]pipelines approve {runId} {approval.StepId}[/] or [bold]pipelines reject {runId} {approval.StepId}[/]");
-            return;
-        }
-        var approve = AnsiConsole.Confirm($"Approve '{approval.StepId}'?", defaultValue: false);
+            return $"{summary}\ndecide with {commands}";
+
+        AnsiConsole.MarkupLine(summary);
+        var approve = AnsiConsole.Confirm($"Approve '{approval.StepId}' as {user}?", defaultValue: false);
         var comment = AnsiConsole.Prompt(new TextPrompt<string>("Comment:").AllowEmpty());
-        var user = Environment.GetEnvironmentVariable("PIPELINES_USER") is { Length: > 0 } u ? u : Environment.UserName;
         try
         {
             await engine.Store.DecideAsync(runId, approval.StepId, approve ? ApprovalDecision.Approve : ApprovalDecision.Reject, user, comment, ct);
+            return $"approval [bold]{Markup.Escape(approval.StepId)}[/]: {(approve ? "approved" : "rejected")} by {Markup.Escape(user)}";
         }
-        catch (Exception e) when (e is Pipelines.Engine.Storage.PolicyException or Pipelines.Engine.Storage.ConflictException)
+        catch (Exception e) when (e is PolicyException or ConflictException)
         {
-            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+            return $"[red]{Markup.Escape(e.Message)}[/]";
         }
     }
 
@@ -78,7 +91,7 @@ public static class ProgressView
         return state;
     }
 
-    private static void Render(RunDetails details)
+    private static void Render(RunDetails details, IReadOnlyList<string> notes)
     {
         var table = new Table().Border(TableBorder.Rounded).AddColumns("step", "state", "attempts", "duration");
         foreach (var s in details.Steps.Where(s => s.ItemIndex is null))
@@ -89,6 +102,7 @@ public static class ProgressView
         AnsiConsole.Clear();
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(details.Run.Workflow)}[/] run {details.Run.Id}: {details.Run.State.Db()}");
         AnsiConsole.Write(table);
+        foreach (var note in notes) AnsiConsole.MarkupLine(note);
     }
 
     private static string Color(StepRunView s) => s.State switch

@@ -58,7 +58,19 @@ public sealed record AttemptView(int Attempt, string WorkerId, AttemptState Stat
 
 public sealed record ApprovalView(
     Guid StepRunId, string StepId, JsonNode? Summary, DateTimeOffset RequestedAt, DateTimeOffset? ExpiresAt,
-    string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt, string? Comment);
+    string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt, string? Comment,
+    bool AllowSelfApproval, IReadOnlyList<string> Approvers, Guid RunId)
+{
+    /// <summary>Why <paramref name="user"/> may not decide, or null when they may. The store enforces the same rules.</summary>
+    public string? WhyNot(string user, string runCreatedBy)
+    {
+        if (!AllowSelfApproval && string.Equals(user, runCreatedBy, StringComparison.OrdinalIgnoreCase))
+            return $"{user} started this run and may not approve it; another user must decide";
+        if (Approvers.Count > 0 && !Approvers.Contains(user, StringComparer.OrdinalIgnoreCase))
+            return $"{user} is not among the approvers ({string.Join(", ", Approvers)})";
+        return null;
+    }
+}
 
 public sealed record StepRunView(
     Guid Id,

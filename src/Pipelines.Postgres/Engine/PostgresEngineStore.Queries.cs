@@ -70,7 +70,7 @@ public sealed partial class PostgresEngineStore
 
     private static ApprovalView ReadApproval(NpgsqlDataReader r) => new(
         r.GetGuid(0), r.GetString(1), r.ReadJson(2), r.ReadTime(3), r.ReadTimeOrNull(4), r.ReadStringOrNull(5),
-        r.ReadStringOrNull(6), r.ReadTimeOrNull(7), r.ReadStringOrNull(8));
+        r.ReadStringOrNull(6), r.ReadTimeOrNull(7), r.ReadStringOrNull(8), r.GetBoolean(9), r.GetFieldValue<string[]>(10), r.GetGuid(11));
 
     public async Task<IReadOnlyList<ApprovalView>> ListOpenApprovalsAsync(CancellationToken ct = default)
     {

@@ -307,11 +307,13 @@ FROM attempts a JOIN step_runs s ON s.id = a.step_run_id
 WHERE s.run_id = @run_id ORDER BY a.step_run_id, a.attempt;
 
 -- name: RunApprovals
-SELECT a.step_run_id, s.step_id, a.summary, a.requested_at, a.expires_at, a.decision, a.decided_by, a.decided_at, a.comment
+SELECT a.step_run_id, s.step_id, a.summary, a.requested_at, a.expires_at, a.decision, a.decided_by, a.decided_at, a.comment,
+       a.allow_self_approval, a.approvers, a.run_id
 FROM approvals a JOIN step_runs s ON s.id = a.step_run_id
 WHERE a.run_id = @run_id ORDER BY a.requested_at;
 
 -- name: OpenApprovals
-SELECT a.step_run_id, s.step_id, a.summary, a.requested_at, a.expires_at, a.decision, a.decided_by, a.decided_at, a.comment, a.run_id
+SELECT a.step_run_id, s.step_id, a.summary, a.requested_at, a.expires_at, a.decision, a.decided_by, a.decided_at, a.comment,
+       a.allow_self_approval, a.approvers, a.run_id
 FROM approvals a JOIN step_runs s ON s.id = a.step_run_id
 WHERE a.decision IS NULL AND s.state = 'waiting' ORDER BY a.requested_at;

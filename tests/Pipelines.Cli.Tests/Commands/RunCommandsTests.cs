@@ -161,4 +161,36 @@ public class RunCommandsTests
         Assert.That(code, Is.EqualTo(0), output);
         Assert.That(output, Does.Contain("hello").And.Contain("Europe/Amsterdam"));
     }
+
+    [Test]
+    public async Task Run_WithAutoApprove_DecidesApprovalsAndRecordsItAsSuch()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var example = Path.Combine(TestPostgres.RepositoryRoot(), "workflows", "examples", "approval.yaml");
+        var (code, output) = await CliProcess.RunAsync("run", example, "--db", db.ConnectionString, "--auto-approve");
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("approved automatically (--auto-approve)"));
+        Assert.That(await db.ScalarAsync<string>("SELECT decided_by FROM approvals"), Is.EqualTo("auto-approve"));
+        Assert.That(await db.ScalarAsync<string>("SELECT comment FROM approvals"), Is.EqualTo("approved by --auto-approve"));
+    }
+
+    [Test]
+    public async Task Run_WithoutATerminal_TellsHowToDecide_AndTheRunResumesWhenSomeoneElseApproves()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var example = Path.Combine(TestPostgres.RepositoryRoot(), "workflows", "examples", "approval.yaml");
+        using var run = CliProcess.Start("run", example, "--db", db.ConnectionString);
+        var runId = await Eventually.WaitAsync(async () =>
+        {
+            try { return await db.ScalarAsync<Guid>("SELECT run_id FROM approvals"); }
+            catch (NullReferenceException) { return Guid.Empty; }
+        }, id => id != Guid.Empty, TimeSpan.FromSeconds(30), "the approval to open");
+        await Eventually.WaitAsync(() => Task.FromResult(run.Output), o => o.Contains("may not approve it"), TimeSpan.FromSeconds(30),
+            "the hint that the starter may not approve");
+
+        var (code, output) = await CliProcess.RunAsync("approve", runId.ToString(), "review", "--db", db.ConnectionString, "--user", "carol");
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(await run.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(0), run.Output);
+        Assert.That(run.Output, Does.Contain("succeeded"));
+    }
 }

@@ -145,19 +145,20 @@ public class RunFlowTests
                 needs: nap
                 with: { message: never }
             """);
-        await h.StartWorkersAsync();
+        // A heartbeat a minute apart: only the pushed cancel (NOTIFY) can stop the activity quickly.
+        await h.StartWorkersAsync(options: new Pipelines.Engine.Workers.WorkerOptions { HeartbeatInterval = TimeSpan.FromMinutes(1), Lease = TimeSpan.FromMinutes(2) });
         await h.WaitForStateAsync(run, r => h.Step(r, "nap").State == StepState.Running, what: "nap to start");
 
         var started = DateTime.UtcNow;
         await h.Store.CancelRunAsync(run, "bob");
-        var details = await h.WaitForEndAsync(run, TimeSpan.FromSeconds(5));
+        var details = await h.WaitForEndAsync(run, TimeSpan.FromSeconds(30));
         var elapsed = DateTime.UtcNow - started;
 
         Assert.That(details.Run.State, Is.EqualTo(RunState.Cancelled));
         Assert.That(h.Step(details, "nap").Attempts.Single().State, Is.EqualTo(AttemptState.Cancelled));
         Assert.That(h.Step(details, "after").State, Is.EqualTo(StepState.Cancelled));
-        // The heartbeat (every 5 s by default) would also deliver the cancel; well under that proves the push path works.
-        Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "cancellation reaches the activity promptly");
+        // Typically well under a second; the bound only has to separate the push path from the minute-long heartbeat.
+        Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "the cancel was pushed to the worker, not picked up by a heartbeat");
     }
 
     [Test]
