@@ -28,11 +28,22 @@ public class LogBatchChunkerTests
     [Test]
     public void Split_RespectsTheRequestByteLimit()
     {
+        // 160 items (under every count limit) but about 1.16 MB: only the byte limit forces a split.
+        var ps = Enumerable.Range(0, 60).Select(i => new Param($"p{i}", new string('y', 6000))).ToList();
         var tags = Enumerable.Range(0, 100).Select(i => new Tag($"t{i}", new string('x', 8000))).ToList();
-        var batches = LogBatchChunker.Split("run", [], [], tags);
+        var batches = LogBatchChunker.Split("run", [], ps, tags);
         Assert.That(batches, Has.Count.GreaterThan(1));
         foreach (var b in batches)
             Assert.That(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(b, MlflowJson.Options).Length, Is.LessThanOrEqualTo(1_000_000));
+    }
+
+    [Test]
+    public void ContractComparison_ReportsADifference()
+    {
+        var problems = new List<string>();
+        Contract.ContractReplayTests.Compare(System.Text.Json.Nodes.JsonNode.Parse("{\"a\":{\"start_time\":1,\"x\":\"1\"}}"),
+            System.Text.Json.Nodes.JsonNode.Parse("{\"a\":{\"start_time\":\"1\",\"y\":2}}"), "$", problems);
+        Assert.That(problems, Has.Count.EqualTo(3), string.Join("; ", problems)); // string-typed int64, missing x, extra y
     }
 
     [Test]
