@@ -1,0 +1,355 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Pipelines.Server.Artifacts;
+using Pipelines.Tracking.Client;
+using Pipelines.Tracking.Model;
+
+namespace Pipelines.Server.Tracking;
+
+/// <summary>
+/// MLflow's REST API 2.0 under <c>/api/2.0/mlflow/…</c> and the artifacts proxy under
+/// <c>/api/2.0/mlflow-artifacts/…</c>, answering as MLflow 2.17's server does (see the recorded contract in
+/// shared/mlflow-contract): same fields and omissions, errors as <c>{error_code, message}</c> with its statuses.
+/// </summary>
+public static class MlflowEndpoints
+{
+    private const string Api = "/api/2.0/mlflow/";
+    private const string ArtifactsApi = "/api/2.0/mlflow-artifacts/artifacts";
+
+    public static void MapMlflow(this WebApplication app, TrackingStore store, IArtifactFiles artifacts)
+    {
+        app.Use(ErrorsAsMlflowJson);
+
+        // ---- experiments
+        Json(app, "GET", "experiments/get-by-name", async (r, ct) =>
+        {
+            var name = r.Required("experiment_name");
+            var e = await store.ExperimentByNameAsync(name, ct) ?? throw MlflowException.NotFound($"Could not find experiment with name '{name}'");
+            return new GetExperimentResponse(e);
+        });
+        Json(app, "GET", "experiments/get", async (r, ct) =>
+        {
+            var id = r.Required("experiment_id");
+            return new GetExperimentResponse(await store.ExperimentByIdAsync(id, ct) ?? throw MlflowException.NotFound($"No Experiment with id={id} exists"));
+        });
+        Json(app, "POST", "experiments/create", async (r, ct) =>
+        {
+            var name = r.Required("name");
+            Validation.ExperimentName(name);
+            var tags = r.Tags();
+            foreach (var t in tags) Validation.ExperimentTag(t);
+            return new CreateExperimentResponse(await store.CreateExperimentAsync(name, r.String("artifact_location"), tags, ct));
+        });
+        Json(app, "POST", "experiments/set-experiment-tag", async (r, ct) =>
+        {
+            var tag = new Tag(r.Required("key"), r.String("value") ?? "");
+            Validation.ExperimentTag(tag);
+            await store.SetExperimentTagAsync(r.Required("experiment_id"), tag, ct);
+            return Empty;
+        });
+
+        // ---- runs
+        Json(app, "POST", "runs/create", async (r, ct) =>
+        {
+            var experimentId = r.String("experiment_id") ?? "0";
+            var tags = r.Tags().ToList();
+            foreach (var t in tags) Validation.RunTag(t);
+            var runName = r.String("run_name") is { Length: > 0 } given ? given
+                : tags.LastOrDefault(t => t.Key == MlflowTags.RunName)?.Value ?? RunNames.Generate();
+            var i = tags.FindIndex(t => t.Key == MlflowTags.RunName);
+            if (i >= 0) tags[i] = new Tag(MlflowTags.RunName, runName);
+            else tags.Add(new Tag(MlflowTags.RunName, runName));
+            var request = new CreateRunRequest { ExperimentId = experimentId, UserId = r.String("user_id"), StartTime = r.Long("start_time"), RunName = runName };
+            return new RunResponse(await store.CreateRunAsync(request, runName, tags, ct));
+        });
+        Json(app, "POST", "runs/update", async (r, ct) =>
+        {
+            var runId = RunId(r);
+            var status = r.String("status");
+            if (status is not null && !RunStatus.All.Contains(status))
+                throw Validation.Invalid($"Invalid value \"{status}\" for parameter 'status' supplied. Hint: Value was of type 'string'. See the API docs for more information about request parameters.");
+            return new UpdateRunResponse(await store.UpdateRunAsync(runId, status, r.Long("end_time"), r.String("run_name"), ct));
+        });
+        Json(app, "GET", "runs/get", async (r, ct) => new RunResponse(await store.GetRunAsync(RunId(r), ct)));
+        Json(app, "POST", "runs/delete", async (r, ct) => { await store.SetRunLifecycleAsync(RunId(r), "deleted", ct); return Empty; });
+        Json(app, "POST", "runs/restore", async (r, ct) => { await store.SetRunLifecycleAsync(RunId(r), "active", ct); return Empty; });
+        Json(app, "POST", "runs/search", (r, ct) => SearchRuns(store, r, ct));
+        Json(app, "POST", "runs/log-batch", async (r, ct) =>
+        {
+            if (r.BodyLength > Validation.MaxBatchRequestBytes)
+                throw Validation.Invalid($"Batched logging API requests must be at most {Validation.MaxBatchRequestBytes} bytes, got a request of size {r.BodyLength}.");
+            var runId = r.Required("run_id");
+            var metrics = r.List<MetricIn>("metrics").Select(ToMetric).ToList();
+            var parameters = r.List<ParamIn>("params").Select(p => new Param(p.Key ?? throw Validation.Missing("key"), p.Value ?? "")).ToList();
+            var tags = r.Tags();
+            Validation.BatchLimits(metrics.Count, parameters.Count, tags.Count);
+            var dupes = parameters.GroupBy(p => p.Key).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+            if (dupes.Count > 0)
+                throw Validation.Invalid($"Duplicate parameter keys have been submitted: [{string.Join(", ", dupes.Select(d => $"'{d}'"))}]. Please ensure the request contains only one param value per param key.");
+            foreach (var m in metrics) Validation.Metric(m);
+            foreach (var p in parameters) Validation.Param(p);
+            foreach (var t in tags) Validation.RunTag(t);
+            await store.LogBatchAsync(runId, metrics, parameters, tags, ct);
+            return Empty;
+        });
+        Json(app, "POST", "runs/log-metric", async (r, ct) =>
+        {
+            var m = ToMetric(new MetricIn(r.Required("key"), r.Double("value") ?? throw Validation.Missing("value"),
+                r.Long("timestamp") ?? throw Validation.Missing("timestamp"), r.Long("step")));
+            Validation.Metric(m);
+            await store.LogBatchAsync(RunId(r), [m], [], [], ct);
+            return Empty;
+        });
+        Json(app, "POST", "runs/log-parameter", async (r, ct) =>
+        {
+            var p = new Param(r.Required("key"), r.String("value") ?? throw Validation.Missing("value"));
+            Validation.Param(p);
+            await store.LogBatchAsync(RunId(r), [], [p], [], ct);
+            return Empty;
+        });
+        Json(app, "POST", "runs/set-tag", async (r, ct) =>
+        {
+            var t = new Tag(r.Required("key"), r.String("value") ?? throw Validation.Missing("value"));
+            Validation.RunTag(t);
+            await store.LogBatchAsync(RunId(r), [], [], [t], ct);
+            return Empty;
+        });
+        Json(app, "POST", "runs/delete-tag", async (r, ct) =>
+        {
+            await store.DeleteTagAsync(r.Required("run_id"), r.Required("key"), ct);
+            return Empty;
+        });
+        Json(app, "GET", "metrics/get-history", async (r, ct) =>
+        {
+            var metrics = await store.MetricHistoryAsync(RunId(r), r.Required("metric_key"), ct);
+            return new MetricHistoryResponse(metrics.Count > 0 ? metrics : null, null);
+        });
+        Json(app, "GET", "artifacts/list", async (r, ct) =>
+        {
+            var run = await store.GetRunAsync(RunId(r), ct);
+            var root = run.Info.ArtifactUri!;
+            var prefix = (r.String("path") ?? "").Trim('/');
+            var dir = MlflowClient.ProxyPath(root) + (prefix.Length > 0 ? "/" + prefix : "");
+            var files = artifacts.List(dir).Select(f => f with { Path = prefix.Length > 0 ? prefix + "/" + f.Path : f.Path }).ToList();
+            return new ListArtifactsResponse(root, files.Count > 0 ? files : null, null);
+        });
+
+        // ---- registry
+        Json(app, "POST", "registered-models/create", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            var tags = r.Tags();
+            foreach (var t in tags) Validation.RegistryTag("Registered model", t);
+            return new RegisteredModelResponse(await store.CreateRegisteredModelAsync(name!, r.String("description"), tags, ct));
+        });
+        Json(app, "GET", "registered-models/get", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            return new RegisteredModelResponse(await store.GetRegisteredModelAsync(name!, ct));
+        });
+        Json(app, "GET", "registered-models/search", (r, ct) => SearchModels(store, r, ct));
+        Json(app, "POST", "registered-models/set-tag", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            var t = new Tag(r.Required("key"), r.String("value") ?? "");
+            Validation.RegistryTag("Registered model", t);
+            await store.SetRegisteredModelTagAsync(name!, t, ct);
+            return Empty;
+        });
+        Json(app, "POST", "model-versions/create", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            var tags = r.Tags();
+            foreach (var t in tags) Validation.RegistryTag("Model version", t);
+            var request = new CreateModelVersionRequest(name!, r.Required("source"), r.String("run_id"), tags, r.String("run_link"), r.String("description"));
+            return new ModelVersionResponse(await store.CreateModelVersionAsync(request, ct));
+        });
+        Json(app, "GET", "model-versions/get", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            return new ModelVersionResponse(await store.GetModelVersionAsync(name!, Validation.ModelVersion(r.String("version")), ct));
+        });
+        Json(app, "POST", "model-versions/set-tag", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            var t = new Tag(r.Required("key"), r.String("value") ?? "");
+            Validation.RegistryTag("Model version", t);
+            await store.SetModelVersionTagAsync(name!, Validation.ModelVersion(r.String("version")), t, ct);
+            return Empty;
+        });
+        Json(app, "POST", "registered-models/alias", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            var alias = r.String("alias");
+            Validation.Alias(alias);
+            await store.SetAliasAsync(name!, alias!, Validation.ModelVersion(r.String("version")), ct);
+            return Empty;
+        });
+        Json(app, "DELETE", "registered-models/alias", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            var alias = r.String("alias");
+            Validation.Alias(alias);
+            await store.DeleteAliasAsync(name!, alias!, ct);
+            return Empty;
+        });
+        Json(app, "GET", "registered-models/alias", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            var alias = r.String("alias");
+            Validation.Alias(alias);
+            return new ModelVersionResponse(await store.ModelVersionByAliasAsync(name!, alias!, ct));
+        });
+
+        // ---- artifacts proxy
+        app.MapMethods(ArtifactsApi + "/{**path}", ["PUT"], async (HttpContext ctx, string path) =>
+        {
+            await artifacts.WriteAsync(path, ctx.Request.Body, ctx.RequestAborted);
+            await WriteJson(ctx, 200, "{}");
+        });
+        app.MapMethods(ArtifactsApi + "/{**path}", ["GET"], async (HttpContext ctx, string path) =>
+        {
+            await using var stream = artifacts.OpenRead(path) ?? throw MlflowException.NotFound($"File {path} not found");
+            ctx.Response.ContentType = "application/octet-stream";
+            ctx.Response.ContentLength = stream.Length;
+            await stream.CopyToAsync(ctx.Response.Body, 1 << 16, ctx.RequestAborted);
+        });
+        app.MapMethods(ArtifactsApi, ["GET"], async (HttpContext ctx) =>
+        {
+            var files = artifacts.List(ctx.Request.Query["path"].LastOrDefault() ?? "");
+            await WriteJson(ctx, 200, JsonSerializer.Serialize(new ListArtifactsResponse(null, files.Count > 0 ? files : null, null), MlflowJson.Indented));
+        });
+
+        app.Map("/api/2.0/{**rest}", (HttpContext ctx) =>
+            throw MlflowException.Create(MlflowErrorCodes.EndpointNotFound, $"No API endpoint for {ctx.Request.Method} {ctx.Request.Path}"));
+    }
+
+    private static readonly object Empty = new { };
+
+    private sealed record MetricIn(string? Key, double? Value, long? Timestamp, long? Step);
+    private sealed record ParamIn(string? Key, string? Value);
+
+    private static Metric ToMetric(MetricIn m) => new(
+        m.Key ?? throw Validation.Missing("key"),
+        m.Value ?? throw Validation.Missing("value"),
+        m.Timestamp ?? throw Validation.Missing("timestamp"),
+        m.Step ?? 0);
+
+    private static string RunId(MlflowRequest r) => r.String("run_id") ?? r.String("run_uuid") ?? throw Validation.Missing("run_id");
+
+    private static async Task<object> SearchRuns(TrackingStore store, MlflowRequest r, CancellationToken ct)
+    {
+        var max = (int)(r.Long("max_results") ?? 1000);
+        if (max <= 0 || max > 50000)
+            throw Validation.Invalid($"Invalid value {max} for parameter 'max_results' supplied. It must be at most 50000 and at least 1.");
+        var clauses = RunSearch.Parse(r.String("filter"));
+        var order = RunSearch.ParseOrderBy(r.Strings("order_by"));
+        var offset = RunSearch.DecodePageToken(r.String("page_token"));
+        var stages = (r.String("run_view_type") ?? "ACTIVE_ONLY") switch
+        {
+            "ACTIVE_ONLY" => ["active"],
+            "DELETED_ONLY" => ["deleted"],
+            "ALL" => new[] { "active", "deleted" },
+            var v => throw Validation.Invalid($"Invalid value \"{v}\" for parameter 'run_view_type' supplied."),
+        };
+        var ids = new List<long>();
+        foreach (var id in r.Strings("experiment_ids"))
+            if (long.TryParse(id, out var n)) ids.Add(n);
+        if (ids.Count == 0) return Empty;
+        var runs = await store.RunsAsync(ids, stages, ct);
+        var (page, next) = RunSearch.PageOf(RunSearch.Order(runs.Where(run => RunSearch.Matches(run, clauses)), order), offset, max);
+        return new SearchRunsResponse(page.Count > 0 ? page : null, next);
+    }
+
+    private static async Task<object> SearchModels(TrackingStore store, MlflowRequest r, CancellationToken ct)
+    {
+        var max = (int)(r.Long("max_results") ?? 100);
+        if (max <= 0 || max > 1000)
+            throw Validation.Invalid($"Invalid value for max_results. It must be at most 1000, but got value {max}");
+        var filter = r.String("filter");
+        Func<RegisteredModel, bool> keep = _ => true;
+        if (!string.IsNullOrWhiteSpace(filter))
+        {
+            var clauses = RunSearch.Parse(filter.Replace("name ", "tags.__name ", StringComparison.OrdinalIgnoreCase));
+            keep = m => clauses.All(c => RunSearch.Matches(new Run
+            {
+                Info = new RunInfo { RunId = "", RunUuid = "", ExperimentId = "", Status = "" },
+                Data = new RunData { Tags = [new Tag("__name", m.Name), .. m.Tags ?? []] },
+            }, [c]));
+        }
+        var models = (await store.AllRegisteredModelsAsync(ct)).Where(keep);
+        foreach (var o in r.Strings("order_by").Reverse())
+        {
+            var parts = o.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var desc = parts.Length > 1 && parts[1].Equals("DESC", StringComparison.OrdinalIgnoreCase);
+            Func<RegisteredModel, object?> key = parts[0] switch
+            {
+                "name" => m => m.Name,
+                "last_updated_timestamp" or "timestamp" => m => m.LastUpdatedTimestamp,
+                "creation_timestamp" => m => m.CreationTimestamp,
+                _ => throw Validation.Invalid($"Invalid order by key '{parts[0]}' specified."),
+            };
+            models = desc ? models.OrderByDescending(key) : models.OrderBy(key);
+        }
+        var (page, next) = RunSearch.PageOf(models, RunSearch.DecodePageToken(r.String("page_token")), max);
+        return new SearchRegisteredModelsResponse(page.Count > 0 ? page : null, next);
+    }
+
+    private static void Json(WebApplication app, string method, string endpoint, Func<MlflowRequest, CancellationToken, Task<object>> handler) =>
+        app.MapMethods(Api + endpoint, [method], async (HttpContext ctx) =>
+        {
+            var request = await MlflowRequest.ReadAsync(ctx);
+            var result = await handler(request, ctx.RequestAborted);
+            await WriteJson(ctx, 200, JsonSerializer.Serialize(result, result.GetType(), MlflowJson.Indented));
+        });
+
+    private static async Task WriteJson(HttpContext ctx, int status, string json)
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.WriteAsync(json, ctx.RequestAborted);
+    }
+
+    private static async Task ErrorsAsMlflowJson(HttpContext ctx, RequestDelegate next)
+    {
+        try
+        {
+            await next(ctx);
+        }
+        catch (Exception e) when (!ctx.Response.HasStarted && e is not OperationCanceledException)
+        {
+            var error = e switch
+            {
+                MlflowException m => m,
+                InvalidArtifactPathException => MlflowException.InvalidParameter(e.Message),
+                BadHttpRequestException { StatusCode: 413 } => MlflowException.InvalidParameter("Request body too large."),
+                BadHttpRequestException => MlflowException.Create(MlflowErrorCodes.BadRequest, e.Message),
+                _ => MlflowException.Create(MlflowErrorCodes.InternalError, e.Message),
+            };
+            ctx.Response.Clear();
+            await WriteJson(ctx, (int)MlflowErrorCodes.StatusOf(error.ErrorCode),
+                JsonSerializer.Serialize(new ErrorResponse(error.ErrorCode, error.Message), MlflowJson.Options));
+        }
+    }
+}
+
+/// <summary>MLflow-style generated run names ("bold-cat-123") for runs created without one.</summary>
+internal static class RunNames
+{
+    private static readonly string[] Adjectives = ["bold", "calm", "eager", "fresh", "gentle", "keen", "lucid", "merry", "quiet", "swift", "tidy", "wise"];
+    private static readonly string[] Nouns = ["ant", "bee", "cat", "doe", "eel", "fox", "gnu", "hen", "owl", "ram", "yak", "wren"];
+
+    public static string Generate() =>
+        $"{Adjectives[Random.Shared.Next(Adjectives.Length)]}-{Nouns[Random.Shared.Next(Nouns.Length)]}-{Random.Shared.Next(1000)}";
+}

@@ -1,0 +1,437 @@
+using System.Text.Json;
+using Npgsql;
+using Pipelines.Tracking.Client;
+using Pipelines.Tracking.Model;
+
+namespace Pipelines.Server.Tracking;
+
+/// <summary>
+/// The built-in endpoint's tracking store and model registry on PostgreSQL. Every public method is one
+/// transaction: a request rejected half-way (a changed param in a batch, a duplicate name) writes nothing.
+/// </summary>
+public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null)
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public static readonly string[] ActiveOnly = ["active"];
+
+    // ---- experiments
+
+    public Task<Experiment?> ExperimentByNameAsync(string name, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        var e = await ReadExperiments(Cmd(c, tx, "ExperimentByName", ("name", name)), ct);
+        return e.Count == 0 ? null : (await WithTags(c, tx, e, ct))[0];
+    }, ct);
+
+    public Task<Experiment?> ExperimentByIdAsync(string id, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        if (!long.TryParse(id, out var n)) return null;
+        var e = await ReadExperiments(Cmd(c, tx, "ExperimentById", ("experiment_id", n)), ct);
+        return e.Count == 0 ? null : (await WithTags(c, tx, e, ct))[0];
+    }, ct);
+
+    public Task<IReadOnlyList<Experiment>> AllExperimentsAsync(CancellationToken ct) => InTx(async (c, tx) =>
+        (IReadOnlyList<Experiment>)await WithTags(c, tx, await ReadExperiments(Cmd(c, tx, "ExperimentsAll"), ct), ct), ct);
+
+    public Task<string> CreateExperimentAsync(string name, string? artifactLocation, IReadOnlyList<Tag> tags, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        var now = Now;
+        var id = await Cmd(c, tx, "ExperimentInsert", ("name", name), ("artifact_location", artifactLocation), ("now", now)).ExecuteScalarAsync(ct);
+        if (id is not long experimentId) throw MlflowException.AlreadyExists($"Experiment(name={name}) already exists.");
+        await UpsertTags(c, tx, "ExperimentTagUpsert", tags, ct, ("experiment_id", experimentId));
+        return experimentId.ToString();
+    }, ct);
+
+    public Task SetExperimentTagAsync(string id, Tag tag, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        var e = await ExperimentOrThrow(c, tx, id, ct);
+        await UpsertTags(c, tx, "ExperimentTagUpsert", [tag], ct, ("experiment_id", long.Parse(e.ExperimentId)));
+        return 0;
+    }, ct);
+
+    // ---- runs
+
+    public Task<Run> CreateRunAsync(CreateRunRequest r, string runName, IReadOnlyList<Tag> tags, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        var e = await ExperimentOrThrow(c, tx, r.ExperimentId, ct);
+        if (e.LifecycleStage != "active")
+            throw Validation.Invalid($"The experiment {e.ExperimentId} must be in the 'active' state. Current state is {e.LifecycleStage}.");
+        var id = Guid.NewGuid().ToString("N");
+        var artifactUri = $"{e.ArtifactLocation!.TrimEnd('/')}/{id}/artifacts";
+        await Cmd(c, tx, "RunInsert", ("run_uuid", id), ("experiment_id", long.Parse(e.ExperimentId)), ("run_name", runName),
+            ("user_id", r.UserId ?? ""), ("start_time", r.StartTime ?? Now), ("artifact_uri", artifactUri)).ExecuteNonQueryAsync(ct);
+        await UpsertTags(c, tx, "RunTagUpsert", tags, ct, ("run_uuid", id));
+        var run = await RunOrThrow(c, tx, id, ct);
+        return run with { Inputs = null };
+    }, ct);
+
+    public Task<RunInfo> UpdateRunAsync(string runId, string? status, long? endTime, string? runName, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await LockActiveRun(c, tx, runId, ct);
+        await Cmd(c, tx, "RunUpdate", ("run_uuid", runId), ("status", status), ("end_time", endTime), ("run_name", runName)).ExecuteNonQueryAsync(ct);
+        if (runName is not null) await UpsertTags(c, tx, "RunTagUpsert", [new Tag(MlflowTags.RunName, runName)], ct, ("run_uuid", runId));
+        return (await RunOrThrow(c, tx, runId, ct)).Info;
+    }, ct);
+
+    public Task<Run> GetRunAsync(string runId, CancellationToken ct) => InTx((c, tx) => RunOrThrow(c, tx, runId, ct), ct);
+
+    public Task SetRunLifecycleAsync(string runId, string stage, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await RunOrThrow(c, tx, runId, ct);
+        return await Cmd(c, tx, "RunSetLifecycle", ("run_uuid", runId), ("lifecycle_stage", stage)).ExecuteNonQueryAsync(ct);
+    }, ct);
+
+    public Task<IReadOnlyList<Run>> RunsAsync(IReadOnlyList<long> experimentIds, IReadOnlyList<string> lifecycleStages, CancellationToken ct) =>
+        InTx(async (c, tx) => (IReadOnlyList<Run>)await ReadRuns(Cmd(c, tx, "RunsWithData", ("run_uuid", null),
+            ("experiment_ids", experimentIds.ToArray()), ("lifecycle_stages", lifecycleStages.ToArray())), ct), ct);
+
+    public Task LogBatchAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<Tag> tags, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await LockActiveRun(c, tx, runId, ct);
+        if (parameters.Count > 0)
+        {
+            await using var reader = await Cmd(c, tx, "RunParamsInsert", ("run_uuid", runId),
+                ("keys", parameters.Select(p => p.Key).ToArray()), ("values", parameters.Select(p => p.Value).ToArray())).ExecuteReaderAsync(ct);
+            var asked = parameters.ToDictionary(p => p.Key, p => p.Value);
+            while (await reader.ReadAsync(ct))
+            {
+                var (key, stored) = (reader.GetString(0), reader.GetString(1));
+                if (asked[key] != stored)
+                    throw Validation.Invalid($"Changing param values is not allowed. Param with key='{key}' was already logged with value='{stored}' for run ID='{runId}'. Attempted logging new value '{asked[key]}'.");
+            }
+        }
+        if (tags.Count > 0)
+        {
+            await UpsertTags(c, tx, "RunTagUpsert", tags, ct, ("run_uuid", runId));
+            if (tags.LastOrDefault(t => t.Key == MlflowTags.RunName) is { } rename)
+                await Cmd(c, tx, "RunRename", ("run_uuid", runId), ("run_name", rename.Value)).ExecuteNonQueryAsync(ct);
+        }
+        if (metrics.Count > 0)
+        {
+            await Cmd(c, tx, "MetricsInsert", ("run_uuid", runId), ("keys", metrics.Select(m => m.Key).ToArray()),
+                ("values", metrics.Select(m => m.Value).ToArray()), ("timestamps", metrics.Select(m => m.Timestamp).ToArray()),
+                ("steps", metrics.Select(m => m.Step).ToArray())).ExecuteNonQueryAsync(ct);
+            var latest = metrics.GroupBy(m => m.Key)
+                .Select(g => g.OrderByDescending(m => m.Step).ThenByDescending(m => m.Timestamp).ThenByDescending(m => m.Value).First()).ToList();
+            await Cmd(c, tx, "LatestMetricsUpsert", ("run_uuid", runId), ("keys", latest.Select(m => m.Key).ToArray()),
+                ("values", latest.Select(m => m.Value).ToArray()), ("timestamps", latest.Select(m => m.Timestamp).ToArray()),
+                ("steps", latest.Select(m => m.Step).ToArray())).ExecuteNonQueryAsync(ct);
+        }
+        return 0;
+    }, ct);
+
+    public Task DeleteTagAsync(string runId, string key, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await LockActiveRun(c, tx, runId, ct);
+        if (await Cmd(c, tx, "RunTagDelete", ("run_uuid", runId), ("key", key)).ExecuteNonQueryAsync(ct) == 0)
+            throw MlflowException.NotFound($"No tag with name: {key} in run with id {runId}");
+        return 0;
+    }, ct);
+
+    public Task<IReadOnlyList<Metric>> MetricHistoryAsync(string runId, string key, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await RunOrThrow(c, tx, runId, ct);
+        var list = new List<Metric>();
+        await using var reader = await Cmd(c, tx, "MetricHistory", ("run_uuid", runId), ("key", key)).ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) list.Add(new Metric(reader.GetString(0), reader.GetDouble(1), reader.GetInt64(2), reader.GetInt64(3)));
+        return (IReadOnlyList<Metric>)list;
+    }, ct);
+
+    // ---- registry
+
+    public Task<RegisteredModel> CreateRegisteredModelAsync(string name, string? description, IReadOnlyList<Tag> tags, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        if (await Cmd(c, tx, "RegisteredModelInsert", ("name", name), ("now", Now), ("description", description)).ExecuteScalarAsync(ct) is null)
+            throw MlflowException.AlreadyExists($"Registered Model (name={name}) already exists.");
+        await UpsertTags(c, tx, "RegisteredModelTagUpsert", tags, ct, ("name", name));
+        return (await RegisteredModels(c, tx, [name], ct))[0];
+    }, ct);
+
+    public Task<RegisteredModel> GetRegisteredModelAsync(string name, CancellationToken ct) => InTx(async (c, tx) =>
+        (await RegisteredModels(c, tx, [await ModelNameOrThrow(c, tx, name, ct)], ct))[0], ct);
+
+    public Task<IReadOnlyList<RegisteredModel>> AllRegisteredModelsAsync(CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        var names = new List<string>();
+        await using (var reader = await Cmd(c, tx, "RegisteredModelsAll").ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct)) names.Add(reader.GetString(0));
+        return (IReadOnlyList<RegisteredModel>)await RegisteredModels(c, tx, names, ct);
+    }, ct);
+
+    public Task SetRegisteredModelTagAsync(string name, Tag tag, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await ModelNameOrThrow(c, tx, name, ct);
+        await UpsertTags(c, tx, "RegisteredModelTagUpsert", [tag], ct, ("name", name));
+        return 0;
+    }, ct);
+
+    public Task<ModelVersion> CreateModelVersionAsync(CreateModelVersionRequest r, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        if (await Cmd(c, tx, "RegisteredModelLock", ("name", r.Name)).ExecuteScalarAsync(ct) is null)
+            throw MlflowException.NotFound($"Registered Model with name={r.Name} not found");
+        var now = Now;
+        var version = (int)(await Cmd(c, tx, "ModelVersionInsert", ("name", r.Name), ("now", now), ("description", r.Description ?? ""),
+            ("source", r.Source), ("run_id", r.RunId), ("run_link", r.RunLink ?? "")).ExecuteScalarAsync(ct))!;
+        await UpsertTags(c, tx, "ModelVersionTagUpsert", r.Tags ?? [], ct, ("name", r.Name), ("version", version));
+        await Cmd(c, tx, "RegisteredModelTouch", ("name", r.Name), ("now", now)).ExecuteNonQueryAsync(ct);
+        return await ModelVersionOrThrow(c, tx, r.Name, version, ct);
+    }, ct);
+
+    public Task<ModelVersion> GetModelVersionAsync(string name, int version, CancellationToken ct) =>
+        InTx((c, tx) => ModelVersionOrThrow(c, tx, name, version, ct), ct);
+
+    public Task SetModelVersionTagAsync(string name, int version, Tag tag, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await ModelVersionOrThrow(c, tx, name, version, ct);
+        await UpsertTags(c, tx, "ModelVersionTagUpsert", [tag], ct, ("name", name), ("version", version));
+        return 0;
+    }, ct);
+
+    public Task SetAliasAsync(string name, string alias, int version, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        if (await Cmd(c, tx, "RegisteredModelLock", ("name", name)).ExecuteScalarAsync(ct) is null)
+            throw MlflowException.NotFound($"Registered Model with name={name} not found");
+        await ModelVersionOrThrow(c, tx, name, version, ct);
+        return await Cmd(c, tx, "AliasUpsert", ("name", name), ("alias", alias), ("version", version)).ExecuteNonQueryAsync(ct);
+    }, ct);
+
+    public Task<ModelVersion> ModelVersionByAliasAsync(string name, string alias, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await ModelNameOrThrow(c, tx, name, ct);
+        if (await Cmd(c, tx, "AliasGet", ("name", name), ("alias", alias)).ExecuteScalarAsync(ct) is not int version)
+            throw Validation.Invalid($"Registered model alias {alias} not found.");
+        return await ModelVersionOrThrow(c, tx, name, version, ct);
+    }, ct);
+
+    public Task DeleteAliasAsync(string name, string alias, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await ModelNameOrThrow(c, tx, name, ct);
+        return await Cmd(c, tx, "AliasDelete", ("name", name), ("alias", alias)).ExecuteNonQueryAsync(ct);
+    }, ct);
+
+    // ---- helpers
+
+    private async Task<T> InTx<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        var result = await work(conn, tx);
+        await tx.CommitAsync(ct);
+        return result;
+    }
+
+    private static NpgsqlCommand Cmd(NpgsqlConnection c, NpgsqlTransaction tx, string name, params (string Name, object? Value)[] args)
+    {
+        var cmd = new NpgsqlCommand(TrackingSql.Get(name), c, tx);
+        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v ?? DBNull.Value);
+        return cmd;
+    }
+
+    private static async Task UpsertTags(NpgsqlConnection c, NpgsqlTransaction tx, string statement, IReadOnlyList<Tag> tags, CancellationToken ct,
+        params (string, object?)[] owner)
+    {
+        if (tags.Count == 0) return;
+        // A key given twice in one request: the last value wins, at the first position (one row per key per statement).
+        var order = new List<string>();
+        var values = new Dictionary<string, string>();
+        foreach (var t in tags)
+        {
+            if (!values.ContainsKey(t.Key)) order.Add(t.Key);
+            values[t.Key] = t.Value;
+        }
+        await Cmd(c, tx, statement, [.. owner, ("keys", order.ToArray()), ("values", order.Select(k => values[k]).ToArray())]).ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<List<Experiment>> ReadExperiments(NpgsqlCommand cmd, CancellationToken ct)
+    {
+        var list = new List<Experiment>();
+        await using (cmd)
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+                list.Add(new Experiment
+                {
+                    ExperimentId = reader.GetInt64(0).ToString(),
+                    Name = reader.GetString(1),
+                    ArtifactLocation = reader.GetString(2),
+                    LifecycleStage = reader.GetString(3),
+                    CreationTime = reader.GetInt64(4),
+                    LastUpdateTime = reader.GetInt64(5),
+                });
+        return list;
+    }
+
+    private static async Task<List<Experiment>> WithTags(NpgsqlConnection c, NpgsqlTransaction tx, List<Experiment> experiments, CancellationToken ct)
+    {
+        var tags = new Dictionary<string, List<Tag>>();
+        await using (var reader = await Cmd(c, tx, "ExperimentTags", ("experiment_ids", experiments.Select(e => long.Parse(e.ExperimentId)).ToArray())).ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+            {
+                var id = reader.GetInt64(0).ToString();
+                if (!tags.TryGetValue(id, out var list)) tags[id] = list = [];
+                list.Add(new Tag(reader.GetString(1), reader.GetString(2)));
+            }
+        return experiments.Select(e => tags.TryGetValue(e.ExperimentId, out var t) ? e with { Tags = t } : e).ToList();
+    }
+
+    private static async Task<Experiment> ExperimentOrThrow(NpgsqlConnection c, NpgsqlTransaction tx, string id, CancellationToken ct)
+    {
+        var found = long.TryParse(id, out var n) ? await ReadExperiments(Cmd(c, tx, "ExperimentById", ("experiment_id", n)), ct) : [];
+        return found.Count > 0 ? found[0] : throw MlflowException.NotFound($"No Experiment with id={id} exists");
+    }
+
+    private static async Task<List<Run>> ReadRuns(NpgsqlCommand cmd, CancellationToken ct)
+    {
+        var list = new List<Run>();
+        await using (cmd)
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+            {
+                var id = reader.GetString(0);
+                var metrics = JsonSerializer.Deserialize<List<Metric>>(reader.GetString(9), MlflowJson.Options)!;
+                var parameters = JsonSerializer.Deserialize<List<Param>>(reader.GetString(10), MlflowJson.Options)!;
+                var tags = JsonSerializer.Deserialize<List<Tag>>(reader.GetString(11), MlflowJson.Options)!;
+                list.Add(new Run
+                {
+                    Info = new RunInfo
+                    {
+                        RunUuid = id,
+                        ExperimentId = reader.GetInt64(1).ToString(),
+                        RunName = reader.GetString(2),
+                        UserId = reader.GetString(3),
+                        Status = reader.GetString(4),
+                        StartTime = reader.GetInt64(5),
+                        EndTime = reader.IsDBNull(6) ? null : reader.GetInt64(6),
+                        ArtifactUri = reader.GetString(7),
+                        LifecycleStage = reader.GetString(8),
+                        RunId = id,
+                    },
+                    Data = new RunData
+                    {
+                        Metrics = metrics.Count > 0 ? metrics : null,
+                        Params = parameters.Count > 0 ? parameters : null,
+                        Tags = tags.Count > 0 ? tags : null,
+                    },
+                    Inputs = new RunInputs(),
+                });
+            }
+        return list;
+    }
+
+    private static async Task<Run> RunOrThrow(NpgsqlConnection c, NpgsqlTransaction tx, string runId, CancellationToken ct)
+    {
+        var runs = await ReadRuns(Cmd(c, tx, "RunsWithData", ("run_uuid", runId), ("experiment_ids", null), ("lifecycle_stages", new[] { "active", "deleted" })), ct);
+        return runs.Count > 0 ? runs[0] : throw MlflowException.NotFound($"Run with id={runId} not found");
+    }
+
+    private static async Task LockActiveRun(NpgsqlConnection c, NpgsqlTransaction tx, string runId, CancellationToken ct)
+    {
+        switch (await Cmd(c, tx, "RunLock", ("run_uuid", runId)).ExecuteScalarAsync(ct))
+        {
+            case null: throw MlflowException.NotFound($"Run with id={runId} not found");
+            case string stage when stage != "active":
+                throw Validation.Invalid($"The run {runId} must be in the 'active' state. Current state is {stage}.");
+        }
+    }
+
+    private static async Task<string> ModelNameOrThrow(NpgsqlConnection c, NpgsqlTransaction tx, string name, CancellationToken ct) =>
+        await Cmd(c, tx, "RegisteredModelByName", ("name", name)).ExecuteScalarAsync(ct) is string found
+            ? found
+            : throw MlflowException.NotFound($"Registered Model with name={name} not found");
+
+    private static async Task<List<ModelVersion>> ReadVersions(NpgsqlCommand cmd, CancellationToken ct)
+    {
+        var list = new List<ModelVersion>();
+        await using (cmd)
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+                list.Add(new ModelVersion
+                {
+                    Name = reader.GetString(0),
+                    Version = reader.GetInt32(1).ToString(),
+                    CreationTimestamp = reader.GetInt64(2),
+                    LastUpdatedTimestamp = reader.GetInt64(3),
+                    UserId = reader.IsDBNull(4) ? null : reader.GetString(4),
+                    CurrentStage = reader.GetString(5),
+                    Description = reader.GetString(6),
+                    Source = reader.GetString(7),
+                    RunId = reader.IsDBNull(8) ? null : reader.GetString(8),
+                    RunLink = reader.GetString(9),
+                    Status = reader.GetString(10),
+                    StatusMessage = reader.IsDBNull(11) ? null : reader.GetString(11),
+                });
+        return list;
+    }
+
+    private static async Task<(Dictionary<(string, string), List<Tag>> Tags, List<(string Name, string Alias, int Version)> Aliases)> VersionExtras(
+        NpgsqlConnection c, NpgsqlTransaction tx, string[] names, CancellationToken ct)
+    {
+        var tags = new Dictionary<(string, string), List<Tag>>();
+        await using (var reader = await Cmd(c, tx, "ModelVersionTags", ("names", names)).ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+            {
+                var k = (reader.GetString(0), reader.GetInt32(1).ToString());
+                if (!tags.TryGetValue(k, out var list)) tags[k] = list = [];
+                list.Add(new Tag(reader.GetString(2), reader.GetString(3)));
+            }
+        var aliases = new List<(string, string, int)>();
+        await using (var reader = await Cmd(c, tx, "AliasesOfModels", ("names", names)).ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct)) aliases.Add((reader.GetString(0), reader.GetString(1), reader.GetInt32(2)));
+        return (tags, aliases);
+    }
+
+    private static async Task<ModelVersion> ModelVersionOrThrow(NpgsqlConnection c, NpgsqlTransaction tx, string name, int version, CancellationToken ct)
+    {
+        var found = await ReadVersions(Cmd(c, tx, "ModelVersionGet", ("name", name), ("version", version)), ct);
+        if (found.Count == 0) throw MlflowException.NotFound($"Model Version (name={name}, version={version}) not found");
+        var (tags, aliases) = await VersionExtras(c, tx, [name], ct);
+        var mine = aliases.Where(a => a.Version == version).Select(a => a.Alias).ToList();
+        return found[0] with
+        {
+            Tags = tags.GetValueOrDefault((name, version.ToString())),
+            Aliases = mine.Count > 0 ? mine : null,
+        };
+    }
+
+    private static async Task<List<RegisteredModel>> RegisteredModels(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<string> names, CancellationToken ct)
+    {
+        var arr = names.ToArray();
+        var models = new List<RegisteredModel>();
+        foreach (var name in arr)
+        {
+            await using var reader = await Cmd(c, tx, "RegisteredModelByName", ("name", name)).ExecuteReaderAsync(ct);
+            if (await reader.ReadAsync(ct))
+                models.Add(new RegisteredModel
+                {
+                    Name = reader.GetString(0),
+                    CreationTimestamp = reader.GetInt64(1),
+                    LastUpdatedTimestamp = reader.GetInt64(2),
+                    Description = reader.IsDBNull(3) ? null : reader.GetString(3),
+                });
+        }
+        var latest = await ReadVersions(Cmd(c, tx, "ModelVersionsLatestPerStage", ("names", arr)), ct);
+        var (versionTags, aliases) = await VersionExtras(c, tx, arr, ct);
+        var modelTags = new Dictionary<string, List<Tag>>();
+        await using (var reader = await Cmd(c, tx, "RegisteredModelTags", ("names", arr)).ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+            {
+                if (!modelTags.TryGetValue(reader.GetString(0), out var list)) modelTags[reader.GetString(0)] = list = [];
+                list.Add(new Tag(reader.GetString(1), reader.GetString(2)));
+            }
+        return models.Select(m =>
+        {
+            // As MLflow: latest_versions (one per stage) carry tags but not aliases; aliases are listed on the model.
+            var versions = latest.Where(v => v.Name == m.Name)
+                .Select(v => v with { Tags = versionTags.GetValueOrDefault((v.Name, v.Version)) })
+                .OrderBy(v => int.Parse(v.Version)).ToList();
+            var mine = aliases.Where(a => a.Name == m.Name).Select(a => new RegisteredModelAlias(a.Alias, a.Version.ToString())).ToList();
+            return m with
+            {
+                LatestVersions = versions.Count > 0 ? versions : null,
+                Tags = modelTags.GetValueOrDefault(m.Name),
+                Aliases = mine.Count > 0 ? mine : null,
+            };
+        }).ToList();
+    }
+}
+

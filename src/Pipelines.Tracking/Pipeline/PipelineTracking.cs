@@ -1,0 +1,181 @@
+using Pipelines.Tracking.Client;
+using Pipelines.Tracking.Model;
+
+namespace Pipelines.Tracking.Pipeline;
+
+/// <summary>A workflow run as MLflow sees it: the parent run of its trials.</summary>
+public sealed record TrackedRun(string ExperimentId, string RunId, string ArtifactUri);
+
+public sealed record WorkflowRunStart
+{
+    public required string ExperimentName { get; init; }
+    public required string WorkflowName { get; init; }
+    /// <summary>The engine's run id, recorded as a tag so MLflow runs lead back to Pipelines runs.</summary>
+    public required string PipelineRunId { get; init; }
+    public string? SourceVersion { get; init; }
+    public string? User { get; init; }
+    public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>One sweep trial: its hyperparameters and per-iteration metric values (index = step).</summary>
+public sealed record TrialResult
+{
+    public required string Name { get; init; }
+    public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, IReadOnlyList<double>> IterationMetrics { get; init; } = new Dictionary<string, IReadOnlyList<double>>();
+    public IReadOnlyDictionary<string, double> FinalMetrics { get; init; } = new Dictionary<string, double>();
+    public string Status { get; init; } = RunStatus.Finished;
+}
+
+/// <summary>What a promotion or rollback changed: the champion before and after, and who did it, when and why.</summary>
+public sealed record PromotionResult(string Model, string? PreviousChampion, string Champion, string By, DateTimeOffset At, string Reason);
+
+/// <summary>
+/// The tracking side of the pipeline: workflow runs as MLflow parent runs, sweep trials as nested runs,
+/// reports as artifacts, models registered as versions, and promotion by aliases — <c>champion</c> is the
+/// serving version, <c>previous-champion</c> the one it replaced, so rollback is one call.
+/// </summary>
+public sealed class PipelineTracking(IMlflowClient client, TimeProvider? time = null)
+{
+    public const string Champion = "champion";
+    public const string PreviousChampion = "previous-champion";
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public async Task<TrackedRun> StartWorkflowRunAsync(WorkflowRunStart start, CancellationToken ct = default)
+    {
+        var experimentId = await client.GetOrCreateExperimentAsync(start.ExperimentName, ct: ct);
+        var tags = new List<Tag>
+        {
+            new(MlflowTags.User, start.User ?? Environment.UserName),
+            new(MlflowTags.SourceName, start.WorkflowName),
+            new(MlflowTags.SourceType, "JOB"),
+            new(PipelineTags.Workflow, start.WorkflowName),
+            new(PipelineTags.RunId, start.PipelineRunId),
+        };
+        if (start.SourceVersion is { Length: > 0 } v)
+        {
+            tags.Add(new Tag(MlflowTags.SourceGitCommit, v));
+            tags.Add(new Tag(PipelineTags.SourceVersion, v));
+        }
+        var run = await client.CreateRunAsync(new CreateRunRequest
+        {
+            ExperimentId = experimentId,
+            RunName = $"{start.WorkflowName}-{start.PipelineRunId}",
+            StartTime = Now,
+            Tags = tags,
+        }, ct);
+        if (start.Parameters.Count > 0)
+            await client.LogBatchAsync(run.Info.RunId, parameters: start.Parameters.Select(p => new Param(p.Key, p.Value)).ToList(), ct: ct);
+        return new TrackedRun(experimentId, run.Info.RunId, run.Info.ArtifactUri!);
+    }
+
+    /// <summary>Records a finished trial as a nested run of <paramref name="parent"/>.</summary>
+    public async Task<TrackedRun> LogTrialAsync(TrackedRun parent, TrialResult trial, CancellationToken ct = default)
+    {
+        var now = Now;
+        var run = await client.CreateRunAsync(new CreateRunRequest
+        {
+            ExperimentId = parent.ExperimentId,
+            RunName = trial.Name,
+            StartTime = now,
+            Tags = [new(MlflowTags.ParentRunId, parent.RunId)],
+        }, ct);
+        var metrics = trial.IterationMetrics
+            .SelectMany(m => m.Value.Select((value, step) => new Metric(m.Key, value, now, step)))
+            .Concat(trial.FinalMetrics.Select(m => new Metric(m.Key, m.Value, now)))
+            .ToList();
+        await client.LogBatchAsync(run.Info.RunId, metrics, trial.Parameters.Select(p => new Param(p.Key, p.Value)).ToList(), ct: ct);
+        await client.UpdateRunAsync(run.Info.RunId, trial.Status, Now, ct: ct);
+        return new TrackedRun(parent.ExperimentId, run.Info.RunId, run.Info.ArtifactUri!);
+    }
+
+    public Task LogMetricsAsync(TrackedRun run, IReadOnlyDictionary<string, double> metrics, long step = 0, CancellationToken ct = default) =>
+        client.LogBatchAsync(run.RunId, metrics.Select(m => new Metric(m.Key, m.Value, Now, step)).ToList(), ct: ct);
+
+    /// <summary>Records an input dataset (name, URI and content hash) as <c>pipelines.input.NAME</c> tags.</summary>
+    public Task LogInputAsync(TrackedRun run, string name, string uri, string contentHash, CancellationToken ct = default) =>
+        client.LogBatchAsync(run.RunId, tags: [new($"{PipelineTags.InputPrefix}{name}", uri), new($"{PipelineTags.InputPrefix}{name}.hash", contentHash)], ct: ct);
+
+    public async Task UploadArtifactAsync(TrackedRun run, string artifactPath, Stream content, CancellationToken ct = default) =>
+        await client.UploadArtifactAsync(run.ArtifactUri, artifactPath, content, ct);
+
+    /// <summary>Uploads every file under <paramref name="directory"/> below <paramref name="artifactPath"/>.</summary>
+    public async Task UploadDirectoryAsync(TrackedRun run, string artifactPath, string directory, CancellationToken ct = default)
+    {
+        foreach (var file in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var relative = Path.GetRelativePath(directory, file).Replace(Path.DirectorySeparatorChar, '/');
+            await using var stream = File.OpenRead(file);
+            await client.UploadArtifactAsync(run.ArtifactUri, $"{artifactPath.TrimEnd('/')}/{relative}", stream, ct);
+        }
+    }
+
+    public async Task FinishAsync(TrackedRun run, string status = RunStatus.Finished, CancellationToken ct = default) =>
+        await client.UpdateRunAsync(run.RunId, status, Now, ct: ct);
+
+    /// <summary>Registers the model artifact at <paramref name="artifactPath"/> of <paramref name="run"/> as a new version; waits until READY.</summary>
+    public async Task<ModelVersion> RegisterModelAsync(string modelName, TrackedRun run, string artifactPath = "model", string? description = null, CancellationToken ct = default)
+    {
+        try
+        {
+            await client.CreateRegisteredModelAsync(modelName, ct: ct);
+        }
+        catch (ResourceAlreadyExistsException)
+        {
+        }
+        var version = await client.CreateModelVersionAsync(new CreateModelVersionRequest(modelName,
+            $"{run.ArtifactUri.TrimEnd('/')}/{artifactPath.Trim('/')}", run.RunId, Description: description), ct);
+        return await client.WaitForModelVersionReadyAsync(modelName, version.Version, ct: ct);
+    }
+
+    /// <summary>
+    /// Points <c>champion</c> at <paramref name="version"/>; the version it pointed at becomes <c>previous-champion</c>.
+    /// Who, when and why are tagged on the promoted version and on the model.
+    /// </summary>
+    public async Task<PromotionResult> PromoteAsync(string modelName, string version, string by, string reason, CancellationToken ct = default)
+    {
+        await client.GetModelVersionAsync(modelName, version, ct); // fails early on an unknown version
+        var model = await client.GetRegisteredModelAsync(modelName, ct);
+        var current = model.VersionOf(Champion);
+        var at = _time.GetUtcNow();
+        if (current == version) return new PromotionResult(modelName, model.VersionOf(PreviousChampion), version, by, at, reason);
+        // previous-champion first: a crash in between leaves the old champion serving and still recorded.
+        if (current is not null) await client.SetAliasAsync(modelName, PreviousChampion, current, ct);
+        await client.SetAliasAsync(modelName, Champion, version, ct);
+        await Record(modelName, version, "promoted", by, at, reason, ct);
+        return new PromotionResult(modelName, current, version, by, at, reason);
+    }
+
+    /// <summary>Moves <c>champion</c> back to <c>previous-champion</c> and removes that alias, so a second rollback cannot undo the first.</summary>
+    public async Task<PromotionResult> RollbackAsync(string modelName, string by, string reason, CancellationToken ct = default)
+    {
+        var model = await client.GetRegisteredModelAsync(modelName, ct);
+        var previous = model.VersionOf(PreviousChampion)
+                       ?? throw new InvalidOperationException($"model '{modelName}' has no '{PreviousChampion}' to roll back to");
+        var current = model.VersionOf(Champion);
+        var at = _time.GetUtcNow();
+        await client.SetAliasAsync(modelName, Champion, previous, ct);
+        await client.DeleteAliasAsync(modelName, PreviousChampion, ct);
+        if (current is not null) await Record(modelName, current, "rolled_back", by, at, reason, ct);
+        await Record(modelName, previous, "restored", by, at, reason, ct);
+        return new PromotionResult(modelName, current, previous, by, at, reason);
+    }
+
+    private async Task Record(string model, string version, string what, string by, DateTimeOffset at, string reason, CancellationToken ct)
+    {
+        var when = at.ToString("O");
+        await client.SetModelVersionTagAsync(model, version, $"pipelines.{what}_by", by, ct);
+        await client.SetModelVersionTagAsync(model, version, $"pipelines.{what}_at", when, ct);
+        await client.SetModelVersionTagAsync(model, version, $"pipelines.{what}_reason", reason, ct);
+        await client.SetRegisteredModelTagAsync(model, "pipelines.last_change", $"{what} v{version} by {by} at {when}: {reason}", ct);
+    }
+}
+
+public static class PipelineTags
+{
+    public const string Workflow = "pipelines.workflow";
+    public const string RunId = "pipelines.run_id";
+    public const string SourceVersion = "pipelines.source_version";
+    public const string InputPrefix = "pipelines.input.";
+}
