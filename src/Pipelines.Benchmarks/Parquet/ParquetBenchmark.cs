@@ -145,7 +145,7 @@ public sealed class ParquetBenchmark : IBenchmark
         var sw = Stopwatch.StartNew();
         long rows = 0, nulls = 0;
         using (var reader = ParquetReader.Open(file))
-            foreach (var batch in reader.ReadRowGroups())
+            foreach (var batch in reader.ReadRowGroups(reuseBuffers: true))
             {
                 rows += batch.RowCount;
                 foreach (var c in batch.Columns) nulls += c.NullCount;
