@@ -98,7 +98,7 @@ public static class DataCommand
                     }
                     var t = new Table().AddColumns("column", "inferred type", "nulls");
                     for (var i = 0; i < csv.Schema.Count; i++)
-                        t.AddRow(Markup.Escape(csv.Schema[i].Name), csv.Schema[i].Type.ToString(), nullCounts[i].ToString());
+                        t.AddRow(Markup.Escape(csv.Schema[i].Name), Markup.Escape(csv.Schema[i].Type.ToString()), nullCounts[i].ToString());
                     AnsiConsole.Write(t);
                     AnsiConsole.MarkupLine($"rows: {rowCount}, rejected rows: {csv.RejectedCount}");
                 }
@@ -154,7 +154,7 @@ public static class DataCommand
                 }
                 var t = new Table().Title(Markup.Escape(file)).AddColumns("column", "type", "rows", "nulls", "min", "max", "distinct (≤10k)");
                 for (var i = 0; i < acc.Length; i++)
-                    t.AddRow(Markup.Escape(schema[i].Name), schema[i].Type.ToString(), total.ToString(), acc[i].Nulls.ToString(),
+                    t.AddRow(Markup.Escape(schema[i].Name), Markup.Escape(schema[i].Type.ToString()), total.ToString(), acc[i].Nulls.ToString(),
                         Markup.Escape(Truncate(acc[i].Min ?? "", 30)), Markup.Escape(Truncate(acc[i].Max ?? "", 30)), acc[i].DistinctText);
                 AnsiConsole.Write(t);
                 if (DataFile.IsParquet(file))
