@@ -20,7 +20,9 @@ public static class DataFile
     /// batch's buffers are reused for the next one: use it only when each batch is consumed before the next
     /// (printing, statistics), not when batches are kept (e.g. by a writer buffering a row group).
     /// </summary>
-    public static (Schema Schema, IEnumerable<Table> Batches) Open(string path, CsvOptions? csv = null, IReadOnlyList<string>? columns = null, bool transient = false)
+    /// <param name="rejectedRows">For CSV: called with the number of rows the bad-row policy rejected, once the batches are read.</param>
+    public static (Schema Schema, IEnumerable<Table> Batches) Open(string path, CsvOptions? csv = null, IReadOnlyList<string>? columns = null, bool transient = false,
+        Action<long>? rejectedRows = null)
     {
         if (IsParquet(path))
         {
@@ -38,7 +40,7 @@ public static class DataFile
         {
             var csvSchema = columns is null ? csvReader.Schema
                 : new Schema(columns.Select(n => csvReader.Schema.IndexOf(n) is var i and >= 0 ? csvReader.Schema[i] : throw new KeyNotFoundException($"no column '{n}'")));
-            return (csvSchema, Stream(csvReader, columns));
+            return (csvSchema, Stream(csvReader, columns, rejectedRows));
         }
         catch { csvReader.Dispose(); throw; }
     }
@@ -49,9 +51,12 @@ public static class DataFile
             foreach (var batch in reader.ReadRowGroups(names, reuseBuffers: transient)) yield return batch;
     }
 
-    private static IEnumerable<Table> Stream(CsvBatchReader reader, IReadOnlyList<string>? columns)
+    private static IEnumerable<Table> Stream(CsvBatchReader reader, IReadOnlyList<string>? columns, Action<long>? rejectedRows)
     {
         using (reader)
+        {
             foreach (var batch in reader.ReadBatches()) yield return columns is null ? batch : batch.Select([.. columns]);
+            rejectedRows?.Invoke(reader.RejectedCount);
+        }
     }
 }

@@ -180,8 +180,10 @@ public static class DataCommand
         var output = new Argument<string>("output") { Description = "output file; .parquet writes Parquet, anything else CSV" };
         var codec = new Option<string>("--codec") { Description = "Parquet codec: uncompressed, snappy, gzip, zstd, lz4_raw, brotli", DefaultValueFactory = _ => "snappy" };
         var rowGroupMb = new Option<int>("--row-group-mb") { Description = "Parquet row group size in MiB (in memory)", DefaultValueFactory = _ => 64 };
+        var badRows = new Option<string>("--bad-rows") { Description = "CSV rows that cannot be read: fail (default), skip, or quarantine (needs --quarantine)", DefaultValueFactory = _ => "fail" };
+        var quarantinePath = new Option<string?>("--quarantine") { Description = "file receiving the raw text of rejected CSV rows" };
         var delimiter = Delimiter(); var nulls = Nulls(); var noHeader = NoHeader();
-        var c = new Command("convert", "Convert CSV to Parquet, Parquet to CSV, or Parquet to Parquet with another codec.") { input, output, codec, rowGroupMb, delimiter, nulls, noHeader };
+        var c = new Command("convert", "Convert CSV to Parquet, Parquet to CSV, or Parquet to Parquet with another codec.") { input, output, codec, rowGroupMb, badRows, quarantinePath, delimiter, nulls, noHeader };
         c.SetAction(p => Guard(() =>
         {
             var parsedCodec = p.GetValue(codec)!.ToLowerInvariant() switch
@@ -194,16 +196,25 @@ public static class DataCommand
                 "brotli" => CompressionCodec.Brotli,
                 var other => throw new ArgumentException($"unknown codec '{other}'"),
             };
+            var policy = p.GetValue(badRows)!.ToLowerInvariant() switch
+            {
+                "fail" => BadRowPolicy.Fail,
+                "skip" => BadRowPolicy.Skip,
+                "quarantine" => BadRowPolicy.Quarantine,
+                var other => throw new ArgumentException($"unknown --bad-rows policy '{other}' (fail, skip, quarantine)"),
+            };
+            var csvOptions = CsvOptionsFrom(p, delimiter, nulls, noHeader) with { BadRows = policy, QuarantinePath = p.GetValue(quarantinePath) };
+            csvOptions.Validate();
             var source = p.GetValue(input)!;
             var target = p.GetValue(output)!;
-            long rows = 0;
+            long rows = 0, rejected = 0;
             // Stream batch by batch into a temporary file next to the target; a failed conversion leaves no partial output.
             var partial = $"{target}.{Environment.ProcessId}.partial";
             try
             {
                 InFile(source, () =>
                 {
-                    var (schema, batches) = DataFile.Open(source, CsvOptionsFrom(p, delimiter, nulls, noHeader));
+                    var (schema, batches) = DataFile.Open(source, csvOptions, rejectedRows: n => rejected = n);
                     if (target.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) || target.EndsWith(".pq", StringComparison.OrdinalIgnoreCase))
                     {
                         using var writer = ParquetWriter.Create(partial, schema, new ParquetWriterOptions { Codec = parsedCodec, RowGroupSize = (long)p.GetValue(rowGroupMb) << 20 });
@@ -219,7 +230,7 @@ public static class DataCommand
                 File.Move(partial, target, overwrite: true);
             }
             finally { File.Delete(partial); }
-            AnsiConsole.MarkupLine($"wrote {rows} rows to {Markup.Escape(target)}");
+            AnsiConsole.MarkupLine($"wrote {rows} rows to {Markup.Escape(target)}" + (rejected > 0 ? $"; rejected {rejected} rows ({policy.ToString().ToLowerInvariant()})" : ""));
             return ExitCodes.Ok;
         }));
         return c;
