@@ -14,24 +14,49 @@ public static class DataFile
         return f.Read(magic) == 4 && magic.SequenceEqual("PAR1"u8);
     }
 
-    /// <summary>The file's batches: one per row group for Parquet, the whole table for CSV.</summary>
-    public static (Schema Schema, IEnumerable<Table> Batches) Open(string path, CsvOptions? csv = null, IReadOnlyList<string>? columns = null)
+    /// <summary>
+    /// The file's batches, streamed with bounded memory: one per row group for Parquet, one per
+    /// <see cref="CsvBatchReader.DefaultBatchRows"/> rows for CSV. With <paramref name="transient"/>, a Parquet
+    /// batch's buffers are reused for the next one: use it only when each batch is consumed before the next
+    /// (printing, statistics), not when batches are kept (e.g. by a writer buffering a row group).
+    /// </summary>
+    /// <param name="rejectedRows">For CSV: called with the number of rows the bad-row policy rejected, once the batches are read.</param>
+    public static (Schema Schema, IEnumerable<Table> Batches) Open(string path, CsvOptions? csv = null, IReadOnlyList<string>? columns = null, bool transient = false,
+        Action<long>? rejectedRows = null)
     {
         if (IsParquet(path))
         {
             var reader = ParquetReader.Open(path);
-            var names = columns ?? reader.Columns.Where(c => !c.IsNested && c.Field is not null).Select(c => c.Name).ToList();
-            var schema = new Schema(names.Select(n => reader.Schema.IndexOf(n) is var i and >= 0 ? reader.Schema[i] : throw new KeyNotFoundException($"no readable column '{n}'")));
-            return (schema, Stream(reader, names));
+            try
+            {
+                var names = columns ?? reader.Columns.Where(c => !c.IsNested && c.Field is not null).Select(c => c.Name).ToList();
+                var schema = new Schema(names.Select(n => reader.Schema.IndexOf(n) is var i and >= 0 ? reader.Schema[i] : throw new KeyNotFoundException($"no readable column '{n}'")));
+                return (schema, Stream(reader, names, transient));
+            }
+            catch { reader.Dispose(); throw; }
         }
-        var table = CsvReader.Read(path, csv).Table;
-        if (columns is not null) table = table.Select([.. columns]);
-        return (table.Schema, [table]);
+        var csvReader = CsvBatchReader.Open(path, csv);
+        try
+        {
+            var csvSchema = columns is null ? csvReader.Schema
+                : new Schema(columns.Select(n => csvReader.Schema.IndexOf(n) is var i and >= 0 ? csvReader.Schema[i] : throw new KeyNotFoundException($"no column '{n}'")));
+            return (csvSchema, Stream(csvReader, columns, rejectedRows));
+        }
+        catch { csvReader.Dispose(); throw; }
     }
 
-    private static IEnumerable<Table> Stream(ParquetReader reader, IReadOnlyList<string> names)
+    private static IEnumerable<Table> Stream(ParquetReader reader, IReadOnlyList<string> names, bool transient)
     {
         using (reader)
-            foreach (var batch in reader.ReadRowGroups(names)) yield return batch;
+            foreach (var batch in reader.ReadRowGroups(names, reuseBuffers: transient)) yield return batch;
+    }
+
+    private static IEnumerable<Table> Stream(CsvBatchReader reader, IReadOnlyList<string>? columns, Action<long>? rejectedRows)
+    {
+        using (reader)
+        {
+            foreach (var batch in reader.ReadBatches()) yield return columns is null ? batch : batch.Select([.. columns]);
+            rejectedRows?.Invoke(reader.RejectedCount);
+        }
     }
 }

@@ -37,13 +37,26 @@ public static class DataCommand
         };
     }
 
+    private static bool IsUserError(Exception e) =>
+        e is FormatException or NotSupportedException or IOException or ArgumentException or KeyNotFoundException or UnauthorizedAccessException;
+
+    /// <summary>An error while reading or writing one file, reported with that file's name.</summary>
+    private sealed class FileError(string file, Exception inner) : Exception($"{file}: {inner.Message}", inner);
+
+    private static void InFile(string file, Action action)
+    {
+        try { action(); }
+        catch (Exception e) when (IsUserError(e)) { throw new FileError(file, e); }
+    }
+
     private static int Guard(Func<int> action)
     {
         try { return action(); }
-        catch (Exception e) when (e is FormatException or NotSupportedException or IOException or ArgumentException or KeyNotFoundException or UnauthorizedAccessException)
+        catch (Exception e) when (IsUserError(e) || e is FileError)
         {
             AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
-            return e is FileNotFoundException or DirectoryNotFoundException or KeyNotFoundException ? ExitCodes.NotFound : ExitCodes.InvalidInput;
+            var cause = e is FileError ? e.InnerException! : e;
+            return cause is FileNotFoundException or DirectoryNotFoundException or KeyNotFoundException ? ExitCodes.NotFound : ExitCodes.InvalidInput;
         }
     }
 
@@ -53,7 +66,7 @@ public static class DataCommand
         var c = new Command("schema", "Show columns and types; for Parquet also row groups, codecs and key-value metadata.") { files, delimiter, nulls, noHeader };
         c.SetAction(p => Guard(() =>
         {
-            foreach (var file in p.GetValue(files)!)
+            foreach (var file in p.GetValue(files)!) InFile(file, () =>
             {
                 AnsiConsole.MarkupLine($"[bold]{Markup.Escape(file)}[/]");
                 if (DataFile.IsParquet(file))
@@ -75,14 +88,21 @@ public static class DataCommand
                 }
                 else
                 {
-                    var result = CsvReader.Read(file, CsvOptionsFrom(p, delimiter, nulls, noHeader) with { BadRows = BadRowPolicy.Skip });
+                    using var csv = CsvBatchReader.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader) with { BadRows = BadRowPolicy.Skip });
+                    var nullCounts = new long[csv.Schema.Count];
+                    long rowCount = 0;
+                    foreach (var batch in csv.ReadBatches())
+                    {
+                        rowCount += batch.RowCount;
+                        for (var i = 0; i < nullCounts.Length; i++) nullCounts[i] += batch.Columns[i].NullCount;
+                    }
                     var t = new Table().AddColumns("column", "inferred type", "nulls");
-                    for (var i = 0; i < result.Table.Schema.Count; i++)
-                        t.AddRow(Markup.Escape(result.Table.Schema[i].Name), result.Table.Schema[i].Type.ToString(), result.Table.Columns[i].NullCount.ToString());
+                    for (var i = 0; i < csv.Schema.Count; i++)
+                        t.AddRow(Markup.Escape(csv.Schema[i].Name), Markup.Escape(csv.Schema[i].Type.ToString()), nullCounts[i].ToString());
                     AnsiConsole.Write(t);
-                    AnsiConsole.MarkupLine($"rows: {result.Table.RowCount}, rejected rows: {result.RejectedRows.Count}");
+                    AnsiConsole.MarkupLine($"rows: {rowCount}, rejected rows: {csv.RejectedCount}");
                 }
-            }
+            });
             return ExitCodes.Ok;
         }));
         return c;
@@ -96,10 +116,10 @@ public static class DataCommand
         var c = new Command("head", "Show the first rows.") { files, rows, columns, delimiter, nulls, noHeader };
         c.SetAction(p => Guard(() =>
         {
-            foreach (var file in p.GetValue(files)!)
+            foreach (var file in p.GetValue(files)!) InFile(file, () =>
             {
                 var wanted = p.GetValue(columns) is { Length: > 0 } cs ? cs.SelectMany(x => x.Split(',')).ToList() : null;
-                var (schema, batches) = DataFile.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader), wanted);
+                var (schema, batches) = DataFile.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader), wanted, transient: true);
                 var t = new Table().Title(Markup.Escape(file));
                 foreach (var f in schema.Fields) t.AddColumn(new TableColumn(Markup.Escape(f.Name)));
                 var left = p.GetValue(rows);
@@ -110,7 +130,7 @@ public static class DataCommand
                     if (left <= 0) break;
                 }
                 AnsiConsole.Write(t);
-            }
+            });
             return ExitCodes.Ok;
         }));
         return c;
@@ -122,9 +142,9 @@ public static class DataCommand
         var c = new Command("stats", "Per-column count, nulls, min and max (from the data); for Parquet also the row groups.") { files, delimiter, nulls, noHeader };
         c.SetAction(p => Guard(() =>
         {
-            foreach (var file in p.GetValue(files)!)
+            foreach (var file in p.GetValue(files)!) InFile(file, () =>
             {
-                var (schema, batches) = DataFile.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader));
+                var (schema, batches) = DataFile.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader), transient: true);
                 var acc = schema.Fields.Select(f => new ColumnStats(f.Type)).ToArray();
                 long total = 0;
                 foreach (var batch in batches)
@@ -134,7 +154,7 @@ public static class DataCommand
                 }
                 var t = new Table().Title(Markup.Escape(file)).AddColumns("column", "type", "rows", "nulls", "min", "max", "distinct (≤10k)");
                 for (var i = 0; i < acc.Length; i++)
-                    t.AddRow(Markup.Escape(schema[i].Name), schema[i].Type.ToString(), total.ToString(), acc[i].Nulls.ToString(),
+                    t.AddRow(Markup.Escape(schema[i].Name), Markup.Escape(schema[i].Type.ToString()), total.ToString(), acc[i].Nulls.ToString(),
                         Markup.Escape(Truncate(acc[i].Min ?? "", 30)), Markup.Escape(Truncate(acc[i].Max ?? "", 30)), acc[i].DistinctText);
                 AnsiConsole.Write(t);
                 if (DataFile.IsParquet(file))
@@ -148,7 +168,7 @@ public static class DataCommand
                     }
                     AnsiConsole.Write(g);
                 }
-            }
+            });
             return ExitCodes.Ok;
         }));
         return c;
@@ -160,8 +180,10 @@ public static class DataCommand
         var output = new Argument<string>("output") { Description = "output file; .parquet writes Parquet, anything else CSV" };
         var codec = new Option<string>("--codec") { Description = "Parquet codec: uncompressed, snappy, gzip, zstd, lz4_raw, brotli", DefaultValueFactory = _ => "snappy" };
         var rowGroupMb = new Option<int>("--row-group-mb") { Description = "Parquet row group size in MiB (in memory)", DefaultValueFactory = _ => 64 };
+        var badRows = new Option<string>("--bad-rows") { Description = "CSV rows that cannot be read: fail (default), skip, or quarantine (needs --quarantine)", DefaultValueFactory = _ => "fail" };
+        var quarantinePath = new Option<string?>("--quarantine") { Description = "file receiving the raw text of rejected CSV rows" };
         var delimiter = Delimiter(); var nulls = Nulls(); var noHeader = NoHeader();
-        var c = new Command("convert", "Convert CSV to Parquet, Parquet to CSV, or Parquet to Parquet with another codec.") { input, output, codec, rowGroupMb, delimiter, nulls, noHeader };
+        var c = new Command("convert", "Convert CSV to Parquet, Parquet to CSV, or Parquet to Parquet with another codec.") { input, output, codec, rowGroupMb, badRows, quarantinePath, delimiter, nulls, noHeader };
         c.SetAction(p => Guard(() =>
         {
             var parsedCodec = p.GetValue(codec)!.ToLowerInvariant() switch
@@ -174,21 +196,41 @@ public static class DataCommand
                 "brotli" => CompressionCodec.Brotli,
                 var other => throw new ArgumentException($"unknown codec '{other}'"),
             };
-            var (schema, batches) = DataFile.Open(p.GetValue(input)!, CsvOptionsFrom(p, delimiter, nulls, noHeader));
+            var policy = p.GetValue(badRows)!.ToLowerInvariant() switch
+            {
+                "fail" => BadRowPolicy.Fail,
+                "skip" => BadRowPolicy.Skip,
+                "quarantine" => BadRowPolicy.Quarantine,
+                var other => throw new ArgumentException($"unknown --bad-rows policy '{other}' (fail, skip, quarantine)"),
+            };
+            var csvOptions = CsvOptionsFrom(p, delimiter, nulls, noHeader) with { BadRows = policy, QuarantinePath = p.GetValue(quarantinePath) };
+            csvOptions.Validate();
+            var source = p.GetValue(input)!;
             var target = p.GetValue(output)!;
-            long rows = 0;
-            if (target.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) || target.EndsWith(".pq", StringComparison.OrdinalIgnoreCase))
+            long rows = 0, rejected = 0;
+            // Stream batch by batch into a temporary file next to the target; a failed conversion leaves no partial output.
+            var partial = $"{target}.{Environment.ProcessId}.partial";
+            try
             {
-                using var writer = ParquetWriter.Create(target, schema, new ParquetWriterOptions { Codec = parsedCodec, RowGroupSize = (long)p.GetValue(rowGroupMb) << 20 });
-                foreach (var b in batches) { writer.Write(b); rows += b.RowCount; }
+                InFile(source, () =>
+                {
+                    var (schema, batches) = DataFile.Open(source, csvOptions, rejectedRows: n => rejected = n);
+                    if (target.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) || target.EndsWith(".pq", StringComparison.OrdinalIgnoreCase))
+                    {
+                        using var writer = ParquetWriter.Create(partial, schema, new ParquetWriterOptions { Codec = parsedCodec, RowGroupSize = (long)p.GetValue(rowGroupMb) << 20 });
+                        foreach (var b in batches) { writer.Write(b); rows += b.RowCount; }
+                    }
+                    else
+                    {
+                        using var text = new StreamWriter(partial);
+                        using var writer = new CsvWriter(text);
+                        foreach (var b in batches) { writer.Write(b); rows += b.RowCount; }
+                    }
+                });
+                File.Move(partial, target, overwrite: true);
             }
-            else
-            {
-                using var text = new StreamWriter(target);
-                using var writer = new CsvWriter(text);
-                foreach (var b in batches) { writer.Write(b); rows += b.RowCount; }
-            }
-            AnsiConsole.MarkupLine($"wrote {rows} rows to {Markup.Escape(target)}");
+            finally { File.Delete(partial); }
+            AnsiConsole.MarkupLine($"wrote {rows} rows to {Markup.Escape(target)}" + (rejected > 0 ? $"; rejected {rejected} rows ({policy.ToString().ToLowerInvariant()})" : ""));
             return ExitCodes.Ok;
         }));
         return c;

@@ -63,4 +63,5 @@ public sealed class CsvFormatException(CsvRowError error) : FormatException(erro
     public CsvRowError Error { get; } = error;
 }
 
-public sealed record CsvReadResult(Table Table, IReadOnlyList<CsvRowError> RejectedRows);
+/// <summary>The table read and the rows rejected (<see cref="RejectedCount"/> counts them all; the list may keep only the first ones).</summary>
+public sealed record CsvReadResult(Table Table, IReadOnlyList<CsvRowError> RejectedRows, long RejectedCount);

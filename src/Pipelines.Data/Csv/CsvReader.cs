@@ -7,6 +7,7 @@ namespace Pipelines.Data.Csv;
 /// <summary>
 /// Reads delimited text into a <see cref="Table"/>: RFC 4180 quoting (doubled quotes, delimiters and line
 /// breaks inside quotes), header or given names, null tokens, trimming, type inference, bad-row policy.
+/// For large files use <see cref="CsvBatchReader"/>, which streams bounded batches.
 /// </summary>
 public static class CsvReader
 {
@@ -16,100 +17,15 @@ public static class CsvReader
         return Read(stream, options);
     }
 
+    /// <summary>Reads the whole input into one table (the stream is read twice: inference, then values).</summary>
     public static CsvReadResult Read(Stream stream, CsvOptions? options = null)
     {
-        options ??= new CsvOptions();
-        options.Validate();
-        string text;
-        using (var sr = new StreamReader(stream, options.Encoding, detectEncodingFromByteOrderMarks: true)) text = sr.ReadToEnd();
-
-        var records = Parse(text, options);
-        var rejected = new List<CsvRowError>();
-        var quarantine = new List<string>();
-
-        void Reject(Record record, CsvRowError error)
-        {
-            switch (options.BadRows)
-            {
-                case BadRowPolicy.Fail: throw new CsvFormatException(error);
-                case BadRowPolicy.Quarantine: quarantine.Add(record.Raw); break;
-            }
-            rejected.Add(error);
-        }
-
-        string[] names;
-        var start = 0;
-        if (options.HasHeader)
-        {
-            if (records.Count == 0) throw new CsvFormatException(new CsvRowError(1, null, null, "no header line"));
-            names = records[0].Fields.Select(f => f.Value.Trim()).ToArray();
-            start = 1;
-        }
-        else
-        {
-            var width = options.ColumnNames?.Count ?? records.FirstOrDefault(r => r.Error is null)?.Fields.Count ?? 0;
-            names = options.ColumnNames?.ToArray() ?? Enumerable.Range(1, width).Select(i => $"column{i}").ToArray();
-        }
-        for (var i = 0; i < names.Length; i++) if (names[i].Length == 0) names[i] = $"column{i + 1}";
-        var duplicate = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw new CsvFormatException(new CsvRowError(1, duplicate.Key, null, "duplicate column name"));
-
-        // Structural checks first, so inference sees only well-formed rows.
-        var rows = new List<Record>(records.Count);
-        for (var i = start; i < records.Count; i++)
-        {
-            var r = records[i];
-            if (r.Error is not null) Reject(r, new CsvRowError(r.Line, null, null, r.Error));
-            else if (r.Fields.Count != names.Length)
-                Reject(r, new CsvRowError(r.Line, null, null, $"{r.Fields.Count} fields, expected {names.Length}"));
-            else rows.Add(r);
-        }
-
-        var nulls = new HashSet<string>(options.NullTokens, StringComparer.Ordinal);
-        bool IsNull(CsvField f) => !f.Quoted && nulls.Contains(f.Value);
-
-        var types = new DataType[names.Length];
-        var limit = Math.Min(rows.Count, options.InferenceRows ?? int.MaxValue);
-        for (var c = 0; c < names.Length; c++)
-        {
-            if (options.ColumnTypes is not null && options.ColumnTypes.TryGetValue(names[c], out var declared)) { types[c] = declared; continue; }
-            var inference = new TypeInference();
-            for (var r = 0; r < limit; r++)
-            {
-                var f = rows[r].Fields[c];
-                if (!IsNull(f)) inference.Observe(f.Value);
-            }
-            types[c] = inference.Result;
-        }
-
-        var builders = types.Select(t => ColumnBuilder.Create(t, rows.Count)).ToArray();
-        var parsed = new object?[names.Length];
-        foreach (var row in rows)
-        {
-            CsvRowError? error = null;
-            for (var c = 0; c < names.Length && error is null; c++)
-            {
-                var f = row.Fields[c];
-                if (IsNull(f)) { parsed[c] = null; continue; }
-                if (!ValueParser.TryParse(f.Value, types[c], out parsed[c]))
-                    error = new CsvRowError(row.Line, names[c], f.Value, $"not a valid {types[c]}");
-            }
-            if (error is not null) { Reject(row, error); continue; }
-            for (var c = 0; c < names.Length; c++) Append(builders[c], parsed[c]);
-        }
-
-        if (options.BadRows == BadRowPolicy.Quarantine)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.QuarantinePath!))!);
-            var header = options.HasHeader && records.Count > 0 ? records[0].Raw + "\n" : "";
-            File.WriteAllText(options.QuarantinePath!, header + string.Concat(quarantine.Select(q => q + "\n")), options.Encoding);
-        }
-
-        var schema = new Schema(names.Select((n, i) => new Pipelines.Data.Tables.Field(n, types[i])));
-        return new CsvReadResult(new Table(schema, builders.Select(b => b.Build()).ToArray()), rejected);
+        using var reader = new CsvBatchReader(stream, options, batchRows: int.MaxValue, leaveOpen: true, maxRecordedErrors: int.MaxValue);
+        var table = reader.ReadBatches().Single();
+        return new CsvReadResult(table, reader.RejectedRows, reader.RejectedCount);
     }
 
-    private static void Append(ColumnBuilder b, object? value)
+    internal static void Append(ColumnBuilder b, object? value)
     {
         if (value is null) { b.AppendNull(); return; }
         switch (b)
@@ -136,81 +52,131 @@ public static class CsvReader
     internal static List<Record> Parse(string text, CsvOptions o)
     {
         var records = new List<Record>();
-        var pos = 0;
-        long line = 1;
-        var sb = new StringBuilder();
-        while (pos < text.Length)
-        {
-            var recordStart = pos;
-            var recordLine = line;
-            // Blank lines and comments.
-            if (text[pos] is '\n' or '\r')
-            {
-                pos += text[pos] == '\r' && pos + 1 < text.Length && text[pos + 1] == '\n' ? 2 : 1;
-                line++;
-                continue;
-            }
-            if (o.CommentPrefix is { Length: > 0 } cp && string.CompareOrdinal(text, pos, cp, 0, cp.Length) == 0)
-            {
-                while (pos < text.Length && text[pos] != '\n') pos++;
-                pos++;
-                line++;
-                continue;
-            }
-            var fields = new List<CsvField>();
-            string? error = null;
-            while (true)
-            {
-                // One field.
-                var fieldStart = pos;
-                while (o.TrimWhitespace && pos < text.Length && text[pos] is ' ' or '\t') pos++;
-                if (pos < text.Length && text[pos] == o.Quote)
-                {
-                    pos++;
-                    sb.Clear();
-                    var closed = false;
-                    while (pos < text.Length)
-                    {
-                        var ch = text[pos];
-                        if (ch == o.Quote)
-                        {
-                            if (pos + 1 < text.Length && text[pos + 1] == o.Quote) { sb.Append(o.Quote); pos += 2; continue; }
-                            pos++;
-                            closed = true;
-                            break;
-                        }
-                        if (ch == '\n') line++;
-                        sb.Append(ch);
-                        pos++;
-                    }
-                    if (!closed) { error = "unterminated quoted field"; break; }
-                    while (o.TrimWhitespace && pos < text.Length && text[pos] is ' ' or '\t') pos++;
-                    fields.Add(new CsvField(sb.ToString(), true));
-                    if (pos < text.Length && text[pos] != o.Delimiter && text[pos] is not ('\r' or '\n'))
-                    {
-                        error ??= $"unexpected character '{text[pos]}' after a closing quote";
-                        while (pos < text.Length && text[pos] != o.Delimiter && text[pos] is not ('\r' or '\n')) pos++;
-                    }
-                }
-                else
-                {
-                    pos = fieldStart;
-                    while (pos < text.Length && text[pos] != o.Delimiter && text[pos] is not ('\r' or '\n')) pos++;
-                    var value = text[fieldStart..pos];
-                    fields.Add(new CsvField(o.TrimWhitespace ? value.Trim(' ', '\t') : value, false));
-                }
-                if (pos < text.Length && text[pos] == o.Delimiter) { pos++; continue; }
-                break;
-            }
-            var rawEnd = pos;
-            if (error is not null && pos >= text.Length) rawEnd = text.Length;
-            // End of record.
-            if (pos < text.Length && text[pos] == '\r') pos++;
-            if (pos < text.Length && text[pos] == '\n') pos++;
-            line++;
-            records.Add(new Record(recordLine, fields, text[recordStart..rawEnd], error));
-        }
+        var reader = new CsvRecordReader(new StringReader(text), o);
+        while (reader.TryRead(out var r)) records.Add(r);
         return records;
+    }
+}
+
+/// <summary>
+/// Splits a character stream into records one at a time, so memory is bounded by the longest record.
+/// A record with broken quoting carries an error instead of failing the file.
+/// </summary>
+internal sealed class CsvRecordReader(TextReader reader, CsvOptions o)
+{
+    private readonly char[] _buffer = new char[1 << 16];
+    private readonly StringBuilder _raw = new();
+    private readonly StringBuilder _field = new();
+    private int _pos, _len;
+    private long _line = 1;
+    private int _width = 8;
+
+    private int Peek()
+    {
+        if (_pos < _len) return _buffer[_pos];
+        _len = reader.Read(_buffer, 0, _buffer.Length);
+        _pos = 0;
+        if (_len > 0) return _buffer[0];
+        _len = 0;
+        return -1;
+    }
+
+    /// <summary>Consumes the current character as part of the record's raw text.</summary>
+    private void Take() { _raw.Append(_buffer[_pos]); _pos++; }
+
+    private bool StartsWith(string prefix)
+    {
+        if (_len - _pos < prefix.Length)
+        {
+            // Move what is left to the front and top the buffer up, so the prefix can be compared in place.
+            Array.Copy(_buffer, _pos, _buffer, 0, _len - _pos);
+            _len -= _pos;
+            _pos = 0;
+            int n;
+            while (_len < prefix.Length && (n = reader.Read(_buffer, _len, _buffer.Length - _len)) > 0) _len += n;
+        }
+        return _len - _pos >= prefix.Length && _buffer.AsSpan(_pos, prefix.Length).SequenceEqual(prefix);
+    }
+
+    private static bool IsSpace(int c) => c == ' ' || c == '\t';
+    private bool EndsField(int c) => c < 0 || c == o.Delimiter || c == '\r' || c == '\n';
+
+    public bool TryRead(out CsvReader.Record record)
+    {
+        while (true)
+        {
+            var c = Peek();
+            if (c < 0) { record = null!; return false; }
+            // Blank lines and comments.
+            if (c is '\n' or '\r')
+            {
+                _pos++;
+                if (c == '\r' && Peek() == '\n') _pos++;
+                _line++;
+                continue;
+            }
+            if (o.CommentPrefix is { Length: > 0 } cp && StartsWith(cp))
+            {
+                while ((c = Peek()) >= 0 && c != '\n') _pos++;
+                if (c == '\n') _pos++;
+                _line++;
+                continue;
+            }
+            break;
+        }
+        var recordLine = _line;
+        _raw.Clear();
+        var fields = new List<CsvReader.CsvField>(_width);
+        string? error = null;
+        while (true)
+        {
+            _field.Clear();
+            if (o.TrimWhitespace)
+                while (IsSpace(Peek())) { _field.Append(_buffer[_pos]); Take(); }
+            if (Peek() == o.Quote)
+            {
+                _field.Clear();
+                Take();
+                var closed = false;
+                int ch;
+                while ((ch = Peek()) >= 0)
+                {
+                    if (ch == o.Quote)
+                    {
+                        Take();
+                        if (Peek() == o.Quote) { _field.Append(o.Quote); Take(); continue; }
+                        closed = true;
+                        break;
+                    }
+                    if (ch == '\n') _line++;
+                    _field.Append((char)ch);
+                    Take();
+                }
+                if (!closed) { error = "unterminated quoted field"; break; }
+                if (o.TrimWhitespace) while (IsSpace(Peek())) Take();
+                fields.Add(new CsvReader.CsvField(_field.ToString(), true));
+                if (!EndsField(Peek()))
+                {
+                    error ??= $"unexpected character '{(char)Peek()}' after a closing quote";
+                    while (!EndsField(Peek())) Take();
+                }
+            }
+            else
+            {
+                while (!EndsField(Peek())) { _field.Append(_buffer[_pos]); Take(); }
+                var value = _field.ToString();
+                fields.Add(new CsvReader.CsvField(o.TrimWhitespace ? value.Trim(' ', '\t') : value, false));
+            }
+            if (Peek() == o.Delimiter) { Take(); continue; }
+            break;
+        }
+        // End of record.
+        if (Peek() == '\r') _pos++;
+        if (Peek() == '\n') _pos++;
+        _line++;
+        _width = Math.Max(_width, fields.Count);
+        record = new CsvReader.Record(recordLine, fields, _raw.ToString(), error);
+        return true;
     }
 }
 

@@ -18,6 +18,18 @@ internal abstract class ChunkDecoder
 
     public int RowCount => Rows;
 
+    /// <summary>
+    /// Empties the decoder for the next column chunk, keeping (and growing) its buffers, so that streaming
+    /// row groups reuses the previous group's arrays instead of allocating new ones.
+    /// </summary>
+    public virtual void Reset(int capacity, int byteCapacity)
+    {
+        Rows = 0;
+        Dense = 0;
+        AnyNull = false;
+        if (Validity.Length < capacity) Validity = new bool[capacity];
+    }
+
     public static ChunkDecoder Create(PhysicalType type, int typeLength, int capacity, int byteCapacity) => type switch
     {
         PhysicalType.Boolean => new FixedDecoder<bool>(type, capacity),
@@ -89,6 +101,7 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
     private readonly PhysicalType _type;
     private T[] _values;
     private T[]? _dictionary;
+    private int _dictCount = -1;
 
     public FixedDecoder(PhysicalType type, int capacity)
     {
@@ -98,6 +111,13 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
     }
 
     public T[] Values => _values;
+
+    public override void Reset(int capacity, int byteCapacity)
+    {
+        base.Reset(capacity, byteCapacity);
+        if (_values.Length < capacity) _values = new T[capacity];
+        _dictCount = -1;
+    }
 
     private int Width => _type == PhysicalType.Int96 ? 12 : _type == PhysicalType.Boolean ? 0 : System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
 
@@ -112,8 +132,9 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
         var width = Math.Max(Width, 1);
         if (count < 0 || (long)count * width > (long)data.Length * (_type == PhysicalType.Boolean ? 8 : 1))
             throw new InvalidDataException($"dictionary of {count} values does not fit in {data.Length} bytes");
-        _dictionary = new T[count];
-        DecodePlain(data, _dictionary);
+        if (_dictionary is null || _dictionary.Length < count) _dictionary = new T[count];
+        _dictCount = count;
+        DecodePlain(data, _dictionary.AsSpan(0, count));
     }
 
     public override void ReadValues(Encoding encoding, ReadOnlySpan<byte> data, int count)
@@ -125,11 +146,11 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
             case Encoding.Plain: DecodePlain(data, dest); break;
             case Encoding.PlainDictionary or Encoding.RleDictionary:
             {
-                if (_dictionary is null) throw new InvalidDataException("dictionary-encoded page before any dictionary page");
+                if (_dictionary is null || _dictCount < 0) throw new InvalidDataException("dictionary-encoded page before any dictionary page");
                 var scratch = ArrayPool<int>.Shared.Rent(count);
                 try
                 {
-                    var idx = ReadIndices(data, count, _dictionary.Length, scratch);
+                    var idx = ReadIndices(data, count, _dictCount, scratch);
                     var dict = _dictionary;
                     for (var i = 0; i < idx.Length; i++) dest[i] = dict[idx[i]];
                 }
@@ -230,7 +251,7 @@ internal sealed class BinaryDecoder : ChunkDecoder
     private byte[] _data;
     private int[]? _dictOffsets;
     private byte[]? _dictData;
-    private int _dictCount;
+    private int _dictCount = -1;
 
     public BinaryDecoder(int fixedLength, int capacity, int byteCapacity)
     {
@@ -242,6 +263,15 @@ internal sealed class BinaryDecoder : ChunkDecoder
 
     public int[] Offsets => _offsets;
     public byte[] Data => _data;
+
+    public override void Reset(int capacity, int byteCapacity)
+    {
+        base.Reset(capacity, byteCapacity);
+        if (_offsets.Length < capacity + 1) _offsets = new int[capacity + 1];
+        if (_data.Length < byteCapacity) _data = new byte[byteCapacity];
+        _offsets[0] = 0;
+        _dictCount = -1;
+    }
     public int FixedLength => _fixedLength;
 
     private void EnsureValues(int count)
@@ -270,8 +300,9 @@ internal sealed class BinaryDecoder : ChunkDecoder
         if (count < 0 || (long)count * minWidth > data.Length) throw new InvalidDataException($"dictionary of {count} values does not fit in {data.Length} bytes");
         // Decode the dictionary with this decoder's own machinery, then move the buffers aside.
         var (savedOffsets, savedData, savedDense) = (_offsets, _data, Dense);
-        _offsets = new int[count + 1];
-        _data = new byte[Math.Max(16, data.Length)];
+        _offsets = _dictOffsets is { } o && o.Length >= count + 1 ? o : new int[count + 1];
+        _data = _dictData is { } d && d.Length >= data.Length ? d : new byte[Math.Max(16, data.Length)];
+        _offsets[0] = 0;
         Dense = 0;
         DecodePlain(data, count);
         (_dictOffsets, _dictData, _dictCount) = (_offsets, _data, count);
@@ -287,7 +318,7 @@ internal sealed class BinaryDecoder : ChunkDecoder
             case Encoding.Plain: DecodePlain(data, count); break;
             case Encoding.PlainDictionary or Encoding.RleDictionary:
             {
-                if (_dictOffsets is null) throw new InvalidDataException("dictionary-encoded page before any dictionary page");
+                if (_dictOffsets is null || _dictCount < 0) throw new InvalidDataException("dictionary-encoded page before any dictionary page");
                 var scratch = ArrayPool<int>.Shared.Rent(count);
                 try
                 {

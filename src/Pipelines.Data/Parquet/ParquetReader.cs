@@ -12,6 +12,14 @@ public sealed record ParquetReaderOptions
     /// <summary>Row groups claiming more rows are rejected (protects against corrupt counts).</summary>
     public long MaxRowGroupRows { get; init; } = 1 << 26;
 
+    /// <summary>
+    /// A column chunk may claim at most this many rows per byte of its compressed size. Decoding allocates a
+    /// few bytes per row, so this bounds every per-row allocation by the file's size. An all-null or constant
+    /// chunk is the densest legitimate case (a page header plus one RLE run); the default admits about
+    /// 1.3 million rows in a 20-byte page.
+    /// </summary>
+    public long MaxRowsPerChunkByte { get; init; } = 1 << 16;
+
     /// <summary>Verify page CRCs when a writer stored them.</summary>
     public bool VerifyChecksums { get; init; } = true;
 }
@@ -29,6 +37,11 @@ public sealed class ParquetReader : IDisposable
     private readonly ParquetReaderOptions _options;
     private readonly long _length;
     private readonly long _footerStart;
+    // Scratch buffers owned by the reader and reused for every chunk and page it reads (a reader is not
+    // thread-safe anyway: it seeks one stream). They grow to the largest chunk / page seen.
+    private byte[] _chunkBuffer = [];
+    private byte[] _pageBuffer = [];
+    private int[] _levels = [];
 
     public ParquetReader(Stream stream, ParquetReaderOptions? options = null, bool leaveOpen = false)
     {
@@ -61,6 +74,14 @@ public sealed class ParquetReader : IDisposable
                 throw new ParquetFormatException($"row group {g} has {rg.Columns.Count} column chunks, schema has {leaves} leaves", _footerStart);
             if (rg.NumRows < 0 || rg.NumRows > _options.MaxRowGroupRows)
                 throw new ParquetFormatException($"row group {g} claims {rg.NumRows} rows", _footerStart);
+            foreach (var chunk in rg.Columns)
+            {
+                // Every buffer the decoder sizes from a row count is bounded through this check.
+                if (chunk.MetaData is not { } md) continue;
+                var bytes = Math.Clamp(md.TotalCompressedSize, 0, _footerStart);
+                if (rg.NumRows > bytes * _options.MaxRowsPerChunkByte)
+                    throw new ParquetFormatException($"row group {g} claims {rg.NumRows} rows, but column {string.Join('.', md.PathInSchema)} has only {md.TotalCompressedSize} bytes", _footerStart);
+            }
         }
         if (Metadata.RowGroups.Sum(g => g.NumRows) != Metadata.NumRows)
             throw new ParquetFormatException($"row groups hold {Metadata.RowGroups.Sum(g => g.NumRows)} rows, footer says {Metadata.NumRows}", _footerStart);
@@ -102,23 +123,29 @@ public sealed class ParquetReader : IDisposable
         return ReadRowGroup(index, projection);
     }
 
-    private Table ReadRowGroup(int index, IReadOnlyList<ColumnDescriptor> projection)
+    private Table ReadRowGroup(int index, IReadOnlyList<ColumnDescriptor> projection, ChunkDecoder?[]? reused = null)
     {
         var rg = Metadata.RowGroups[index];
         var result = new Column[projection.Count];
         for (var i = 0; i < projection.Count; i++)
-            result[i] = ReadColumnChunk(rg, projection[i], index);
+            result[i] = ReadColumnChunk(rg, projection[i], index, reused, i);
         return new Table(new Schema(projection.Select(p => p.Field!)), result);
     }
 
-    /// <summary>Streams row groups one at a time (bounded memory), skipping those the predicate rules out by statistics.</summary>
-    public IEnumerable<Table> ReadRowGroups(IReadOnlyList<string>? columns = null, RowGroupPredicate? where = null)
+    /// <summary>
+    /// Streams row groups one at a time, skipping those the predicate rules out by statistics.
+    /// With <paramref name="reuseBuffers"/>, each table's columns share arrays with the next one: a table is
+    /// valid only until the enumeration moves on (copy or write out what you keep). This keeps a streaming
+    /// read at about one decoded row group of memory instead of leaving every group's arrays to the GC.
+    /// </summary>
+    public IEnumerable<Table> ReadRowGroups(IReadOnlyList<string>? columns = null, RowGroupPredicate? where = null, bool reuseBuffers = false)
     {
         var projection = Project(columns);
+        var reused = reuseBuffers ? new ChunkDecoder?[projection.Count] : null;
         for (var g = 0; g < RowGroupCount; g++)
         {
             if (where is not null && !where.MayMatch(this, g)) continue;
-            yield return ReadRowGroup(g, projection);
+            yield return ReadRowGroup(g, projection, reused);
         }
     }
 
@@ -140,7 +167,7 @@ public sealed class ParquetReader : IDisposable
         return (StatisticsCodec.Decode(c, s.EffectiveMin), StatisticsCodec.Decode(c, s.EffectiveMax), s.NullCount);
     }
 
-    private Column ReadColumnChunk(RowGroup rg, ColumnDescriptor column, int rowGroupIndex)
+    private Column ReadColumnChunk(RowGroup rg, ColumnDescriptor column, int rowGroupIndex, ChunkDecoder?[]? reused, int slot)
     {
         var chunk = rg.Columns[column.LeafIndex];
         var md = chunk.MetaData ?? throw new ParquetFormatException($"column {column.Name} in row group {rowGroupIndex} has no metadata", _footerStart);
@@ -154,31 +181,33 @@ public sealed class ParquetReader : IDisposable
             throw new ParquetFormatException($"column {column.Name}: chunk [{start}, {start + size}) lies outside the data region", _footerStart);
         var rows = (int)rg.NumRows;
         if (rows == 0) return ColumnConversion.ToColumn(column, ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 1, 0, 0), 0);
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Max(size, 1));
-        try
+        if (_chunkBuffer.Length < size) _chunkBuffer = new byte[size];
+        var bytes = _chunkBuffer.AsSpan(0, (int)size);
+        ReadExactly(start, bytes);
+        // Size buffers for the whole chunk up front (no doubling garbage), but never beyond what the chunk's
+        // real byte size could plausibly hold; corrupt row counts then only grow buffers as values decode.
+        var capacity = (int)Math.Min(rows, Math.Max(1 << 16, size * 64));
+        var byteCapacity = Math.Max((int)Math.Min(Math.Min(md.TotalUncompressedSize, size * 64), Array.MaxLength), 256);
+        ChunkDecoder decoder;
+        if (reused?[slot] is { } previous) { previous.Reset(capacity, byteCapacity); decoder = previous; }
+        else
         {
-            ReadExactly(start, buffer.AsSpan(0, (int)size));
-            // Size buffers for the whole chunk up front (no doubling garbage), but never beyond what the chunk's
-            // real byte size could plausibly hold; corrupt row counts then only grow buffers as values decode.
-            var capacity = (int)Math.Min(rows, Math.Max(1 << 16, size * 64));
-            var byteCapacity = (int)Math.Min(Math.Min(md.TotalUncompressedSize, size * 64), Array.MaxLength);
-            var decoder = ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 0, capacity, Math.Max(byteCapacity, 256));
-            DecodePages(buffer.AsSpan(0, (int)size), start, md, column, decoder, rows);
-            if (decoder.RowCount != rows)
-                throw new ParquetFormatException($"column {column.Name}: chunk holds {decoder.RowCount} values, row group has {rows} rows", start);
-            decoder.Scatter();
-            return ColumnConversion.ToColumn(column, decoder, rows);
+            decoder = ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 0, capacity, byteCapacity);
+            if (reused is not null) reused[slot] = decoder;
         }
-        finally { ArrayPool<byte>.Shared.Return(buffer); }
+        DecodePages(bytes, start, md, column, decoder, rows);
+        if (decoder.RowCount != rows)
+            throw new ParquetFormatException($"column {column.Name}: chunk holds {decoder.RowCount} values, row group has {rows} rows", start);
+        decoder.Scatter();
+        return ColumnConversion.ToColumn(column, decoder, rows);
     }
 
     private void DecodePages(ReadOnlySpan<byte> chunk, long chunkOffset, ColumnMetaData md, ColumnDescriptor column, ChunkDecoder decoder, int rows)
     {
         var pos = 0;
         var maxDef = column.MaxDefinitionLevel;
-        byte[] page = [];
-        int[] levels = [];
-        try
+        ref var page = ref _pageBuffer;
+        ref var levels = ref _levels;
         {
             while (decoder.RowCount < rows)
             {
@@ -211,7 +240,7 @@ public sealed class ParquetReader : IDisposable
                             var dh = header.DataPage ?? throw new InvalidDataException("data page without its header");
                             CheckCount(dh.NumValues, rows - decoder.RowCount);
                             var data = Decompress(md.Codec, body, header.UncompressedPageSize, ref page);
-                            if (levels.Length < dh.NumValues) { ArrayPool<int>.Shared.Return(levels); levels = ArrayPool<int>.Shared.Rent(dh.NumValues); }
+                            if (levels.Length < dh.NumValues) levels = new int[dh.NumValues];
                             if (maxDef > 0)
                             {
                                 if (dh.DefinitionLevelEncoding != Encoding.Rle) throw new ParquetNotSupportedException($"definition level encoding {dh.DefinitionLevelEncoding}");
@@ -235,7 +264,7 @@ public sealed class ParquetReader : IDisposable
                             if (repBytes < 0 || levelBytes < 0 || (long)repBytes + levelBytes > body.Length)
                                 throw new InvalidDataException($"level lengths {repBytes} + {levelBytes} exceed the page");
                             body = body[repBytes..];
-                            if (levels.Length < dh.NumValues) { ArrayPool<int>.Shared.Return(levels); levels = ArrayPool<int>.Shared.Rent(dh.NumValues); }
+                            if (levels.Length < dh.NumValues) levels = new int[dh.NumValues];
                             if (maxDef > 0)
                                 new RleBitPackedDecoder(body[..levelBytes], RleBitPackedEncoder.BitWidth(maxDef)).Read(levels.AsSpan(0, dh.NumValues));
                             var valuesBody = body[levelBytes..];
@@ -260,11 +289,6 @@ public sealed class ParquetReader : IDisposable
                     throw new ParquetFormatException($"column {column.Name}: malformed page ({e.Message})", headerOffset, e);
                 }
             }
-        }
-        finally
-        {
-            if (page.Length > 0) ArrayPool<byte>.Shared.Return(page);
-            if (levels.Length > 0) ArrayPool<int>.Shared.Return(levels);
         }
     }
 
@@ -293,11 +317,7 @@ public sealed class ParquetReader : IDisposable
         }
         if (uncompressedSize > Math.Max(body.Length, 64) * MaxExpansion(codec))
             throw new InvalidDataException($"page claims {uncompressedSize} bytes from {body.Length} compressed bytes");
-        if (buffer.Length < uncompressedSize)
-        {
-            if (buffer.Length > 0) ArrayPool<byte>.Shared.Return(buffer);
-            buffer = ArrayPool<byte>.Shared.Rent(uncompressedSize);
-        }
+        if (buffer.Length < uncompressedSize) buffer = new byte[uncompressedSize];
         var dst = buffer.AsSpan(0, uncompressedSize);
         PageCompression.Decompress(codec, body, dst);
         return dst;
