@@ -29,8 +29,8 @@ public static class TestPostgres
         return await server.EnsureStartedAsync("postgres");
     }
 
-    /// <summary>A new empty database with the current schema; dropped when disposed.</summary>
-    public static async Task<TestDatabase> CreateDatabaseAsync()
+    /// <summary>A new database with the current schema (or none, when <paramref name="migrate"/> is false); dropped when disposed.</summary>
+    public static async Task<TestDatabase> CreateDatabaseAsync(bool migrate = true)
     {
         var admin = await AdminConnectionStringAsync();
         var name = "t_" + Guid.NewGuid().ToString("N")[..12];
@@ -42,7 +42,7 @@ public static class TestPostgres
         }
         var cs = new NpgsqlConnectionStringBuilder(admin) { Database = name, MaxPoolSize = 60 }.ConnectionString;
         var db = Pipelines.Postgres.PostgresDataSource.Create(cs);
-        await Migrator.ApplyAsync(db);
+        if (migrate) await Migrator.ApplyAsync(db);
         return new TestDatabase(admin, name, cs, db);
     }
 }
