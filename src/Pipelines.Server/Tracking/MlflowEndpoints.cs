@@ -386,7 +386,8 @@ public static class MlflowEndpoints
         var orderBy = r.Strings("order_by");
         IOrderedEnumerable<Experiment>? ordered = null;
         var byId = false;
-        foreach (var o in orderBy.Count > 0 ? orderBy : ["creation_time DESC"])
+        // As MLflow's SQL store: default creation_time DESC, experiment_id ASC; otherwise experiment_id DESC breaks ties.
+        foreach (var o in orderBy.Count > 0 ? orderBy : ["creation_time DESC", "experiment_id ASC"])
         {
             var parts = o.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length is < 1 or > 2 || (parts.Length == 2 && parts[1].ToUpperInvariant() is not ("ASC" or "DESC")))
@@ -406,7 +407,7 @@ public static class MlflowEndpoints
                 ? (desc ? found.OrderByDescending(value, Ordinal.Instance) : found.OrderBy(value, Ordinal.Instance))
                 : (desc ? ordered.ThenByDescending(value, Ordinal.Instance) : ordered.ThenBy(value, Ordinal.Instance));
         }
-        if (!byId) ordered = ordered!.ThenBy(e => long.Parse(e.ExperimentId));
+        if (!byId) ordered = ordered!.ThenByDescending(e => long.Parse(e.ExperimentId));
         var (page, next) = RunSearch.PageOf(ordered!, offset, (int)max);
         return new SearchExperimentsResponse(page.Count > 0 ? page : null, next);
     }
@@ -414,19 +415,28 @@ public static class MlflowEndpoints
     private static async Task<object> SearchModelVersions(TrackingStore store, MlflowRequest r, CancellationToken ct)
     {
         var max = r.Long("max_results") ?? 10000;
-        if (max < 1 || max > 200000)
-            throw Validation.Invalid($"Invalid value for max_results. It must be at most 200000, but got value {max}");
+        if (max < 1) throw Validation.Invalid($"Invalid value for max_results. It must be a positive integer, but got {max}");
+        if (max > 200000)
+            throw Validation.Invalid($"Invalid value for request parameter max_results. It must be at most 200000, but got value {max}");
         var clauses = RunSearch.Parse(r.String("filter"), RunSearch.ModelVersions);
         var offset = RunSearch.DecodePageToken(r.String("page_token"));
         IEnumerable<ModelVersion> found = await store.SearchModelVersionsAsync(clauses, ct);
         IOrderedEnumerable<ModelVersion>? ordered = null;
         var orderBy = r.Strings("order_by");
-        // As MLflow's SQL registry: the given keys, then last_updated_timestamp DESC, name ASC, version DESC.
-        foreach (var o in orderBy.Concat(["last_updated_timestamp DESC", "name ASC", "version_number DESC"]))
+        // As MLflow's SQL registry: the given keys (default last_updated_timestamp DESC), then name ASC and version DESC unless given.
+        if (orderBy.Count == 0) orderBy = ["last_updated_timestamp DESC", "name ASC", "version_number DESC"];
+        var keys = orderBy.Select(o =>
         {
             var parts = o.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            var desc = parts.Length > 1 && parts[1].Equals("DESC", StringComparison.OrdinalIgnoreCase);
             var key = parts[0].StartsWith("attributes.", StringComparison.Ordinal) ? parts[0]["attributes.".Length..] : parts[0];
+            return (Key: key, Desc: parts.Length > 1 && parts[1].Equals("DESC", StringComparison.OrdinalIgnoreCase));
+        }).ToList();
+        if (keys.Select(k => k.Key).Distinct().Count() != keys.Count)
+            throw Validation.Invalid($"`order_by` contains duplicate fields: [{string.Join(", ", orderBy.Select(o => $"'{o}'"))}]");
+        if (!keys.Any(k => k.Key == "name")) keys.Add(("name", false));
+        if (!keys.Any(k => k.Key == "version_number")) keys.Add(("version_number", true));
+        foreach (var (key, desc) in keys)
+        {
             Func<ModelVersion, object?> value = key switch
             {
                 "name" => v => v.Name,

@@ -133,6 +133,13 @@ public class LifecycleAndRegistryTests
         Assert.That(seen, Is.EqualTo(ids));
         Assert.That(pages, Is.EqualTo(3));
 
+        var byDefault = (await _client.SearchExperimentsAsync(filter: $"name LIKE '{prefix}%'")).Items;
+        Assert.That(byDefault.Select(e => e.ExperimentId), Is.EqualTo(byDefault
+            .OrderByDescending(e => e.CreationTime).ThenBy(e => long.Parse(e.ExperimentId)).Select(e => e.ExperimentId)),
+            "MLflow's default order: creation_time DESC, experiment_id ASC");
+        var ties = (await _client.SearchExperimentsAsync(filter: $"name LIKE '{prefix}%' and tags.team = 'even'", orderBy: ["attributes.name ASC"])).Items;
+        Assert.That(ties.Select(e => e.ExperimentId), Is.EqualTo(new[] { ids[0], ids[2], ids[4] }));
+
         Assert.ThrowsAsync<InvalidParameterValueException>(() => _client.SearchExperimentsAsync(filter: "metrics.auc > 1"));
         Assert.ThrowsAsync<InvalidParameterValueException>(() => _client.SearchExperimentsAsync(filter: "colour = 'red'"));
         Assert.ThrowsAsync<InvalidParameterValueException>(() => _client.SearchExperimentsAsync(orderBy: ["colour"]));
@@ -222,7 +229,11 @@ public class LifecycleAndRegistryTests
         await _client.SetAliasAsync(name, "champion", "3");
 
         var all = await _client.SearchModelVersionsAsync($"name='{name}'");
+        Assert.That(all.Items.Select(v => v.Version), Is.EqualTo(all.Items
+            .OrderByDescending(v => v.LastUpdatedTimestamp).ThenByDescending(v => int.Parse(v.Version)).Select(v => v.Version)),
+            "MLflow's default order: last_updated_timestamp DESC, name ASC, version DESC");
         Assert.That(all.Items.Select(v => v.Version), Is.EquivalentTo(new[] { "1", "2", "3" }));
+        Assert.ThrowsAsync<InvalidParameterValueException>(() => _client.SearchModelVersionsAsync($"name='{name}'", orderBy: ["name", "name DESC"]));
         var byRun = await _client.SearchModelVersionsAsync($"run_id = '{run.Info.RunId}'", orderBy: ["version_number ASC"]);
         Assert.That(byRun.Items.Select(v => (v.Name, v.Version)), Is.EqualTo(new[] { (name, "1"), (name, "3") }));
         var three = byRun.Items[1];
