@@ -49,6 +49,26 @@ public static class MlflowEndpoints
             await store.SetExperimentTagAsync(r.Required("experiment_id"), tag, ct);
             return Empty;
         });
+        Json(app, "POST", "experiments/search", (r, ct) => SearchExperiments(store, r, ct));
+        Json(app, "GET", "experiments/search", (r, ct) => SearchExperiments(store, r, ct));
+        Json(app, "POST", "experiments/delete", async (r, ct) =>
+        {
+            await store.SetExperimentLifecycleAsync(r.Required("experiment_id"), delete: true, ct);
+            return Empty;
+        });
+        Json(app, "POST", "experiments/restore", async (r, ct) =>
+        {
+            await store.SetExperimentLifecycleAsync(r.Required("experiment_id"), delete: false, ct);
+            return Empty;
+        });
+        Json(app, "POST", "experiments/update", async (r, ct) =>
+        {
+            var id = r.Required("experiment_id");
+            var name = r.Required("new_name");
+            Validation.ExperimentName(name);
+            await store.RenameExperimentAsync(id, name, ct);
+            return Empty;
+        });
 
         // ---- runs
         Json(app, "POST", "runs/create", async (r, ct) =>
@@ -92,6 +112,14 @@ public static class MlflowEndpoints
             foreach (var p in parameters) Validation.Param(p);
             foreach (var t in tags) Validation.RunTag(t);
             await store.LogBatchAsync(runId, metrics, parameters, tags, ct);
+            return Empty;
+        });
+        Json(app, "POST", "runs/log-inputs", async (r, ct) =>
+        {
+            var runId = r.Required("run_id");
+            var inputs = r.List<DatasetInputIn>("datasets").Select(ToDatasetInput).ToList();
+            foreach (var i in inputs) Validation.DatasetInput(i);
+            await store.LogInputsAsync(runId, inputs, ct);
             return Empty;
         });
         Json(app, "POST", "runs/log-metric", async (r, ct) =>
@@ -152,6 +180,41 @@ public static class MlflowEndpoints
             return new RegisteredModelResponse(await store.GetRegisteredModelAsync(name!, ct));
         });
         Json(app, "GET", "registered-models/search", (r, ct) => SearchModels(store, r, ct));
+        Json(app, "POST", "registered-models/rename", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            var newName = r.String("new_name");
+            Validation.ModelName(newName);
+            return new RegisteredModelResponse(await store.RenameRegisteredModelAsync(name!, newName!, ct));
+        });
+        Json(app, "PATCH", "registered-models/update", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            return new RegisteredModelResponse(await store.UpdateRegisteredModelAsync(name!, r.String("description"), ct));
+        });
+        Json(app, "DELETE", "registered-models/delete", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            await store.DeleteRegisteredModelAsync(name!, ct);
+            return Empty;
+        });
+        Json(app, "PATCH", "model-versions/update", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            return new ModelVersionResponse(await store.UpdateModelVersionAsync(name!, Validation.ModelVersion(r.String("version")), r.String("description"), ct));
+        });
+        Json(app, "DELETE", "model-versions/delete", async (r, ct) =>
+        {
+            var name = r.String("name");
+            Validation.ModelName(name);
+            await store.DeleteModelVersionAsync(name!, Validation.ModelVersion(r.String("version")), ct);
+            return Empty;
+        });
+        Json(app, "GET", "model-versions/search", (r, ct) => SearchModelVersions(store, r, ct));
         Json(app, "POST", "registered-models/set-tag", async (r, ct) =>
         {
             var name = r.String("name");
@@ -239,6 +302,28 @@ public static class MlflowEndpoints
 
     private sealed record MetricIn(string? Key, double? Value, long? Timestamp, long? Step);
     private sealed record ParamIn(string? Key, string? Value);
+    private sealed record TagIn(string? Key, string? Value);
+    private sealed record DatasetIn(string? Name, string? Digest, string? SourceType, string? Source, string? Schema, string? Profile);
+    private sealed record DatasetInputIn(IReadOnlyList<TagIn>? Tags, DatasetIn? Dataset);
+
+    private static DatasetInput ToDatasetInput(DatasetInputIn i)
+    {
+        var d = i.Dataset ?? throw Validation.Invalid("Dataset cannot be None");
+        return new DatasetInput
+        {
+            Tags = i.Tags?.Select(t => new Tag(t.Key ?? throw Validation.Invalid("InputTag key cannot be None"),
+                t.Value ?? throw Validation.Invalid("InputTag value cannot be None"))).ToList(),
+            Dataset = new Dataset
+            {
+                Name = d.Name ?? throw Validation.Invalid("Dataset name cannot be None"),
+                Digest = d.Digest ?? throw Validation.Invalid("Dataset digest cannot be None"),
+                SourceType = d.SourceType ?? throw Validation.Invalid("Dataset source_type cannot be None"),
+                Source = d.Source ?? throw Validation.Invalid("Dataset source cannot be None"),
+                Schema = d.Schema,
+                Profile = d.Profile,
+            },
+        };
+    }
 
     private static Metric ToMetric(MetricIn m) => new(
         m.Key ?? throw Validation.Missing("key"),
@@ -256,19 +341,13 @@ public static class MlflowEndpoints
         var clauses = RunSearch.Parse(r.String("filter"));
         var order = RunSearch.ParseOrderBy(r.Strings("order_by"));
         var offset = RunSearch.DecodePageToken(r.String("page_token"));
-        var stages = (r.String("run_view_type") ?? "ACTIVE_ONLY") switch
-        {
-            "ACTIVE_ONLY" => ["active"],
-            "DELETED_ONLY" => ["deleted"],
-            "ALL" => new[] { "active", "deleted" },
-            var v => throw Validation.Invalid($"Invalid value \"{v}\" for parameter 'run_view_type' supplied."),
-        };
+        var stages = ViewType(r.String("run_view_type"), "run_view_type");
         var ids = new List<long>();
         foreach (var id in r.Strings("experiment_ids"))
             if (long.TryParse(id, out var n)) ids.Add(n);
         if (ids.Count == 0) return Empty;
-        var runs = await store.RunsAsync(ids, stages, ct);
-        var (page, next) = RunSearch.PageOf(RunSearch.Order(runs.Where(run => RunSearch.Matches(run, clauses)), order), offset, max);
+        var runs = await store.RunsAsync(ids, stages, clauses, ct);
+        var (page, next) = RunSearch.PageOf(RunSearch.Order(runs, order), offset, max);
         return new SearchRunsResponse(page.Count > 0 ? page : null, next);
     }
 
@@ -277,18 +356,7 @@ public static class MlflowEndpoints
         var max = (int)(r.Long("max_results") ?? 100);
         if (max <= 0 || max > 1000)
             throw Validation.Invalid($"Invalid value for max_results. It must be at most 1000, but got value {max}");
-        var filter = r.String("filter");
-        Func<RegisteredModel, bool> keep = _ => true;
-        if (!string.IsNullOrWhiteSpace(filter))
-        {
-            var clauses = RunSearch.Parse(filter.Replace("name ", "tags.__name ", StringComparison.OrdinalIgnoreCase));
-            keep = m => clauses.All(c => RunSearch.Matches(new Run
-            {
-                Info = new RunInfo { RunId = "", RunUuid = "", ExperimentId = "", Status = "" },
-                Data = new RunData { Tags = [new Tag("__name", m.Name), .. m.Tags ?? []] },
-            }, [c]));
-        }
-        var models = (await store.AllRegisteredModelsAsync(ct)).Where(keep);
+        var models = (IEnumerable<RegisteredModel>)await store.SearchRegisteredModelsAsync(RunSearch.Parse(r.String("filter"), RunSearch.RegisteredModels), ct);
         foreach (var o in r.Strings("order_by").Reverse())
         {
             var parts = o.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -304,6 +372,107 @@ public static class MlflowEndpoints
         }
         var (page, next) = RunSearch.PageOf(models, RunSearch.DecodePageToken(r.String("page_token")), max);
         return new SearchRegisteredModelsResponse(page.Count > 0 ? page : null, next);
+    }
+
+    private static async Task<object> SearchExperiments(TrackingStore store, MlflowRequest r, CancellationToken ct)
+    {
+        var max = r.Long("max_results") ?? 1000;
+        if (max < 1) throw Validation.Invalid($"Invalid value for parameter 'max_results' supplied. It must be a positive integer, but got {max}");
+        if (max > 50000) throw Validation.Invalid($"Invalid value for parameter 'max_results' supplied. It must be at most 50000, but got value {max}");
+        var stages = ViewType(r.String("view_type"), "view_type");
+        var clauses = RunSearch.Parse(r.String("filter"), RunSearch.Experiments);
+        var offset = RunSearch.DecodePageToken(r.String("page_token"));
+        IEnumerable<Experiment> found = await store.SearchExperimentsAsync(stages, clauses, ct);
+        var orderBy = r.Strings("order_by");
+        IOrderedEnumerable<Experiment>? ordered = null;
+        var byId = false;
+        // As MLflow's SQL store: default creation_time DESC, experiment_id ASC; otherwise experiment_id DESC breaks ties.
+        foreach (var o in orderBy.Count > 0 ? orderBy : ["creation_time DESC", "experiment_id ASC"])
+        {
+            var parts = o.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length is < 1 or > 2 || (parts.Length == 2 && parts[1].ToUpperInvariant() is not ("ASC" or "DESC")))
+                throw Validation.Invalid($"Invalid order_by clause '{o}'. Could not be parsed.");
+            var desc = parts.Length == 2 && parts[1].Equals("DESC", StringComparison.OrdinalIgnoreCase);
+            var key = parts[0].StartsWith("attributes.", StringComparison.Ordinal) ? parts[0]["attributes.".Length..] : parts[0];
+            Func<Experiment, object?> value = key switch
+            {
+                "name" => e => e.Name,
+                "experiment_id" => e => long.Parse(e.ExperimentId),
+                "creation_time" => e => e.CreationTime,
+                "last_update_time" => e => e.LastUpdateTime,
+                _ => throw Validation.Invalid($"Invalid order by key '{key}' specified. Valid keys are '{{'name', 'experiment_id', 'creation_time', 'last_update_time'}}'"),
+            };
+            byId |= key == "experiment_id";
+            ordered = ordered is null
+                ? (desc ? found.OrderByDescending(value, Ordinal.Instance) : found.OrderBy(value, Ordinal.Instance))
+                : (desc ? ordered.ThenByDescending(value, Ordinal.Instance) : ordered.ThenBy(value, Ordinal.Instance));
+        }
+        if (!byId) ordered = ordered!.ThenByDescending(e => long.Parse(e.ExperimentId));
+        var (page, next) = RunSearch.PageOf(ordered!, offset, (int)max);
+        return new SearchExperimentsResponse(page.Count > 0 ? page : null, next);
+    }
+
+    private static async Task<object> SearchModelVersions(TrackingStore store, MlflowRequest r, CancellationToken ct)
+    {
+        var max = r.Long("max_results") ?? 10000;
+        if (max < 1) throw Validation.Invalid($"Invalid value for max_results. It must be a positive integer, but got {max}");
+        if (max > 200000)
+            throw Validation.Invalid($"Invalid value for request parameter max_results. It must be at most 200000, but got value {max}");
+        var clauses = RunSearch.Parse(r.String("filter"), RunSearch.ModelVersions);
+        var offset = RunSearch.DecodePageToken(r.String("page_token"));
+        IEnumerable<ModelVersion> found = await store.SearchModelVersionsAsync(clauses, ct);
+        IOrderedEnumerable<ModelVersion>? ordered = null;
+        var orderBy = r.Strings("order_by");
+        // As MLflow's SQL registry: the given keys (default last_updated_timestamp DESC), then name ASC and version DESC unless given.
+        if (orderBy.Count == 0) orderBy = ["last_updated_timestamp DESC", "name ASC", "version_number DESC"];
+        var keys = orderBy.Select(o =>
+        {
+            var parts = o.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var key = parts[0].StartsWith("attributes.", StringComparison.Ordinal) ? parts[0]["attributes.".Length..] : parts[0];
+            return (Key: key, Desc: parts.Length > 1 && parts[1].Equals("DESC", StringComparison.OrdinalIgnoreCase));
+        }).ToList();
+        if (keys.Select(k => k.Key).Distinct().Count() != keys.Count)
+            throw Validation.Invalid($"`order_by` contains duplicate fields: [{string.Join(", ", orderBy.Select(o => $"'{o}'"))}]");
+        if (!keys.Any(k => k.Key == "name")) keys.Add(("name", false));
+        if (!keys.Any(k => k.Key == "version_number")) keys.Add(("version_number", true));
+        foreach (var (key, desc) in keys)
+        {
+            Func<ModelVersion, object?> value = key switch
+            {
+                "name" => v => v.Name,
+                "version_number" => v => long.Parse(v.Version),
+                "creation_timestamp" => v => v.CreationTimestamp,
+                "last_updated_timestamp" or "timestamp" => v => v.LastUpdatedTimestamp,
+                "run_id" => v => v.RunId,
+                _ => throw Validation.Invalid($"Invalid order by key '{key}' specified."),
+            };
+            ordered = ordered is null
+                ? (desc ? found.OrderByDescending(value, Ordinal.Instance) : found.OrderBy(value, Ordinal.Instance))
+                : (desc ? ordered.ThenByDescending(value, Ordinal.Instance) : ordered.ThenBy(value, Ordinal.Instance));
+        }
+        var (page, next) = RunSearch.PageOf(ordered!, offset, (int)max);
+        return new SearchModelVersionsResponse(page.Count > 0 ? page : null, next);
+    }
+
+    private static string[] ViewType(string? value, string parameter) => (value ?? "ACTIVE_ONLY") switch
+    {
+        "ACTIVE_ONLY" => ["active"],
+        "DELETED_ONLY" => ["deleted"],
+        "ALL" => ["active", "deleted"],
+        var v => throw Validation.Invalid($"Invalid value \"{v}\" for parameter '{parameter}' supplied."),
+    };
+
+    /// <summary>Numbers by value, strings ordinally, nulls last.</summary>
+    private sealed class Ordinal : IComparer<object?>
+    {
+        public static readonly Ordinal Instance = new();
+        public int Compare(object? x, object? y) => (x, y) switch
+        {
+            (null, null) => 0, (null, _) => 1, (_, null) => -1,
+            (long a, long b) => a.CompareTo(b),
+            (string a, string b) => string.CompareOrdinal(a, b),
+            _ => Comparer<object>.Default.Compare(x, y),
+        };
     }
 
     private static void Json(WebApplication app, string method, string endpoint, Func<MlflowRequest, CancellationToken, Task<object>> handler) =>

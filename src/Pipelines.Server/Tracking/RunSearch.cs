@@ -16,15 +16,46 @@ public static class RunSearch
 {
     public sealed record Clause(string Type, string Key, string Comparator, object Value);
 
+    /// <summary>What an entity's filter may name: entity prefixes, and attributes compared as numbers, strings, or lists (IN).</summary>
+    public sealed record Spec(IReadOnlySet<string> Types, IReadOnlySet<string> NumericAttributes, IReadOnlySet<string> StringAttributes,
+        IReadOnlySet<string> ListAttributes, string AttributeHint);
+
+    public static readonly Spec Runs = new(new HashSet<string> { "metrics", "params", "tags", "attributes" },
+        new HashSet<string> { "start_time", "end_time", "created" },
+        new HashSet<string> { "status", "run_name", "artifact_uri", "user_id", "run_id", "lifecycle_stage" },
+        new HashSet<string> { "run_id" },
+        "{'start_time', 'end_time', 'created', 'status', 'run_name', 'artifact_uri', 'user_id', 'run_id'}");
+
+    public static readonly Spec Experiments = new(new HashSet<string> { "tags", "attributes" },
+        new HashSet<string> { "creation_time", "last_update_time" }, new HashSet<string> { "name" }, new HashSet<string>(),
+        "{'name', 'creation_time', 'last_update_time'}");
+
+    public static readonly Spec RegisteredModels = new(new HashSet<string> { "tags", "attributes" },
+        new HashSet<string>(), new HashSet<string> { "name" }, new HashSet<string>(), "{'name'}");
+
+    public static readonly Spec ModelVersions = new(new HashSet<string> { "tags", "attributes" },
+        new HashSet<string> { "version_number" }, new HashSet<string> { "name", "run_id", "source_path" }, new HashSet<string> { "name", "run_id" },
+        "{'name', 'run_id', 'source_path', 'version_number'}");
+
+    /// <summary>The clauses as the parallel arrays the SQL search statements take (see tracking.sql, RunsWithData).</summary>
+    public static (string, object?)[] SqlParameters(IReadOnlyList<Clause> clauses) =>
+    [
+        ("c_types", clauses.Select(c => c.Type).ToArray()),
+        ("c_keys", clauses.Select(c => c.Key).ToArray()),
+        ("c_ops", clauses.Select(c => c.Comparator).ToArray()),
+        ("c_texts", clauses.Select(c => c.Value as string).ToArray()),
+        ("c_numbers", clauses.Select(c => c.Value is double d ? d : (double?)null).ToArray()),
+        ("c_lists", clauses.Select(c => c.Value is List<string> l ? JsonSerializer.Serialize(l) : null).ToArray()),
+    ];
+
     private const string NumericComparators = "{'!=', '=', '<=', '>=', '<', '>'}";
     private const string StringComparators = "{'!=', '=', 'LIKE', 'ILIKE'}";
     private static readonly HashSet<string> Numeric = ["=", "!=", ">", ">=", "<", "<="];
     private static readonly HashSet<string> Strings = ["=", "!=", "LIKE", "ILIKE"];
-    private static readonly HashSet<string> NumericAttributes = ["start_time", "end_time", "created"];
-    private static readonly HashSet<string> StringAttributes = ["status", "run_name", "artifact_uri", "user_id", "run_id", "lifecycle_stage"];
 
-    public static IReadOnlyList<Clause> Parse(string? filter)
+    public static IReadOnlyList<Clause> Parse(string? filter, Spec? spec = null)
     {
+        spec ??= Runs;
         var clauses = new List<Clause>();
         if (string.IsNullOrWhiteSpace(filter)) return clauses;
         var tokens = Tokenize(filter);
@@ -38,21 +69,21 @@ public static class RunSearch
                 i++;
             }
             if (i >= tokens.Count) throw Validation.Invalid($"Invalid filter '{filter}'. Expected a clause after AND.");
-            var (type, key) = Identifier(tokens[i++], filter);
+            var (type, key) = Identifier(tokens[i++], filter, spec);
             if (i >= tokens.Count) throw Validation.Invalid($"Invalid filter '{filter}'. Expected a comparator after '{type}.{key}'.");
             var comparator = tokens[i++].ToUpperInvariant();
             if (comparator == "NOT" && i < tokens.Count && tokens[i].Equals("IN", StringComparison.OrdinalIgnoreCase)) { comparator = "NOT IN"; i++; }
             if (i >= tokens.Count) throw Validation.Invalid($"Invalid filter '{filter}'. Expected a value after '{comparator}'.");
             var raw = tokens[i++];
-            clauses.Add(Check(type, key, comparator, raw, filter));
+            clauses.Add(Check(type, key, comparator, raw, filter, spec));
         }
         return clauses;
     }
 
-    private static Clause Check(string type, string key, string comparator, string raw, string filter)
+    private static Clause Check(string type, string key, string comparator, string raw, string filter, Spec spec)
     {
-        var numeric = type == "metrics" || (type == "attributes" && NumericAttributes.Contains(key));
-        if (type == "attributes" && key == "run_id" && comparator is "IN" or "NOT IN")
+        var numeric = type == "metrics" || (type == "attributes" && spec.NumericAttributes.Contains(key));
+        if (type == "attributes" && spec.ListAttributes.Contains(key) && comparator is "IN" or "NOT IN")
         {
             if (!raw.StartsWith('(')) throw Validation.Invalid($"While parsing a list in the query, expected a non-empty list of string values, but got {raw}");
             var items = Tokenize(raw[1..^1]).Where(t => t != ",").Select(t => Unquote(t) ?? throw Validation.Invalid($"Expected a quoted string value for attributes. Got value {t}")).ToList();
@@ -77,33 +108,36 @@ public static class RunSearch
         return new Clause(type, key, comparator, s);
     }
 
-    private static (string Type, string Key) Identifier(string token, string filter)
+    private static (string Type, string Key) Identifier(string token, string filter, Spec spec)
     {
         var dot = token.IndexOf('.');
         if (dot < 0)
         {
             var k = Unquote(token, backticks: true) ?? token;
-            return ("attributes", Attribute(k, filter));
+            return ("attributes", Attribute(k, spec));
         }
         var prefix = token[..dot].ToLowerInvariant();
         var key = token[(dot + 1)..];
         key = Unquote(key, backticks: true) ?? key;
         if (key.Length == 0) throw Validation.Invalid($"Invalid identifier '{token}'");
-        return prefix switch
+        var result = prefix switch
         {
             "metric" or "metrics" => ("metrics", key),
             "param" or "params" or "parameter" or "parameters" => ("params", key),
             "tag" or "tags" => ("tags", key),
-            "attribute" or "attributes" or "attr" or "run" => ("attributes", Attribute(key, filter)),
+            "attribute" or "attributes" or "attr" or "run" => ("attributes", Attribute(key, spec)),
             _ => throw Validation.Invalid($"Invalid entity type '{token[..dot]}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']"),
         };
+        if (!spec.Types.Contains(result.Item1))
+            throw Validation.Invalid($"Invalid entity type '{token[..dot]}'. Valid values are {string.Join(", ", spec.Types.Select(t => $"'{t.TrimEnd('s')}'"))}");
+        return result;
     }
 
-    private static string Attribute(string key, string filter)
+    private static string Attribute(string key, Spec spec)
     {
         var k = key == "Created" ? "created" : key;
-        if (!NumericAttributes.Contains(k) && !StringAttributes.Contains(k))
-            throw Validation.Invalid($"Invalid attribute key '{key}' specified. Valid keys are '{{'start_time', 'end_time', 'created', 'status', 'run_name', 'artifact_uri', 'user_id', 'run_id'}}'");
+        if (!spec.NumericAttributes.Contains(k) && !spec.StringAttributes.Contains(k))
+            throw Validation.Invalid($"Invalid attribute key '{key}' specified. Valid keys are '{spec.AttributeHint}'");
         return k;
     }
 
@@ -225,7 +259,7 @@ public static class RunSearch
                     _ => throw Validation.Invalid($"Invalid ordering key in order_by clause '{clause}'."),
                 };
             }
-            var (type, key) = Identifier(tokens[0], clause);
+            var (type, key) = Identifier(tokens[0], clause, Runs);
             keys.Add(new OrderKey(type, key, ascending));
         }
         return keys;

@@ -50,6 +50,30 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
         return 0;
     }, ct);
 
+    public Task<IReadOnlyList<Experiment>> SearchExperimentsAsync(IReadOnlyList<string> lifecycleStages, IReadOnlyList<RunSearch.Clause> clauses, CancellationToken ct) =>
+        InTx(async (c, tx) => (IReadOnlyList<Experiment>)await WithTags(c, tx, await ReadExperiments(Cmd(c, tx, "ExperimentSearch",
+            [("lifecycle_stages", lifecycleStages.ToArray()), .. RunSearch.SqlParameters(clauses)[..5]]), ct), ct), ct);
+
+    /// <summary>Deletes (<paramref name="delete"/>) or restores an experiment and its runs, as MLflow's SQL store.</summary>
+    public Task SetExperimentLifecycleAsync(string id, bool delete, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        var (from, to) = delete ? ("active", "deleted") : ("deleted", "active");
+        var now = Now;
+        var n = long.TryParse(id, out var v) ? v : -1;
+        if (await Cmd(c, tx, "ExperimentSetLifecycle", ("experiment_id", n), ("from_stage", from), ("to_stage", to), ("now", now)).ExecuteNonQueryAsync(ct) == 0)
+            throw MlflowException.NotFound($"No Experiment with id={id} exists");
+        return await Cmd(c, tx, "ExperimentRunsSetLifecycle", ("experiment_id", n), ("from_stage", from), ("to_stage", to), ("now", now)).ExecuteNonQueryAsync(ct);
+    }, ct);
+
+    public Task RenameExperimentAsync(string id, string newName, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        var e = await ExperimentOrThrow(c, tx, id, ct);
+        if (e.LifecycleStage != "active") throw MlflowException.Create(MlflowErrorCodes.InvalidState, "Cannot rename a non-active experiment.");
+        if (await Cmd(c, tx, "ExperimentRename", ("experiment_id", long.Parse(e.ExperimentId)), ("new_name", newName), ("now", Now)).ExecuteNonQueryAsync(ct) == 0)
+            throw MlflowException.AlreadyExists($"Experiment(name={newName}) already exists.");
+        return 0;
+    }, ct);
+
     // ---- runs
 
     public Task<Run> CreateRunAsync(CreateRunRequest r, string runName, IReadOnlyList<Tag> tags, CancellationToken ct) => InTx(async (c, tx) =>
@@ -79,12 +103,30 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
     public Task SetRunLifecycleAsync(string runId, string stage, CancellationToken ct) => InTx(async (c, tx) =>
     {
         await RunOrThrow(c, tx, runId, ct);
-        return await Cmd(c, tx, "RunSetLifecycle", ("run_uuid", runId), ("lifecycle_stage", stage)).ExecuteNonQueryAsync(ct);
+        return await Cmd(c, tx, "RunSetLifecycle", ("run_uuid", runId), ("lifecycle_stage", stage), ("now", Now)).ExecuteNonQueryAsync(ct);
     }, ct);
 
-    public Task<IReadOnlyList<Run>> RunsAsync(IReadOnlyList<long> experimentIds, IReadOnlyList<string> lifecycleStages, CancellationToken ct) =>
-        InTx(async (c, tx) => (IReadOnlyList<Run>)await ReadRuns(Cmd(c, tx, "RunsWithData", ("run_uuid", null),
-            ("experiment_ids", experimentIds.ToArray()), ("lifecycle_stages", lifecycleStages.ToArray())), ct), ct);
+    /// <summary>The runs of the experiments in the stages that satisfy every clause (filtered by PostgreSQL).</summary>
+    public Task<IReadOnlyList<Run>> RunsAsync(IReadOnlyList<long> experimentIds, IReadOnlyList<string> lifecycleStages, IReadOnlyList<RunSearch.Clause> clauses, CancellationToken ct) =>
+        InTx(async (c, tx) => (IReadOnlyList<Run>)await ReadRuns(Cmd(c, tx, "RunsWithData", [("run_uuid", null),
+            ("experiment_ids", experimentIds.ToArray()), ("lifecycle_stages", lifecycleStages.ToArray()), .. RunSearch.SqlParameters(clauses)]), ct), ct);
+
+    /// <summary>Records datasets as inputs of a run: each dataset once per experiment (name, digest), its input tags upserted.</summary>
+    public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> inputs, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await LockActiveRun(c, tx, runId, ct);
+        var experimentId = (long)(await Cmd(c, tx, "RunExperiment", ("run_uuid", runId)).ExecuteScalarAsync(ct))!;
+        foreach (var input in inputs)
+        {
+            var d = input.Dataset;
+            var datasetId = (string)(await Cmd(c, tx, "DatasetUpsert", ("dataset_uuid", Guid.NewGuid().ToString("N")), ("experiment_id", experimentId),
+                ("name", d.Name), ("digest", d.Digest), ("source_type", d.SourceType), ("source", d.Source), ("schema", d.Schema), ("profile", d.Profile))
+                .ExecuteScalarAsync(ct))!;
+            await Cmd(c, tx, "RunInputInsert", ("run_uuid", runId), ("dataset_uuid", datasetId)).ExecuteNonQueryAsync(ct);
+            await UpsertTags(c, tx, "RunInputTagUpsert", input.Tags ?? [], ct, ("run_uuid", runId), ("dataset_uuid", datasetId));
+        }
+        return 0;
+    }, ct);
 
     public Task LogBatchAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<Tag> tags, CancellationToken ct) => InTx(async (c, tx) =>
     {
@@ -151,12 +193,62 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
     public Task<RegisteredModel> GetRegisteredModelAsync(string name, CancellationToken ct) => InTx(async (c, tx) =>
         (await RegisteredModels(c, tx, [await ModelNameOrThrow(c, tx, name, ct)], ct))[0], ct);
 
-    public Task<IReadOnlyList<RegisteredModel>> AllRegisteredModelsAsync(CancellationToken ct) => InTx(async (c, tx) =>
+    public Task<IReadOnlyList<RegisteredModel>> SearchRegisteredModelsAsync(IReadOnlyList<RunSearch.Clause> clauses, CancellationToken ct) => InTx(async (c, tx) =>
     {
         var names = new List<string>();
-        await using (var reader = await Cmd(c, tx, "RegisteredModelsAll").ExecuteReaderAsync(ct))
+        await using (var reader = await Cmd(c, tx, "RegisteredModelSearch", RunSearch.SqlParameters(clauses)[..4]).ExecuteReaderAsync(ct))
             while (await reader.ReadAsync(ct)) names.Add(reader.GetString(0));
         return (IReadOnlyList<RegisteredModel>)await RegisteredModels(c, tx, names, ct);
+    }, ct);
+
+    public Task<RegisteredModel> RenameRegisteredModelAsync(string name, string newName, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await ModelNameOrThrow(c, tx, name, ct);
+        if (name != newName && await Cmd(c, tx, "RegisteredModelByName", ("name", newName)).ExecuteScalarAsync(ct) is not null)
+            throw MlflowException.AlreadyExists($"Registered Model (name={newName}) already exists.");
+        await Cmd(c, tx, "RegisteredModelRename", ("name", name), ("new_name", newName), ("now", Now)).ExecuteNonQueryAsync(ct);
+        return (await RegisteredModels(c, tx, [newName], ct))[0];
+    }, ct);
+
+    public Task<RegisteredModel> UpdateRegisteredModelAsync(string name, string? description, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await ModelNameOrThrow(c, tx, name, ct);
+        await Cmd(c, tx, "RegisteredModelSetDescription", ("name", name), ("description", description), ("now", Now)).ExecuteNonQueryAsync(ct);
+        return (await RegisteredModels(c, tx, [name], ct))[0];
+    }, ct);
+
+    public Task DeleteRegisteredModelAsync(string name, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        if (await Cmd(c, tx, "RegisteredModelDelete", ("name", name)).ExecuteNonQueryAsync(ct) == 0)
+            throw MlflowException.NotFound($"Registered Model with name={name} not found");
+        return 0;
+    }, ct);
+
+    public Task DeleteModelVersionAsync(string name, int version, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        if (await Cmd(c, tx, "RegisteredModelLock", ("name", name)).ExecuteScalarAsync(ct) is null
+            || await Cmd(c, tx, "ModelVersionDelete", ("name", name), ("version", version)).ExecuteNonQueryAsync(ct) == 0)
+            throw MlflowException.NotFound($"Model Version (name={name}, version={version}) not found");
+        return await Cmd(c, tx, "RegisteredModelTouch", ("name", name), ("now", Now)).ExecuteNonQueryAsync(ct);
+    }, ct);
+
+    public Task<ModelVersion> UpdateModelVersionAsync(string name, int version, string? description, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await ModelVersionOrThrow(c, tx, name, version, ct);
+        await Cmd(c, tx, "ModelVersionSetDescription", ("name", name), ("version", version), ("description", description ?? ""), ("now", Now)).ExecuteNonQueryAsync(ct);
+        return await ModelVersionOrThrow(c, tx, name, version, ct);
+    }, ct);
+
+    /// <summary>Versions satisfying every clause (filtered by PostgreSQL), with their tags and aliases.</summary>
+    public Task<IReadOnlyList<ModelVersion>> SearchModelVersionsAsync(IReadOnlyList<RunSearch.Clause> clauses, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        var found = await ReadVersions(Cmd(c, tx, "ModelVersionSearch", RunSearch.SqlParameters(clauses)), ct);
+        var (tags, aliases) = await VersionExtras(c, tx, found.Select(v => v.Name).Distinct().ToArray(), ct);
+        return (IReadOnlyList<ModelVersion>)found.Select(v =>
+        {
+            var mine = aliases.Where(a => a.Name == v.Name && a.Version.ToString() == v.Version).Select(a => a.Alias).ToList();
+            return v with { Tags = tags.GetValueOrDefault((v.Name, v.Version)), Aliases = mine.Count > 0 ? mine : null };
+        }).ToList();
     }, ct);
 
     public Task SetRegisteredModelTagAsync(string name, Tag tag, CancellationToken ct) => InTx(async (c, tx) =>
@@ -291,6 +383,7 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
                 var metrics = JsonSerializer.Deserialize<List<Metric>>(reader.GetString(9), MlflowJson.Options)!;
                 var parameters = JsonSerializer.Deserialize<List<Param>>(reader.GetString(10), MlflowJson.Options)!;
                 var tags = JsonSerializer.Deserialize<List<Tag>>(reader.GetString(11), MlflowJson.Options)!;
+                var inputs = JsonSerializer.Deserialize<List<DatasetInput>>(reader.GetString(12), MlflowJson.Options)!;
                 list.Add(new Run
                 {
                     Info = new RunInfo
@@ -312,7 +405,7 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
                         Params = parameters.Count > 0 ? parameters : null,
                         Tags = tags.Count > 0 ? tags : null,
                     },
-                    Inputs = new RunInputs(),
+                    Inputs = new RunInputs { DatasetInputs = inputs.Count > 0 ? inputs : null },
                 });
             }
         return list;
@@ -320,7 +413,8 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
 
     private static async Task<Run> RunOrThrow(NpgsqlConnection c, NpgsqlTransaction tx, string runId, CancellationToken ct)
     {
-        var runs = await ReadRuns(Cmd(c, tx, "RunsWithData", ("run_uuid", runId), ("experiment_ids", null), ("lifecycle_stages", new[] { "active", "deleted" })), ct);
+        var runs = await ReadRuns(Cmd(c, tx, "RunsWithData", [("run_uuid", runId), ("experiment_ids", null), ("lifecycle_stages", new[] { "active", "deleted" }),
+            .. RunSearch.SqlParameters([])]), ct);
         return runs.Count > 0 ? runs[0] : throw MlflowException.NotFound($"Run with id={runId} not found");
     }
 

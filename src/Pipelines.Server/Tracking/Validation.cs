@@ -110,6 +110,34 @@ internal static partial class Validation
         if (VersionAlias().IsMatch(alias)) throw Invalid($"Version alias name '{alias}' is reserved.");
     }
 
+    // Dataset limits of mlflow/utils/validation.py (MAX_DATASET_*_SIZE, MAX_INPUT_TAG_*_SIZE).
+    public const int MaxDatasetNameSize = 500;
+    public const int MaxDatasetDigestSize = 36;
+    public const int MaxDatasetSchemaSize = 1048575;
+    public const int MaxDatasetSourceSize = 65535;
+    public const int MaxDatasetProfileSize = 16777215;
+    public const int MaxInputTagKeySize = 255;
+    public const int MaxInputTagValueSize = 500;
+
+    public static void DatasetInput(DatasetInput input)
+    {
+        var d = input.Dataset;
+        static void Max(string what, int limit, string? value)
+        {
+            if (value is not null && value.Length > limit) throw Invalid($"{what} exceeds the maximum length of {limit}");
+        }
+        Max("Dataset name", MaxDatasetNameSize, d.Name);
+        Max("Dataset digest", MaxDatasetDigestSize, d.Digest);
+        Max("Dataset source", MaxDatasetSourceSize, d.Source);
+        Max("Dataset schema", MaxDatasetSchemaSize, d.Schema);
+        Max("Dataset profile", MaxDatasetProfileSize, d.Profile);
+        foreach (var t in input.Tags ?? [])
+        {
+            Max("InputTag key", MaxInputTagKeySize, t.Key);
+            Max("InputTag value", MaxInputTagValueSize, t.Value);
+        }
+    }
+
     public static void BatchLimits(int metrics, int parameters, int tags)
     {
         static void Check(string entity, int limit, int n)

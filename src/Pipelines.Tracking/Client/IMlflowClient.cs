@@ -15,11 +15,22 @@ public interface IMlflowClient
     /// <summary>The experiment's id, creating it if needed; a concurrent creator winning the race is not an error.</summary>
     Task<string> GetOrCreateExperimentAsync(string name, IReadOnlyList<Tag>? tags = null, CancellationToken ct = default);
     Task SetExperimentTagAsync(string experimentId, string key, string value, CancellationToken ct = default);
+    /// <summary>One page of experiments; <paramref name="viewType"/> is ACTIVE_ONLY (default), DELETED_ONLY or ALL.</summary>
+    Task<Page<Experiment>> SearchExperimentsAsync(string? filter = null, int? maxResults = null, IReadOnlyList<string>? orderBy = null, string? pageToken = null, string? viewType = null, CancellationToken ct = default);
+    /// <summary>Marks the experiment and its runs deleted (restorable).</summary>
+    Task DeleteExperimentAsync(string experimentId, CancellationToken ct = default);
+    Task RestoreExperimentAsync(string experimentId, CancellationToken ct = default);
+    Task RenameExperimentAsync(string experimentId, string newName, CancellationToken ct = default);
 
     // Runs
     Task<Run> CreateRunAsync(CreateRunRequest request, CancellationToken ct = default);
     Task<RunInfo> UpdateRunAsync(string runId, string? status = null, long? endTime = null, string? runName = null, CancellationToken ct = default);
     Task<Run> GetRunAsync(string runId, CancellationToken ct = default);
+    /// <summary>Marks the run deleted (restorable); searches then skip it unless <c>run_view_type</c> asks for deleted runs.</summary>
+    Task DeleteRunAsync(string runId, CancellationToken ct = default);
+    Task RestoreRunAsync(string runId, CancellationToken ct = default);
+    /// <summary>Records datasets used by the run (MLflow's runs/log-inputs); they appear in the run's <c>inputs.dataset_inputs</c>.</summary>
+    Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, CancellationToken ct = default);
     Task<Page<Run>> SearchRunsAsync(SearchRunsRequest request, CancellationToken ct = default);
     /// <summary>Every run matching, following page tokens.</summary>
     IAsyncEnumerable<Run> SearchAllRunsAsync(SearchRunsRequest request, CancellationToken ct = default);
@@ -42,11 +53,20 @@ public interface IMlflowClient
     Task<RegisteredModel> CreateRegisteredModelAsync(string name, string? description = null, IReadOnlyList<Tag>? tags = null, CancellationToken ct = default);
     Task<RegisteredModel> GetRegisteredModelAsync(string name, CancellationToken ct = default);
     Task<Page<RegisteredModel>> SearchRegisteredModelsAsync(string? filter = null, int? maxResults = null, IReadOnlyList<string>? orderBy = null, string? pageToken = null, CancellationToken ct = default);
+    Task<RegisteredModel> RenameRegisteredModelAsync(string name, string newName, CancellationToken ct = default);
+    Task<RegisteredModel> UpdateRegisteredModelAsync(string name, string? description, CancellationToken ct = default);
+    /// <summary>Deletes the model with all its versions, tags and aliases.</summary>
+    Task DeleteRegisteredModelAsync(string name, CancellationToken ct = default);
     Task SetRegisteredModelTagAsync(string name, string key, string value, CancellationToken ct = default);
     Task<ModelVersion> CreateModelVersionAsync(CreateModelVersionRequest request, CancellationToken ct = default);
     Task<ModelVersion> GetModelVersionAsync(string name, string version, CancellationToken ct = default);
     /// <summary>Polls until the version is READY; throws if registration failed.</summary>
     Task<ModelVersion> WaitForModelVersionReadyAsync(string name, string version, TimeSpan? pollInterval = null, CancellationToken ct = default);
+    Task<ModelVersion> UpdateModelVersionAsync(string name, string version, string? description, CancellationToken ct = default);
+    /// <summary>Deletes the version and the aliases pointing at it; its number is not reused.</summary>
+    Task DeleteModelVersionAsync(string name, string version, CancellationToken ct = default);
+    /// <summary>One page of versions, e.g. filter <c>name='m'</c> or <c>run_id='…'</c>.</summary>
+    Task<Page<ModelVersion>> SearchModelVersionsAsync(string? filter = null, int? maxResults = null, IReadOnlyList<string>? orderBy = null, string? pageToken = null, CancellationToken ct = default);
     Task SetModelVersionTagAsync(string name, string version, string key, string value, CancellationToken ct = default);
     Task SetAliasAsync(string name, string alias, string version, CancellationToken ct = default);
     Task<ModelVersion> GetModelVersionByAliasAsync(string name, string alias, CancellationToken ct = default);

@@ -74,6 +74,21 @@ public sealed class MlflowClient : IMlflowClient, IDisposable
     public Task SetExperimentTagAsync(string experimentId, string key, string value, CancellationToken ct = default) =>
         PostAsync<JsonElement>("experiments/set-experiment-tag", new SetExperimentTagRequest(experimentId, key, value), ct);
 
+    public async Task<Page<Experiment>> SearchExperimentsAsync(string? filter = null, int? maxResults = null, IReadOnlyList<string>? orderBy = null, string? pageToken = null, string? viewType = null, CancellationToken ct = default)
+    {
+        var r = await PostAsync<SearchExperimentsResponse>("experiments/search", new SearchExperimentsRequest(maxResults, pageToken, filter, orderBy, viewType), ct);
+        return new Page<Experiment>(r.Experiments ?? [], string.IsNullOrEmpty(r.NextPageToken) ? null : r.NextPageToken);
+    }
+
+    public Task DeleteExperimentAsync(string experimentId, CancellationToken ct = default) =>
+        PostAsync<JsonElement>("experiments/delete", new DeleteExperimentRequest(experimentId), ct);
+
+    public Task RestoreExperimentAsync(string experimentId, CancellationToken ct = default) =>
+        PostAsync<JsonElement>("experiments/restore", new DeleteExperimentRequest(experimentId), ct);
+
+    public Task RenameExperimentAsync(string experimentId, string newName, CancellationToken ct = default) =>
+        PostAsync<JsonElement>("experiments/update", new UpdateExperimentRequest(experimentId, newName), ct);
+
     // ---- runs
 
     public async Task<Run> CreateRunAsync(CreateRunRequest request, CancellationToken ct = default) =>
@@ -84,6 +99,13 @@ public sealed class MlflowClient : IMlflowClient, IDisposable
 
     public async Task<Run> GetRunAsync(string runId, CancellationToken ct = default) =>
         (await GetAsync<RunResponse>("runs/get", ct, ("run_id", runId))).Run;
+
+    public Task DeleteRunAsync(string runId, CancellationToken ct = default) => PostAsync<JsonElement>("runs/delete", new RunIdRequest(runId), ct);
+
+    public Task RestoreRunAsync(string runId, CancellationToken ct = default) => PostAsync<JsonElement>("runs/restore", new RunIdRequest(runId), ct);
+
+    public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, CancellationToken ct = default) =>
+        PostAsync<JsonElement>("runs/log-inputs", new LogInputsRequest(runId, datasets), ct);
 
     public async Task<Page<Run>> SearchRunsAsync(SearchRunsRequest request, CancellationToken ct = default)
     {
@@ -186,6 +208,32 @@ public sealed class MlflowClient : IMlflowClient, IDisposable
         return new Page<RegisteredModel>(r.RegisteredModels ?? [], string.IsNullOrEmpty(r.NextPageToken) ? null : r.NextPageToken);
     }
 
+    public async Task<RegisteredModel> RenameRegisteredModelAsync(string name, string newName, CancellationToken ct = default) =>
+        (await PostAsync<RegisteredModelResponse>("registered-models/rename", new RenameRegisteredModelRequest(name, newName), ct)).RegisteredModel;
+
+    public async Task<RegisteredModel> UpdateRegisteredModelAsync(string name, string? description, CancellationToken ct = default) =>
+        (await SendBodyAsync<RegisteredModelResponse>(HttpMethod.Patch, "registered-models/update", new UpdateRegisteredModelRequest(name, description), ct)).RegisteredModel;
+
+    public Task DeleteRegisteredModelAsync(string name, CancellationToken ct = default) =>
+        SendBodyAsync<JsonElement>(HttpMethod.Delete, "registered-models/delete", new DeleteRegisteredModelRequest(name), ct, ("name", name));
+
+    public async Task<ModelVersion> UpdateModelVersionAsync(string name, string version, string? description, CancellationToken ct = default) =>
+        (await SendBodyAsync<ModelVersionResponse>(HttpMethod.Patch, "model-versions/update", new UpdateModelVersionRequest(name, version, description), ct)).ModelVersion;
+
+    public Task DeleteModelVersionAsync(string name, string version, CancellationToken ct = default) =>
+        SendBodyAsync<JsonElement>(HttpMethod.Delete, "model-versions/delete", new DeleteModelVersionRequest(name, version), ct, ("name", name), ("version", version));
+
+    public async Task<Page<ModelVersion>> SearchModelVersionsAsync(string? filter = null, int? maxResults = null, IReadOnlyList<string>? orderBy = null, string? pageToken = null, CancellationToken ct = default)
+    {
+        var query = new List<(string, string)>();
+        if (filter is not null) query.Add(("filter", filter));
+        if (maxResults is not null) query.Add(("max_results", maxResults.Value.ToString()));
+        foreach (var o in orderBy ?? []) query.Add(("order_by", o));
+        if (pageToken is not null) query.Add(("page_token", pageToken));
+        var r = await GetAsync<SearchModelVersionsResponse>("model-versions/search", ct, query.ToArray());
+        return new Page<ModelVersion>(r.ModelVersions ?? [], string.IsNullOrEmpty(r.NextPageToken) ? null : r.NextPageToken);
+    }
+
     public Task SetRegisteredModelTagAsync(string name, string key, string value, CancellationToken ct = default) =>
         PostAsync<JsonElement>("registered-models/set-tag", new SetRegisteredModelTagRequest(name, key, value), ct);
 
@@ -246,6 +294,19 @@ public sealed class MlflowClient : IMlflowClient, IDisposable
             var content = new ByteArrayContent(bytes);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
             return new HttpRequestMessage(HttpMethod.Post, uri) { Content = content };
+        }, ct);
+    }
+
+    /// <summary>PATCH/DELETE with a JSON body; DELETE also carries the parameters in the query string, which MLflow's server reads.</summary>
+    private Task<T> SendBodyAsync<T>(HttpMethod method, string endpoint, object body, CancellationToken ct, params (string Key, string Value)[] query)
+    {
+        var uri = new Uri(_base, Api + endpoint + Query(query));
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), MlflowJson.Options);
+        return SendJsonAsync<T>(() =>
+        {
+            var content = new ByteArrayContent(bytes);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            return new HttpRequestMessage(method, uri) { Content = content };
         }, ct);
     }
 

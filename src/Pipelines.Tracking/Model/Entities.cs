@@ -53,9 +53,28 @@ public sealed record RunData
     public Metric? Metric(string key) => Metrics?.FirstOrDefault(m => m.Key == key);
 }
 
+/// <summary>A dataset as MLflow records it (mlflow.entities.Dataset): identified by name and digest in an experiment.</summary>
+public sealed record Dataset
+{
+    public required string Name { get; init; }
+    public required string Digest { get; init; }
+    public required string SourceType { get; init; }
+    /// <summary>JSON describing where the data lives (MLflow's DatasetSource.to_json()).</summary>
+    public required string Source { get; init; }
+    public string? Schema { get; init; }
+    public string? Profile { get; init; }
+}
+
+/// <summary>A dataset used by a run, with input tags such as <c>mlflow.data.context</c> = training.</summary>
+public sealed record DatasetInput
+{
+    public IReadOnlyList<Tag>? Tags { get; init; }
+    public required Dataset Dataset { get; init; }
+}
+
 public sealed record RunInputs
 {
-    public IReadOnlyList<System.Text.Json.JsonElement>? DatasetInputs { get; init; }
+    public IReadOnlyList<DatasetInput>? DatasetInputs { get; init; }
 }
 
 public sealed record Run

@@ -9,6 +9,11 @@ public sealed record SetExperimentTagRequest(string ExperimentId, string Key, st
 public sealed record SearchExperimentsRequest(long? MaxResults = null, string? PageToken = null, string? Filter = null, IReadOnlyList<string>? OrderBy = null, string? ViewType = null);
 public sealed record SearchExperimentsResponse(IReadOnlyList<Experiment>? Experiments, string? NextPageToken);
 
+public sealed record DeleteExperimentRequest(string ExperimentId);
+public sealed record UpdateExperimentRequest(string ExperimentId, string NewName);
+public sealed record RunIdRequest(string RunId);
+public sealed record LogInputsRequest(string RunId, IReadOnlyList<DatasetInput>? Datasets);
+
 public sealed record CreateRunRequest
 {
     public required string ExperimentId { get; init; }
@@ -50,4 +55,10 @@ public sealed record ModelVersionResponse(ModelVersion ModelVersion);
 public sealed record SetModelVersionTagRequest(string Name, string Version, string Key, string Value);
 public sealed record SetAliasRequest(string Name, string Alias, string Version);
 public sealed record DeleteAliasRequest(string Name, string Alias);
+public sealed record RenameRegisteredModelRequest(string Name, string NewName);
+public sealed record UpdateRegisteredModelRequest(string Name, string? Description);
+public sealed record DeleteRegisteredModelRequest(string Name);
+public sealed record UpdateModelVersionRequest(string Name, string Version, string? Description);
+public sealed record DeleteModelVersionRequest(string Name, string Version);
+public sealed record SearchModelVersionsResponse(IReadOnlyList<ModelVersion>? ModelVersions, string? NextPageToken);
 public sealed record ErrorResponse(string ErrorCode, string Message);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Pipelines.Tracking.Client;
 using Pipelines.Tracking.Model;
 
@@ -93,9 +94,29 @@ public sealed class PipelineTracking(IMlflowClient client, TimeProvider? time = 
     public Task LogMetricsAsync(TrackedRun run, IReadOnlyDictionary<string, double> metrics, long step = 0, CancellationToken ct = default) =>
         client.LogBatchAsync(run.RunId, metrics.Select(m => new Metric(m.Key, m.Value, Now, step)).ToList(), ct: ct);
 
-    /// <summary>Records an input dataset (name, URI and content hash) as <c>pipelines.input.NAME</c> tags.</summary>
-    public Task LogInputAsync(TrackedRun run, string name, string uri, string contentHash, CancellationToken ct = default) =>
-        client.LogBatchAsync(run.RunId, tags: [new($"{PipelineTags.InputPrefix}{name}", uri), new($"{PipelineTags.InputPrefix}{name}.hash", contentHash)], ct: ct);
+    /// <summary>
+    /// Records an input dataset with MLflow's runs/log-inputs: the dataset's digest is the content hash cut to
+    /// MLflow's 36-character limit (the full hash stays in the source JSON), <paramref name="context"/> becomes the
+    /// <c>mlflow.data.context</c> input tag, <paramref name="schema"/> and <paramref name="profile"/> are JSON as MLflow stores them.
+    /// </summary>
+    public Task LogInputAsync(TrackedRun run, string name, string uri, string contentHash, string? context = null,
+        string? schema = null, string? profile = null, CancellationToken ct = default)
+    {
+        var digest = contentHash.StartsWith("sha256:", StringComparison.Ordinal) ? contentHash["sha256:".Length..] : contentHash;
+        var dataset = new Dataset
+        {
+            Name = name,
+            Digest = digest.Length > DatasetDigestLength ? digest[..DatasetDigestLength] : digest,
+            SourceType = PipelineTags.DatasetSourceType,
+            Source = JsonSerializer.Serialize(new Dictionary<string, string> { ["uri"] = uri, ["content_hash"] = contentHash }),
+            Schema = schema,
+            Profile = profile,
+        };
+        IReadOnlyList<Tag>? tags = context is null ? null : [new Tag(PipelineTags.DatasetContext, context)];
+        return client.LogInputsAsync(run.RunId, [new DatasetInput { Tags = tags, Dataset = dataset }], ct);
+    }
+
+    private const int DatasetDigestLength = 36;
 
     public async Task UploadArtifactAsync(TrackedRun run, string artifactPath, Stream content, CancellationToken ct = default) =>
         await client.UploadArtifactAsync(run.ArtifactUri, artifactPath, content, ct);
@@ -177,5 +198,7 @@ public static class PipelineTags
     public const string Workflow = "pipelines.workflow";
     public const string RunId = "pipelines.run_id";
     public const string SourceVersion = "pipelines.source_version";
-    public const string InputPrefix = "pipelines.input.";
+    /// <summary>MLflow's input tag saying what a dataset was used for (training, evaluation, …).</summary>
+    public const string DatasetContext = "mlflow.data.context";
+    public const string DatasetSourceType = "pipelines";
 }

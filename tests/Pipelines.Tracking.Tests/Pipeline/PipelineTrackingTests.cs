@@ -40,7 +40,8 @@ public class PipelineTrackingTests
                 IterationMetrics = new Dictionary<string, IReadOnlyList<double>> { ["logloss"] = [0.6, 0.5, 0.4 - t / 100.0] },
                 FinalMetrics = new Dictionary<string, double> { ["auc"] = 0.8 + t / 100.0 },
             });
-        await tracking.LogInputAsync(parent, "train", "file:///data/train.parquet", "sha256:00ff");
+        var hash = "sha256:" + new string('a', 64);
+        await tracking.LogInputAsync(parent, "train", "file:///data/train.parquet", hash, context: "training", schema: "{\"columns\":[\"age\"]}");
         await tracking.FinishAsync(parent);
 
         var run = await _client.GetRunAsync(parent.RunId);
@@ -50,7 +51,14 @@ public class PipelineTrackingTests
         Assert.That(run.Data.Tag(MlflowTags.SourceName), Is.EqualTo("income"));
         Assert.That(run.Data.Tag(MlflowTags.SourceGitCommit), Is.EqualTo("abc123"));
         Assert.That(run.Data.Tag(PipelineTags.RunId), Is.EqualTo("run-42"));
-        Assert.That(run.Data.Tag("pipelines.input.train.hash"), Is.EqualTo("sha256:00ff"));
+        var input = run.Inputs!.DatasetInputs!.Single();
+        Assert.That(input.Dataset.Name, Is.EqualTo("train"));
+        Assert.That(input.Dataset.Digest, Is.EqualTo(new string('a', 36)));
+        Assert.That(input.Dataset.SourceType, Is.EqualTo(PipelineTags.DatasetSourceType));
+        Assert.That(input.Dataset.Source, Does.Contain("file:///data/train.parquet").And.Contain(hash));
+        Assert.That(input.Dataset.Schema, Is.EqualTo("{\"columns\":[\"age\"]}"));
+        Assert.That(input.Tags, Is.EqualTo(new[] { new Tag(PipelineTags.DatasetContext, "training") }));
+        Assert.That(run.Data.Tags!.Select(t => t.Key), Has.None.StartsWith("pipelines.input."), "inputs are datasets, not tags");
 
         var trials = await _client.SearchRunsAsync(new SearchRunsRequest
         {
