@@ -21,7 +21,7 @@ public sealed class AzureBlobStore : IArtifactStore, IDisposable
     public AzureBlobStore(BlobConnection connection, BlobClientOptions? options = null)
     {
         _options = options ?? new BlobClientOptions();
-        if (_options.BlockSize is < 1 or > 4000 << 20) throw new ArgumentOutOfRangeException(nameof(options), "BlockSize must be 1 byte to 4000 MiB");
+        if (_options.BlockSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BlockSize must be at least 1 byte");
         if (_options.MaxBlocksInFlight < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxBlocksInFlight must be at least 1");
         _client = new BlobRestClient(connection, _options);
         _container = new(() => _options.CreateContainer && connection.Credential is not BlobCredential.Sas
