@@ -1,6 +1,6 @@
 using Pipelines.Testing;
 
-namespace Pipelines.Storage.Tests.Azure;
+namespace Pipelines.Storage.Tests;
 
 /// <summary>One Azurite for the Azure tests that do not stop it; started on first use, stopped after the run.</summary>
 [SetUpFixture]
