@@ -18,5 +18,6 @@ public static class CommandCatalog
         yield return ActivitiesCommand.Create();
         yield return ValidateCommand.Create();
         yield return DataCommand.Create();
+        yield return ArtifactsCommand.Create();
     }
 }
