@@ -10,7 +10,7 @@ public class MigrationTests
     public async Task Migrations_AreSafe_WhenManyProcessesStartAtOnce()
     {
         await using var db = await TestPostgres.CreateDatabaseAsync();
-        await db.ExecAsync("DROP TABLE schema_migrations, attempts, approvals, schedule_fires, step_runs, runs, schedules, workflow_versions, workers");
+        await db.ExecAsync("DROP TABLE schema_migrations, artifact_inputs, artifacts, attempts, approvals, schedule_fires, step_runs, runs, schedules, workflow_versions, workers");
         var sources = Enumerable.Range(0, 6).Select(_ => NpgsqlDataSource.Create(db.ConnectionString)).ToList();
         var applied = await Task.WhenAll(sources.Select(s => Migrator.ApplyAsync(s)));
         foreach (var s in sources) await s.DisposeAsync();
