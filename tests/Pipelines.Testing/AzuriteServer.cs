@@ -86,6 +86,14 @@ public sealed partial class AzuriteServer : IAsyncDisposable
         catch (OperationCanceledException) { p.Kill(entireProcessTree: true); await p.WaitForExitAsync(); }
     }
 
+    /// <summary>Crash: SIGKILL, no chance to persist anything.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is not { HasExited: false } p) return;
+        p.Kill();
+        await p.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_process is { HasExited: false } p)

@@ -184,8 +184,23 @@ public sealed class AzureBlobStore : IArtifactStore, IDisposable
             // For a whole blob Content-MD5 is the stored blob MD5; for a range it is present only when asked for.
             var expectedMd5 = whole || rangeMd5 ? headers.ContentMD5 : null;
             var expectedSha = whole && response.Headers.TryGetValues("x-ms-meta-sha256", out var v) ? v.FirstOrDefault() : null;
-            var stream = await response.Content.ReadAsStreamAsync(ct);
-            return new ResponseStream(new VerifyingReadStream(stream, $"download of '{key}'", headers.ContentLength, expectedMd5, expectedSha), response);
+            var length = headers.ContentLength ?? throw new ArtifactStoreException($"download of '{key}': the service sent no Content-Length");
+            var etag = response.Headers.ETag?.ToString();
+            var start = range?.Offset ?? 0;
+            var body = new ResumingStream(response, await response.Content.ReadAsStreamAsync(ct), length, _options.Retry.MaxAttempts,
+                async (read, token) =>
+                {
+                    // Same bytes or nothing: If-Match pins the blob version the first response came from.
+                    _options.Log?.Invoke($"download of '{key}' broke after {read} of {length} bytes; resuming");
+                    var resumed = await _client.GetBlobAsync(name, new ByteRange(start + read, length - read), false, token, etag);
+                    if (resumed.StatusCode != HttpStatusCode.PartialContent)
+                    {
+                        resumed.Dispose();
+                        throw new ArtifactStoreException($"download of '{key}' could not resume at byte {read}: {(int)resumed.StatusCode}");
+                    }
+                    return resumed;
+                });
+            return new VerifyingReadStream(body, $"download of '{key}'", length, expectedMd5, expectedSha);
         }
         catch
         {
@@ -215,18 +230,75 @@ public sealed class AzureBlobStore : IArtifactStore, IDisposable
 
     public override string ToString() => Location;
 
-    /// <summary>Keeps the HTTP response alive as long as its body is being read.</summary>
-    private sealed class ResponseStream(Stream inner, HttpResponseMessage response) : Stream
+    /// <summary>
+    /// The body of a Get Blob response that survives a broken connection: a read that fails part-way re-requests
+    /// the remaining range (up to <c>maxResumes</c> times) and carries on, so the caller sees one continuous stream.
+    /// Owns the current HTTP response.
+    /// </summary>
+    private sealed class ResumingStream(HttpResponseMessage response, Stream body, long length, int maxResumes,
+        Func<long, CancellationToken, Task<HttpResponseMessage>> resume) : Stream
     {
+        private HttpResponseMessage _response = response;
+        private Stream _body = body;
+        private long _read;
+        private int _resumes;
+
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
-        public override long Length => inner.Length;
-        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-        public override int Read(Span<byte> buffer) => inner.Read(buffer);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => inner.ReadAsync(buffer, offset, count, ct);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => inner.ReadAsync(buffer, ct);
+        public override long Length => length;
+        public override long Position { get => _read; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            while (true)
+            {
+                try
+                {
+                    var n = _body.Read(buffer);
+                    _read += n;
+                    return n;
+                }
+                catch (Exception e) when (CanResume(e))
+                {
+                    // Rare path; synchronous callers get a blocking resume.
+                    ResumeAsync(CancellationToken.None).GetAwaiter().GetResult();
+                }
+            }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+        {
+            while (true)
+            {
+                try
+                {
+                    var n = await _body.ReadAsync(buffer, ct);
+                    _read += n;
+                    return n;
+                }
+                catch (Exception e) when (CanResume(e) && !ct.IsCancellationRequested)
+                {
+                    await ResumeAsync(ct);
+                }
+            }
+        }
+
+        private bool CanResume(Exception e) => e is IOException or HttpRequestException && _read < length && _resumes < maxResumes;
+
+        private async Task ResumeAsync(CancellationToken ct)
+        {
+            _resumes++;
+            _body.Dispose();
+            _response.Dispose();
+            _response = await resume(_read, ct);
+            _body = await _response.Content.ReadAsStreamAsync(ct);
+        }
+
         public override void Flush() { }
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
@@ -236,8 +308,8 @@ public sealed class AzureBlobStore : IArtifactStore, IDisposable
         {
             if (disposing)
             {
-                inner.Dispose();
-                response.Dispose();
+                _body.Dispose();
+                _response.Dispose();
             }
             base.Dispose(disposing);
         }

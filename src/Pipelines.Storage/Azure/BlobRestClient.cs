@@ -95,12 +95,13 @@ internal sealed class BlobRestClient : IDisposable
     }
 
     /// <summary>Get Blob; the caller owns the response (headers read, body streaming). 404 and 416 are returned, not thrown.</summary>
-    public Task<HttpResponseMessage> GetBlobAsync(string blobName, ByteRange? range, bool rangeMd5, CancellationToken ct) =>
+    public Task<HttpResponseMessage> GetBlobAsync(string blobName, ByteRange? range, bool rangeMd5, CancellationToken ct, string? ifMatch = null) =>
         SendAsync("Get Blob", () =>
         {
             var req = new HttpRequestMessage(HttpMethod.Get, BlobUri(blobName));
             if (range is { } r) req.Headers.Add("x-ms-range", r.ToString());
             if (rangeMd5) req.Headers.Add("x-ms-range-get-content-md5", "true");
+            if (ifMatch is not null) req.Headers.TryAddWithoutValidation("If-Match", ifMatch);
             return req;
         }, HttpCompletionOption.ResponseHeadersRead, ct, s => s is HttpStatusCode.NotFound or HttpStatusCode.RequestedRangeNotSatisfiable);
 

@@ -47,3 +47,56 @@ public static class Responses
         return r;
     }
 }
+
+/// <summary>A response body that breaks (IOException) after <c>after</c> bytes: a connection reset mid-download.</summary>
+public sealed class BreakingContent(HttpContent inner, long after) : HttpContent
+{
+    protected override async Task<Stream> CreateContentReadStreamAsync() => new BreakingStream(await inner.ReadAsStreamAsync(), after);
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => throw new NotSupportedException();
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = inner.Headers.ContentLength ?? 0;
+        return inner.Headers.ContentLength is not null;
+    }
+
+    public static void Replace(HttpResponseMessage response, long after)
+    {
+        var original = response.Content;
+        var broken = new BreakingContent(original, after);
+        foreach (var h in original.Headers) broken.Headers.TryAddWithoutValidation(h.Key, h.Value);
+        response.Content = broken;
+    }
+
+    private sealed class BreakingStream(Stream inner, long after) : Stream
+    {
+        private long _read;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _read; set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public override int Read(Span<byte> buffer)
+        {
+            if (_read >= after) throw new IOException("connection reset by peer (test)");
+            var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, after - _read)]);
+            _read += n;
+            return n;
+        }
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+        {
+            if (_read >= after) throw new IOException("connection reset by peer (test)");
+            var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, after - _read)], ct);
+            _read += n;
+            return n;
+        }
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing) { if (disposing) inner.Dispose(); base.Dispose(disposing); }
+    }
+}
