@@ -132,6 +132,21 @@ public abstract class ArtifactStoreConformance
         Assert.That((await Store.ListAsync("runs/r1/", pageSize: 100)).Items.Single(i => i.Key == "runs/r1/z").Size, Is.EqualTo(3));
     }
 
+    [TestCase("dir with space/file+plus.bin")]
+    [TestCase("ünïcødé/データ.parquet")]
+    [TestCase("pct%41/a=b&c;d")]
+    [TestCase("q?x#y/z~!$'()*,@")]
+    public async Task KeysWithSpecialCharacters_RoundTrip_AndList(string key)
+    {
+        var data = RandomBytes(2 * SmallBlock + 1);
+        await Store.CreateAsync(key, new MemoryStream(data));
+        Assert.That(await Store.ReadAllBytesAsync(key), Is.EqualTo(data));
+        Assert.That(await Store.ReadAllBytesAsync(key, new ByteRange(5, 10)), Is.EqualTo(data[5..15]));
+        var prefix = key[..(key.IndexOf('/') + 1)];
+        Assert.That((await Store.ListAsync(prefix)).Items.Select(i => i.Key), Is.EqualTo(new[] { key }));
+        Assert.That(await Store.DeleteAsync(key), Is.True);
+    }
+
     [TestCase("../escape")]
     [TestCase("/absolute")]
     [TestCase("a//b")]
