@@ -19,6 +19,7 @@ public sealed partial class ArtifactsCommandTests
     private EngineHarness _engine = null!;
     private string _dir = null!;
     private string _store = null!;
+    private string? _storeSpec;
 
     [SetUp]
     public async Task SetUp()
@@ -42,7 +43,7 @@ public sealed partial class ArtifactsCommandTests
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("--db");
         psi.ArgumentList.Add(_engine.Database.ConnectionString);
-        psi.Environment["PIPELINES_ARTIFACTS"] = _store;
+        psi.Environment["PIPELINES_ARTIFACTS"] = _storeSpec ?? _store;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -148,5 +149,30 @@ public sealed partial class ArtifactsCommandTests
         var text = await Cli("artifacts", "model-lineage", model.Id.ToString());
         Assert.That(text.Code, Is.EqualTo(0), text.Err);
         Assert.That(text.Out, Does.Contain(hash).And.Contain("noop@1").And.Contain("raw.parquet"));
+    }
+
+    [Test]
+    public async Task PutAndGet_AgainstAzurite_AndAWrongKeyIsForbiddenWithoutLeakingIt()
+    {
+        var azurite = await AzuriteFixture.ServerAsync();
+        var container = AzuriteFixture.NewContainer();
+        _storeSpec = azurite.ConnectionString(container, prefix: "cli");
+        var file = Parquet("remote", "id\n1\n2\n");
+        var put = await Cli("artifacts", "put", file);
+        Assert.That(put.Code, Is.EqualTo(0), put.Err);
+        var id = put.Out.Trim();
+        var show = await Cli("artifacts", "show", id);
+        Assert.That(show.Out, Does.Contain($"http://127.0.0.1:{azurite.Port}/devstoreaccount1/{container}/cli/sha256/"));
+        var copy = Path.Combine(_dir, "copy.parquet");
+        var get = await Cli("artifacts", "get", id, "-o", copy);
+        Assert.That(get.Code, Is.EqualTo(0), get.Err);
+        Assert.That(File.ReadAllBytes(copy), Is.EqualTo(File.ReadAllBytes(file)));
+
+        var wrongKey = Convert.ToBase64String(new byte[64]);
+        _storeSpec = azurite.ConnectionString(container, prefix: "cli").Replace(AzuriteServer.Key, wrongKey);
+        var denied = await Cli("artifacts", "get", id, "-o", Path.Combine(_dir, "denied.parquet"));
+        Assert.That(denied.Code, Is.EqualTo(6), denied.Err);
+        Assert.That(denied.Err, Does.Contain("403"));
+        Assert.That(denied.Err + denied.Out, Does.Not.Contain(wrongKey).And.Not.Contain(AzuriteServer.Key));
     }
 }
