@@ -45,8 +45,12 @@ public sealed class AzureBlobStore : IArtifactStore, IDisposable
         var name = BlobName(key);
         var contentType = (options ?? new PutOptions()).ContentType;
         await _container.Value.WaitAsync(ct);
-        // Cheap early refusal; the commit's If-None-Match: * is what actually guarantees it.
-        if (await _client.GetPropertiesAsync(name, ct) is not null) throw new ArtifactExistsException(key);
+        // Cheap early refusal; the commit's If-None-Match: * is what actually guarantees it. A write-only SAS
+        // may not read properties: then the commit alone decides.
+        BlobProperties? existing = null;
+        try { existing = await _client.GetPropertiesAsync(name, ct); }
+        catch (BlobRequestException e) when (e.Status == 403 && Connection.Credential is BlobCredential.Sas) { }
+        if (existing is not null) throw new ArtifactExistsException(key);
 
         var uploadId = Guid.NewGuid().ToString("N");
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -151,8 +155,18 @@ public sealed class AzureBlobStore : IArtifactStore, IDisposable
         return new StoredObject(key, UriFor(key), size, digest, wholeMd5);
     }
 
-    private async Task<bool> IsOursAsync(string name, string uploadId, CancellationToken ct) =>
-        (await _client.GetPropertiesAsync(name, ct))?.UploadId == uploadId;
+    private async Task<bool> IsOursAsync(string name, string uploadId, CancellationToken ct)
+    {
+        try
+        {
+            return (await _client.GetPropertiesAsync(name, ct))?.UploadId == uploadId;
+        }
+        catch (BlobRequestException e) when (e.Status == 403 && Connection.Credential is BlobCredential.Sas)
+        {
+            // A write-only SAS cannot tell its own lost-response commit from someone else's blob: report it as existing.
+            return false;
+        }
+    }
 
     private static Dictionary<string, string> Metadata(string sha256, string uploadId) => new() { ["sha256"] = sha256, ["uploadid"] = uploadId };
 

@@ -94,6 +94,25 @@ public sealed class AzureAuthTests
         Assert.That(store.UriFor("m1"), Is.EqualTo("https://acct.blob.core.windows.net/models/prod/m1"));
     }
 
+    [Test]
+    public async Task Sas_WriteOnly_CanCreate_ButNotRead_AndStillNeverOverwrites()
+    {
+        var azurite = await AzuriteFixture.ServerAsync();
+        var container = AzuriteFixture.NewContainer();
+        using var admin = new AzureBlobStore(BlobConnection.Parse(azurite.ConnectionString(container)), new BlobClientOptions { BlockSize = 64 << 10 });
+        await admin.EnsureContainerAsync();
+        var sas = SasBuilder.ServiceSas(BlobConnection.DevelopmentAccount, DevKey, container, null, "cw", DateTimeOffset.UtcNow.AddHours(1));
+        using var writer = new AzureBlobStore(BlobConnection.Parse($"{azurite.BlobEndpoint}/{container}?{sas}"), new BlobClientOptions { BlockSize = 64 << 10 });
+        var data = new byte[200_000];
+        new Random(3).NextBytes(data);
+        await writer.CreateAsync("out/data.bin", new MemoryStream(data));
+        Assert.That(await admin.ReadAllBytesAsync("out/data.bin"), Is.EqualTo(data));
+        Assert.That(Assert.ThrowsAsync<BlobRequestException>(() => writer.ReadAllBytesAsync("out/data.bin"))!.Status, Is.EqualTo(403));
+        Assert.ThrowsAsync<ArtifactExistsException>(() => writer.CreateAsync("out/data.bin", new MemoryStream(new byte[10])));
+        Assert.ThrowsAsync<ArtifactExistsException>(() => writer.CreateAsync("out/data.bin", new MemoryStream(new byte[100_000])));
+        Assert.That(await admin.ReadAllBytesAsync("out/data.bin"), Is.EqualTo(data));
+    }
+
     private sealed class CountingCredential : TokenCredential
     {
         private int _calls;
