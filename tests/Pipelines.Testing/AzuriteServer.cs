@@ -17,23 +17,27 @@ public sealed partial class AzuriteServer : IAsyncDisposable
     private Process? _process;
     private readonly System.Text.StringBuilder _output = new();
 
-    private AzuriteServer(int port, string location)
+    private readonly string[] _extraArgs;
+
+    private AzuriteServer(int port, string location, string[] extraArgs)
     {
         Port = port;
         Location = location;
+        _extraArgs = extraArgs;
     }
 
     public int Port { get; }
     public string Location { get; }
-    public string BlobEndpoint => $"http://127.0.0.1:{Port}/{Account}";
+    /// <summary>https when started with --cert/--key (e.g. for OAuth, which Azurite accepts only over HTTPS).</summary>
+    public string BlobEndpoint => $"{(_extraArgs.Contains("--cert") ? "https" : "http")}://127.0.0.1:{Port}/{Account}";
     public string ConnectionString(string container, string? prefix = null) =>
         $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};BlobEndpoint={BlobEndpoint};Container={container}" + (prefix is null ? "" : $";Prefix={prefix}");
 
     public static string MainScript(string repositoryRoot) => Path.Combine(repositoryRoot, "tests", "node", "node_modules", "azurite", "dist", "src", "blob", "main.js");
 
-    public static async Task<AzuriteServer> StartNewAsync(string? location = null)
+    public static async Task<AzuriteServer> StartNewAsync(string? location = null, params string[] extraArgs)
     {
-        var server = new AzuriteServer(FreePort(), location ?? Directory.CreateTempSubdirectory("azurite-").FullName);
+        var server = new AzuriteServer(FreePort(), location ?? Directory.CreateTempSubdirectory("azurite-").FullName, extraArgs);
         await server.StartAsync();
         return server;
     }
@@ -49,6 +53,7 @@ public sealed partial class AzuriteServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var a in _extraArgs) psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
         process.OutputDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
