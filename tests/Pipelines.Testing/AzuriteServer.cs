@@ -59,6 +59,7 @@ public sealed partial class AzuriteServer : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        _process?.Dispose();
         _process = process;
         // Readiness: the port accepts connections. Bounded so a broken install fails instead of hanging.
         var deadline = DateTime.UtcNow.AddSeconds(60);
