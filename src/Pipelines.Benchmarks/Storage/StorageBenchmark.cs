@@ -22,6 +22,7 @@ public sealed class StorageBenchmark : IBenchmark
     public async Task<int> RunAsync(string[] args, BenchmarkReport report)
     {
         var mib = args.Length > 0 && int.TryParse(args[0], out var m) ? m : 1024;
+        var loadBefore = LoadAverage();
         var bytes = (long)mib << 20;
         var dir = Path.Combine(Path.GetTempPath(), $"pipelines-storage-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
@@ -55,7 +56,8 @@ public sealed class StorageBenchmark : IBenchmark
             md.AppendLine("## Artifact storage throughput (issue 4)");
             md.AppendLine();
             md.AppendLine($"Command: `dotnet run -c Release --project src/Pipelines.Benchmarks -- storage {mib}`  ");
-            md.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {BenchmarkReport.MachineLine()}.  ");
+            md.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {BenchmarkReport.MachineLine()}; load average (1/5/15 min) {loadBefore} before, {LoadAverage()} after " +
+                          "(the cores are shared with other work, so repeated runs vary).  ");
             md.AppendLine($"One {mib} MiB file of random bytes ({bytes / 1e6:N0} MB, used for MB/s), one run each, through `IArtifactStore`. Upload = `CreateAsync` from a file " +
                           "(SHA-256 and MD5 computed while streaming; Azure: Put Block with Content-MD5 per block, one Put Block List). Download = `OpenReadAsync` copied to a file " +
                           "(Azure: Content-MD5 and SHA-256 verified at the end). The local store fsyncs the file before linking it into place. Source, store and copy share one disk; the source file is in the page cache. " +
@@ -75,6 +77,9 @@ public sealed class StorageBenchmark : IBenchmark
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
         }
     }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static void WriteSource(string path, long bytes)
     {
