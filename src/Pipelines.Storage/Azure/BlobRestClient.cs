@@ -20,7 +20,8 @@ internal sealed class BlobRestClient : IDisposable
     private readonly BlobClientOptions _options;
     private readonly HttpClient _http;
     private readonly SemaphoreSlim _tokenLock = new(1, 1);
-    private AccessToken? _token;
+    // A reference, so concurrent readers never see a torn token/expiry pair.
+    private volatile CachedToken? _token;
 
     public BlobRestClient(BlobConnection connection, BlobClientOptions options)
     {
@@ -279,10 +280,16 @@ internal sealed class BlobRestClient : IDisposable
         try
         {
             if (_token is { } again && again.ExpiresOn > DateTimeOffset.UtcNow.AddMinutes(5)) return again.Token;
-            _token = await credential.GetTokenAsync(new TokenRequestContext(StorageScope), ct);
-            return _token.Value.Token;
+            var fresh = await credential.GetTokenAsync(new TokenRequestContext(StorageScope), ct);
+            _token = new CachedToken(fresh.Token, fresh.ExpiresOn);
+            return fresh.Token;
         }
         finally { _tokenLock.Release(); }
+    }
+
+    private sealed record CachedToken(string Token, DateTimeOffset ExpiresOn)
+    {
+        public override string ToString() => $"token expiring {ExpiresOn:u}";
     }
 
     public void Dispose()
