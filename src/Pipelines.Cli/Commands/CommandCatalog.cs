@@ -19,5 +19,6 @@ public static class CommandCatalog
         yield return ValidateCommand.Create();
         yield return DataCommand.Create();
         yield return ServeCommand.Create();
+        yield return ArtifactsCommand.Create();
     }
 }

@@ -22,6 +22,13 @@ public sealed class EngineContext : IAsyncDisposable
     public PostgresEngineStore Store { get; }
     public ActivityRegistry Registry { get; }
 
+    /// <summary>The artifact store named by PIPELINES_ARTIFACTS (folder, Azure URL or connection string); default: artifacts/ in the state folder.</summary>
+    public Pipelines.Storage.IArtifactStore Artifacts => _artifacts ??= Pipelines.Storage.ArtifactStores.Open(
+        Environment.GetEnvironmentVariable("PIPELINES_ARTIFACTS"), Path.Combine(DatabaseLocator.StateDirectory(), "artifacts"));
+    private Pipelines.Storage.IArtifactStore? _artifacts;
+
+    public Pipelines.Storage.Artifacts.IArtifactRegistry ArtifactRegistry => new Pipelines.Postgres.Artifacts.PostgresArtifactRegistry(DataSource);
+
     public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default)
     {
         var cs = await DatabaseLocator.ResolveAsync(connectionString, m => Console.Error.WriteLine(m), ct);
@@ -35,5 +42,9 @@ public sealed class EngineContext : IAsyncDisposable
     public Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct) =>
         PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct);
 
-    public async ValueTask DisposeAsync() => await DataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        (_artifacts as IDisposable)?.Dispose();
+        await DataSource.DisposeAsync();
+    }
 }
