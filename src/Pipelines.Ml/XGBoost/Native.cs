@@ -39,6 +39,12 @@ public static class XGBoostLibrary
             : OperatingSystem.IsMacOS() ? ["libxgboost.dylib"]
             // Debian's libxgboost0 ships only the versioned name (libxgboost.so.0); a source build installs libxgboost.so.
             : ["libxgboost.so", "libxgboost.so.0", "/usr/lib/x86_64-linux-gnu/libxgboost.so.0", "/usr/lib/aarch64-linux-gnu/libxgboost.so.0"]);
+        return LoadFrom(candidates);
+    }
+
+    /// <summary>Loads the first candidate that exists, or throws the install message naming every path tried.</summary>
+    internal static IntPtr LoadFrom(IReadOnlyList<string> candidates)
+    {
         var errors = new List<string>();
         foreach (var c in candidates)
         {
