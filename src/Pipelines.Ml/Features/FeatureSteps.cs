@@ -22,16 +22,16 @@ namespace Pipelines.Ml.Features;
 [JsonDerivedType(typeof(MapValuesStep), "map_values")]
 public abstract class FeatureStep
 {
-    [JsonIgnore] public abstract string Op { get; }
+    [JsonIgnore] public abstract string OpName { get; }
 
     internal virtual void Fit(TableBuilder data) { }
     internal abstract void Apply(TableBuilder data);
 
     internal double[] Numeric(TableBuilder data, string column)
     {
-        var c = data.Get(column, Op);
+        var c = data.Get(column, OpName);
         if (!FeatureMatrix.IsNumeric(c.Type))
-            throw new ColumnMismatchException(column, $"column '{column}' is {c.Type}, but feature step '{Op}' needs a numeric column");
+            throw new ColumnMismatchException(column, $"column '{column}' is {c.Type}, but feature step '{OpName}' needs a numeric column");
         return FeatureMatrix.ToDoubles(c, column);
     }
 
@@ -43,7 +43,7 @@ public enum ImputeStrategy { Mean, Median, MostFrequent, Constant }
 /// <summary>Fills missing values. Numeric columns become float64; string columns stay strings (most_frequent/constant).</summary>
 public sealed class ImputeStep : FeatureStep
 {
-    public override string Op => "impute";
+    public override string OpName => "impute";
     public List<string> Columns { get; set; } = [];
     [JsonConverter(typeof(JsonStringEnumConverter<ImputeStrategy>))]
     public ImputeStrategy Strategy { get; set; } = ImputeStrategy.Mean;
@@ -57,7 +57,7 @@ public sealed class ImputeStep : FeatureStep
         Fill.Clear();
         foreach (var name in Columns)
         {
-            var c = data.Get(name, Op);
+            var c = data.Get(name, OpName);
             if (FeatureMatrix.IsNumeric(c.Type))
             {
                 var v = Present(Numeric(data, name));
@@ -94,7 +94,7 @@ public sealed class ImputeStep : FeatureStep
     {
         foreach (var name in Columns)
         {
-            var c = data.Get(name, Op);
+            var c = data.Get(name, OpName);
             var fill = Fill[name];
             if (c.Type.Kind == TypeKind.String)
                 data.Set(name, TableOps.Strings(TableOps.Texts(c).Select(t => t ?? fill).ToArray()));
@@ -112,7 +112,7 @@ public sealed class ImputeStep : FeatureStep
 /// <summary>(x − mean) / std with the population std (as scikit-learn's StandardScaler); missing stays missing.</summary>
 public sealed class StandardizeStep : FeatureStep
 {
-    public override string Op => "standardize";
+    public override string OpName => "standardize";
     public List<string> Columns { get; set; } = [];
     public Dictionary<string, double> Mean { get; set; } = new();
     public Dictionary<string, double> Std { get; set; } = new();
@@ -144,7 +144,7 @@ public sealed class StandardizeStep : FeatureStep
 /// <summary>(x − min) / (max − min) with training min and max; later data may fall outside [0, 1].</summary>
 public sealed class MinMaxStep : FeatureStep
 {
-    public override string Op => "min_max";
+    public override string OpName => "min_max";
     public List<string> Columns { get; set; } = [];
     public Dictionary<string, double> Min { get; set; } = new();
     public Dictionary<string, double> Max { get; set; } = new();
@@ -175,7 +175,7 @@ public sealed class MinMaxStep : FeatureStep
 /// <summary>log(1 + x); values ≤ −1 become missing.</summary>
 public sealed class Log1pStep : FeatureStep
 {
-    public override string Op => "log1p";
+    public override string OpName => "log1p";
     public List<string> Columns { get; set; } = [];
 
     internal override void Apply(TableBuilder data)
@@ -192,7 +192,7 @@ public sealed class Log1pStep : FeatureStep
 /// <summary>Clamps values to [lower, upper] (either bound optional).</summary>
 public sealed class ClipStep : FeatureStep
 {
-    public override string Op => "clip";
+    public override string OpName => "clip";
     public List<string> Columns { get; set; } = [];
     public double? Lower { get; set; }
     public double? Upper { get; set; }
@@ -223,7 +223,7 @@ public sealed class OneHotStep : FeatureStep
     public const string Other = "__other__";
     public const string Missing = "__missing__";
 
-    public override string Op => "one_hot";
+    public override string OpName => "one_hot";
     public List<string> Columns { get; set; } = [];
     /// <summary>Categories seen fewer times than this in training go to the other bucket.</summary>
     public int MinFrequency { get; set; } = 1;
@@ -246,7 +246,7 @@ public sealed class OneHotStep : FeatureStep
 
     private string?[] Texts(TableBuilder data, string name)
     {
-        var c = data.Get(name, Op);
+        var c = data.Get(name, OpName);
         if (c.Type.Kind is TypeKind.Float32 or TypeKind.Float64 or TypeKind.Binary)
             throw new ColumnMismatchException(name, $"column '{name}' is {c.Type}, but one_hot needs a string, integer or boolean column");
         return TableOps.Texts(c);
@@ -278,7 +278,7 @@ public sealed class OneHotStep : FeatureStep
 /// <summary>Replaces values with their bucket index 0..k−1 between training quantiles; missing stays missing.</summary>
 public sealed class QuantileBucketizeStep : FeatureStep
 {
-    public override string Op => "quantile_bucketize";
+    public override string OpName => "quantile_bucketize";
     public List<string> Columns { get; set; } = [];
     public int Buckets { get; set; } = 10;
     /// <summary>Fitted: the distinct inner edges per column; value v goes to the count of edges ≤ v.</summary>
@@ -324,7 +324,7 @@ public sealed class QuantileBucketizeStep : FeatureStep
 /// <summary>Expands a date or timestamp column into numeric parts named <c>column_part</c>; the source column is replaced.</summary>
 public sealed class DatePartsStep : FeatureStep
 {
-    public override string Op => "date_parts";
+    public override string OpName => "date_parts";
     public List<string> Columns { get; set; } = [];
     /// <summary>Any of year, month, day, day_of_week (Monday = 0), day_of_year, hour.</summary>
     public List<string> Parts { get; set; } = ["year", "month", "day", "day_of_week"];
@@ -333,7 +333,7 @@ public sealed class DatePartsStep : FeatureStep
     {
         foreach (var name in Columns)
         {
-            var c = data.Get(name, Op);
+            var c = data.Get(name, OpName);
             if (c.Type.Kind is not (TypeKind.Date or TypeKind.Timestamp))
                 throw new ColumnMismatchException(name, $"column '{name}' is {c.Type}, but date_parts needs a date or timestamp column");
             var outputs = Parts.Select(_ => new double[c.Length]).ToArray();
@@ -361,21 +361,21 @@ public sealed class DatePartsStep : FeatureStep
 /// <summary>Keeps only these columns, in this order (the label column is kept aside automatically).</summary>
 public sealed class SelectStep : FeatureStep
 {
-    public override string Op => "select";
+    public override string OpName => "select";
     public List<string> Columns { get; set; } = [];
-    internal override void Apply(TableBuilder data) => data.Keep(Columns, Op);
+    internal override void Apply(TableBuilder data) => data.Keep(Columns, OpName);
 }
 
 public sealed class DropStep : FeatureStep
 {
-    public override string Op => "drop";
+    public override string OpName => "drop";
     public List<string> Columns { get; set; } = [];
 
     internal override void Apply(TableBuilder data)
     {
         foreach (var c in Columns)
         {
-            data.Get(c, Op);
+            data.Get(c, OpName);
             data.Remove(c);
         }
     }
@@ -383,14 +383,14 @@ public sealed class DropStep : FeatureStep
 
 public sealed class RenameStep : FeatureStep
 {
-    public override string Op => "rename";
+    public override string OpName => "rename";
     public Dictionary<string, string> Mapping { get; set; } = new();
 
     internal override void Apply(TableBuilder data)
     {
         foreach (var (from, to) in Mapping)
         {
-            data.Get(from, Op);
+            data.Get(from, OpName);
             data.Rename(from, to);
         }
     }
@@ -399,7 +399,7 @@ public sealed class RenameStep : FeatureStep
 /// <summary>Rewrites values of a string column through a mapping (e.g. <c>&gt;50K.</c> → <c>&gt;50K</c>); unmapped values pass.</summary>
 public sealed class MapValuesStep : FeatureStep
 {
-    public override string Op => "map_values";
+    public override string OpName => "map_values";
     public List<string> Columns { get; set; } = [];
     public Dictionary<string, string> Mapping { get; set; } = new();
 
@@ -407,7 +407,7 @@ public sealed class MapValuesStep : FeatureStep
     {
         foreach (var name in Columns)
         {
-            var c = data.Get(name, Op);
+            var c = data.Get(name, OpName);
             if (c.Type.Kind != TypeKind.String) throw new ColumnMismatchException(name, $"column '{name}' is {c.Type}, but map_values needs a string column");
             data.Set(name, TableOps.Strings(TableOps.Texts(c).Select(t => t is not null && Mapping.TryGetValue(t, out var m) ? m : t).ToArray()));
         }

@@ -165,7 +165,9 @@ public static class Metric
         var cm = Confusion(y, probability, threshold);
         var precision = Div(cm.TruePositive, cm.TruePositive + cm.FalsePositive);
         var recall = Div(cm.TruePositive, cm.TruePositive + cm.FalseNegative);
-        return new BinaryReport(RocAuc(y, probability), PrAuc(y, probability), LogLoss(y, probability),
+        // With a single class the ranking metrics are undefined: report NaN rather than fail the whole report.
+        var oneClass = cm.TruePositive + cm.FalseNegative == 0 || cm.TrueNegative + cm.FalsePositive == 0;
+        return new BinaryReport(oneClass ? double.NaN : RocAuc(y, probability), cm.TruePositive + cm.FalseNegative == 0 ? double.NaN : PrAuc(y, probability), LogLoss(y, probability),
             (double)(cm.TruePositive + cm.TrueNegative) / y.Count, precision, recall, Div(2 * precision * recall, precision + recall),
             threshold, cm, Calibration(y, probability, calibrationBins));
     }
