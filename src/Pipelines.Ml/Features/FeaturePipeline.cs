@@ -47,6 +47,8 @@ public sealed class FeaturePipeline
         WriteIndented = true,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // Steps written by hand or converted from YAML need not put "op" first.
+        AllowOutOfOrderMetadataProperties = true,
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
