@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Pipelines.Core.Activities;
+using Pipelines.Ml.Tuning;
 
 namespace Pipelines.Activities.Ml;
 
@@ -25,12 +26,12 @@ public sealed class HpoLeaderboardActivity : IActivity
         var results = (context.Inputs["results"] as JsonArray ?? []).OfType<JsonObject>().ToList();
         if (results.Count == 0) throw new ActivityException("no results to rank", retryable: false);
         var maximize = (context.Inputs["direction"]?.GetValue<string>() ?? "maximize") != "minimize";
-        double Value(JsonObject r) => r["value"]?.GetValue<double>() ?? double.NaN;
+        double Value(JsonObject r) => JsonNumber.Double(r["value"]) ?? double.NaN;
         var ranked = results.Where(r => !double.IsNaN(Value(r)))
-            .OrderBy(r => maximize ? -Value(r) : Value(r)).ThenBy(r => r["number"]?.GetValue<long>() ?? 0).ToList();
+            .OrderBy(r => maximize ? -Value(r) : Value(r)).ThenBy(r => JsonNumber.Long(r["number"]) ?? 0).ToList();
         if (ranked.Count == 0) throw new ActivityException("every result lacks a value", retryable: false);
         var best = ranked[0];
-        var baseline = context.Inputs["baseline"]?.GetValue<double>();
+        var baseline = JsonNumber.Double(context.Inputs["baseline"]);
         var beats = baseline is not { } b || (maximize ? Value(best) > b : Value(best) < b);
         var board = new JsonArray(ranked.Select((r, i) =>
         {

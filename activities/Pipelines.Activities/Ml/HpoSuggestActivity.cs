@@ -29,18 +29,18 @@ public sealed class HpoSuggestActivity : IActivity
     {
         var inputs = context.Inputs;
         var space = SearchSpace.FromJson(inputs["space"] as JsonObject ?? throw new ActivityException("input 'space' must be an object", retryable: false));
-        var n = (int)(inputs["trials"]?.GetValue<long>() ?? 0);
+        var n = (int)(JsonNumber.Long(inputs["trials"]) ?? 0);
         if (n is < 1 or > 10_000) throw new ActivityException($"input 'trials' must be between 1 and 10000, got {n}", retryable: false);
-        var seed = (int)(inputs["seed"]?.GetValue<long>() ?? 0);
+        var seed = (int)(JsonNumber.Long(inputs["seed"]) ?? 0);
         var direction = (inputs["direction"]?.GetValue<string>() ?? "maximize") == "minimize" ? Direction.Minimize : Direction.Maximize;
         var history = (inputs["history"] as JsonArray ?? []).Select(h => h as JsonObject).Where(h => h is not null).Select(h =>
         {
-            var t = new Trial((int)(h!["number"]?.GetValue<long>() ?? 0), (JsonObject)h["params"]!.DeepClone());
-            return (Trial: t, Value: h["value"] is JsonValue value ? value.GetValue<double>() : (double?)null);
+            var t = new Trial((int)(JsonNumber.Long(h!["number"]) ?? 0), (JsonObject)h["params"]!.DeepClone());
+            return (Trial: t, Value: JsonNumber.Double(h["value"]));
         }).ToList();
         ISampler sampler = (inputs["strategy"]?.GetValue<string>() ?? "random") switch
         {
-            "grid" => new GridSampler((int)(inputs["grid_points"]?.GetValue<long>() ?? 3)),
+            "grid" => new GridSampler((int)(JsonNumber.Long(inputs["grid_points"]) ?? 3)),
             "random" => new RandomSampler(seed),
             "tpe" => new TpeSampler(seed),
             var s => throw new ActivityException($"unknown strategy '{s}' (grid, random, tpe)", retryable: false),

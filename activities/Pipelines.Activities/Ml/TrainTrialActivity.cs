@@ -51,7 +51,7 @@ public sealed class TrainTrialActivity : IActivity
     private static ActivityResult Execute(ActivityContext context, CancellationToken ct)
     {
         var inputs = context.Inputs;
-        var seed = (int)(inputs["seed"]?.GetValue<long>() ?? 0);
+        var seed = (int)(JsonNumber.Long(inputs["seed"]) ?? 0);
         var csv = new CsvOptions { NullTokens = (inputs["null_tokens"] as JsonArray)?.Select(t => t!.GetValue<string>()).ToList() ?? [""] };
         var metric = inputs["metric"]?.GetValue<string>() ?? "auc";
         if (metric is not ("auc" or "logloss")) throw new ActivityException($"metric must be auc or logloss, got '{metric}'", retryable: false);
@@ -105,14 +105,14 @@ public sealed class TrainTrialActivity : IActivity
 
         ITrainedModel model;
         int? bestIteration = null;
-        var threads = (int)(inputs["threads"]?.GetValue<long>() ?? 1);
+        var threads = (int)(JsonNumber.Long(inputs["threads"]) ?? 1);
         switch (trainer)
         {
             case "xgboost":
                 var options = new XGBoostOptions
                 {
-                    Rounds = (int)(inputs["rounds"]?.GetValue<long>() ?? 100),
-                    EarlyStoppingRounds = (int?)inputs["early_stopping_rounds"]?.GetValue<long>(),
+                    Rounds = (int)(JsonNumber.Long(inputs["rounds"]) ?? 100),
+                    EarlyStoppingRounds = (int?)JsonNumber.Long(inputs["early_stopping_rounds"]),
                     EvalMetrics = [metric],
                     Seed = seed,
                     Threads = threads,
@@ -144,7 +144,7 @@ public sealed class TrainTrialActivity : IActivity
                 if (Directory.Exists(modelDir)) Directory.Delete(modelDir, recursive: true);
                 MlflowModel.Save(modelDir, x, pipeline);
             }
-            var number = trial?["number"]?.GetValue<long>() ?? context.ItemIndex ?? 0;
+            var number = JsonNumber.Long(trial?["number"]) ?? context.ItemIndex ?? 0;
             context.Log.Write($"trial {number} ({trainer}): valid {metric} = {value.ToString("R", CultureInfo.InvariantCulture)}" +
                               (bestIteration is { } b ? $", best iteration {b}" : ""));
             var result = new JsonObject

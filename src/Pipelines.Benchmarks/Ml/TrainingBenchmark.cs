@@ -66,7 +66,7 @@ public sealed class TrainingBenchmark : IBenchmark
 
             Console.Error.WriteLine($"synthetic: generating {rows:N0} rows…");
             var (synthetic, syntheticLabels) = Synthetic(rows, seed: 11);
-            var syntheticResult = Compare("synthetic", synthetic, syntheticLabels, parameters, rounds, 1, script, work);
+            var syntheticResult = Compare("synthetic", synthetic, syntheticLabels, parameters, rounds, repeats, script, work);
 
             Console.Error.WriteLine("end-to-end prediction from files…");
             var csvPath = Path.Combine(work, "score.csv");
@@ -76,7 +76,16 @@ public sealed class TrainingBenchmark : IBenchmark
             var model = syntheticResult.ModelPath;
             var oursCsv = Median(repeats, () => PredictFile(model, csvPath, Path.Combine(work, "ours-out.csv"), threads, parquetOut: false));
             var oursParquet = Median(repeats, () => PredictFile(model, parquetPath, Path.Combine(work, "ours-out.parquet"), threads, parquetOut: true));
-            var pyE2e = Median(repeats, () => JsonNode.Parse(Last(Run(Python, [script, "predict_csv", model, csvPath, Path.Combine(work, "py-out.csv"), threads.ToString(CultureInfo.InvariantCulture)])))!["total_s"]!.GetValue<double>());
+            var pyPhases = new List<JsonNode>();
+            var pyE2e = Median(repeats, () =>
+            {
+                var o = JsonNode.Parse(Last(Run(Python, [script, "predict_csv", model, csvPath, Path.Combine(work, "py-out.csv"), threads.ToString(CultureInfo.InvariantCulture)])))!;
+                pyPhases.Add(o);
+                return o["total_s"]!.GetValue<double>();
+            });
+            var csvPhases = new List<double[]>();
+            Median(1, () => { var t = PredictFile(model, csvPath, Path.Combine(work, "ours-out.csv"), threads, parquetOut: false); csvPhases.Add((double[])LastPhases.Clone()); return t; });
+            var py0 = pyPhases.OrderBy(o => o["total_s"]!.GetValue<double>()).ElementAt(pyPhases.Count / 2);
             var sameOutput = CompareCsvPredictions(Path.Combine(work, "ours-out.csv"), Path.Combine(work, "py-out.csv"));
 
             string F(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);
@@ -90,7 +99,7 @@ public sealed class TrainingBenchmark : IBenchmark
             sb.AppendLine($"Parameters on both sides: {string.Join(", ", parameters.Select(kv => $"{kv.Key}={kv.Value}"))}; {rounds} rounds. " +
                           $"Adult: {adultFeatures.RowCount:N0} rows × {adultFeatures.Columns.Count} features after the pipeline (one-hot); " +
                           $"synthetic: {rows:N0} rows × {synthetic.Columns.Count} float64 columns (10 % missing in two), label from a known rule plus noise.  ");
-            sb.AppendLine($"Adult figures are the median of {repeats} runs; the {rows:N0}-row training runs once per side. Ours starts from our columnar `Table` " +
+            sb.AppendLine($"Every figure is the median of {repeats} runs; our runs and Python's alternate. Ours starts from our columnar `Table` " +
                           "(the time includes converting it to XGBoost's matrix); Python starts from a pandas DataFrame (`xgb.DMatrix(df)` is timed). " +
                           "Python is timed inside its process (interpreter start-up and imports excluded).");
             sb.AppendLine();
@@ -105,6 +114,11 @@ public sealed class TrainingBenchmark : IBenchmark
             }
             sb.AppendLine($"| synthetic | **end-to-end predict: CSV file → CSV of probabilities** | **{F(oursCsv)}** | **{F(pyE2e)}** (pandas `read_csv` → `to_csv`) | **{R(oursCsv, pyE2e)}** |");
             sb.AppendLine($"| synthetic | end-to-end predict: Parquet (Snappy) → Parquet, ours only (pandas has no Parquet engine here: no pyarrow in Debian) | {F(oursParquet)} | – | – |");
+            sb.AppendLine();
+            sb.AppendLine($"End-to-end CSV split into phases (one extra run each): ours read {F(csvPhases[0][0])} s, matrix + predict {F(csvPhases[0][1])} s, write {F(csvPhases[0][2])} s; " +
+                          $"pandas read_csv {F(py0["read_s"]!.GetValue<double>())} s, DMatrix + predict {F(py0["predict_s"]!.GetValue<double>())} s, to_csv {F(py0["write_s"]!.GetValue<double>())} s " +
+                          "(Python's phases are from its median run).  ");
+            sb.AppendLine($"Load average when the run ended: {LoadAverage()} (the 2 cores are shared with other work; figures move with it).");
             sb.AppendLine();
             sb.AppendLine($"Same model from the same data and parameters: Adult predictions identical between our model and Python's: {adultResult.Identical}; " +
                           $"synthetic: {syntheticResult.Identical}. End-to-end outputs (ours vs pandas, parsed as float32): {sameOutput}. " +
@@ -126,32 +140,11 @@ public sealed class TrainingBenchmark : IBenchmark
         string script, string work)
     {
         var names = features.Schema.Fields.Select(f => f.Name).ToArray();
+        var threads = int.Parse(parameters["nthread"], CultureInfo.InvariantCulture);
         var ours = new List<Phases>();
+        var py = new List<Phases>();
         float[]? ourPredictions = null;
         var model = Path.Combine(work, $"{name}-ours.ubj");
-        for (var i = 0; i < repeats; i++)
-        {
-            Console.Error.WriteLine($"{name}: ours, run {i + 1}…");
-            GC.Collect();
-            var sw = Stopwatch.StartNew();
-            var x = FeatureMatrix.FromTable(features, names);
-            using var d = DMatrix.FromFeatures(x, int.Parse(parameters["nthread"], CultureInfo.InvariantCulture));
-            d.SetLabels(labels.Select(v => (float)v).ToArray());
-            var matrix = sw.Elapsed.TotalSeconds;
-            sw.Restart();
-            using var booster = new Booster([d]);
-            foreach (var (k, v) in parameters) booster.SetParam(k, v);
-            for (var it = 0; it < rounds; it++) booster.UpdateOneIteration(it, d);
-            var train = sw.Elapsed.TotalSeconds;
-            sw.Restart();
-            var px = FeatureMatrix.FromTable(features, names);
-            using (var dp = DMatrix.FromFeatures(px, int.Parse(parameters["nthread"], CultureInfo.InvariantCulture)))
-                ourPredictions = booster.Predict(dp).Values;
-            var predict = sw.Elapsed.TotalSeconds;
-            ours.Add(new Phases(matrix, train, predict));
-            booster.SetFeatureNames(names);
-            booster.Save(model);
-        }
 
         var xFile = Path.Combine(work, $"{name}-x.f32");
         var yFile = Path.Combine(work, $"{name}-y.f32");
@@ -162,10 +155,33 @@ public sealed class TrainingBenchmark : IBenchmark
         foreach (var (k, v) in parameters) json[k] = v;
         json["feature_names"] = new JsonArray(names.Select(n => (JsonNode)n).ToArray());
         File.WriteAllText(paramsFile, json.ToJsonString());
-        var py = new List<Phases>();
         var pyPred = Path.Combine(work, $"{name}-py-pred.f32");
+
+        // Ours and Python alternate, so a change in the machine's load affects both sides alike.
         for (var i = 0; i < repeats; i++)
         {
+            Console.Error.WriteLine($"{name}: ours, run {i + 1}…");
+            GC.Collect();
+            var sw = Stopwatch.StartNew();
+            var x = FeatureMatrix.FromTable(features, names);
+            using var d = DMatrix.FromFeatures(x, threads);
+            d.SetLabels(labels.Select(v => (float)v).ToArray());
+            var matrix = sw.Elapsed.TotalSeconds;
+            sw.Restart();
+            using var booster = new Booster([d]);
+            foreach (var (k, v) in parameters) booster.SetParam(k, v);
+            for (var it = 0; it < rounds; it++) booster.UpdateOneIteration(it, d);
+            var train = sw.Elapsed.TotalSeconds;
+            sw.Restart();
+            var px = FeatureMatrix.FromTable(features, names);
+            using (var dp = DMatrix.FromFeatures(px, threads))
+                ourPredictions = booster.Predict(dp).Values;
+            var predict = sw.Elapsed.TotalSeconds;
+            ours.Add(new Phases(matrix, train, predict));
+            booster.SetFeatureNames(names);
+            booster.Save(model);
+            x = px = null;
+
             Console.Error.WriteLine($"{name}: Python, run {i + 1}…");
             var o = JsonNode.Parse(Last(Run(Python, [script, "train", xFile, yFile, features.RowCount.ToString(CultureInfo.InvariantCulture),
                 names.Length.ToString(CultureInfo.InvariantCulture), paramsFile, rounds.ToString(CultureInfo.InvariantCulture), Path.Combine(work, $"{name}-py.ubj"), pyPred])))!;
@@ -181,6 +197,8 @@ public sealed class TrainingBenchmark : IBenchmark
     }
 
     /// <summary>Reads a CSV or Parquet file, predicts with the model, writes the probabilities (CSV or Parquet).</summary>
+    private static readonly double[] LastPhases = new double[3];
+
     private static double PredictFile(string modelPath, string input, string output, int threads, bool parquetOut)
     {
         using var booster = Booster.Load(modelPath);
@@ -188,23 +206,35 @@ public sealed class TrainingBenchmark : IBenchmark
         var names = FeatureNames(booster);
         GC.Collect();
         var sw = Stopwatch.StartNew();
+        var phase = Stopwatch.StartNew();
+        // CSV is read whole here; Parquet streams row group by row group inside the loop.
         var (_, batches) = DataFile.Open(input, new CsvOptions(), names);
         var schema = new Schema([new Field("probability", DataType.Float32)]);
         using var stream = File.Create(output);
         ParquetWriter? pw = parquetOut ? new ParquetWriter(stream, schema, new ParquetWriterOptions { Codec = CompressionCodec.Snappy }, leaveOpen: true) : null;
         using var text = parquetOut ? null : new StreamWriter(stream);
         var cw = text is null ? null : new CsvWriter(text);
+        double read = 0, predict = 0, write = 0;
         foreach (var batch in batches)
         {
+            read += phase.Elapsed.TotalSeconds;
+            phase.Restart();
             var x = FeatureMatrix.FromTable(batch, names);
             using var d = DMatrix.FromFeatures(x, threads);
             var p = booster.Predict(d).Values;
+            predict += phase.Elapsed.TotalSeconds;
+            phase.Restart();
             var t = new Table(schema, [new PrimitiveColumn<float>(DataType.Float32, p, null, p.Length)]);
             if (pw is not null) pw.Write(t); else cw!.Write(t);
+            write += phase.Elapsed.TotalSeconds;
+            phase.Restart();
         }
         pw?.Dispose();
         cw?.Dispose();
         text?.Flush();
+        write += phase.Elapsed.TotalSeconds;
+        (LastPhases[0], LastPhases[1], LastPhases[2]) = (read, predict, write);
+        Console.Error.WriteLine($"  {Path.GetFileName(input)}: read {read:F3} s, matrix+predict {predict:F3} s, write {write:F3} s");
         return sw.Elapsed.TotalSeconds;
     }
 
@@ -260,6 +290,9 @@ public sealed class TrainingBenchmark : IBenchmark
         var v = Enumerable.Range(0, n).Select(_ => f()).OrderBy(x => x).ToArray();
         return v[v.Length / 2];
     }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     private static string Last(string stdout) => stdout.Trim().Split('\n').Last();
 

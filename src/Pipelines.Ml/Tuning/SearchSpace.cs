@@ -81,3 +81,16 @@ public sealed class SearchSpace(IEnumerable<Dimension> dimensions)
             var other => other?.GetValue<string>() ?? "",
         });
 }
+
+/// <summary>Reads JSON numbers whatever CLR type a node was built from (parsed text, int, long, double).</summary>
+public static class JsonNumber
+{
+    public static double? Double(JsonNode? v) => v is null ? null : Seeds.Number(v);
+
+    public static long? Long(JsonNode? v)
+    {
+        if (Double(v) is not { } d) return null;
+        if (d != Math.Floor(d)) throw new ArgumentException($"expected an integer, got {d}");
+        return (long)d;
+    }
+}

@@ -23,9 +23,14 @@ public sealed record PredictionArray(float[] Values, int Rows, int Columns)
 /// <summary>Model file formats that XGBoost 1.7 reads and writes; chosen by file extension.</summary>
 public enum ModelFormat { Json, Ubj }
 
-/// <summary>A gradient-boosted model held by the native library.</summary>
+/// <summary>
+/// A gradient-boosted model held by the native library. Prediction and evaluation are serialized per booster
+/// (XGBoost returns their results in a buffer the booster owns); training is not meant to be called concurrently.
+/// </summary>
 public sealed unsafe class Booster : IDisposable
 {
+    private readonly Lock _gate = new();
+
     internal BoosterHandle Handle { get; private set; }
 
     private Booster(BoosterHandle handle) => Handle = handle;
@@ -100,6 +105,7 @@ public sealed unsafe class Booster : IDisposable
             }
             fixed (IntPtr* h = handles)
             fixed (IntPtr* n = names.Pointers)
+            lock (_gate)
             {
                 XGBoostLibrary.Check(Native.XGBoosterEvalOneIter(Handle, iteration, h, n, (ulong)sets.Count, out var result));
                 text = Marshal.PtrToStringUTF8(result) ?? "";
@@ -136,13 +142,16 @@ public sealed unsafe class Booster : IDisposable
     public PredictionArray Predict(DMatrix data, PredictionKind kind = PredictionKind.Value, int iterationEnd = 0)
     {
         var config = $"{{\"type\": {(int)kind}, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": {iterationEnd}, \"strict_shape\": false}}";
-        XGBoostLibrary.Check(Native.XGBoosterPredictFromDMatrix(Handle, data.Handle, config, out var shape, out var dim, out var result));
-        var rows = (int)shape[0];
-        var cols = 1;
-        for (ulong d = 1; d < dim; d++) cols *= (int)shape[d];
-        // The result buffer belongs to the booster and is overwritten by the next call: copy it out.
-        var values = new ReadOnlySpan<float>(result, checked(rows * cols)).ToArray();
-        return new PredictionArray(values, rows, cols);
+        lock (_gate)
+        {
+            XGBoostLibrary.Check(Native.XGBoosterPredictFromDMatrix(Handle, data.Handle, config, out var shape, out var dim, out var result));
+            var rows = (int)shape[0];
+            var cols = 1;
+            for (ulong d = 1; d < dim; d++) cols *= (int)shape[d];
+            // The result buffer belongs to the booster and is overwritten by the next call: copy it out.
+            var values = new ReadOnlySpan<float>(result, checked(rows * cols)).ToArray();
+            return new PredictionArray(values, rows, cols);
+        }
     }
 
     public static ModelFormat FormatOf(string path) =>
