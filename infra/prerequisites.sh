@@ -21,6 +21,16 @@ ensure_prerequisites() {
     echo "installing postgresql..."
     apt_install postgresql || { echo "could not install postgresql" >&2; exit 1; }
   fi
+  # XGBoost's native library for Pipelines.Ml (training and prediction); Debian's Python xgboost (same build) and
+  # scikit-learn, which the ML tests run as reference peers (python3-xgboost pulls in numpy).
+  if ! ls /usr/lib/*/libxgboost.so* >/dev/null 2>&1 && ! ls /usr/lib/libxgboost.so* >/dev/null 2>&1; then
+    echo "installing libxgboost0..."
+    apt_install libxgboost0 || { echo "could not install libxgboost0" >&2; exit 1; }
+  fi
+  if ! /usr/bin/python3 -c "import xgboost, yaml" >/dev/null 2>&1; then
+    echo "installing python3-xgboost..."
+    apt_install python3-xgboost python3-yaml || { echo "could not install python3-xgboost" >&2; exit 1; }
+  fi
   # Node packages used by the tests as reference implementations (DuckDB, Azurite).
   if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ]; then
     if ! command -v npm >/dev/null; then apt_install nodejs npm; fi

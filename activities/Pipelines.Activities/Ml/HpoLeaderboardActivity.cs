@@ -1,0 +1,51 @@
+using System.Text.Json.Nodes;
+using Pipelines.Core.Activities;
+using Pipelines.Ml.Tuning;
+
+namespace Pipelines.Activities.Ml;
+
+/// <summary>Fan-in of a sweep: ranks the trial results and checks the winner against a baseline.</summary>
+[Activity("hpo.leaderboard", "1", "Ranks sweep results (fan-in of train.trial) and reports the best trial and whether it beats the baseline.")]
+public sealed class HpoLeaderboardActivity : IActivity
+{
+    public static ActivitySchema Schema { get; } = new(
+        SchemaBuilder.Object()
+            .Required("results", SchemaBuilder.Array(SchemaBuilder.Any(), "train.trial results, e.g. ${{ steps.trials.outputs.result }}."))
+            .Optional("direction", SchemaBuilder.String("maximize (default, e.g. AUC) or minimize (e.g. log loss)."))
+            .Optional("baseline", SchemaBuilder.Number("A baseline's value the best trial must beat."))
+            .Build(),
+        SchemaBuilder.Object()
+            .Required("leaderboard", SchemaBuilder.Array(SchemaBuilder.Any(), "Results, best first."))
+            .Required("best", SchemaBuilder.Any("The best result."))
+            .Required("best_value", SchemaBuilder.Number())
+            .Required("beats_baseline", SchemaBuilder.Boolean())
+            .Build());
+
+    public Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken cancellationToken)
+    {
+        var results = (context.Inputs["results"] as JsonArray ?? []).OfType<JsonObject>().ToList();
+        if (results.Count == 0) throw new ActivityException("no results to rank", retryable: false);
+        var maximize = (context.Inputs["direction"]?.GetValue<string>() ?? "maximize") != "minimize";
+        double Value(JsonObject r) => JsonNumber.Double(r["value"]) ?? double.NaN;
+        var ranked = results.Where(r => !double.IsNaN(Value(r)))
+            .OrderBy(r => maximize ? -Value(r) : Value(r)).ThenBy(r => JsonNumber.Long(r["number"]) ?? 0).ToList();
+        if (ranked.Count == 0) throw new ActivityException("every result lacks a value", retryable: false);
+        var best = ranked[0];
+        var baseline = JsonNumber.Double(context.Inputs["baseline"]);
+        var beats = baseline is not { } b || (maximize ? Value(best) > b : Value(best) < b);
+        var board = new JsonArray(ranked.Select((r, i) =>
+        {
+            var copy = (JsonObject)r.DeepClone();
+            copy["rank"] = i + 1;
+            return (JsonNode)copy;
+        }).ToArray());
+        context.Log.Write($"best: trial {best["number"]} = {Value(best)}" + (baseline is { } bl ? $" (baseline {bl}: {(beats ? "beaten" : "NOT beaten")})" : ""));
+        return Task.FromResult(ActivityResult.Success(new JsonObject
+        {
+            ["leaderboard"] = board,
+            ["best"] = best.DeepClone(),
+            ["best_value"] = Value(best),
+            ["beats_baseline"] = beats,
+        }));
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+using Pipelines.Core.Activities;
+using Pipelines.Ml.Tuning;
+
+namespace Pipelines.Activities.Ml;
+
+/// <summary>
+/// Proposes a batch of trials for a for_each fan-out. Grid and random batches are fixed by the seed; TPE uses
+/// <c>history</c> (results of earlier waves) and falls back to random draws until it has enough finished trials.
+/// </summary>
+[Activity("hpo.suggest", "1", "Proposes hyperparameter trials (grid, random or TPE) from a search space; feeds a for_each of train.trial.")]
+public sealed class HpoSuggestActivity : IActivity
+{
+    public static ActivitySchema Schema { get; } = new(
+        SchemaBuilder.Object()
+            .Required("space", SchemaBuilder.Any("Search space: {name: {type: uniform|log_uniform|int|choice, low, high, values}}."))
+            .Required("trials", SchemaBuilder.Integer("How many trials to propose."))
+            .Optional("strategy", SchemaBuilder.String("grid, random (default) or tpe."))
+            .Optional("seed", SchemaBuilder.Integer("Seed; the same seed proposes the same trials."))
+            .Optional("grid_points", SchemaBuilder.Integer("Points per continuous dimension for grid (default 3)."))
+            .Optional("direction", SchemaBuilder.String("minimize or maximize (default), for TPE."))
+            .Optional("history", SchemaBuilder.Array(SchemaBuilder.Any(), "Earlier results ({number, params, value}) for TPE."))
+            .Build(),
+        SchemaBuilder.Object()
+            .Required("trials", SchemaBuilder.Array(SchemaBuilder.Any(), "[{number, params}]"))
+            .Build());
+
+    public Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken cancellationToken)
+    {
+        var inputs = context.Inputs;
+        var space = SearchSpace.FromJson(inputs["space"] as JsonObject ?? throw new ActivityException("input 'space' must be an object", retryable: false));
+        var n = (int)(JsonNumber.Long(inputs["trials"]) ?? 0);
+        if (n is < 1 or > 10_000) throw new ActivityException($"input 'trials' must be between 1 and 10000, got {n}", retryable: false);
+        var seed = (int)(JsonNumber.Long(inputs["seed"]) ?? 0);
+        var direction = (inputs["direction"]?.GetValue<string>() ?? "maximize") == "minimize" ? Direction.Minimize : Direction.Maximize;
+        var history = (inputs["history"] as JsonArray ?? []).Select(h => h as JsonObject).Where(h => h is not null).Select(h =>
+        {
+            var t = new Trial((int)(JsonNumber.Long(h!["number"]) ?? 0), (JsonObject)h["params"]!.DeepClone());
+            return (Trial: t, Value: JsonNumber.Double(h["value"]));
+        }).ToList();
+        ISampler sampler = (inputs["strategy"]?.GetValue<string>() ?? "random") switch
+        {
+            "grid" => new GridSampler((int)(JsonNumber.Long(inputs["grid_points"]) ?? 3)),
+            "random" => new RandomSampler(seed),
+            "tpe" => new TpeSampler(seed),
+            var s => throw new ActivityException($"unknown strategy '{s}' (grid, random, tpe)", retryable: false),
+        };
+        // Replay the history into a study so TPE sees finished trials; new trials are numbered after them.
+        var study = new Study(space, new ReplaySampler(history.Select(h => h.Trial.Parameters).ToList(), sampler), direction);
+        foreach (var (_, value) in history)
+        {
+            var t = study.Ask();
+            if (value is { } v) study.Tell(t, v); else study.Fail(t);
+        }
+        if (sampler is GridSampler g) n = Math.Min(n, g.Size(space) - history.Count);
+        var trials = new JsonArray();
+        for (var i = 0; i < n; i++)
+        {
+            var t = study.Ask();
+            trials.Add(new JsonObject { ["number"] = t.Number, ["params"] = t.Parameters.DeepClone() });
+        }
+        context.Log.Write($"proposed {trials.Count} trials ({inputs["strategy"]?.GetValue<string>() ?? "random"}, seed {seed}, {history.Count} earlier results)");
+        return Task.FromResult(ActivityResult.Success(new JsonObject { ["trials"] = trials }));
+    }
+
+    /// <summary>Returns the recorded parameters for the first trials, then defers to the real sampler.</summary>
+    private sealed class ReplaySampler(IReadOnlyList<JsonObject> recorded, ISampler next) : ISampler
+    {
+        public JsonObject Suggest(SearchSpace space, int number, IReadOnlyList<Trial> finished, Direction direction) =>
+            number < recorded.Count ? (JsonObject)recorded[number].DeepClone() : next.Suggest(space, number, finished, direction);
+    }
+}
