@@ -40,7 +40,35 @@ public sealed class EngineContext : IAsyncDisposable
 
     /// <summary>Starts workers and a leader candidate in this process; they stop when <paramref name="ct"/> fires.</summary>
     public Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct) =>
-        PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct);
+        PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct, services: ActivityServiceSet());
+
+    /// <summary>
+    /// What activities use: the artifact store and registry, a verified cache in the state folder, and MLflow
+    /// tracking when <c>MLFLOW_TRACKING_URI</c> (or <see cref="TrackingUri"/>) names an endpoint.
+    /// </summary>
+    public IServiceProvider ActivityServiceSet()
+    {
+        var state = DatabaseLocator.StateDirectory();
+        var trackingUri = TrackingUri ?? Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI");
+        Pipelines.Tracking.Pipeline.PipelineTracking? tracking = null;
+        if (!string.IsNullOrWhiteSpace(trackingUri))
+        {
+            var options = Pipelines.Tracking.Client.MlflowClientOptions.FromEnvironment(name =>
+                name == "MLFLOW_TRACKING_URI" ? trackingUri : Environment.GetEnvironmentVariable(name));
+            tracking = new Pipelines.Tracking.Pipeline.PipelineTracking(new Pipelines.Tracking.Client.MlflowClient(options));
+        }
+        var services = new Pipelines.Activities.Hosting.ActivityServices
+        {
+            Artifacts = new Pipelines.Storage.Artifacts.ArtifactPublisher(Artifacts, ArtifactRegistry),
+            Cache = new Pipelines.Storage.Caching.ArtifactCache(Artifacts, Path.Combine(state, "cache")),
+            Tracking = tracking,
+            WorkRoot = Path.Combine(state, "work"),
+        };
+        return new Pipelines.Activities.Hosting.ServiceSet().Add(services);
+    }
+
+    /// <summary>Set by commands that host the built-in MLflow endpoint themselves (e.g. the demo run).</summary>
+    public string? TrackingUri { get; set; }
 
     public async ValueTask DisposeAsync()
     {

@@ -10,11 +10,11 @@ public static class PostgresEngineHost
 {
     /// <returns>A task that completes once everything has stopped after <paramref name="ct"/> fired.</returns>
     public static async Task<Task> StartAsync(NpgsqlDataSource db, PostgresEngineStore store, ActivityRegistry registry, WorkerOptions options,
-        TimeSpan leaderInterval, Action<string> log, CancellationToken ct, TimeProvider? time = null)
+        TimeSpan leaderInterval, Action<string> log, CancellationToken ct, TimeProvider? time = null, IServiceProvider? services = null)
     {
         var wakeups = new PostgresWakeups(db, log);
         await wakeups.StartAsync(ct);
-        var worker = new Worker(store, wakeups, registry, options, time, log: log);
+        var worker = new Worker(store, wakeups, registry, options, time, services, log);
         var election = new PostgresLeaderElection(db);
         var leader = new LeaderService(election, store, leaderInterval, log);
         var workerTask = worker.RunAsync(ct);

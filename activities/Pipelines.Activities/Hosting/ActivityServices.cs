@@ -1,0 +1,49 @@
+using Pipelines.Core.Activities;
+using Pipelines.Storage.Artifacts;
+using Pipelines.Storage.Caching;
+using Pipelines.Tracking.Pipeline;
+
+namespace Pipelines.Activities.Hosting;
+
+/// <summary>
+/// What activities may use beyond their inputs: the artifact store and registry (through the publisher), a
+/// verified local cache of artifacts, MLflow tracking, and a folder for attempt-scoped scratch files. A process
+/// that runs workers builds one and hands it to activities through <see cref="ActivityContext.Services"/>.
+/// </summary>
+public sealed class ActivityServices
+{
+    public required ArtifactPublisher Artifacts { get; init; }
+    public required ArtifactCache Cache { get; init; }
+    /// <summary>Null when no tracking endpoint is configured; activities then skip tracking.</summary>
+    public PipelineTracking? Tracking { get; init; }
+    /// <summary>Scratch space; each attempt works in its own subfolder (see <see cref="WorkDirectory"/>).</summary>
+    public required string WorkRoot { get; init; }
+
+    /// <summary>A fresh folder for this attempt: a repeated attempt never sees or overwrites an earlier one's files.</summary>
+    public string WorkDirectory(ActivityContext context)
+    {
+        var dir = Path.Combine(WorkRoot, context.StepRunId.ToString("N"), context.Attempt.ToString());
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>The services of an activity's context, with a clear error when the process did not provide them.</summary>
+    public static ActivityServices From(ActivityContext context) =>
+        context.Services?.GetService(typeof(ActivityServices)) as ActivityServices
+        ?? throw new ActivityException($"activity of step '{context.StepId}' needs artifact storage, but this worker was started without it",
+            retryable: false);
+}
+
+/// <summary>The smallest <see cref="IServiceProvider"/>: a fixed set of instances by type.</summary>
+public sealed class ServiceSet : IServiceProvider
+{
+    private readonly Dictionary<Type, object> _services = new();
+
+    public ServiceSet Add<T>(T instance) where T : class
+    {
+        _services[typeof(T)] = instance;
+        return this;
+    }
+
+    public object? GetService(Type serviceType) => _services.GetValueOrDefault(serviceType);
+}
