@@ -32,7 +32,11 @@ ensure_prerequisites() {
     apt_install python3-xgboost python3-yaml || { echo "could not install python3-xgboost" >&2; exit 1; }
   fi
   # Node packages used by the tests as reference implementations (DuckDB, Azurite).
-  if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ]; then
+  # Install when any dependency named in package.json is missing (a new one may have been added since).
+  if [ -f tests/node/package.json ] && ! node -e '
+      const deps = Object.keys(require("./tests/node/package.json").dependencies || {});
+      const fs = require("fs");
+      process.exit(deps.every(d => fs.existsSync("tests/node/node_modules/" + d + "/package.json")) ? 0 : 1);' 2>/dev/null; then
     if ! command -v npm >/dev/null; then apt_install nodejs npm; fi
     echo "installing node packages for tests..."
     # package.json pins exact versions; no lock file, so nothing host-specific is recorded.
