@@ -1,0 +1,222 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Pipelines.Activities.Hosting;
+using Pipelines.Core.Activities;
+using Pipelines.Data;
+using Pipelines.Data.Csv;
+using Pipelines.Data.Parquet;
+using Pipelines.Data.Tables;
+using Pipelines.Postgres.ActivityState;
+using Pipelines.Storage.Artifacts;
+
+namespace Pipelines.Activities.Data;
+
+/// <summary>
+/// Brings a dataset into the pipeline as a Parquet artifact: CSV or Parquet from a path, an artifact or an HTTP(S)
+/// URL, or the result of a PostgreSQL query, optionally incremental from a watermark kept between runs.
+/// </summary>
+[Activity("ingest", "1", "Ingests CSV/Parquet (path, artifact or URL) or a PostgreSQL query into a Parquet artifact with schema and statistics.")]
+public sealed class IngestActivity : IActivity
+{
+    public static ActivitySchema Schema { get; } = new(
+        SchemaBuilder.Object()
+            .Optional("source", SchemaBuilder.Any("A local path, an artifact reference or an http(s) URL of a CSV or Parquet file."))
+            .Optional("format", SchemaBuilder.String("csv or parquet (default: by extension, then by content)."))
+            .Optional("delimiter", SchemaBuilder.String("CSV delimiter (default ',')."))
+            .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String(), "CSV values read as missing (default [''], e.g. ['?'] for UCI Adult)."))
+            .Optional("header", SchemaBuilder.Boolean("The CSV has a header row (default true)."))
+            .Optional("bad_rows", SchemaBuilder.String("CSV rows that cannot be read: fail (default), skip or quarantine (published as an artifact)."))
+            .Optional("query", SchemaBuilder.String("A PostgreSQL query to ingest instead of a file."))
+            .Optional("connection", SchemaBuilder.String("Connection string of the database the query runs on."))
+            .Optional("watermark", SchemaBuilder.Any("Incremental loading: {column, key?}; only rows with column > the last committed maximum are read."))
+            .Optional("allow_empty", SchemaBuilder.Boolean("Accept a result without rows (default: false for files, true for incremental queries)."))
+            .Optional("name", SchemaBuilder.String("Artifact name (default: the source's name with .parquet)."))
+            .Build(),
+        SchemaBuilder.Object()
+            .Required("table", SchemaBuilder.Any("The Parquet artifact (reference)."))
+            .Required("rows", SchemaBuilder.Integer("Rows ingested."))
+            .Required("columns", SchemaBuilder.Array(SchemaBuilder.Any(), "Schema: [{name, type, nullable}]."))
+            .Required("stats", SchemaBuilder.Array(SchemaBuilder.Any(), "Per column: {column, count, nulls, min, max}."))
+            .Optional("rejected_rows", SchemaBuilder.Integer("CSV rows skipped or quarantined."))
+            .Optional("quarantine", SchemaBuilder.Any("Raw text of quarantined CSV rows (artifact), when any."))
+            .Optional("watermark", SchemaBuilder.Any("{column, previous, current} for incremental loading."))
+            .Build());
+
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(10) };
+
+    public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct)
+    {
+        var inputs = context.Inputs;
+        var outputs = new JsonObject();
+        Table table;
+        string name;
+        if (inputs["query"] is not null)
+        {
+            if (inputs["source"] is not null) throw new ActivityException("give either 'source' or 'query', not both", retryable: false);
+            (table, var watermark) = await ReadQueryAsync(context, ct);
+            if (watermark is not null) outputs["watermark"] = watermark;
+            name = inputs["name"]?.GetValue<string>() ?? "query.parquet";
+            var allowEmpty = inputs["allow_empty"]?.GetValue<bool>() ?? inputs["watermark"] is not null;
+            if (table.RowCount == 0 && !allowEmpty) throw new ActivityException("the query returned no rows", retryable: false);
+        }
+        else
+        {
+            if (inputs["source"] is null) throw new ActivityException("input 'source' (a file) or 'query' is required", retryable: false);
+            var (file, displayName) = await LocalSourceAsync(context, ct);
+            var csv = CsvOptionsFrom(inputs, Path.Combine(ActivityServices.From(context).WorkDirectory(context), "rejected.csv"));
+            long rejected = 0;
+            table = ReadFile(file, displayName, FormatOf(inputs, displayName, file), csv, n => rejected = n);
+            if (table.RowCount == 0 && inputs["allow_empty"]?.GetValue<bool>() != true)
+                throw new ActivityException($"source '{displayName}' has no data rows", retryable: false);
+            outputs["rejected_rows"] = rejected;
+            if (rejected > 0) context.Log.Write($"{rejected} bad rows {(csv.BadRows == BadRowPolicy.Skip ? "skipped" : "quarantined")}");
+            if (csv.BadRows == BadRowPolicy.Quarantine && rejected > 0 && File.Exists(csv.QuarantinePath))
+                outputs["quarantine"] = await ArtifactRefs.PublishAsync(context, csv.QuarantinePath!, "rejected.csv", ArtifactKinds.File, ct);
+            name = inputs["name"]?.GetValue<string>() ?? Path.GetFileNameWithoutExtension(displayName) + ".parquet";
+        }
+
+        var stats = table.Schema.Fields.Select((f, i) =>
+        {
+            var s = new ColumnStatistics(f.Name);
+            s.Add(table.Columns[i]);
+            return (JsonNode)s.ToJson();
+        }).ToArray();
+        outputs["table"] = await TableFiles.PublishTableAsync(context, table, name, ct);
+        outputs["rows"] = table.RowCount;
+        outputs["columns"] = TableFiles.SchemaJson(table.Schema);
+        outputs["stats"] = new JsonArray(stats);
+        context.Log.Write($"ingested {table.RowCount} rows × {table.Schema.Count} columns as {name}");
+        return ActivityResult.Success(outputs);
+    }
+
+    private static async Task<(string File, string Name)> LocalSourceAsync(ActivityContext context, CancellationToken ct)
+    {
+        var source = context.Inputs["source"];
+        if (source is JsonValue v && v.TryGetValue<string>(out var text) &&
+            Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        {
+            var fileName = Path.GetFileName(uri.LocalPath) is { Length: > 0 } n ? n : "download";
+            var target = Path.Combine(ActivityServices.From(context).WorkDirectory(context), "download-" + fileName);
+            await DownloadAsync(uri, target, ct);
+            return (target, fileName);
+        }
+        var file = await ArtifactRefs.LocalFileAsync(context, "source", ct);
+        var name = ArtifactRefs.IsReference(source) ? source!["name"]?.GetValue<string>() ?? Path.GetFileName(file) : file;
+        return (file, name);
+    }
+
+    private static async Task DownloadAsync(Uri uri, string target, CancellationToken ct)
+    {
+        var shown = uri.GetLeftPart(UriPartial.Path); // never log a query string: it may hold a token
+        HttpResponseMessage response;
+        try { response = await Http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, ct); }
+        catch (HttpRequestException e) { throw new ActivityException($"download of '{shown}' failed: {e.Message}", retryable: true, e); }
+        catch (TaskCanceledException e) when (!ct.IsCancellationRequested) { throw new ActivityException($"download of '{shown}' timed out", retryable: true, e); }
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            if (!response.IsSuccessStatusCode)
+            {
+                // A client error will not go away on a retry, except throttling and request timeouts.
+                var retryable = status >= 500 || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout;
+                throw new ActivityException($"download of '{shown}' failed: HTTP {status} {response.ReasonPhrase}", retryable);
+            }
+            try
+            {
+                await using var body = await response.Content.ReadAsStreamAsync(ct);
+                await using var file = File.Create(target);
+                await body.CopyToAsync(file, ct);
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException && !ct.IsCancellationRequested)
+            {
+                throw new ActivityException($"download of '{shown}' was interrupted: {e.Message}", retryable: true, e);
+            }
+        }
+    }
+
+    private static string FormatOf(JsonObject inputs, string name, string file)
+    {
+        if (inputs["format"]?.GetValue<string>() is { } f)
+            return f.ToLowerInvariant() is "csv" or "parquet" ? f.ToLowerInvariant() : throw new ActivityException($"format must be csv or parquet, got '{f}'", retryable: false);
+        var ext = Path.GetExtension(name).ToLowerInvariant();
+        if (ext is ".parquet" or ".pq") return "parquet";
+        if (ext is ".csv" or ".tsv" or ".txt" or ".data" or ".test") return "csv";
+        return new FileInfo(file).Length >= 4 && DataFile.IsParquet(file) ? "parquet" : "csv";
+    }
+
+    private static Table ReadFile(string file, string name, string format, CsvOptions csv, Action<long> rejected)
+    {
+        if (new FileInfo(file).Length == 0) throw new ActivityException($"source '{name}' is empty", retryable: false);
+        try
+        {
+            if (format == "parquet")
+            {
+                if (!DataFile.IsParquet(file)) throw new ActivityException($"source '{name}' is not a Parquet file (no PAR1 header): corrupt or not Parquet", retryable: false);
+                using var reader = ParquetReader.Open(file);
+                var names = reader.Columns.Where(c => !c.IsNested && c.Field is not null).Select(c => c.Name).ToList();
+                var schema = new Schema(names.Select(n => reader.Schema[reader.Schema.IndexOf(n)]));
+                return Table.Concat(schema, reader.ReadRowGroups(names, reuseBuffers: false).ToList());
+            }
+            var batches = CsvBatchReader.Open(file, csv);
+            using (batches)
+            {
+                if (batches.Schema.Count == 0) throw new ActivityException($"source '{name}' has no columns", retryable: false);
+                var table = Table.Concat(batches.Schema, batches.ReadBatches().ToList());
+                rejected(batches.RejectedCount);
+                return table;
+            }
+        }
+        catch (Exception e) when (e is ParquetFormatException or FormatException or InvalidDataException or NotSupportedException or EndOfStreamException
+                                      or ArgumentException or KeyNotFoundException or IndexOutOfRangeException)
+        {
+            throw new ActivityException($"cannot read source '{name}' as {format}: {e.Message}", retryable: false, e);
+        }
+    }
+
+    private static CsvOptions CsvOptionsFrom(JsonObject inputs, string quarantinePath)
+    {
+        var delimiter = inputs["delimiter"]?.GetValue<string>() ?? ",";
+        if (delimiter == "\\t") delimiter = "\t";
+        if (delimiter.Length != 1) throw new ActivityException($"delimiter must be one character, got '{delimiter}'", retryable: false);
+        var policy = (inputs["bad_rows"]?.GetValue<string>() ?? "fail") switch
+        {
+            "fail" => BadRowPolicy.Fail,
+            "skip" => BadRowPolicy.Skip,
+            "quarantine" => BadRowPolicy.Quarantine,
+            var other => throw new ActivityException($"bad_rows must be fail, skip or quarantine, got '{other}'", retryable: false),
+        };
+        return new CsvOptions
+        {
+            Delimiter = delimiter[0],
+            HasHeader = inputs["header"]?.GetValue<bool>() ?? true,
+            NullTokens = (inputs["null_tokens"] as JsonArray)?.Select(t => t!.GetValue<string>()).ToList() ?? [""],
+            BadRows = policy,
+            QuarantinePath = policy == BadRowPolicy.Quarantine ? quarantinePath : null,
+        };
+    }
+
+    private static async Task<(Table, JsonObject?)> ReadQueryAsync(ActivityContext context, CancellationToken ct)
+    {
+        var query = context.RequireString("query");
+        var connection = context.Inputs["connection"]?.GetValue<string>()
+            ?? throw new ActivityException("input 'connection' is required with 'query'", retryable: false);
+        if (context.Inputs["watermark"] is not { } wm)
+        {
+            var (plain, _) = await PostgresQuerySource.ReadAsync(connection, query, null, null, ct);
+            return (plain, null);
+        }
+        var column = (wm as JsonObject)?["column"]?.GetValue<string>()
+            ?? throw new ActivityException("watermark.column is required (the column whose maximum is kept between runs)", retryable: false);
+        var key = wm["key"]?.GetValue<string>() ?? PostgresQuerySource.DefaultKey(connection, query, column);
+        var state = context.Services?.GetService(typeof(PostgresActivityState)) as PostgresActivityState
+            ?? throw new ActivityException("incremental ingest needs the activity state store, but this worker was started without it", retryable: false);
+        var previous = PostgresQuerySource.Watermark.FromJson(await state.LatestAsync(key, ct));
+        if (previous is not null && previous.Column != column)
+            throw new ActivityException($"watermark key '{key}' tracks column '{previous.Column}', not '{column}'; give a new watermark.key", retryable: false);
+        var (table, next) = await PostgresQuerySource.ReadAsync(connection, query, column, previous, ct);
+        // Proposed for this attempt only: it becomes the watermark when the attempt succeeds (see PostgresActivityState).
+        if (next is not null && next != previous) await state.ProposeAsync(key, context.StepRunId, context.Attempt, next.ToJson(), ct);
+        context.Log.Write($"watermark {column}: {previous?.Value ?? "(none)"} → {next?.Value ?? "(none)"}, {table.RowCount} new rows");
+        return (table, new JsonObject { ["key"] = key, ["column"] = column, ["previous"] = previous?.Value, ["current"] = next?.Value });
+    }
+}

@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Pipelines.Activities.Hosting;
+using Pipelines.Core.Activities;
+using Pipelines.Data;
+using Pipelines.Data.Csv;
+using Pipelines.Data.Parquet;
+using Pipelines.Data.Tables;
+
+namespace Pipelines.Activities.Data;
+
+/// <summary>Reading tables from inputs and writing them as Parquet artifacts, with errors that name the file.</summary>
+internal static class TableFiles
+{
+    /// <summary>Reads a whole table from an input (a path or an artifact reference; CSV or Parquet by content).</summary>
+    public static async Task<(Table Table, string File)> ReadInputAsync(ActivityContext context, string inputName, CsvOptions? csv, CancellationToken ct)
+    {
+        var file = await ArtifactRefs.LocalFileAsync(context, inputName, ct);
+        return (Read(file, csv, inputName), file);
+    }
+
+    public static Table Read(string file, CsvOptions? csv, string what)
+    {
+        try
+        {
+            if (new FileInfo(file).Length == 0) throw new ActivityException($"{what}: file '{file}' is empty", retryable: false);
+            var (schema, batches) = DataFile.Open(file, csv);
+            var table = Table.Concat(schema, batches);
+            if (schema.Count == 0) throw new ActivityException($"{what}: file '{file}' has no columns", retryable: false);
+            return table;
+        }
+        catch (Exception e) when (e is ParquetFormatException or FormatException or InvalidDataException or KeyNotFoundException or NotSupportedException
+                                      or EndOfStreamException or ArgumentException)
+        {
+            throw new ActivityException($"{what}: cannot read '{file}': {e.Message}", retryable: false, e);
+        }
+    }
+
+    /// <summary>Writes a table as snappy Parquet into the attempt's folder and publishes it as a table artifact.</summary>
+    public static async Task<JsonObject> PublishTableAsync(ActivityContext context, Table table, string name, CancellationToken ct)
+    {
+        var path = Path.Combine(ActivityServices.From(context).WorkDirectory(context), name);
+        ParquetWriter.WriteTable(path, table, new ParquetWriterOptions { Codec = CompressionCodec.Snappy });
+        return await ArtifactRefs.PublishAsync(context, path, name, Pipelines.Storage.Artifacts.ArtifactKinds.Table, ct);
+    }
+
+    public static JsonArray SchemaJson(Schema schema) =>
+        new(schema.Fields.Select(f => (JsonNode)new JsonObject { ["name"] = f.Name, ["type"] = f.Type.ToString(), ["nullable"] = f.Nullable }).ToArray());
+
+    /// <summary>Replaces values of one column by a mapping (a string column; unmapped values stay).</summary>
+    public static Table MapValues(Table table, string column, IReadOnlyDictionary<string, string> map, string field)
+    {
+        var index = table.Schema.IndexOf(column);
+        if (index < 0) throw new ActivityException($"{field}: column '{column}' does not exist (columns: {string.Join(", ", table.Schema.Fields.Select(f => f.Name))})", retryable: false);
+        var source = table.Columns[index];
+        var builder = new BinaryBuilder(DataType.String, source.Length);
+        for (var i = 0; i < source.Length; i++)
+        {
+            var text = source.Format(i);
+            if (text is null) builder.AppendNull();
+            else builder.Append(map.TryGetValue(text, out var mapped) ? mapped : text);
+        }
+        var fields = table.Schema.Fields.ToArray();
+        fields[index] = fields[index] with { Type = DataType.String };
+        var columns = table.Columns.ToArray();
+        columns[index] = builder.Build();
+        return new Table(new Schema(fields), columns);
+    }
+
+    public static Dictionary<string, string> StringMap(JsonNode? node, string field) => node switch
+    {
+        null => new(),
+        JsonObject o => o.ToDictionary(kv => kv.Key, kv => kv.Value?.ToString() ?? throw new ActivityException($"{field}.{kv.Key}: must be a string", retryable: false)),
+        _ => throw new ActivityException($"{field}: must be an object of value → replacement", retryable: false),
+    };
+}
+
+/// <summary>Per-column count of values, nulls, min and max, accumulated batch by batch.</summary>
+internal sealed class ColumnStatistics(string name)
+{
+    private object? _min, _max;
+    public long Count { get; private set; }
+    public long Nulls { get; private set; }
+
+    public void Add(Column column)
+    {
+        for (var i = 0; i < column.Length; i++)
+        {
+            var v = column.GetValue(i);
+            if (v is null) { Nulls++; continue; }
+            Count++;
+            if (v is byte[] || v is double d && double.IsNaN(d) || v is float f && float.IsNaN(f)) continue;
+            if (_min is null || Compare(v, _min) < 0) _min = v;
+            if (_max is null || Compare(v, _max) > 0) _max = v;
+        }
+    }
+
+    private static int Compare(object a, object b) =>
+        a is string sa && b is string sb ? string.CompareOrdinal(sa, sb) : a is IComparable c && a.GetType() == b.GetType() ? c.CompareTo(b) : 0;
+
+    public JsonObject ToJson() => new()
+    {
+        ["column"] = name,
+        ["count"] = Count,
+        ["nulls"] = Nulls,
+        ["min"] = ToNode(_min),
+        ["max"] = ToNode(_max),
+    };
+
+    private static JsonNode? ToNode(object? v) => v switch
+    {
+        null => null,
+        bool b => b,
+        sbyte or byte or short or ushort or int or uint or long => Convert.ToInt64(v, CultureInfo.InvariantCulture),
+        float or double => Convert.ToDouble(v, CultureInfo.InvariantCulture),
+        DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        DateTime t => t.ToString("O", CultureInfo.InvariantCulture),
+        _ => Convert.ToString(v, CultureInfo.InvariantCulture),
+    };
+}
