@@ -64,7 +64,9 @@ public sealed class EngineContext : IAsyncDisposable
             Tracking = tracking,
             WorkRoot = Path.Combine(state, "work"),
         };
-        return new Pipelines.Activities.Hosting.ServiceSet().Add(services);
+        return new Pipelines.Activities.Hosting.ServiceSet()
+            .Add(services)
+            .Add(new Pipelines.Postgres.ActivityState.PostgresActivityState(DataSource));
     }
 
     /// <summary>Set by commands that host the built-in MLflow endpoint themselves (e.g. the demo run).</summary>

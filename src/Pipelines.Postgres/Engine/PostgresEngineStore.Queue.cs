@@ -93,7 +93,8 @@ public sealed partial class PostgresEngineStore
         {
             batch.BatchCommands.Add(Db.BatchCmd("LockRun", ("id", c.RunId)));
             var finish = Db.BatchCmd("FinishAttemptStep", ("id", c.StepRunId), ("attempt", c.Attempt), ("worker", c.WorkerId),
-                ("state", stepState.Db()), ("outputs", c.Outcome == AttemptOutcome.Succeeded ? c.Outputs ?? new JsonObject() : null),
+                // A gate's verdict keeps its outputs (report links, violations) so the run view can show them.
+                ("state", stepState.Db()), ("outputs", c.Outcome == AttemptOutcome.Cancelled ? null : c.Outputs ?? new JsonObject()),
                 ("error", c.Error), ("terminal", true), ("now", Now));
             finish.Parameters.Add(Db.Typed("available_at", NpgsqlDbType.TimestampTz, null));
             batch.BatchCommands.Add(finish);

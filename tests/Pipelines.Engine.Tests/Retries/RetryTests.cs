@@ -100,6 +100,7 @@ public class RetryTests
         Assert.That(details.Run.State, Is.EqualTo(RunState.Stopped));
         Assert.That(details.Run.Error, Is.EqualTo("stopped by step 'gate': null ratio 0.4 > 0.1"));
         Assert.That(h.Step(details, "gate").Attempts, Has.Count.EqualTo(1));
+        Assert.That(h.Step(details, "gate").Outputs, Is.Not.Null, "a verdict keeps the outputs it returned");
         Assert.That(h.Step(details, "after").State, Is.EqualTo(StepState.Skipped));
     }
 
