@@ -215,7 +215,7 @@ public sealed class PublishPredictionsActivity : IActivity
         var path = Path.Combine(services.WorkDirectory(context), "manifest.json");
         await File.WriteAllTextAsync(path, manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), ct);
         // Commit point: the manifest is the only entry into this scoring's results, and it is written last.
-        var published = await ArtifactRefs.PublishAsync(context, path, "manifest.json", "manifest", ct);
+        var published = await ArtifactRefs.PublishAsync(context, path, "manifest.json", ct: ct);
         if (await ModelTracking.ParentRunAsync(context, ct) is { } parent && psi is { } pv)
             await services.Tracking!.LogMetricsAsync(parent, new Dictionary<string, double> { ["prediction_psi"] = pv }, ct: ct);
         context.Log.Write($"manifest: {entries.Count} partitions, {rows} rows" + (psi is { } x ? $", prediction PSI {x:F4}{(alert ? " (ALERT)" : "")}" : ""));

@@ -82,8 +82,8 @@ public sealed class EvaluateActivity : IActivity
         var predictionsPath = Path.Combine(work, "holdout-predictions.parquet");
         ParquetWriter.WriteTable(predictionsPath, new Table(new Schema([new Field("prediction", DataType.Float64, false)]), [ModelResolution.Doubles(candidate.Scores)]));
 
-        var report = await ArtifactRefs.PublishAsync(context, jsonPath, "evaluation.json", "report", ct);
-        var reportHtml = await ArtifactRefs.PublishAsync(context, htmlPath, "evaluation.html", "report", ct);
+        var report = await ArtifactRefs.PublishAsync(context, jsonPath, "evaluation.json", ct: ct);
+        var reportHtml = await ArtifactRefs.PublishAsync(context, htmlPath, "evaluation.html", ct: ct);
         var predictions = await ArtifactRefs.PublishAsync(context, predictionsPath, ct: ct);
 
         if (await ModelTracking.ParentRunAsync(context, ct) is { } parent)
