@@ -130,9 +130,11 @@ public class ModelPipelineTests
             with:
               summary: ${{ steps.evaluate.outputs.summary }}
               timeout: 1h
+            needs: [gate]
         """ : "")}}}
           - id: promote
             uses: promote
+            needs: [{{{(approval ? "review" : "gate")}}}]
             with:
               model: ${{ steps.train.outputs.model }}
               model_name: synth
