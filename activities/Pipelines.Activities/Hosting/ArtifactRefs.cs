@@ -42,6 +42,14 @@ public static class ArtifactRefs
         var id = Guid.Parse(node["artifact"]!.GetValue<string>());
         var record = await services.Artifacts.Registry.GetAsync(id, ct)
             ?? throw new ActivityException($"input '{inputName}': artifact {id} is not registered", retryable: false);
+        return await LocalFileAsync(context, record, inputName, ct);
+    }
+
+    /// <summary>A registered artifact fetched through the verified cache and recorded as read by this attempt under <paramref name="inputName"/>.</summary>
+    public static async Task<string> LocalFileAsync(ActivityContext context, ArtifactRecord record, string inputName, CancellationToken ct)
+    {
+        var services = ActivityServices.From(context);
+        var id = record.Id;
         var key = KeyOf(services, record.Uri);
         var local = await services.Cache.GetAsync(key, record.Sha256, ct);
         await services.Artifacts.RecordInputAsync(new StepAttempt(context.StepRunId, context.Attempt), inputName, id, ct);

@@ -12,13 +12,15 @@ public sealed class HpoLeaderboardActivity : IActivity
         SchemaBuilder.Object()
             .Required("results", SchemaBuilder.Array(SchemaBuilder.Any(), "train.trial results, e.g. ${{ steps.trials.outputs.result }}."))
             .Optional("direction", SchemaBuilder.String("maximize (default, e.g. AUC) or minimize (e.g. log loss)."))
-            .Optional("baseline", SchemaBuilder.Number("A baseline's value the best trial must beat."))
+            .Optional("baseline", SchemaBuilder.Any("A baseline the best trial must beat: its value, or its train.trial result (then it is listed on the board)."))
+            .Optional("stop_if_not_beaten", SchemaBuilder.Boolean("Stop the run (a verdict) when no trial beats the baseline (default false)."))
             .Build(),
         SchemaBuilder.Object()
             .Required("leaderboard", SchemaBuilder.Array(SchemaBuilder.Any(), "Results, best first."))
             .Required("best", SchemaBuilder.Any("The best result."))
             .Required("best_value", SchemaBuilder.Number())
             .Required("beats_baseline", SchemaBuilder.Boolean())
+            .Optional("best_model", SchemaBuilder.Any("The best trial's model artifact reference (null without artifact services)."))
             .Build());
 
     public Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken cancellationToken)
@@ -31,7 +33,8 @@ public sealed class HpoLeaderboardActivity : IActivity
             .OrderBy(r => maximize ? -Value(r) : Value(r)).ThenBy(r => JsonNumber.Long(r["number"]) ?? 0).ToList();
         if (ranked.Count == 0) throw new ActivityException("every result lacks a value", retryable: false);
         var best = ranked[0];
-        var baseline = JsonNumber.Double(context.Inputs["baseline"]);
+        var baselineResult = context.Inputs["baseline"] as JsonObject;
+        var baseline = baselineResult is not null ? JsonNumber.Double(baselineResult["value"]) : JsonNumber.Double(context.Inputs["baseline"]);
         var beats = baseline is not { } b || (maximize ? Value(best) > b : Value(best) < b);
         var board = new JsonArray(ranked.Select((r, i) =>
         {
@@ -39,9 +42,18 @@ public sealed class HpoLeaderboardActivity : IActivity
             copy["rank"] = i + 1;
             return (JsonNode)copy;
         }).ToArray());
+        if (baselineResult is not null)
+        {
+            var row = (JsonObject)baselineResult.DeepClone();
+            row["baseline"] = true;
+            board.Add(row);
+        }
         context.Log.Write($"best: trial {best["number"]} = {Value(best)}" + (baseline is { } bl ? $" (baseline {bl}: {(beats ? "beaten" : "NOT beaten")})" : ""));
+        if (!beats && context.Inputs["stop_if_not_beaten"]?.GetValue<bool>() == true)
+            return Task.FromResult(ActivityResult.Stop($"no trial beats the baseline: best {Value(best)}, baseline {baseline}"));
         return Task.FromResult(ActivityResult.Success(new JsonObject
         {
+            ["best_model"] = best["model"]?.DeepClone(),
             ["leaderboard"] = board,
             ["best"] = best.DeepClone(),
             ["best_value"] = Value(best),

@@ -41,6 +41,9 @@ public sealed class PipelineTracking(IMlflowClient client, TimeProvider? time = 
     public const string Champion = "champion";
     public const string PreviousChampion = "previous-champion";
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    /// <summary>The client underneath, for registry and search calls this class does not wrap.</summary>
+    public IMlflowClient Client => client;
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public async Task<TrackedRun> StartWorkflowRunAsync(WorkflowRunStart start, CancellationToken ct = default)

@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Pipelines.Core.Activities;
+using Pipelines.Ml.Tuning;
+
+namespace Pipelines.Activities.Model;
+
+/// <summary>
+/// Judges an <c>evaluate</c> summary: absolute thresholds, minimum improvement over the champion, per-slice
+/// thresholds and slice regressions. Any violation stops the run (a verdict, never retried), so a later promote
+/// step never runs. Also evaluates the auto-approve policy and outputs it as a boolean for an <c>if:</c>.
+/// </summary>
+[Activity("evaluation_gate", "1", "Stops the run when the candidate misses thresholds or does not improve on the champion; outputs auto_approve.")]
+public sealed class EvaluationGateActivity : IActivity
+{
+    public static ActivitySchema Schema { get; } = new(
+        SchemaBuilder.Object()
+            .Required("evaluation", SchemaBuilder.Any("The summary output of evaluate."))
+            .Optional("min", SchemaBuilder.Any("Lower bounds on candidate metrics, e.g. {roc_auc: 0.85}."))
+            .Optional("max", SchemaBuilder.Any("Upper bounds on candidate metrics, e.g. {log_loss: 0.4}."))
+            .Optional("min_improvement", SchemaBuilder.Number("Primary-metric improvement required over the champion (in its better direction); ignored without a champion."))
+            .Optional("slice_min", SchemaBuilder.Any("Lower bounds per slice, e.g. {roc_auc: 0.8}."))
+            .Optional("min_slice_rows", SchemaBuilder.Integer("Slices with fewer rows are not judged (default 30)."))
+            .Optional("max_slice_regression", SchemaBuilder.Number("Largest allowed primary-metric drop of any slice versus the champion's same slice."))
+            .Optional("auto_approve", SchemaBuilder.Any("Policy {min_improvement, max_slice_regression (default 0)}: auto_approve is true when both hold against a champion."))
+            .Build(),
+        SchemaBuilder.Object()
+            .Required("passed", SchemaBuilder.Boolean())
+            .Required("violations", SchemaBuilder.Array(SchemaBuilder.String()))
+            .Required("auto_approve", SchemaBuilder.Boolean("True when the auto-approve policy holds."))
+            .Required("auto_approve_reason", SchemaBuilder.String())
+            .Required("improvement", SchemaBuilder.Any("Primary-metric improvement over the champion (null without one)."))
+            .Build());
+
+    public Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken cancellationToken)
+    {
+        var inputs = context.Inputs;
+        var eval = inputs["evaluation"] as JsonObject ?? throw new ActivityException("input 'evaluation' must be evaluate's summary", retryable: false);
+        var metrics = eval["metrics"] as JsonObject ?? new JsonObject();
+        var primary = eval["primary_metric"]?.GetValue<string>() ?? throw new ActivityException("evaluation has no primary_metric", retryable: false);
+        var maximize = eval["maximize"]?.GetValue<bool>() ?? true;
+        var champion = eval["champion"] as JsonObject;
+        var violations = new List<string>();
+        static string F(double v) => v.ToString("0.#####", CultureInfo.InvariantCulture);
+
+        foreach (var (name, bound) in inputs["min"] as JsonObject ?? [])
+            Check(name, JsonNumber.Double(metrics[name]), JsonNumber.Double(bound)!.Value, atLeast: true, "");
+        foreach (var (name, bound) in inputs["max"] as JsonObject ?? [])
+            Check(name, JsonNumber.Double(metrics[name]), JsonNumber.Double(bound)!.Value, atLeast: false, "");
+
+        double? improvement = null;
+        if (champion is not null && JsonNumber.Double(metrics[primary]) is { } mine && JsonNumber.Double(champion["metrics"]?[primary]) is { } theirs)
+        {
+            improvement = maximize ? mine - theirs : theirs - mine;
+            if (JsonNumber.Double(inputs["min_improvement"]) is { } need && improvement < need)
+                violations.Add($"{primary} improves on champion v{champion["version"]} by {F(improvement.Value)} ({F(mine)} vs {F(theirs)}), needs at least {F(need)}");
+        }
+
+        var minRows = JsonNumber.Long(inputs["min_slice_rows"]) ?? 30;
+        var slices = (eval["slices"] as JsonArray ?? []).OfType<JsonObject>().Where(s => (JsonNumber.Long(s["rows"]) ?? 0) >= minRows).ToList();
+        foreach (var (name, bound) in inputs["slice_min"] as JsonObject ?? [])
+            foreach (var s in slices)
+                Check(name, JsonNumber.Double(s["metrics"]?[name]), JsonNumber.Double(bound)!.Value, atLeast: true, $"slice {s["column"]}={s["value"]}: ");
+
+        var worstSliceDrop = WorstSliceDrop(slices, champion, primary, maximize);
+        if (JsonNumber.Double(inputs["max_slice_regression"]) is { } maxDrop && worstSliceDrop is { } drop && drop.Drop > maxDrop)
+            violations.Add($"slice {drop.Slice}: {primary} drops by {F(drop.Drop)} versus the champion (at most {F(maxDrop)} allowed)");
+
+        var (auto, why) = AutoApprove(inputs["auto_approve"] as JsonObject, improvement, worstSliceDrop, violations.Count == 0);
+        var outputs = new JsonObject
+        {
+            ["passed"] = violations.Count == 0,
+            ["violations"] = new JsonArray(violations.Select(v => (JsonNode)v).ToArray()),
+            ["auto_approve"] = auto,
+            ["auto_approve_reason"] = why,
+            ["improvement"] = improvement,
+        };
+        foreach (var v in violations) context.Log.Write("violation: " + v);
+        context.Log.Write($"auto_approve: {auto} ({why})");
+        return Task.FromResult(violations.Count == 0
+            ? ActivityResult.Success(outputs)
+            : ActivityResult.Stop($"evaluation gate failed: {string.Join("; ", violations)}", outputs));
+
+        void Check(string name, double? value, double bound, bool atLeast, string where)
+        {
+            if (value is not { } v) violations.Add($"{where}{name} is missing");
+            else if (atLeast ? v < bound : v > bound) violations.Add($"{where}{name} = {F(v)} is {(atLeast ? "below" : "above")} {F(bound)}");
+        }
+    }
+
+    /// <summary>The slice whose primary metric fell the most versus the champion's same slice (positive = worse).</summary>
+    public static (string Slice, double Drop)? WorstSliceDrop(IReadOnlyList<JsonObject> slices, JsonObject? champion, string metric, bool maximize)
+    {
+        if (champion?["slices"] is not JsonArray theirs) return null;
+        (string, double)? worst = null;
+        foreach (var s in slices)
+        {
+            var match = theirs.OfType<JsonObject>().FirstOrDefault(t => t["column"]?.ToString() == s["column"]?.ToString() && t["value"]?.ToString() == s["value"]?.ToString());
+            if (JsonNumber.Double(s["metrics"]?[metric]) is not { } mine || JsonNumber.Double(match?["metrics"]?[metric]) is not { } other) continue;
+            var drop = maximize ? other - mine : mine - other;
+            if (worst is null || drop > worst.Value.Item2) worst = ($"{s["column"]}={s["value"]}", drop);
+        }
+        return worst;
+    }
+
+    /// <summary>Auto-approve holds when the gate passed, a champion exists, the improvement reaches the policy's and no slice regresses beyond its limit.</summary>
+    public static (bool Approve, string Reason) AutoApprove(JsonObject? policy, double? improvement, (string Slice, double Drop)? worstSlice, bool passed)
+    {
+        if (policy is null) return (false, "no auto-approve policy");
+        if (!passed) return (false, "the gate failed");
+        if (improvement is not { } imp) return (false, "no champion to compare with: a person must approve the first model");
+        var need = JsonNumber.Double(policy["min_improvement"]) ?? 0;
+        if (imp < need) return (false, $"improvement {imp:0.#####} is below the policy's {need:0.#####}");
+        var maxDrop = JsonNumber.Double(policy["max_slice_regression"]) ?? 0;
+        if (worstSlice is { } w && w.Drop > maxDrop) return (false, $"slice {w.Slice} regresses by {w.Drop:0.#####}");
+        return (true, $"improvement {imp:0.#####} ≥ {need:0.#####} and no slice regresses by more than {maxDrop:0.#####}");
+    }
+}

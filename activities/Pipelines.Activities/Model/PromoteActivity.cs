@@ -1,0 +1,66 @@
+using System.Text.Json.Nodes;
+using Pipelines.Activities.Hosting;
+using Pipelines.Core.Activities;
+using Pipelines.Tracking.Client;
+using Pipelines.Tracking.Model;
+using Pipelines.Tracking.Pipeline;
+
+namespace Pipelines.Activities.Model;
+
+/// <summary>
+/// Registers the model artifact as a new version of a registered model (source = the artifact's URI) and moves
+/// <c>champion</c> to it; the replaced version keeps <c>previous-champion</c>; who and why are tagged on the version.
+/// Idempotent: a repeated attempt finds the version already registered from the same artifact and reuses it.
+/// </summary>
+[Activity("promote", "1", "Registers the model version, moves the champion alias (keeping previous-champion) and records who approved it and why.")]
+public sealed class PromoteActivity : IActivity
+{
+    public static ActivitySchema Schema { get; } = new(
+        SchemaBuilder.Object()
+            .Required("model", SchemaBuilder.Any("The model artifact reference to promote."))
+            .Required("model_name", SchemaBuilder.String("Registered model name."))
+            .Optional("approved_by", SchemaBuilder.String("Who approved (e.g. ${{ steps.approval.outputs.decided_by }}); default the run's creator is unknown, so 'pipelines'."))
+            .Optional("reason", SchemaBuilder.String("Why (e.g. the approval comment or the auto-approve reason)."))
+            .Optional("experiment", SchemaBuilder.String("MLflow experiment (default 'pipelines')."))
+            .Build(),
+        SchemaBuilder.Object()
+            .Required("version", SchemaBuilder.String())
+            .Required("champion", SchemaBuilder.String())
+            .Optional("previous_champion", SchemaBuilder.String())
+            .Build());
+
+    public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct)
+    {
+        var services = ActivityServices.From(context);
+        var tracking = services.Tracking ?? throw new ActivityException("promote needs MLflow tracking, but this worker has none", retryable: false);
+        if (!ArtifactRefs.IsReference(context.Inputs["model"])) throw new ActivityException("input 'model' must be a model artifact reference", retryable: false);
+        var artifactId = Guid.Parse(context.Inputs["model"]!["artifact"]!.GetValue<string>());
+        var record = await services.Artifacts.Registry.GetAsync(artifactId, ct)
+                     ?? throw new ActivityException($"model artifact {artifactId} is not registered", retryable: false);
+        await services.Artifacts.RecordInputAsync(new Storage.Artifacts.StepAttempt(context.StepRunId, context.Attempt), "model", artifactId, ct);
+        var name = context.RequireString("model_name");
+        var by = context.Inputs["approved_by"]?.GetValue<string>() is { Length: > 0 } b ? b : "pipelines";
+        var reason = context.Inputs["reason"]?.GetValue<string>() is { Length: > 0 } r ? r : $"promoted by pipeline run {context.RunId}";
+
+        try { await tracking.Client.CreateRegisteredModelAsync(name, ct: ct); }
+        catch (ResourceAlreadyExistsException) { }
+
+        var existing = await tracking.Client.SearchModelVersionsAsync($"name='{name.Replace("'", "''")}'", maxResults: 1000, ct: ct);
+        var version = existing.Items.FirstOrDefault(v => v.Tags?.Any(t => t.Key == ModelResolution.ArtifactTag && t.Value == record.Id.ToString()) == true);
+        if (version is null)
+        {
+            var parent = await ModelTracking.ParentRunAsync(context, ct);
+            version = await tracking.Client.CreateModelVersionAsync(new CreateModelVersionRequest(name, record.Uri, parent?.RunId,
+                [new Tag(ModelResolution.ArtifactTag, record.Id.ToString()), new Tag("pipelines.sha256", record.Sha256), new Tag(PipelineTags.RunId, context.RunId.ToString())]), ct);
+            version = await tracking.Client.WaitForModelVersionReadyAsync(name, version.Version, ct: ct);
+        }
+        var result = await tracking.PromoteAsync(name, version.Version, by, reason, ct);
+        context.Log.Write($"{name} v{version.Version} is champion (previous: {result.PreviousChampion ?? "none"}), by {by}: {reason}");
+        return ActivityResult.Success(new JsonObject
+        {
+            ["version"] = version.Version,
+            ["champion"] = result.Champion,
+            ["previous_champion"] = result.PreviousChampion,
+        });
+    }
+}
