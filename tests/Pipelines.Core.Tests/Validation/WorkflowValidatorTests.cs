@@ -63,7 +63,7 @@ public class WorkflowValidatorTests
             """);
         Assert.That(errors, Is.EqualTo(new[]
         {
-            "4:5 steps[0].uses: unknown activity kind 'lgo'; known kinds: approval, fail, log, noop, range, sleep",
+            "4:5 steps[0].uses: unknown activity kind 'lgo'; known kinds: approval, fail, hpo.leaderboard, hpo.suggest, log, noop, range, sleep, train.trial",
             "6:5 steps[1].uses: activity 'log' has no version '9'; known versions: 1",
         }));
     }
@@ -432,7 +432,7 @@ public class WorkflowValidatorTests
     {
         var e = Assert.Throws<WorkflowValidationException>(() =>
             WorkflowValidator.LoadText("name: w\nsteps:\n  - { id: a, uses: nope }\n", "dir/wf.yaml", Registry))!;
-        Assert.That(e.Errors.Single().ToString(), Is.EqualTo("dir/wf.yaml:3:14: steps[0].uses: unknown activity kind 'nope'; known kinds: approval, fail, log, noop, range, sleep"));
+        Assert.That(e.Errors.Single().ToString(), Is.EqualTo("dir/wf.yaml:3:14: steps[0].uses: unknown activity kind 'nope'; known kinds: approval, fail, hpo.leaderboard, hpo.suggest, log, noop, range, sleep, train.trial"));
     }
 
     [Test]
