@@ -38,6 +38,7 @@ public static class RunCommand
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var logs = new List<string>();
             Task? processing = null;
+            await using var mlflow = await EmbeddedTracking.StartIfNotConfiguredAsync(engine, ct);
             if (parse.GetValue(workers) > 0)
                 processing = await engine.StartProcessingAsync(new WorkerOptions { Concurrency = parse.GetValue(workers) }, TimeSpan.FromMilliseconds(500),
                     m => { lock (logs) logs.Add(m); }, stop.Token);
