@@ -1,9 +1,31 @@
 #!/usr/bin/env bash
-# Runs the demo pipeline on the embedded defaults: a private local PostgreSQL (provisioned on first use
-# under .pipelines/), in-process workers, live progress. Extra arguments go to `pipelines run`.
+# The demo: nightly retraining on UCI Adult, then batch scoring with the new champion, on the embedded
+# defaults (a private PostgreSQL under .pipelines/, the local artifact folder, the built-in MLflow endpoint,
+# in-process workers). At a terminal it asks for the approval; without one it approves automatically.
+# Running it again reuses cached steps and compares the candidate with the new champion.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . infra/prerequisites.sh
 ensure_prerequisites
 dotnet build src/Pipelines.Cli -c Release -nologo -v quiet -clp:ErrorsOnly
-exec dotnet src/Pipelines.Cli/bin/Release/net10.0/pipelines.dll run workflows/examples/hello.yaml "$@"
+pipelines() { dotnet src/Pipelines.Cli/bin/Release/net10.0/pipelines.dll "$@"; }
+
+approve=()
+if [ ! -t 0 ] || [ ! -t 1 ]; then approve=(--auto-approve); fi
+
+echo "== nightly training (workflows/adult-income-nightly.yaml)"
+pipelines run workflows/adult-income-nightly.yaml "${approve[@]}" "$@"
+echo
+echo "== batch scoring with the champion (workflows/adult-income-scoring.yaml)"
+pipelines run workflows/adult-income-scoring.yaml
+
+state="${PIPELINES_HOME:-$PWD/.pipelines}"
+cat <<EOT
+
+Where things are:
+  runs and attempts:    pipelines runs list / pipelines runs show RUN
+  artifacts (Parquet datasets, reports, models, predictions): $state/artifacts  (pipelines artifacts list)
+  MLflow runs, metrics and the model registry: in the same PostgreSQL; browse them with
+    pipelines serve --urls http://127.0.0.1:5000   then point MLflow clients at that address
+  (pipelines = dotnet src/Pipelines.Cli/bin/Release/net10.0/pipelines.dll)
+EOT

@@ -15,7 +15,8 @@ namespace Pipelines.Activities.Data;
 /// Brings a dataset into the pipeline as a Parquet artifact: CSV or Parquet from a path, an artifact or an HTTP(S)
 /// URL, or the result of a PostgreSQL query, optionally incremental from a watermark kept between runs.
 /// </summary>
-[Activity("ingest", "1", "Ingests CSV/Parquet (path, artifact or URL) or a PostgreSQL query into a Parquet artifact with schema and statistics.")]
+// Not cacheable: a path, URL or query names data whose content can change between runs.
+[Activity("ingest", "1", "Ingests CSV/Parquet (path, artifact or URL) or a PostgreSQL query into a Parquet artifact with schema and statistics.", Cacheable = false)]
 public sealed class IngestActivity : IActivity
 {
     public static ActivitySchema Schema { get; } = new(

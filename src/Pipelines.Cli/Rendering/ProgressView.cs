@@ -35,6 +35,7 @@ public static class ProgressView
             await Task.Delay(interactive ? 200 : 100, ct);
         }
         if (interactive) Render(details, notes);
+        PrintArtifacts(details);
         var color = details.Run.State == RunState.Succeeded ? "green" : "red";
         AnsiConsole.MarkupLine($"run {runId} [{color}]{details.Run.State.Db()}[/]{(details.Run.Error is null ? "" : ": " + Markup.Escape(details.Run.Error))}");
         return details;
@@ -69,6 +70,19 @@ public static class ProgressView
         {
             return $"[red]{Markup.Escape(e.Message)}[/]";
         }
+    }
+
+    /// <summary>Where the run's outputs are: every artifact reference among the steps' outputs.</summary>
+    private static void PrintArtifacts(RunDetails details)
+    {
+        var lines = new List<string>();
+        foreach (var s in details.Steps.Where(s => s.ItemIndex is null && s.Outputs is not null))
+            foreach (var (name, value) in s.Outputs!)
+                if (value is System.Text.Json.Nodes.JsonObject o && o["artifact"] is not null && o["uri"] is { } uri)
+                    lines.Add($"  {s.StepId}.{name}: {uri}");
+        if (lines.Count == 0) return;
+        AnsiConsole.MarkupLine("artifacts:");
+        foreach (var line in lines) Console.WriteLine(line);
     }
 
     private static void PrintChanges(RunDetails details, Dictionary<string, string> seen)

@@ -16,7 +16,8 @@ public sealed record ActivityDescriptor(
     JsonObject InputSchema,
     JsonObject OutputSchema,
     ActivityBehavior Behavior,
-    Func<IServiceProvider?, IActivity>? Factory)
+    Func<IServiceProvider?, IActivity>? Factory,
+    bool Cacheable = true)
 {
     public string Id => $"{Kind}@{Version}";
 
@@ -36,6 +37,12 @@ public sealed class ActivityAttribute(string kind, string version, string descri
     public string Kind { get; } = kind;
     public string Version { get; } = version;
     public string Description { get; } = description;
+
+    /// <summary>
+    /// False for activities whose result depends on more than their inputs (a file path or URL whose content
+    /// may change, a database query): the step cache never reuses their outputs.
+    /// </summary>
+    public bool Cacheable { get; init; } = true;
 }
 
 /// <summary>Inputs and outputs of an activity as JSON Schema objects.</summary>

@@ -50,7 +50,8 @@ public sealed class ActivityRegistry
                 : ctor is not null
                     ? _ => (IActivity)ctor.Invoke(null)
                     : throw new InvalidOperationException($"activity {type.FullName} needs a public constructor taking nothing or an IServiceProvider");
-            Add(new ActivityDescriptor(attr.Kind, attr.Version, attr.Description, schema.Inputs, schema.Outputs, ActivityBehavior.Execute, factory));
+            Add(new ActivityDescriptor(attr.Kind, attr.Version, attr.Description, schema.Inputs, schema.Outputs, ActivityBehavior.Execute, factory,
+                attr.Cacheable));
         }
         return this;
     }

@@ -97,14 +97,14 @@ public static class RunPlanner
                     };
                     children.Add(new FanOutItem(list[i]?.DeepClone(), ResolveInputs(step, itemContext)));
                 }
-                var key = step.Cache ? CacheKey.Compute(descriptor, new JsonArray(children.Select(c => (JsonNode)c.Inputs.DeepClone()).ToArray())) : null;
+                var key = step.Cache && descriptor.Cacheable ? CacheKey.Compute(descriptor, new JsonArray(children.Select(c => (JsonNode)c.Inputs.DeepClone()).ToArray())) : null;
                 return new FanOutStep(row.Id, children, step.ForEach.MaxParallel, key);
             }
 
             var inputs = ResolveInputs(step, context);
             if (descriptor.Behavior == ActivityBehavior.Approval)
                 return new AwaitApproval(row.Id, inputs);
-            return new EnqueueStep(row.Id, inputs, step.Cache ? CacheKey.Compute(descriptor, inputs) : null);
+            return new EnqueueStep(row.Id, inputs, step.Cache && descriptor.Cacheable ? CacheKey.Compute(descriptor, inputs) : null);
         }
         catch (ExpressionException e)
         {

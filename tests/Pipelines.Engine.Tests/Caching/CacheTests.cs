@@ -49,4 +49,26 @@ public class CacheTests
         Assert.That(h.Step(other, "first").Cached, Is.False);
         Assert.That(h.Step(other, "first").Attempts, Has.Count.EqualTo(1));
     }
+
+    [Test]
+    public async Task ActivitiesMarkedNotCacheable_AlwaysRun()
+    {
+        await using var h = await EngineHarness.CreateAsync(register: r => r.Add(
+            new Pipelines.Core.Activities.ActivityDescriptor("read_outside", "1", "reads something outside its inputs",
+                Pipelines.Core.Activities.SchemaBuilder.Object().Required("message", Pipelines.Core.Activities.SchemaBuilder.String()).Build(),
+                Pipelines.Core.Activities.SchemaBuilder.Object().Build(), Pipelines.Core.Activities.ActivityBehavior.Execute,
+                _ => new Pipelines.Activities.Builtin.LogActivity(), Cacheable: false)));
+        const string yaml = """
+            name: outside
+            steps:
+              - id: a
+                uses: read_outside
+                with: { message: same }
+            """;
+        await h.StartWorkersAsync();
+        await h.WaitForEndAsync(await h.SubmitAsync(yaml));
+        var second = await h.WaitForEndAsync(await h.SubmitAsync(yaml));
+        Assert.That(h.Step(second, "a").Cached, Is.False);
+        Assert.That(h.Step(second, "a").Attempts, Has.Count.EqualTo(1));
+    }
 }
