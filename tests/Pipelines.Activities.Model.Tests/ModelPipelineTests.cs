@@ -49,7 +49,7 @@ public partial class ModelPipelineTests
             var x2 = random.NextDouble();
             var sex = random.Next(2) == 0 ? "F" : "M";
             var positive = shuffleLabels ? random.Next(2) == 0 : x1 + 0.3 * x2 + 0.2 * random.NextDouble() > 0.8;
-            sb.Append(CultureInfo.InvariantCulture, label ? $"{x1:F4},{x2:F4},{sex},{(positive ? "yes" : "no")}\n" : $"{x1:F4},{x2:F4},{sex}\n");
+            sb.Append(label ? string.Create(CultureInfo.InvariantCulture, $"{x1:F4},{x2:F4},{sex},{(positive ? "yes" : "no")}\n") : string.Create(CultureInfo.InvariantCulture, $"{x1:F4},{x2:F4},{sex}\n"));
         }
         File.WriteAllText(Path.Combine(_dir, name), sb.ToString());
     }
