@@ -19,7 +19,7 @@ namespace Pipelines.Activities.Model.Tests;
 /// Train → evaluate → gate → promote on the real engine, real PostgreSQL, the built-in MLflow endpoint over HTTP
 /// and real XGBoost, on a small synthetic binary dataset.
 /// </summary>
-public class ModelPipelineTests
+public partial class ModelPipelineTests
 {
     private string _dir = "";
 
@@ -39,17 +39,17 @@ public class ModelPipelineTests
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 
-    private void Write(string name, int rows, int seed, bool shuffleLabels)
+    private void Write(string name, int rows, int seed, bool shuffleLabels, double shift = 0, bool label = true)
     {
         var random = new Random(seed);
-        var sb = new StringBuilder("x1,x2,sex,y\n");
+        var sb = new StringBuilder(label ? "x1,x2,sex,y\n" : "x1,x2,sex\n");
         for (var i = 0; i < rows; i++)
         {
-            var x1 = random.NextDouble();
+            var x1 = random.NextDouble() + shift;
             var x2 = random.NextDouble();
             var sex = random.Next(2) == 0 ? "F" : "M";
             var positive = shuffleLabels ? random.Next(2) == 0 : x1 + 0.3 * x2 + 0.2 * random.NextDouble() > 0.8;
-            sb.Append(CultureInfo.InvariantCulture, $"{x1:F4},{x2:F4},{sex},{(positive ? "yes" : "no")}\n");
+            sb.Append(label ? string.Create(CultureInfo.InvariantCulture, $"{x1:F4},{x2:F4},{sex},{(positive ? "yes" : "no")}\n") : string.Create(CultureInfo.InvariantCulture, $"{x1:F4},{x2:F4},{sex}\n"));
         }
         File.WriteAllText(Path.Combine(_dir, name), sb.ToString());
     }
@@ -70,7 +70,7 @@ public class ModelPipelineTests
         }
     }
 
-    private async Task<Env> StartAsync()
+    private async Task<Env> StartAsync(Func<Pipelines.Storage.IArtifactStore, Pipelines.Storage.IArtifactStore>? wrap = null)
     {
         var engine = await EngineHarness.CreateAsync();
         var app = PipelinesServer.Build(new PipelinesServerOptions
@@ -82,7 +82,8 @@ public class ModelPipelineTests
         {
             TrackingUri = new Uri(PipelinesServer.Addresses(app).Single()), InitialBackoff = TimeSpan.Zero, MaxBackoff = TimeSpan.Zero,
         });
-        var store = new LocalFolderStore(Path.Combine(_dir, "store"));
+        Pipelines.Storage.IArtifactStore store = new LocalFolderStore(Path.Combine(_dir, "store"));
+        if (wrap is not null) store = wrap(store);
         var services = new ActivityServices
         {
             Artifacts = new ArtifactPublisher(store, new PostgresArtifactRegistry(engine.Database.DataSource)),

@@ -127,7 +127,17 @@ public sealed class BatchPredictActivity : IActivity
         }
         var path = Path.Combine(services.WorkDirectory(context), $"predictions-{index:D5}.parquet");
         ParquetWriter.WriteTable(path, new Table(new Schema(fields), columns));
-        var published = await ArtifactRefs.PublishAsync(context, path, ct: ct);
+        JsonObject published;
+        try
+        {
+            published = await ArtifactRefs.PublishAsync(context, path, ct: ct);
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or TimeoutException && !ct.IsCancellationRequested)
+        {
+            // A store hiccup is transient: the next attempt writes under its own key (this one's upload, if any, stays an
+            // unregistered orphan that no manifest lists). Unwrapped, the engine would treat it as permanent.
+            throw new ActivityException($"partition {index}: publishing the predictions failed: {e.Message}", retryable: true, e);
+        }
         published["partition"] = index;
         context.Log.Write($"partition {index}: {length} rows scored with model version {modelVersion}");
         return ActivityResult.Success(new JsonObject { ["predictions"] = published, ["rows"] = length, ["model_version"] = modelVersion, ["partition"] = index });
@@ -155,6 +165,7 @@ public sealed class PublishPredictionsActivity : IActivity
             .Optional("reference", SchemaBuilder.Any("Reference predictions (Parquet with 'prediction'), e.g. evaluate's predictions output."))
             .Optional("bins", SchemaBuilder.Integer("PSI bins (default 10)."))
             .Optional("psi_alert", SchemaBuilder.Number("PSI above which drift_alert is true (default 0.2)."))
+            .Optional("experiment", SchemaBuilder.String("MLflow experiment of the run's parent run, where prediction_psi is logged (default 'pipelines')."))
             .Build(),
         SchemaBuilder.Object()
             .Required("manifest", SchemaBuilder.Any("Manifest artifact."))
