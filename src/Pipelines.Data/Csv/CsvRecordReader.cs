@@ -10,13 +10,13 @@ namespace Pipelines.Data.Csv;
 /// </summary>
 internal sealed class CsvRecordReader : IDisposable
 {
-    private const int BufferChars = 1 << 20;
+    internal const int BufferChars = 1 << 20;
 
     private readonly TextReader _reader;
     private readonly char _delimiter, _quote;
     private readonly bool _trim;
     private readonly string? _comment;
-    private char[] _buf = ArrayPool<char>.Shared.Rent(BufferChars);
+    private char[] _buf;
     private char[] _scratch = new char[256];
     private int _len, _recStart, _recEnd, _scratchLen;
     private bool _eof;
@@ -27,8 +27,10 @@ internal sealed class CsvRecordReader : IDisposable
     private int[] _start = new int[16], _length = new int[16];
     private bool[] _quoted = new bool[16], _inScratch = new bool[16];
 
-    public CsvRecordReader(TextReader reader, CsvOptions o)
+    /// <param name="bufferChars">Initial buffer size; tests pass tiny ones so records straddle refills.</param>
+    public CsvRecordReader(TextReader reader, CsvOptions o, int bufferChars = BufferChars)
     {
+        _buf = ArrayPool<char>.Shared.Rent(bufferChars);
         _reader = reader;
         _delimiter = o.Delimiter;
         _quote = o.Quote;
