@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Pipelines.Data.Tables;
 
@@ -22,7 +23,8 @@ public sealed class CsvBatchReader : IDisposable
     private readonly int _batchRows;
     private readonly int _maxRecordedErrors;
     private readonly DataType[] _types;
-    private readonly HashSet<string> _nulls;
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _nulls;
+    private readonly bool _onlyEmptyIsNull;
     private readonly string? _headerRaw;
     private readonly List<CsvRowError> _rejected = [];
 
@@ -45,30 +47,37 @@ public sealed class CsvBatchReader : IDisposable
         _leaveOpen = leaveOpen;
         _batchRows = batchRows;
         _maxRecordedErrors = maxRecordedErrors;
-        _nulls = new HashSet<string>(_options.NullTokens, StringComparer.Ordinal);
+        _nulls = new HashSet<string>(_options.NullTokens, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        _onlyEmptyIsNull = _options.NullTokens is [""];
 
         // Pass 1: names and types. Rows that are structurally bad are left out of inference (and rejected in pass 2).
-        var records = Records();
         string[]? names = null;
-        if (_options.HasHeader)
-        {
-            if (!records.TryRead(out var header)) throw new CsvFormatException(new CsvRowError(1, null, null, "no header line"));
-            names = header.Fields.Select(f => f.Value.Trim()).ToArray();
-            _headerRaw = header.Raw;
-        }
-        else if (_options.ColumnNames is { } given) names = [.. given];
         TypeInference[]? inference = null;
-        long observed = 0;
-        var limit = _options.InferenceRows ?? long.MaxValue;
-        while (observed < limit && records.TryRead(out var r))
+        using (var records = Records())
         {
-            if (r.Error is not null) continue;
-            names ??= Enumerable.Range(1, r.Fields.Count).Select(i => $"column{i}").ToArray();
-            if (r.Fields.Count != names.Length) continue;
-            inference ??= names.Select(_ => new TypeInference()).ToArray();
-            for (var c = 0; c < names.Length; c++)
-                if (!IsNull(r.Fields[c])) inference[c].Observe(r.Fields[c].Value);
-            observed++;
+            if (_options.HasHeader)
+            {
+                if (!records.TryRead()) throw new CsvFormatException(new CsvRowError(1, null, null, "no header line"));
+                names = new string[records.FieldCount];
+                for (var i = 0; i < names.Length; i++) names[i] = records.Field(i).Trim().ToString();
+                _headerRaw = records.Raw.ToString();
+            }
+            else if (_options.ColumnNames is { } given) names = [.. given];
+            long observed = 0;
+            var limit = _options.InferenceRows ?? long.MaxValue;
+            while (observed < limit && records.TryRead())
+            {
+                if (records.Error is not null) continue;
+                names ??= Enumerable.Range(1, records.FieldCount).Select(i => $"column{i}").ToArray();
+                if (records.FieldCount != names.Length) continue;
+                inference ??= names.Select(_ => new TypeInference()).ToArray();
+                for (var c = 0; c < names.Length; c++)
+                {
+                    var v = records.Field(c);
+                    if (!IsNull(v, records.Quoted(c))) inference[c].Observe(v);
+                }
+                observed++;
+            }
         }
         names ??= [];
         for (var i = 0; i < names.Length; i++) if (names[i].Length == 0) names[i] = $"column{i + 1}";
@@ -92,7 +101,8 @@ public sealed class CsvBatchReader : IDisposable
     /// <summary>The first rejected rows (up to the limit given at construction).</summary>
     public IReadOnlyList<CsvRowError> RejectedRows => _rejected;
 
-    private bool IsNull(CsvReader.CsvField f) => !f.Quoted && _nulls.Contains(f.Value);
+    private bool IsNull(ReadOnlySpan<char> value, bool quoted) =>
+        !quoted && (_onlyEmptyIsNull ? value.IsEmpty : _nulls.Contains(value));
 
     private CsvRecordReader Records()
     {
@@ -109,7 +119,7 @@ public sealed class CsvBatchReader : IDisposable
         _rejected.Clear();
         RejectedCount = 0;
         var records = Records();
-        if (_options.HasHeader) records.TryRead(out _);
+        if (_options.HasHeader) records.TryRead();
         StreamWriter? quarantine = null;
         if (_options.BadRows == BadRowPolicy.Quarantine)
         {
@@ -122,30 +132,51 @@ public sealed class CsvBatchReader : IDisposable
             var width = _types.Length;
             var initial = Math.Min(_batchRows, 4096);
             var builders = _types.Select(t => ColumnBuilder.Create(t, initial)).ToArray();
-            var parsed = new object?[width];
+            var kinds = _types.Select(KindOf).ToArray();
+            // One parsed row, held until every field is known to be valid so a bad row appends nothing.
+            var isNull = new bool[width];
+            var integers = new long[width];
+            var doubles = new double[width];
+            var others = new object?[width];
             var rows = 0;
             var yielded = false;
-            while (records.TryRead(out var row))
+            while (records.TryRead())
             {
                 CsvRowError? error = null;
-                if (row.Error is not null) error = new CsvRowError(row.Line, null, null, row.Error);
-                else if (row.Fields.Count != width) error = new CsvRowError(row.Line, null, null, $"{row.Fields.Count} fields, expected {width}");
+                if (records.Error is not null) error = new CsvRowError(records.Line, null, null, records.Error);
+                else if (records.FieldCount != width) error = new CsvRowError(records.Line, null, null, $"{records.FieldCount} fields, expected {width}");
                 for (var c = 0; c < width && error is null; c++)
                 {
-                    var f = row.Fields[c];
-                    if (IsNull(f)) { parsed[c] = null; continue; }
-                    if (!ValueParser.TryParse(f.Value, _types[c], out parsed[c]))
-                        error = new CsvRowError(row.Line, Schema[c].Name, f.Value, $"not a valid {_types[c]}");
+                    var v = records.Field(c);
+                    if (isNull[c] = IsNull(v, records.Quoted(c))) continue;
+                    if (!TryParse(v, kinds[c], _types[c], out integers[c], out doubles[c], out others[c]))
+                        error = new CsvRowError(records.Line, Schema[c].Name, v.ToString(), $"not a valid {_types[c]}");
                 }
                 if (error is not null)
                 {
                     if (_options.BadRows == BadRowPolicy.Fail) throw new CsvFormatException(error);
-                    quarantine?.Write(row.Raw + "\n");
+                    if (quarantine is not null) { quarantine.Write(records.Raw); quarantine.Write('\n'); }
                     RejectedCount++;
                     if (_rejected.Count < _maxRecordedErrors) _rejected.Add(error);
                     continue;
                 }
-                for (var c = 0; c < width; c++) CsvReader.Append(builders[c], parsed[c]);
+                for (var c = 0; c < width; c++)
+                {
+                    var b = builders[c];
+                    if (isNull[c]) { b.AppendNull(); continue; }
+                    switch (kinds[c])
+                    {
+                        case Kind.String: ((BinaryBuilder)b).Append(records.Field(c)); break;
+                        case Kind.Float64: ((PrimitiveBuilder<double>)b).Append(doubles[c]); break;
+                        case Kind.Float32: ((PrimitiveBuilder<float>)b).Append((float)doubles[c]); break;
+                        case Kind.Int32: ((PrimitiveBuilder<int>)b).Append((int)integers[c]); break;
+                        case Kind.Int64: ((PrimitiveBuilder<long>)b).Append(integers[c]); break;
+                        case Kind.Int16: ((PrimitiveBuilder<short>)b).Append((short)integers[c]); break;
+                        case Kind.Int8: ((PrimitiveBuilder<sbyte>)b).Append((sbyte)integers[c]); break;
+                        case Kind.Boolean: ((PrimitiveBuilder<bool>)b).Append(integers[c] != 0); break;
+                        default: AppendBoxed(b, others[c]!); break;
+                    }
+                }
                 if (++rows == _batchRows)
                 {
                     yield return new Table(Schema, builders.Select(b => b.Build()).ToArray());
@@ -156,7 +187,72 @@ public sealed class CsvBatchReader : IDisposable
             }
             if (rows > 0 || !yielded) yield return new Table(Schema, builders.Select(b => b.Build()).ToArray());
         }
-        finally { quarantine?.Dispose(); }
+        finally
+        {
+            quarantine?.Dispose();
+            records.Dispose();
+        }
+    }
+
+    /// <summary>How a column's values are parsed and appended: the common types straight from the text, the rest through <see cref="ValueParser"/>.</summary>
+    private enum Kind { String, Float64, Float32, Int32, Int64, Int16, Int8, Boolean, Other }
+
+    private static Kind KindOf(DataType t) => t.Kind switch
+    {
+        TypeKind.String => Kind.String,
+        TypeKind.Float64 => Kind.Float64,
+        TypeKind.Float32 => Kind.Float32,
+        TypeKind.Int32 => Kind.Int32,
+        TypeKind.Int64 => Kind.Int64,
+        TypeKind.Int16 => Kind.Int16,
+        TypeKind.Int8 => Kind.Int8,
+        TypeKind.Boolean => Kind.Boolean,
+        _ => Kind.Other,
+    };
+
+    private static bool TryParse(ReadOnlySpan<char> v, Kind kind, DataType type, out long integer, out double real, out object? other)
+    {
+        integer = 0;
+        real = 0;
+        other = null;
+        switch (kind)
+        {
+            case Kind.String: return true;
+            case Kind.Float64 or Kind.Float32: return ValueParser.TryParseDouble(v, out real);
+            case Kind.Int32:
+            {
+                var ok = int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i);
+                integer = i;
+                return ok;
+            }
+            case Kind.Int64 or Kind.Int16 or Kind.Int8:
+            {
+                var ok = long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out integer);
+                if (kind == Kind.Int8) ok &= integer is >= sbyte.MinValue and <= sbyte.MaxValue;
+                if (kind == Kind.Int16) ok &= integer is >= short.MinValue and <= short.MaxValue;
+                return ok;
+            }
+            case Kind.Boolean:
+            {
+                var ok = bool.TryParse(v, out var b);
+                integer = b ? 1 : 0;
+                return ok;
+            }
+            default: return ValueParser.TryParse(v.ToString(), type, out other);
+        }
+    }
+
+    private static void AppendBoxed(ColumnBuilder b, object value)
+    {
+        switch (b)
+        {
+            case PrimitiveBuilder<int> x: x.Append((int)value); break;
+            case PrimitiveBuilder<long> x: x.Append((long)value); break;
+            case PrimitiveBuilder<Int128> x: x.Append((Int128)value); break;
+            case BinaryBuilder x when value is string s: x.Append(s); break;
+            case BinaryBuilder x: x.Append((byte[])value); break;
+            default: throw new NotSupportedException($"CSV cannot produce {b.Type}");
+        }
     }
 
     public void Dispose()

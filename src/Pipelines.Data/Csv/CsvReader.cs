@@ -24,160 +24,6 @@ public static class CsvReader
         var table = reader.ReadBatches().Single();
         return new CsvReadResult(table, reader.RejectedRows, reader.RejectedCount);
     }
-
-    internal static void Append(ColumnBuilder b, object? value)
-    {
-        if (value is null) { b.AppendNull(); return; }
-        switch (b)
-        {
-            case PrimitiveBuilder<bool> x: x.Append((bool)value); break;
-            case PrimitiveBuilder<int> x: x.Append((int)value); break;
-            case PrimitiveBuilder<long> x: x.Append((long)value); break;
-            case PrimitiveBuilder<double> x: x.Append((double)value); break;
-            case PrimitiveBuilder<float> x: x.Append((float)value); break;
-            case PrimitiveBuilder<Int128> x: x.Append((Int128)value); break;
-            case PrimitiveBuilder<sbyte> x: x.Append((sbyte)(long)value); break;
-            case PrimitiveBuilder<short> x: x.Append((short)(long)value); break;
-            case BinaryBuilder x when value is string s: x.Append(s); break;
-            case BinaryBuilder x: x.Append((byte[])value); break;
-            default: throw new NotSupportedException($"CSV cannot produce {b.Type}");
-        }
-    }
-
-    internal readonly record struct CsvField(string Value, bool Quoted);
-
-    internal sealed record Record(long Line, List<CsvField> Fields, string Raw, string? Error);
-
-    /// <summary>Splits text into records; a record with broken quoting carries an error instead of failing the file.</summary>
-    internal static List<Record> Parse(string text, CsvOptions o)
-    {
-        var records = new List<Record>();
-        var reader = new CsvRecordReader(new StringReader(text), o);
-        while (reader.TryRead(out var r)) records.Add(r);
-        return records;
-    }
-}
-
-/// <summary>
-/// Splits a character stream into records one at a time, so memory is bounded by the longest record.
-/// A record with broken quoting carries an error instead of failing the file.
-/// </summary>
-internal sealed class CsvRecordReader(TextReader reader, CsvOptions o)
-{
-    private readonly char[] _buffer = new char[1 << 16];
-    private readonly StringBuilder _raw = new();
-    private readonly StringBuilder _field = new();
-    private int _pos, _len;
-    private long _line = 1;
-    private int _width = 8;
-
-    private int Peek()
-    {
-        if (_pos < _len) return _buffer[_pos];
-        _len = reader.Read(_buffer, 0, _buffer.Length);
-        _pos = 0;
-        if (_len > 0) return _buffer[0];
-        _len = 0;
-        return -1;
-    }
-
-    /// <summary>Consumes the current character as part of the record's raw text.</summary>
-    private void Take() { _raw.Append(_buffer[_pos]); _pos++; }
-
-    private bool StartsWith(string prefix)
-    {
-        if (_len - _pos < prefix.Length)
-        {
-            // Move what is left to the front and top the buffer up, so the prefix can be compared in place.
-            Array.Copy(_buffer, _pos, _buffer, 0, _len - _pos);
-            _len -= _pos;
-            _pos = 0;
-            int n;
-            while (_len < prefix.Length && (n = reader.Read(_buffer, _len, _buffer.Length - _len)) > 0) _len += n;
-        }
-        return _len - _pos >= prefix.Length && _buffer.AsSpan(_pos, prefix.Length).SequenceEqual(prefix);
-    }
-
-    private static bool IsSpace(int c) => c == ' ' || c == '\t';
-    private bool EndsField(int c) => c < 0 || c == o.Delimiter || c == '\r' || c == '\n';
-
-    public bool TryRead(out CsvReader.Record record)
-    {
-        while (true)
-        {
-            var c = Peek();
-            if (c < 0) { record = null!; return false; }
-            // Blank lines and comments.
-            if (c is '\n' or '\r')
-            {
-                _pos++;
-                if (c == '\r' && Peek() == '\n') _pos++;
-                _line++;
-                continue;
-            }
-            if (o.CommentPrefix is { Length: > 0 } cp && StartsWith(cp))
-            {
-                while ((c = Peek()) >= 0 && c != '\n') _pos++;
-                if (c == '\n') _pos++;
-                _line++;
-                continue;
-            }
-            break;
-        }
-        var recordLine = _line;
-        _raw.Clear();
-        var fields = new List<CsvReader.CsvField>(_width);
-        string? error = null;
-        while (true)
-        {
-            _field.Clear();
-            if (o.TrimWhitespace)
-                while (IsSpace(Peek())) { _field.Append(_buffer[_pos]); Take(); }
-            if (Peek() == o.Quote)
-            {
-                _field.Clear();
-                Take();
-                var closed = false;
-                int ch;
-                while ((ch = Peek()) >= 0)
-                {
-                    if (ch == o.Quote)
-                    {
-                        Take();
-                        if (Peek() == o.Quote) { _field.Append(o.Quote); Take(); continue; }
-                        closed = true;
-                        break;
-                    }
-                    if (ch == '\n') _line++;
-                    _field.Append((char)ch);
-                    Take();
-                }
-                if (!closed) { error = "unterminated quoted field"; break; }
-                if (o.TrimWhitespace) while (IsSpace(Peek())) Take();
-                fields.Add(new CsvReader.CsvField(_field.ToString(), true));
-                if (!EndsField(Peek()))
-                {
-                    error ??= $"unexpected character '{(char)Peek()}' after a closing quote";
-                    while (!EndsField(Peek())) Take();
-                }
-            }
-            else
-            {
-                while (!EndsField(Peek())) { _field.Append(_buffer[_pos]); Take(); }
-                var value = _field.ToString();
-                fields.Add(new CsvReader.CsvField(o.TrimWhitespace ? value.Trim(' ', '\t') : value, false));
-            }
-            if (Peek() == o.Delimiter) { Take(); continue; }
-            break;
-        }
-        // End of record.
-        if (Peek() == '\r') _pos++;
-        if (Peek() == '\n') _pos++;
-        _line++;
-        _width = Math.Max(_width, fields.Count);
-        record = new CsvReader.Record(recordLine, fields, _raw.ToString(), error);
-        return true;
-    }
 }
 
 /// <summary>Narrows a column's type as values are observed: bool → int32 → int64 → double, date → timestamp, else string.</summary>
@@ -185,18 +31,24 @@ internal sealed class TypeInference
 {
     private bool _bool = true, _int32 = true, _int64 = true, _double = true, _date = true, _timestamp = true, _utc = true, _any;
 
-    public void Observe(string v)
+    public void Observe(ReadOnlySpan<char> v)
     {
         _any = true;
+        // Once every candidate is ruled out the column is a string column: nothing left to test.
+        if (!(_bool | _int32 | _int64 | _double | _date | _timestamp)) return;
         if (_bool) _bool = bool.TryParse(v, out _);
         if (_int32) _int32 = int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _);
         if (_int64) _int64 = long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _);
         if (_double) _double = ValueParser.TryParseDouble(v, out _);
-        if (_date) _date = ValueParser.TryParseDate(v, out _);
-        if (_timestamp)
+        if (_date || _timestamp)
         {
-            _timestamp = ValueParser.TryParseTimestamp(v, out _, out var utc);
-            _utc &= utc;
+            var s = v.ToString();
+            if (_date) _date = ValueParser.TryParseDate(s, out _);
+            if (_timestamp)
+            {
+                _timestamp = ValueParser.TryParseTimestamp(s, out _, out var utc);
+                _utc &= utc;
+            }
         }
     }
 
@@ -220,10 +72,69 @@ internal static class ValueParser
         "yyyy-MM-dd HH:mm", "yyyy-MM-ddTHH:mm", "yyyy-MM-dd",
     ];
 
-    public static bool TryParseDouble(string v, out double d) =>
-        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out d)
+    public static bool TryParseDouble(ReadOnlySpan<char> v, out double d)
+    {
+        if (TryParseSimpleDouble(v, out d)) return true;
+        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out d)) return false;
         // "Infinity"-like words would make any column numeric; accept only digits-based forms and the common NaN/inf spellings.
-        && (v.Any(char.IsDigit) || v is "NaN" or "nan" or "inf" or "-inf" or "Infinity" or "-Infinity");
+        foreach (var c in v) if (char.IsDigit(c)) return true;
+        return v is "NaN" or "nan" or "inf" or "-inf" or "Infinity" or "-Infinity";
+    }
+
+    private static readonly double[] PowersOf10 =
+    [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+
+    /// <summary>
+    /// Plain decimals ([-+]digits[.digits][e[-+]digits]) whose digits fit in 53 bits and whose power of ten is
+    /// at most 22: the mantissa and the power are both exact doubles, so one multiplication or division is
+    /// correctly rounded (Clinger's fast path) and equals what <see cref="double.TryParse(string?, out double)"/> returns.
+    /// Anything else returns false and goes to the full parser.
+    /// </summary>
+    private static bool TryParseSimpleDouble(ReadOnlySpan<char> v, out double d)
+    {
+        d = 0;
+        var i = 0;
+        var negative = false;
+        if (v.Length > 0 && v[0] is '-' or '+') { negative = v[0] == '-'; i = 1; }
+        ulong mantissa = 0;
+        int digits = 0, scale = 0;
+        for (; i < v.Length && (uint)(v[i] - '0') <= 9; i++, digits++)
+        {
+            if (mantissa >= 1UL << 49) return false;
+            mantissa = mantissa * 10 + (uint)(v[i] - '0');
+        }
+        if (i < v.Length && v[i] == '.')
+        {
+            for (i++; i < v.Length && (uint)(v[i] - '0') <= 9; i++, digits++, scale--)
+            {
+                if (mantissa >= 1UL << 49) return false;
+                mantissa = mantissa * 10 + (uint)(v[i] - '0');
+            }
+        }
+        if (digits == 0) return false;
+        if (i < v.Length && v[i] is 'e' or 'E')
+        {
+            i++;
+            var expNegative = false;
+            if (i < v.Length && v[i] is '-' or '+') { expNegative = v[i] == '-'; i++; }
+            var exp = 0;
+            var expDigits = 0;
+            for (; i < v.Length && (uint)(v[i] - '0') <= 9; i++, expDigits++)
+            {
+                if (expDigits == 4) return false;
+                exp = exp * 10 + (v[i] - '0');
+            }
+            if (expDigits == 0) return false;
+            scale += expNegative ? -exp : exp;
+        }
+        if (i != v.Length || scale is < -22 or > 22) return false;
+        var m = (double)mantissa;
+        m = scale < 0 ? m / PowersOf10[-scale] : m * PowersOf10[scale];
+        d = negative ? -m : m;
+        return true;
+    }
 
     public static bool TryParseDate(string v, out int days)
     {
@@ -264,8 +175,8 @@ internal static class ValueParser
                 value = l;
                 return ok;
             }
-            case TypeKind.Float64: { var ok = TryParseDouble(v, out var d); value = d; return ok; }
-            case TypeKind.Float32: { var ok = TryParseDouble(v, out var d); value = (float)d; return ok; }
+            case TypeKind.Float64: { var ok = TryParseDouble(v.AsSpan(), out var d); value = d; return ok; }
+            case TypeKind.Float32: { var ok = TryParseDouble(v.AsSpan(), out var d); value = (float)d; return ok; }
             case TypeKind.Date: { var ok = TryParseDate(v, out var days); value = days; return ok; }
             case TypeKind.Timestamp:
             {

@@ -123,7 +123,10 @@ public sealed class BinaryBuilder(DataType type, int capacity = 16) : ColumnBuil
         _count++;
     }
 
-    public void Append(string value)
+    public void Append(string value) => Append(value.AsSpan());
+
+    /// <summary>Appends text as UTF-8.</summary>
+    public void Append(ReadOnlySpan<char> value)
     {
         var max = Encoding.UTF8.GetMaxByteCount(value.Length);
         GrowRows(1);
