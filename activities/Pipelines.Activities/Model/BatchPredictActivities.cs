@@ -49,7 +49,7 @@ public sealed class PartitionsActivity : IActivity
 /// the model's own feature pipeline. The predictions Parquet goes to an attempt-scoped key: a crashed or retried
 /// attempt leaves at most an orphan that no manifest references.
 /// </summary>
-[Activity("batch_predict", "1", "Scores a dataset partition with the model by alias (default champion); writes predictions Parquet with model_version and run_id.")]
+[Activity("batch_predict", "1", "Scores a dataset partition with the model by alias (default champion); writes predictions Parquet with model_version and run_id.", Cacheable = false)]
 public sealed class BatchPredictActivity : IActivity
 {
     public static ActivitySchema Schema { get; } = new(

@@ -19,7 +19,7 @@ namespace Pipelines.Activities.Model;
 /// metrics, and optionally the same for the current champion on the same rows. A JSON and an HTML report are
 /// published as artifacts; the holdout predictions are published too (the reference for prediction drift).
 /// </summary>
-[Activity("evaluate", "1", "Holdout metrics, per-slice metrics and a JSON+HTML report; optionally compared with the registry's champion on the same holdout.")]
+[Activity("evaluate", "1", "Holdout metrics, per-slice metrics and a JSON+HTML report; optionally compared with the registry's champion on the same holdout.", Cacheable = false)]
 public sealed class EvaluateActivity : IActivity
 {
     public static ActivitySchema Schema { get; } = new(
@@ -178,17 +178,30 @@ public sealed class EvaluateActivity : IActivity
     private static string Html(JsonObject summary)
     {
         static string E(object? o) => WebUtility.HtmlEncode(o?.ToString() ?? "");
+        // Numbers to four decimals: enough to compare candidates, short enough to read.
+        static string N(JsonNode? n) => n is JsonValue v && v.TryGetValue<double>(out var d)
+            ? d.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)
+            : E(n);
         var champion = summary["champion"] as JsonObject;
         var sb = new StringBuilder();
-        sb.Append("<!doctype html><html><head><meta charset=\"utf-8\"><title>Evaluation</title><style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:right}</style></head><body>");
+        sb.Append("<!doctype html><html><head><meta charset=\"utf-8\"><title>Evaluation</title><style>body{font-family:sans-serif}")
+            .Append("table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 8px;text-align:right}</style></head><body>");
         sb.Append($"<h1>Evaluation ({E(summary["task"])}, {E(summary["rows"])} rows)</h1><h2>Metrics</h2><table><tr><th>metric</th><th>candidate</th>");
         if (champion is not null) sb.Append($"<th>champion v{E(champion["version"])}</th>");
         sb.Append("</tr>");
         foreach (var (k, v) in (JsonObject)summary["metrics"]!)
-            sb.Append($"<tr><td>{E(k)}</td><td>{E(v)}</td>{(champion is null ? "" : $"<td>{E(champion["metrics"]?[k])}</td>")}</tr>");
-        sb.Append("</table><h2>Slices</h2><table><tr><th>column</th><th>value</th><th>rows</th><th>metrics</th></tr>");
-        foreach (var s in (JsonArray)summary["slices"]!)
-            sb.Append($"<tr><td>{E(s!["column"])}</td><td>{E(s["value"])}</td><td>{E(s["rows"])}</td><td>{E(s["metrics"]!.ToJsonString())}</td></tr>");
+            sb.Append($"<tr><td>{E(k)}</td><td>{N(v)}</td>{(champion is null ? "" : $"<td>{N(champion["metrics"]?[k])}</td>")}</tr>");
+        var slices = ((JsonArray)summary["slices"]!).OfType<JsonObject>().ToList();
+        var names = slices.SelectMany(s => (s["metrics"] as JsonObject ?? new JsonObject()).Select(p => p.Key)).Distinct().ToList();
+        sb.Append("</table><h2>Slices</h2><table><tr><th>column</th><th>value</th><th>rows</th>");
+        foreach (var name in names) sb.Append($"<th>{E(name)}</th>");
+        sb.Append("</tr>");
+        foreach (var s in slices)
+        {
+            sb.Append($"<tr><td>{E(s["column"])}</td><td>{E(s["value"])}</td><td>{E(s["rows"])}</td>");
+            foreach (var name in names) sb.Append($"<td>{N(s["metrics"]?[name])}</td>");
+            sb.Append("</tr>");
+        }
         sb.Append("</table></body></html>");
         return sb.ToString();
     }

@@ -12,7 +12,7 @@ namespace Pipelines.Activities.Model;
 /// <c>champion</c> to it; the replaced version keeps <c>previous-champion</c>; who and why are tagged on the version.
 /// Idempotent: a repeated attempt finds the version already registered from the same artifact and reuses it.
 /// </summary>
-[Activity("promote", "1", "Registers the model version, moves the champion alias (keeping previous-champion) and records who approved it and why.")]
+[Activity("promote", "1", "Registers the model version, moves the champion alias (keeping previous-champion) and records who approved it and why.", Cacheable = false)]
 public sealed class PromoteActivity : IActivity
 {
     public static ActivitySchema Schema { get; } = new(

@@ -33,6 +33,14 @@ public static class CacheKey
             case null:
                 writer.WriteNullValue();
                 break;
+            // An artifact reference ({artifact, uri, sha256, …}) names attempt-scoped copies; what matters for
+            // reuse is the content, so only its hash enters the key.
+            case JsonObject obj when obj["artifact"] is not null && obj["sha256"] is JsonValue sha:
+                writer.WriteStartObject();
+                writer.WritePropertyName("sha256");
+                sha.WriteTo(writer);
+                writer.WriteEndObject();
+                break;
             case JsonObject obj:
                 writer.WriteStartObject();
                 foreach (var (key, value) in obj.OrderBy(p => p.Key, StringComparer.Ordinal))

@@ -71,4 +71,16 @@ public class CacheTests
         Assert.That(h.Step(second, "a").Cached, Is.False);
         Assert.That(h.Step(second, "a").Attempts, Has.Count.EqualTo(1));
     }
+
+    [Test]
+    public void ArtifactReferences_KeyOnContentOnly()
+    {
+        var log = Pipelines.Activities.BuiltinActivities.CreateRegistry().Find("log")!;
+        JsonObject Ref(string id, string uri, string sha) => new() { ["artifact"] = id, ["uri"] = uri, ["sha256"] = sha, ["name"] = "a.parquet" };
+        var a = Pipelines.Engine.Orchestration.CacheKey.Compute(log, new JsonObject { ["data"] = Ref("1", "file:///x/attempts/1/a.parquet", "ab") });
+        var b = Pipelines.Engine.Orchestration.CacheKey.Compute(log, new JsonObject { ["data"] = Ref("2", "file:///x/attempts/2/a.parquet", "ab") });
+        var c = Pipelines.Engine.Orchestration.CacheKey.Compute(log, new JsonObject { ["data"] = Ref("1", "file:///x/attempts/1/a.parquet", "cd") });
+        Assert.That(a, Is.EqualTo(b), "same content under another attempt's key");
+        Assert.That(a, Is.Not.EqualTo(c), "other content");
+    }
 }
