@@ -15,6 +15,7 @@ public static class CommandCatalog
         yield return RunControlCommands.Cancel();
         yield return RunControlCommands.Retry();
         yield return SchedulesCommand.Create();
+        yield return ModelsCommand.Create();
         yield return ActivitiesCommand.Create();
         yield return ValidateCommand.Create();
         yield return DataCommand.Create();

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using Pipelines.Cli.Hosting;
+using Pipelines.Tracking.Client;
+using Pipelines.Tracking.Pipeline;
+
+namespace Pipelines.Cli.Commands;
+
+/// <summary><c>pipelines models show|promote|rollback</c>: the registry's champion, by alias, from the command line.</summary>
+public static class ModelsCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("models", "Registered models: show aliases, promote a version, roll the champion back.");
+        command.Subcommands.Add(Show());
+        command.Subcommands.Add(Promote());
+        command.Subcommands.Add(Rollback());
+        return command;
+    }
+
+    private static Command Show()
+    {
+        var name = new Argument<string>("model");
+        var db = CommonOptions.Database();
+        var command = new Command("show", "Show a registered model's aliases.") { name, db };
+        command.SetAction((parse, ct) => WithTrackingAsync(parse.GetValue(db), ct, async tracking =>
+        {
+            var model = await tracking.Client.GetRegisteredModelAsync(parse.GetValue(name)!, ct);
+            Console.WriteLine(model.Name);
+            foreach (var alias in model.Aliases ?? []) Console.WriteLine($"  {alias.Alias}: version {alias.Version}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Promote()
+    {
+        var name = new Argument<string>("model");
+        var version = new Argument<string>("version");
+        var reason = new Option<string>("--reason", "-m") { Description = "Why (recorded on the version).", DefaultValueFactory = _ => "promoted by hand" };
+        var user = CommonOptions.User();
+        var db = CommonOptions.Database();
+        var command = new Command("promote", "Make a version the champion; the former champion becomes previous-champion.") { name, version, reason, user, db };
+        command.SetAction((parse, ct) => WithTrackingAsync(parse.GetValue(db), ct, async tracking =>
+        {
+            var r = await tracking.PromoteAsync(parse.GetValue(name)!, parse.GetValue(version)!, parse.GetValue(user)!, parse.GetValue(reason)!, ct);
+            Console.WriteLine($"{r.Model}: champion is version {r.Champion}{(r.PreviousChampion is null ? "" : $", previous-champion version {r.PreviousChampion}")} (by {r.By})");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Rollback()
+    {
+        var name = new Argument<string>("model");
+        var reason = new Option<string>("--reason", "-m") { Description = "Why (recorded on the version).", DefaultValueFactory = _ => "rollback" };
+        var user = CommonOptions.User();
+        var db = CommonOptions.Database();
+        var command = new Command("rollback", "Point champion back at previous-champion.") { name, reason, user, db };
+        command.SetAction((parse, ct) => WithTrackingAsync(parse.GetValue(db), ct, async tracking =>
+        {
+            var r = await tracking.RollbackAsync(parse.GetValue(name)!, parse.GetValue(user)!, parse.GetValue(reason)!, ct);
+            Console.WriteLine($"{r.Model}: champion is version {r.Champion} again (rolled back by {r.By})");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>Runs against MLFLOW_TRACKING_URI, or the built-in endpoint hosted for the duration of the command.</summary>
+    private static Task<int> WithTrackingAsync(string? db, CancellationToken ct, Func<PipelineTracking, Task<int>> action) =>
+        CommonOptions.GuardAsync(async () =>
+        {
+            await using var engine = await EngineContext.OpenAsync(db, ct);
+            await using var embedded = await EmbeddedTracking.StartIfNotConfiguredAsync(engine, ct);
+            var uri = embedded.Uri ?? Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI")!;
+            var options = MlflowClientOptions.FromEnvironment(n => n == "MLFLOW_TRACKING_URI" ? uri : Environment.GetEnvironmentVariable(n));
+            using var client = new MlflowClient(options);
+            try
+            {
+                return await action(new PipelineTracking(client));
+            }
+            catch (MlflowException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return e.ErrorCode is "RESOURCE_DOES_NOT_EXIST" ? ExitCodes.NotFound : ExitCodes.Conflict;
+            }
+            catch (InvalidOperationException e)
+            {
+                // e.g. nothing to roll back to: the registry's state does not allow the action.
+                Console.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.Conflict;
+            }
+        });
+}
