@@ -4,29 +4,28 @@ using System.Text;
 namespace Pipelines.Postgres.Sql;
 
 /// <summary>
-/// The engine's SQL, one statement per named operation, kept in <c>Sql/*.sql</c> files under
-/// <c>-- name: Operation</c> headers so it can be read and reviewed as SQL.
+/// SQL kept as SQL: one statement per named operation under <c>-- name: Operation</c> headers in embedded
+/// <c>*.sql</c> files, so it can be read and reviewed as SQL rather than assembled from strings.
 /// </summary>
-internal static class SqlCatalog
+public sealed class NamedSql
 {
-    private static readonly IReadOnlyDictionary<string, string> Statements = Load();
+    private readonly IReadOnlyDictionary<string, string> _statements;
 
-    public static string Get(string name) =>
-        Statements.TryGetValue(name, out var sql) ? sql : throw new KeyNotFoundException($"no SQL statement named '{name}'");
+    private NamedSql(IReadOnlyDictionary<string, string> statements) => _statements = statements;
 
-    private static Dictionary<string, string> Load()
+    /// <summary>Every statement in <paramref name="assembly"/>'s embedded .sql resources whose name contains <paramref name="folder"/> (e.g. ".Sql.").</summary>
+    public static NamedSql Load(Assembly assembly, string folder)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        var asm = Assembly.GetExecutingAssembly();
-        foreach (var resource in asm.GetManifestResourceNames().Where(n => n.Contains(".Sql.") && n.EndsWith(".sql")))
+        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.Contains(folder) && n.EndsWith(".sql")))
         {
-            using var reader = new StreamReader(asm.GetManifestResourceStream(resource)!);
+            using var reader = new StreamReader(assembly.GetManifestResourceStream(resource)!);
             string? name = null;
             var body = new StringBuilder();
             void Flush()
             {
-                if (name is null) return;
-                if (!result.TryAdd(name, body.ToString().Trim())) throw new InvalidOperationException($"SQL statement '{name}' is defined twice");
+                if (name is not null && !result.TryAdd(name, body.ToString().Trim().TrimEnd(';')))
+                    throw new InvalidOperationException($"SQL statement '{name}' is defined twice");
             }
             while (reader.ReadLine() is { } line)
             {
@@ -43,6 +42,17 @@ internal static class SqlCatalog
             }
             Flush();
         }
-        return result;
+        return new NamedSql(result);
     }
+
+    public string Get(string name) =>
+        _statements.TryGetValue(name, out var sql) ? sql : throw new KeyNotFoundException($"no SQL statement named '{name}'");
+}
+
+/// <summary>The engine's and the artifact registry's statements (<c>Sql/*.sql</c> of this assembly).</summary>
+internal static class SqlCatalog
+{
+    private static readonly NamedSql Statements = NamedSql.Load(Assembly.GetExecutingAssembly(), ".Sql.");
+
+    public static string Get(string name) => Statements.Get(name);
 }
