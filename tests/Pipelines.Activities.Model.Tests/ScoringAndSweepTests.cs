@@ -184,7 +184,12 @@ public partial class ModelPipelineTests
 
     private string Sweep() => $$$"""
         name: model-sweep
+        parameters:
+          rounds: { type: integer, default: 10 }
         steps:
+          - id: data
+            uses: ingest
+            with: { source: "{{{Path.Combine(_dir, "good.csv")}}}" }
           - id: suggest
             uses: hpo.suggest
             with:
@@ -208,11 +213,11 @@ public partial class ModelPipelineTests
             uses: train.trial
             for_each: { items: "${{ steps.suggest.outputs.trials }}", max_parallel: 2 }
             with:
-              train: "{{{Path.Combine(_dir, "good.csv")}}}"
+              train: ${{ steps.data.outputs.table }}
               label: y
               positive: "yes"
               trial: ${{ item }}
-              rounds: 10
+              rounds: ${{ params.rounds }}
               threads: 1
               seed: 1
               pipeline:
@@ -255,6 +260,13 @@ public partial class ModelPipelineTests
         var parent = await env.Client.GetRunAsync(parents.Single());
         Assert.That(parent.Data.Tag(PipelineTags.RunId), Is.EqualTo(run.Run.Id.ToString()));
         Assert.That(parent.Data.Tag(MlflowTags.ParentRunId), Is.Null);
+        // The workflow run as MLflow sees it: its parameters, name, version and who started it, and the data it read.
+        Assert.That(parent.Data.Tag(PipelineTags.Workflow), Is.EqualTo("model-sweep"));
+        Assert.That(parent.Data.Tag(PipelineTags.SourceVersion), Has.Length.EqualTo(64));
+        Assert.That(parent.Data.Tag(MlflowTags.User), Is.EqualTo(run.Run.CreatedBy));
+        Assert.That(parent.Data.Params!.Single(p => p.Key == "rounds").Value, Is.EqualTo("10"));
+        var ingested = env.Engine.Step(run, "data").Outputs!["table"]!["sha256"]!.GetValue<string>();
+        Assert.That(parent.Inputs!.DatasetInputs!.Select(d => d.Dataset.Digest), Has.Member(ingested[..36]), "the ingested table is recorded as a dataset");
         var experiment = await env.Client.GetExperimentByNameAsync("model-sweep");
         var nested = await env.Client.SearchRunsAsync(new SearchRunsRequest
         {

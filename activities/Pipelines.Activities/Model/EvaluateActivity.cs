@@ -88,6 +88,7 @@ public sealed class EvaluateActivity : IActivity
 
         if (await ModelTracking.ParentRunAsync(context, ct) is { } parent)
         {
+            await ModelTracking.LogDatasetsAsync(context, parent, ["holdout"], ct);
             var tracking = services.Tracking!;
             var metrics = candidate.Metrics.Where(m => m.Value is JsonValue).ToDictionary(m => $"holdout_{m.Key}", m => m.Value!.GetValue<double>());
             await tracking.LogMetricsAsync(parent, metrics, ct: ct);

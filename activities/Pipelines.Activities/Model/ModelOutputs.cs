@@ -35,6 +35,7 @@ public static class ModelOutputs
     {
         var parent = await ModelTracking.ParentRunAsync(context, ct);
         if (parent is null) return null;
+        await ModelTracking.LogDatasetsAsync(context, parent, ["train", "valid"], ct);
         var tracking = ActivityServices.From(context).Tracking!;
         var parameters = SearchSpace.ToStrings(outcome.Parameters).ToDictionary(p => p.Key, p => p.Value);
         parameters["trainer"] = outcome.Trainer;

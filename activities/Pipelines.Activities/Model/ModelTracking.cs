@@ -23,7 +23,8 @@ public static class ModelTracking
 
     /// <summary>The experiment name: input <c>experiment</c> (workflows pass <c>${{ run.workflow }}</c>), else "pipelines".</summary>
     public static string ExperimentOf(ActivityContext context) =>
-        context.Inputs["experiment"]?.GetValue<string>() is { Length: > 0 } e ? e : "pipelines";
+        context.Inputs["experiment"]?.GetValue<string>() is { Length: > 0 } e ? e
+        : context.Run["workflow"]?.GetValue<string>() is { Length: > 0 } w ? w : "pipelines";
 
     /// <summary>Gets or creates the parent run; null when the worker has no tracking configured.</summary>
     public static async Task<TrackedRun?> ParentRunAsync(ActivityContext context, CancellationToken ct)
@@ -37,17 +38,33 @@ public static class ModelTracking
         {
             var experimentId = await tracking.Client.GetOrCreateExperimentAsync(experiment, ct: ct);
             if (await FindAsync(tracking, experimentId, context.RunId, ct) is { } found) return found;
+            // The workflow's parameters become the MLflow run's params; name, run id and version its tags.
+            var parameters = (context.Run["params"] as System.Text.Json.Nodes.JsonObject ?? new())
+                .ToDictionary(p => p.Key, p => p.Value is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var s) ? s : p.Value?.ToJsonString() ?? "");
             return await tracking.StartWorkflowRunAsync(new WorkflowRunStart
             {
                 ExperimentName = experiment,
-                WorkflowName = experiment,
+                WorkflowName = context.Run["workflow"]?.GetValue<string>() ?? experiment,
                 PipelineRunId = context.RunId.ToString(),
+                SourceVersion = context.Run["workflow_version"]?.GetValue<string>(),
+                User = context.Run["created_by"]?.GetValue<string>(),
+                Parameters = parameters,
             }, ct);
         }
         finally
         {
             gate.Release();
         }
+    }
+
+    /// <summary>Records the named inputs that are artifact references as MLflow datasets of the parent run.</summary>
+    public static async Task LogDatasetsAsync(ActivityContext context, TrackedRun parent, IEnumerable<string> inputNames, CancellationToken ct)
+    {
+        if ((context.Services?.GetService(typeof(ActivityServices)) as ActivityServices)?.Tracking is not { } tracking) return;
+        foreach (var name in inputNames)
+            if (context.Inputs[name] is System.Text.Json.Nodes.JsonObject r && ArtifactRefs.IsReference(r))
+                await tracking.LogInputAsync(parent, r["name"]?.GetValue<string>() ?? name, r["uri"]!.GetValue<string>(),
+                    r["sha256"]!.GetValue<string>(), name, ct: ct);
     }
 
     private static async Task<TrackedRun?> FindAsync(PipelineTracking tracking, string experimentId, Guid runId, CancellationToken ct)

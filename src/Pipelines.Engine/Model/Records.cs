@@ -22,7 +22,8 @@ public sealed record ClaimedJob(
     JsonNode? Item,
     int? ItemIndex,
     TimeSpan? Timeout,
-    bool CancelRequested);
+    bool CancelRequested,
+    JsonObject? Run = null);
 
 public enum AttemptOutcome { Succeeded, Failed, Stopped, Cancelled, TimedOut }
 

@@ -171,7 +171,7 @@ public sealed class Worker
             var context = new ActivityContext
             {
                 RunId = job.RunId, StepRunId = job.StepRunId, StepId = job.StepId, Attempt = job.Attempt, WorkerId = _options.Id,
-                Inputs = job.Inputs, Item = job.Item, ItemIndex = job.ItemIndex, Time = _time, Log = new BufferLog(flight.Logs),
+                Inputs = job.Inputs, Run = job.Run ?? new System.Text.Json.Nodes.JsonObject(), Item = job.Item, ItemIndex = job.ItemIndex, Time = _time, Log = new BufferLog(flight.Logs),
                 Services = _services,
             };
             var result = await activity.ExecuteAsync(context, flight.Cts.Token);

@@ -39,7 +39,16 @@ public sealed partial class PostgresEngineStore
                 StepRunId: r.GetGuid(0), RunId: r.GetGuid(1), StepId: r.GetString(2), Kind: r.GetString(3),
                 ActivityVersion: r.GetString(4), Attempt: r.GetInt32(5), Inputs: r.ReadObject(6) ?? new JsonObject(),
                 Item: r.ReadJson(7), ItemIndex: r.IsDBNull(8) ? null : r.GetInt32(8),
-                Timeout: r.IsDBNull(9) ? null : TimeSpan.FromMilliseconds(r.GetInt64(9)), CancelRequested: r.GetBoolean(10)));
+                Timeout: r.IsDBNull(9) ? null : TimeSpan.FromMilliseconds(r.GetInt64(9)), CancelRequested: r.GetBoolean(10),
+                Run: new JsonObject
+                {
+                    ["id"] = r.GetGuid(1).ToString(),
+                    ["workflow"] = r.GetString(11),
+                    ["workflow_version"] = r.GetString(12),
+                    ["params"] = r.ReadObject(13),
+                    ["created_by"] = r.GetString(14),
+                    ["scheduled_for"] = r.ReadTimeOrNull(15)?.ToString("O"),
+                }));
         }
         return jobs;
     }

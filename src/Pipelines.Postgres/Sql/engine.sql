@@ -107,9 +107,10 @@ WITH picked AS (
     UPDATE step_runs s
     SET state = 'running', attempt = s.attempt + 1, lease_owner = @worker, lease_expires_at = @lease_until,
         started_at = coalesce(s.started_at, @now)
-    FROM picked WHERE s.id = picked.id
+    FROM picked, runs r, workflow_versions w
+    WHERE s.id = picked.id AND r.id = s.run_id AND w.id = r.workflow_version_id
     RETURNING s.id, s.run_id, s.step_id, s.kind, s.activity_version, s.attempt, s.inputs, s.item, s.item_index,
-              s.timeout_ms, s.cancel_requested
+              s.timeout_ms, s.cancel_requested, r.workflow_name, w.content_hash, r.params, r.created_by, r.scheduled_for
 ), recorded AS (
     INSERT INTO attempts (step_run_id, attempt, worker_id, state, started_at)
     SELECT id, attempt, @worker, 'running', @now FROM claimed
