@@ -26,12 +26,16 @@ public sealed class CliProcess : IDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
-    public static CliProcess Start(params string[] args)
+    public static CliProcess Start(params string[] args) => Start(new Dictionary<string, string>(), null, args);
+
+    public static CliProcess Start(IReadOnlyDictionary<string, string> environment, string? workingDirectory, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipelines.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["PIPELINES_USER"] = "tester";
+        foreach (var (k, v) in environment) psi.Environment[k] = v;
+        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
         return new CliProcess(Process.Start(psi)!);
     }
 
@@ -40,6 +44,14 @@ public sealed class CliProcess : IDisposable
     {
         using var p = Start(args);
         var code = await p.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (code, p.Output);
+    }
+
+    public static async Task<(int Code, string Output)> RunAsync(IReadOnlyDictionary<string, string> environment, string? workingDirectory,
+        TimeSpan timeout, params string[] args)
+    {
+        using var p = Start(environment, workingDirectory, args);
+        var code = await p.WaitForExitAsync(timeout);
         return (code, p.Output);
     }
 

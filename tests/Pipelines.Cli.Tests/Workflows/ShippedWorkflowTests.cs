@@ -1,0 +1,62 @@
+using Pipelines.Cli.Tests.Processes;
+using Pipelines.Testing;
+
+namespace Pipelines.Cli.Tests.Workflows;
+
+/// <summary>
+/// The workflows in workflows/ as a user runs them: `pipelines run` with in-process workers, the local artifact
+/// folder and the built-in MLflow endpoint, each test on its own database and state folder.
+/// </summary>
+public class ShippedWorkflowTests
+{
+    private static string Workflow(string name) => Path.Combine(TestPostgres.RepositoryRoot(), "workflows", name);
+
+    private static async Task<(int Code, string Output)> RunAsync(TestDatabase db, string home, params string[] args) =>
+        // As a user runs them: from the repository root, where the workflows' relative data paths point.
+        await CliProcess.RunAsync(new Dictionary<string, string> { ["PIPELINES_HOME"] = home, ["MLFLOW_TRACKING_URI"] = "" },
+            TestPostgres.RepositoryRoot(), TimeSpan.FromMinutes(5), [.. args, "--db", db.ConnectionString]);
+
+    private static string NewHome() => Path.Combine(Path.GetTempPath(), "pipelines-home-" + Guid.NewGuid().ToString("N")[..8]);
+
+    [Test]
+    public async Task EnergyRegression_TrainsGatesAndPromotes()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var (code, output) = await RunAsync(db, NewHome(), "run", Workflow("energy-demand-nightly.yaml"), "--auto-approve");
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("promote").And.Contain("evaluate.report_html:"));
+        Assert.That(await db.ScalarAsync<long>("SELECT count(*) FROM approvals WHERE decision = 'approved'"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task AdultNightlyThenScoring_PromotesAChampion_AndPublishesPredictionsWithAManifest()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var home = NewHome();
+        var (code, output) = await RunAsync(db, home, "run", Workflow("adult-income-nightly.yaml"), "--auto-approve",
+            "-p", "trials=2", "-p", "rounds=20", "-p", "min_auc=0.8");
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("leaderboard.best_model:"));
+
+        (code, output) = await RunAsync(db, home, "run", Workflow("adult-income-scoring.yaml"), "-p", "partitions=3");
+        Assert.That(code, Is.EqualTo(0), output);
+        var manifest = output.Split('\n').Single(l => l.Contains("publish.manifest:")).Split("file://")[1].Trim();
+        var text = await File.ReadAllTextAsync(manifest);
+        Assert.That(System.Text.Json.Nodes.JsonNode.Parse(text)!.ToJsonString(), Does.Contain("sha256"));
+
+        (code, output) = await RunAsync(db, home, "models", "show", "adult-income");
+        Assert.That(output, Does.Contain("champion: version 1"), output);
+    }
+
+    [Test]
+    public async Task AdultNightly_StopsAtTheGate_WhenTheHoldoutIsTheUnmappedTestSplit()
+    {
+        // The training data itself carries the test split's `>50K.` labels: the training quality gate stops the run.
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var (code, output) = await RunAsync(db, NewHome(), "run", Workflow("adult-income-nightly.yaml"), "--auto-approve",
+            "-p", $"train_data={Path.Combine(TestPostgres.RepositoryRoot(), "workflows", "data", "adult", "adult.test")}");
+        Assert.That(code, Is.EqualTo(1), output);
+        Assert.That(output, Does.Contain("stopped by step 'check_train'").And.Contain(">50K."));
+        Assert.That(await db.ScalarAsync<long>("SELECT count(*) FROM approvals"), Is.EqualTo(0), "nothing reached the approval");
+    }
+}
