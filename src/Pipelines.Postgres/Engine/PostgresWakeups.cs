@@ -11,15 +11,21 @@ public sealed class PostgresWakeups(NpgsqlDataSource db, Action<string>? log = n
 {
     private CancellationTokenSource? _stop;
     private Task? _loop;
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public event Action<string>? JobsAvailable;
     public event Action<Guid>? CancelRequested;
 
-    public Task StartAsync(CancellationToken ct)
+    /// <summary>
+    /// Starts listening and returns once LISTEN is in place, so that nothing sent after start-up is missed (a cancel
+    /// pushed right after a worker claimed a job, for instance). If the database cannot be reached within a few
+    /// seconds it returns anyway: polling covers the gap, and the listener keeps reconnecting in the background.
+    /// </summary>
+    public async Task StartAsync(CancellationToken ct)
     {
         _stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _loop = Task.Run(() => LoopAsync(_stop.Token));
-        return Task.CompletedTask;
+        await Task.WhenAny(_listening.Task, Task.Delay(TimeSpan.FromSeconds(5), ct));
     }
 
     private async Task LoopAsync(CancellationToken ct)
@@ -34,6 +40,7 @@ public sealed class PostgresWakeups(NpgsqlDataSource db, Action<string>? log = n
                 await using (var cmd = new NpgsqlCommand(
                                  $"LISTEN {PostgresEngineStore.Channels.Jobs}; LISTEN {PostgresEngineStore.Channels.Cancel}", conn))
                     await cmd.ExecuteNonQueryAsync(ct);
+                _listening.TrySetResult();
                 delay = TimeSpan.FromMilliseconds(100);
                 // Anything may have happened while we were not listening.
                 JobsAvailable?.Invoke("*");
