@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Pipelines.Activities.Hosting;
 using Pipelines.Core.Activities;
 using Pipelines.Tracking.Model;
@@ -19,8 +18,6 @@ namespace Pipelines.Activities.Model;
 /// </remarks>
 public static class ModelTracking
 {
-    private static readonly ConcurrentDictionary<Guid, SemaphoreSlim> Locks = new();
-
     /// <summary>The experiment name: input <c>experiment</c> (workflows pass <c>${{ run.workflow }}</c>), else "pipelines".</summary>
     public static string ExperimentOf(ActivityContext context) =>
         context.Inputs["experiment"]?.GetValue<string>() is { Length: > 0 } e ? e
@@ -32,7 +29,7 @@ public static class ModelTracking
         var services = context.Services?.GetService(typeof(ActivityServices)) as ActivityServices;
         if (services?.Tracking is not { } tracking) return null;
         var experiment = ExperimentOf(context);
-        var gate = Locks.GetOrAdd(context.RunId, _ => new SemaphoreSlim(1, 1));
+        var gate = services.ParentRunLocks.GetOrAdd(context.RunId, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct);
         try
         {

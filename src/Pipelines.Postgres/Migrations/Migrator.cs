@@ -85,10 +85,9 @@ public static class Migrator
         foreach (var name in asm.GetManifestResourceNames().Where(n => n.Contains(".Migrations.") && n.EndsWith(".sql")))
         {
             var file = name[(name.IndexOf(".Migrations.", StringComparison.Ordinal) + ".Migrations.".Length)..^4];
-            var underscore = file.IndexOf('_');
             // Embedded resource names of files starting with a digit get a leading '_'.
             var digits = file.TrimStart('_');
-            underscore = digits.IndexOf('_');
+            var underscore = digits.IndexOf('_');
             using var stream = asm.GetManifestResourceStream(name)!;
             using var reader = new StreamReader(stream);
             list.Add(new Migration(int.Parse(digits[..underscore]), digits[(underscore + 1)..], reader.ReadToEnd()));

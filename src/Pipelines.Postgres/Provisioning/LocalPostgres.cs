@@ -210,7 +210,7 @@ public sealed class LocalPostgres
         psi.RedirectStandardError = true;
         psi.UseShellExecute = false;
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-        // pg_ctl start leaves the server holding inherited pipes open; read to end only for commands that exit with them.
+        // With -l, pg_ctl sends the server's output to its log file, so these pipes close when pg_ctl exits.
         var stdout = process.StandardOutput.ReadToEndAsync(ct);
         var stderr = process.StandardError.ReadToEndAsync(ct);
         await process.WaitForExitAsync(ct);
