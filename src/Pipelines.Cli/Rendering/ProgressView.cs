@@ -2,6 +2,7 @@ using Pipelines.Cli.Hosting;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Storage;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace Pipelines.Cli.Rendering;
 
@@ -15,7 +16,7 @@ public static class ProgressView
         var seen = new Dictionary<string, string>();
         var asked = new HashSet<string>();
         // Shown under the live table on every refresh, so a redraw never hides them.
-        var notes = new List<string>();
+        var notes = new List<IRenderable>();
         RunDetails details;
         while (true)
         {
@@ -28,7 +29,7 @@ public static class ProgressView
                 var note = await DecideAsync(engine, details, approval, user, autoApprove, interactive, ct);
                 if (note is null) continue;
                 notes.Add(note);
-                if (!interactive) AnsiConsole.MarkupLine(note);
+                if (!interactive) WriteNote(note);
             }
 
             if (details.Run.State.IsTerminal()) break;
@@ -41,8 +42,8 @@ public static class ProgressView
         return details;
     }
 
-    /// <returns>A line (markup) to keep on screen, or null.</returns>
-    private static async Task<string?> DecideAsync(EngineContext engine, RunDetails run, ApprovalView approval, string user, bool autoApprove,
+    /// <returns>What to keep on screen, or null.</returns>
+    private static async Task<IRenderable?> DecideAsync(EngineContext engine, RunDetails run, ApprovalView approval, string user, bool autoApprove,
         bool interactive, CancellationToken ct)
     {
         var runId = run.Run.Id;
@@ -50,26 +51,34 @@ public static class ProgressView
         if (autoApprove)
         {
             await engine.Store.DecideAsync(runId, approval.StepId, ApprovalDecision.Approve, "auto-approve", "approved by --auto-approve", ct);
-            return $"approval [bold]{Markup.Escape(approval.StepId)}[/]: approved automatically (--auto-approve)";
+            return Line($"approval [bold]{Markup.Escape(approval.StepId)}[/]: approved automatically (--auto-approve)");
         }
-        var summary = $"approval [bold]{Markup.Escape(approval.StepId)}[/] is waiting. Summary: {Markup.Escape(approval.Summary?.ToJsonString() ?? "(none)")}";
+        var summary = new Rows(Line($"approval [bold]{Markup.Escape(approval.StepId)}[/] is waiting:"), ApprovalSummaryView.Build(approval.Summary));
         if (approval.WhyNot(user, run.Run.CreatedBy) is { } reason)
-            return $"{summary}\n[yellow]{Markup.Escape(reason)}[/]: {commands} (with --user)";
+            return new Rows(summary, Line($"[yellow]{Markup.Escape(reason)}[/]: {commands} (with --user)"));
         if (!interactive || Console.IsInputRedirected)
-            return $"{summary}\ndecide with {commands}";
+            return new Rows(summary, Line($"decide with {commands}"));
 
-        AnsiConsole.MarkupLine(summary);
+        WriteNote(summary);
         var approve = AnsiConsole.Confirm($"Approve '{approval.StepId}' as {user}?", defaultValue: false);
         var comment = AnsiConsole.Prompt(new TextPrompt<string>("Comment:").AllowEmpty());
         try
         {
             await engine.Store.DecideAsync(runId, approval.StepId, approve ? ApprovalDecision.Approve : ApprovalDecision.Reject, user, comment, ct);
-            return $"approval [bold]{Markup.Escape(approval.StepId)}[/]: {(approve ? "approved" : "rejected")} by {Markup.Escape(user)}";
+            return Line($"approval [bold]{Markup.Escape(approval.StepId)}[/]: {(approve ? "approved" : "rejected")} by {Markup.Escape(user)}");
         }
         catch (Exception e) when (e is PolicyException or ConflictException)
         {
-            return $"[red]{Markup.Escape(e.Message)}[/]";
+            return Line($"[red]{Markup.Escape(e.Message)}[/]");
         }
+    }
+
+    private static Markup Line(string markup) => new(markup);
+
+    private static void WriteNote(IRenderable note)
+    {
+        AnsiConsole.Write(note);
+        AnsiConsole.WriteLine();
     }
 
     /// <summary>Where the run's outputs are: every artifact reference among the steps' outputs.</summary>
@@ -105,7 +114,7 @@ public static class ProgressView
         return state;
     }
 
-    private static void Render(RunDetails details, IReadOnlyList<string> notes)
+    private static void Render(RunDetails details, IReadOnlyList<IRenderable> notes)
     {
         var table = new Table().Border(TableBorder.Rounded).AddColumns("step", "state", "attempts", "duration");
         foreach (var s in details.Steps.Where(s => s.ItemIndex is null))
@@ -116,7 +125,7 @@ public static class ProgressView
         AnsiConsole.Clear();
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(details.Run.Workflow)}[/] run {details.Run.Id}: {details.Run.State.Db()}");
         AnsiConsole.Write(table);
-        foreach (var note in notes) AnsiConsole.MarkupLine(note);
+        foreach (var note in notes) WriteNote(note);
     }
 
     private static string Color(StepRunView s) => s.State switch
