@@ -31,7 +31,7 @@ public sealed class IngestActivity : IActivity
             .Optional("connection", SchemaBuilder.String("Connection string of the database the query runs on."))
             .Optional("watermark", SchemaBuilder.Any("Incremental loading: {column, key?}; only rows with column > the last committed maximum are read."))
             .Optional("allow_empty", SchemaBuilder.Boolean("Accept a result without rows (default: false for files, true for incremental queries)."))
-            .Optional("name", SchemaBuilder.String("Artifact name (default: the source's name with .parquet)."))
+            .Optional("name", SchemaBuilder.String("Artifact name (default: the source's file name with .parquet, replacing a .csv/.tsv/.parquet/.pq extension: adult.test → adult.test.parquet)."))
             .Build(),
         SchemaBuilder.Object()
             .Required("table", SchemaBuilder.Any("The Parquet artifact (reference)."))
@@ -73,7 +73,7 @@ public sealed class IngestActivity : IActivity
             if (rejected > 0) context.Log.Write($"{rejected} bad rows {(csv.BadRows == BadRowPolicy.Skip ? "skipped" : "quarantined")}");
             if (csv.BadRows == BadRowPolicy.Quarantine && rejected > 0 && File.Exists(csv.QuarantinePath))
                 outputs["quarantine"] = await ArtifactRefs.PublishAsync(context, csv.QuarantinePath!, "rejected.csv", ArtifactKinds.File, ct);
-            name = inputs["name"]?.GetValue<string>() ?? Path.GetFileNameWithoutExtension(displayName) + ".parquet";
+            name = inputs["name"]?.GetValue<string>() ?? DefaultName(displayName);
         }
 
         var stats = table.Schema.Fields.Select((f, i) =>
@@ -133,6 +133,16 @@ public sealed class IngestActivity : IActivity
                 throw new ActivityException($"download of '{shown}' was interrupted: {e.Message}", retryable: true, e);
             }
         }
+    }
+
+    /// <summary>
+    /// The artifact's name when none is given: the source's file name, dropping only a table format's extension, so
+    /// adult.data and adult.test stay told apart (adult.data.parquet, adult.test.parquet) in registries and errors.
+    /// </summary>
+    private static string DefaultName(string source)
+    {
+        var file = Path.GetFileName(source);
+        return (Path.GetExtension(file).ToLowerInvariant() is ".csv" or ".tsv" or ".parquet" or ".pq" ? Path.GetFileNameWithoutExtension(file) : file) + ".parquet";
     }
 
     private static string FormatOf(JsonObject inputs, string name, string file)

@@ -56,7 +56,8 @@ public sealed class QualityGateActivity : IActivity
             var map = TableFiles.StringMap(lm["map"], "label_mapping.map");
             data = TableFiles.MapValues(data, column, map, "label_mapping.column");
             if (reference is not null && reference.Schema.IndexOf(column) >= 0) reference = TableFiles.MapValues(reference, column, map, "label_mapping.column");
-            passThrough = await TableFiles.PublishTableAsync(context, data, "mapped.parquet", ct);
+            // Named after the checked data, so errors further down still say which file it came from.
+            passThrough = await TableFiles.PublishTableAsync(context, data, Path.GetFileNameWithoutExtension(ArtifactRefs.DisplayName(inputs["data"])) + ".mapped.parquet", ct);
         }
 
         var outcome = QualityChecker.Check(data, spec, context.Time.GetUtcNow(), reference);
@@ -84,7 +85,7 @@ public sealed class QualityGateActivity : IActivity
         foreach (var v in violations) context.Log.Write($"violation: {v}");
         context.Log.Write($"verdict {verdict}: {report.Checks.Count} checks, {violations.Count} violations, {report.RejectedRows} rows rejected");
         return report.Verdict == Verdict.Fail
-            ? ActivityResult.Stop($"quality gate failed: {string.Join("; ", report.Violations.Where(v => v.Severity == Severity.Fail).Select(v => v.Message))}", outputs)
+            ? ActivityResult.Stop($"quality gate failed on '{ArtifactRefs.DisplayName(inputs["data"])}': {string.Join("; ", report.Violations.Where(v => v.Severity == Severity.Fail).Select(v => v.Message))}", outputs)
             : ActivityResult.Success(outputs);
     }
 

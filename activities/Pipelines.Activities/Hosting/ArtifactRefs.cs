@@ -26,6 +26,18 @@ public static class ArtifactRefs
     public static bool IsReference(JsonNode? node) => node is JsonObject o && o["artifact"] is not null && o["sha256"] is not null;
 
     /// <summary>
+    /// How an error names an input's data for the person reading it: the artifact's name (which carries the source
+    /// file's name, e.g. adult.parquet from adult.data) or the path given.
+    /// </summary>
+    public static string DisplayName(JsonNode? node) => node switch
+    {
+        JsonObject o when IsReference(o) => o["name"]?.GetValue<string>() ?? o["uri"]?.GetValue<string>() ?? o["artifact"]!.ToString(),
+        JsonValue v when v.TryGetValue<string>(out var path) => path,
+        null => "(none)",
+        _ => node.ToJsonString(),
+    };
+
+    /// <summary>
     /// A local file for an input: a plain path is used as is; an artifact reference is fetched through the
     /// verified cache and recorded as consumed by this attempt (lineage).
     /// </summary>

@@ -73,11 +73,12 @@ public sealed class BatchPredictActivity : IActivity
     {
         var services = ActivityServices.From(context);
         var inputs = context.Inputs;
-        string modelDir, modelVersion;
+        string modelDir, modelVersion, modelLabel;
         if (inputs["model"] is not null)
         {
             modelDir = await ModelResolution.LocalModelAsync(context, "model", ct);
             modelVersion = inputs["model"] is JsonObject o ? $"artifact:{o["artifact"]}" : "local";
+            modelLabel = $"model '{ArtifactRefs.DisplayName(inputs["model"])}'";
         }
         else
         {
@@ -87,6 +88,7 @@ public sealed class BatchPredictActivity : IActivity
                            ?? throw new ActivityException($"model '{name}' has no '{alias}' alias: nothing to score with", retryable: false);
             modelDir = resolved.Directory;
             modelVersion = resolved.Version;
+            modelLabel = $"model {name}@{alias} (version {resolved.Version})";
         }
         var data = ModelTraining.Read(await ArtifactRefs.LocalFileAsync(context, "dataset", ct), ModelTraining.CsvOf(inputs));
         var partition = inputs["partition"] as JsonObject;
@@ -107,7 +109,7 @@ public sealed class BatchPredictActivity : IActivity
             }
             catch (Pipelines.Ml.ColumnMismatchException e)
             {
-                throw new ActivityException($"dataset does not fit the model: {e.Message}", retryable: false, e);
+                throw new ActivityException($"dataset '{ArtifactRefs.DisplayName(inputs["dataset"])}' does not fit {modelLabel}: {e.Message}", retryable: false, e);
             }
         }
         var fields = new List<Field> { new("row", DataType.Int64, false), new("prediction", DataType.Float64, false), new("model_version", DataType.String, false), new("run_id", DataType.String, false) };

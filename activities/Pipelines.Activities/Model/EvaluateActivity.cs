@@ -50,7 +50,8 @@ public sealed class EvaluateActivity : IActivity
         var threshold = JsonNumber.Double(inputs["threshold"]) ?? 0.5;
 
         var candidateDir = await ModelResolution.LocalModelAsync(context, "model", ct);
-        var candidate = Evaluate(candidateDir, holdout, slices, threshold);
+        var holdoutName = ArtifactRefs.DisplayName(inputs["holdout"]);
+        var candidate = Evaluate(candidateDir, "the candidate model", holdout, holdoutName, slices, threshold);
 
         JsonObject? champion = null;
         if (inputs["model_name"]?.GetValue<string>() is { Length: > 0 } modelName)
@@ -58,7 +59,7 @@ public sealed class EvaluateActivity : IActivity
             var alias = inputs["alias"]?.GetValue<string>() ?? PipelineTracking.Champion;
             if (await ModelResolution.ByAliasAsync(context, modelName, alias, "champion", ct) is { } resolved)
             {
-                var c = Evaluate(resolved.Directory, holdout, slices, threshold);
+                var c = Evaluate(resolved.Directory, $"{alias} (version {resolved.Version})", holdout, holdoutName, slices, threshold);
                 champion = new JsonObject { ["version"] = resolved.Version, ["alias"] = alias, ["metrics"] = c.Metrics, ["slices"] = c.Slices };
             }
             else context.Log.Write($"model '{modelName}' has no '{alias}' yet: nothing to compare with");
@@ -109,7 +110,7 @@ public sealed class EvaluateActivity : IActivity
 
     private sealed record Evaluation(TaskKind Task, string Primary, JsonObject Metrics, JsonArray Slices, double[] Scores);
 
-    private static Evaluation Evaluate(string modelDir, Table holdout, IReadOnlyList<string> sliceColumns, double threshold)
+    private static Evaluation Evaluate(string modelDir, string modelLabel, Table holdout, string holdoutName, IReadOnlyList<string> sliceColumns, double threshold)
     {
         using var model = MlflowModel.Load(modelDir);
         double[] y;
@@ -121,7 +122,7 @@ public sealed class EvaluateActivity : IActivity
         }
         catch (Pipelines.Ml.ColumnMismatchException e)
         {
-            throw new ActivityException($"holdout does not fit the model: {e.Message}", retryable: false, e);
+            throw new ActivityException($"holdout '{holdoutName}' does not fit {modelLabel}: {e.Message}", retryable: false, e);
         }
         var task = model.Model.Task;
         IReadOnlyDictionary<string, double> metrics;

@@ -81,6 +81,10 @@ public static class ModelTraining
 
     private static TrainingOutcome Train(ActivityContext context, Table train, Table? valid, JsonObject? extraParams, CancellationToken ct)
     {
+        // A column the label or feature pipeline needs is missing: say in which data, so the message alone leads to the file.
+        static ActivityException Mismatch(ActivityContext context, string input, Pipelines.Ml.ColumnMismatchException e) =>
+            new($"{input} data '{ArtifactRefs.DisplayName(context.Inputs[input])}': {e.Message}", retryable: false, e);
+
         var inputs = context.Inputs;
         var task = TaskOf(inputs);
         var seed = (int)(JsonNumber.Long(inputs["seed"]) ?? 0);
@@ -128,10 +132,15 @@ public static class ModelTraining
         }
         catch (Pipelines.Ml.ColumnMismatchException e)
         {
-            throw new ActivityException(e.Message, retryable: false, e);
+            throw Mismatch(context, "train", e);
         }
         var trainSet = pipeline.ToTrainingSet(train);
-        var validSet = pipeline.ToTrainingSet(valid);
+        TrainingSet validSet;
+        try { validSet = pipeline.ToTrainingSet(valid); }
+        catch (Pipelines.Ml.ColumnMismatchException e) when (context.Inputs["valid"] is not null)
+        {
+            throw Mismatch(context, "valid", e);
+        }
         var classes = task == TaskKind.MulticlassClassification ? pipeline.Label.Classes?.Count ?? 0 : 0;
 
         ITrainedModel model;
