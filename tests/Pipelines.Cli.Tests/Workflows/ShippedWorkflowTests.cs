@@ -16,7 +16,21 @@ public class ShippedWorkflowTests
         await CliProcess.RunAsync(new Dictionary<string, string> { ["PIPELINES_HOME"] = home, ["MLFLOW_TRACKING_URI"] = "" },
             TestPostgres.RepositoryRoot(), TimeSpan.FromMinutes(5), [.. args, "--db", db.ConnectionString]);
 
-    private static string NewHome() => Path.Combine(Path.GetTempPath(), "pipelines-home-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly List<string> _homes = [];
+
+    private string NewHome()
+    {
+        var home = Path.Combine(Path.GetTempPath(), "pipelines-home-" + Guid.NewGuid().ToString("N")[..8]);
+        _homes.Add(home);
+        return home;
+    }
+
+    [TearDown]
+    public void RemoveHomes()
+    {
+        foreach (var home in _homes.Where(Directory.Exists)) Directory.Delete(home, recursive: true);
+        _homes.Clear();
+    }
 
     [Test]
     public async Task EnergyRegression_TrainsGatesAndPromotes()
