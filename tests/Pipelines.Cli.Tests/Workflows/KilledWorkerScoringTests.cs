@@ -16,10 +16,26 @@ namespace Pipelines.Cli.Tests.Workflows;
 /// Issue 7: a worker process killed (SIGKILL) while it scores a partition of adult-income-scoring. Everything runs
 /// as separate real processes against one PostgreSQL: <c>pipelines serve</c> (MLflow), two <c>pipelines worker</c>s
 /// and the submitting <c>pipelines run</c>. The kill is aimed from the database (the victim's own running
-/// <c>score</c> attempt), never by sleeping and hoping.
+/// <c>score</c> attempt at the kill point), never by sleeping and hoping; a trigger the test adds to its throwaway
+/// database keeps the victim's score completions waiting on a lock the test holds, so the attempt it aimed at is
+/// still uncommitted when SIGKILL lands.
 /// </summary>
 public class KilledWorkerScoringTests
 {
+    public enum KillPoint
+    {
+        /// <summary>The attempt has fetched the champion and the batch and is reading and predicting.</summary>
+        WhileScoring,
+        /// <summary>
+        /// The attempt has uploaded and registered its predictions, but its completion has not committed: the one
+        /// moment a whole predictions file of a doomed attempt sits in the registry.
+        /// </summary>
+        BeforeCompletion,
+    }
+
+    // The lock the test holds until the victim is dead, keeping its score completions from committing.
+    private const long HoldLock = 7_007_007;
+
     private const string Model = "adult-income";
     // adult.test repeated: every partition reads and scores enough rows that the victim is still working when killed.
     private const int Copies = 40;
@@ -28,14 +44,17 @@ public class KilledWorkerScoringTests
     private static string Repo => TestPostgres.RepositoryRoot();
     private static string Workflow(string name) => Path.Combine(Repo, "workflows", name);
 
-    [Test]
-    public async Task WorkerKilledMidPartition_RunCompletes_EveryRowScoredOnce_AndNothingEarlierChanges()
+    [TestCase(KillPoint.WhileScoring)]
+    [TestCase(KillPoint.BeforeCompletion)]
+    public async Task WorkerKilledDuringScoring_RunCompletes_EveryRowScoredOnce_AndNothingEarlierChanges(KillPoint point)
     {
         var clock = Stopwatch.StartNew();
         await using var db = await TestPostgres.CreateDatabaseAsync();
         var home = Path.Combine(Path.GetTempPath(), "pipelines-kill-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(home);
         var started = new List<CliProcess>();
+        NpgsqlConnection? holdConnection = null;
+        NpgsqlTransaction? hold = null;
         try
         {
             var serve = Start(started, new() { ["PIPELINES_HOME"] = home }, "serve", "--db", db.ConnectionString, "--urls", "http://127.0.0.1:0");
@@ -75,22 +94,44 @@ public class KilledWorkerScoringTests
             var survivor = Start(started, env, WorkerArgs(db, concurrency: 2));
             var victimId = await WorkerIdAsync(db, victim);
             var survivorId = await WorkerIdAsync(db, survivor);
+            // The test's instrument, not the product's: the victim's score attempts may finish their work, but the
+            // transaction that would complete them waits on a lock the test holds until the victim is dead. That
+            // makes BeforeCompletion reachable at all, and means a kill aimed WhileScoring cannot arrive too late.
+            await db.ExecAsync($"""
+                CREATE TABLE test_victims (worker_id text PRIMARY KEY);
+                CREATE FUNCTION test_hold_completion() RETURNS trigger LANGUAGE plpgsql AS $f$
+                BEGIN
+                    IF NEW.state <> 'running' AND EXISTS (SELECT 1 FROM test_victims v JOIN step_runs s ON s.id = NEW.step_run_id
+                                                          WHERE v.worker_id = OLD.worker_id AND s.step_id = 'score') THEN
+                        PERFORM pg_advisory_xact_lock_shared({HoldLock});
+                    END IF;
+                    RETURN NEW;
+                END $f$;
+                CREATE TRIGGER test_hold_completion BEFORE UPDATE ON attempts FOR EACH ROW EXECUTE FUNCTION test_hold_completion();
+                """);
+            await db.ExecAsync("INSERT INTO test_victims VALUES (@id)", ("id", victimId));
+            holdConnection = await db.DataSource.OpenConnectionAsync();
+            hold = await holdConnection.BeginTransactionAsync();
+            await using (var cmd = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({HoldLock})", holdConnection, hold))
+                await cmd.ExecuteNonQueryAsync();
 
             (code, output) = await CliProcess.RunAsync(env, Repo, TimeSpan.FromMinutes(1), "run", Workflow("adult-income-scoring.yaml"),
                 "--no-wait", "-p", $"data={batch}", "-p", $"partitions={Partitions}", "--db", db.ConnectionString);
             Assert.That(code, Is.EqualTo(0), output);
             var runId = output.Split('\n').Select(l => Guid.TryParse(l.Trim(), out var g) ? g : Guid.Empty).Last(g => g != Guid.Empty);
 
-            // 3. Kill the victim the moment the database shows it scoring a partition: it has resolved the champion and
-            //    fetched the batch (both recorded as read by its attempt), and is reading and predicting.
+            // 3. Kill the victim the moment the database shows its running score attempt at the kill point: it has
+            //    resolved the champion and fetched the batch (both recorded as read by the attempt), or it has
+            //    registered its predictions.
             var killStart = clock.Elapsed;
-            var seen = await Eventually.WaitAsync(() => VictimScoreAttemptAsync(db, runId, victimId),
-                a => a is not null || victim.HasExited, TimeSpan.FromMinutes(3), "the victim to start scoring a partition");
+            var seen = await Eventually.WaitAsync(() => VictimScoreAttemptAsync(db, runId, victimId, point),
+                a => a is not null || victim.HasExited, TimeSpan.FromMinutes(3), $"the victim's score attempt to reach {point}");
             Assert.That(seen, Is.Not.Null, "the victim exited by itself:\n" + victim.Output);
             var (targetStep, targetAttempt, targetItem) = seen!.Value;
             Process.GetProcessById(victim.Pid).Kill();
             Assert.That(await victim.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.Not.EqualTo(0), "SIGKILL");
-            TestContext.Out.WriteLine($"killed {victimId} while it scored partition {targetItem} (attempt {targetAttempt})");
+            await hold.RollbackAsync(); // the dead victim's held transactions can only roll back now
+            TestContext.Out.WriteLine($"{point}: killed {victimId} while it scored partition {targetItem} (attempt {targetAttempt})");
 
             // What a reader sees meanwhile: no manifest for this run while any partition is still unscored.
             var store = new PostgresEngineStore(db.DataSource, Pipelines.Activities.BuiltinActivities.CreateRegistry());
@@ -162,6 +203,15 @@ public class KilledWorkerScoringTests
             var orphans = artifactsAfter.Where(a => a.StepRunId is { } s && lost.Contains((s, a.Attempt!.Value))).Select(a => a.Id.ToString()).ToList();
             var referenced = manifest.ToJsonString() + string.Concat(details.Steps.Select(s => s.Inputs?.ToJsonString() + s.Outputs?.ToJsonString()));
             Assert.That(orphans.Where(referenced.Contains), Is.Empty, "artifacts of killed attempts that something references");
+            if (point == KillPoint.BeforeCompletion)
+            {
+                // The doomed attempt's predictions are whole and registered (the case this kill point exists for), and
+                // still nothing reads them.
+                var left = artifactsAfter.Single(a => a.StepRunId == targetStep && a.Attempt == targetAttempt);
+                Assert.That((left.Kind, left.Rows, Sha256(LocalPath(left.Uri))),
+                    Is.EqualTo(("table", target.Inputs!["partition"]!["length"]!.GetValue<long>(), left.Sha256)));
+                Assert.That(orphans, Does.Contain(left.Id.ToString()));
+            }
             Assert.That(publish.Inputs!["partitions"]!.AsArray().Select(p => p!["artifact"]!.GetValue<string>()),
                 Is.EqualTo(entries.Select(e => e!["artifact"]!.GetValue<string>())));
 
@@ -185,6 +235,8 @@ public class KilledWorkerScoringTests
         }
         finally
         {
+            if (hold is not null) await hold.DisposeAsync();
+            if (holdConnection is not null) await holdConnection.DisposeAsync();
             foreach (var p in started) p.Dispose();
             try { Directory.Delete(home, recursive: true); } catch (IOException) { }
         }
@@ -217,13 +269,15 @@ public class KilledWorkerScoringTests
             return (string?)await cmd.ExecuteScalarAsync();
         }, id => id is not null || worker.HasExited, TimeSpan.FromMinutes(1), $"worker {worker.Pid} to register") ?? throw new AssertionException(worker.Output);
 
-    private static async Task<(Guid StepRun, int Attempt, int Item)?> VictimScoreAttemptAsync(TestDatabase db, Guid run, string victim)
+    private static async Task<(Guid StepRun, int Attempt, int Item)?> VictimScoreAttemptAsync(TestDatabase db, Guid run, string victim, KillPoint point)
     {
+        var reached = point == KillPoint.WhileScoring
+            ? "EXISTS (SELECT 1 FROM artifact_inputs i WHERE i.step_run_id = a.step_run_id AND i.attempt = a.attempt AND i.input_name = 'dataset')"
+            : "EXISTS (SELECT 1 FROM artifacts o WHERE o.step_run_id = a.step_run_id AND o.attempt = a.attempt)";
         await using var conn = await db.DataSource.OpenConnectionAsync();
-        await using var cmd = new NpgsqlCommand("""
+        await using var cmd = new NpgsqlCommand($"""
             SELECT a.step_run_id, a.attempt, s.item_index FROM attempts a JOIN step_runs s ON s.id = a.step_run_id
-            WHERE s.run_id = @run AND s.step_id = 'score' AND a.state = 'running' AND a.worker_id = @victim
-              AND EXISTS (SELECT 1 FROM artifact_inputs i WHERE i.step_run_id = a.step_run_id AND i.attempt = a.attempt AND i.input_name = 'dataset')
+            WHERE s.run_id = @run AND s.step_id = 'score' AND a.state = 'running' AND a.worker_id = @victim AND {reached}
             ORDER BY a.started_at DESC LIMIT 1
             """, conn);
         cmd.Parameters.AddWithValue("run", run);
@@ -265,9 +319,9 @@ public class KilledWorkerScoringTests
     {
         var byRow = new Dictionary<long, double>();
         long total = 0;
-        foreach (var entry in manifest["partitions"]!.AsArray())
+        foreach (var entry in manifest["partitions"]!.AsArray().Select(e => e!))
         {
-            var record = artifacts.Single(a => a.Id == Guid.Parse(entry!["artifact"]!.GetValue<string>()));
+            var record = artifacts.Single(a => a.Id == Guid.Parse(entry["artifact"]!.GetValue<string>()));
             var path = LocalPath(record.Uri);
             Assert.That((Sha256(path), record.Sha256), Is.EqualTo((entry["sha256"]!.GetValue<string>(), entry["sha256"]!.GetValue<string>())));
             using var reader = ParquetReader.Open(path);
