@@ -63,6 +63,8 @@ public sealed class EngineContext : IAsyncDisposable
             Cache = new Pipelines.Storage.Caching.ArtifactCache(Artifacts, Path.Combine(state, "cache")),
             Tracking = tracking,
             WorkRoot = Path.Combine(state, "work"),
+            // Workers in other processes share this database: "create once" (e.g. MLflow parent runs) must hold across them.
+            Once = new Pipelines.Activities.Hosting.DatabaseOnceRegistry(new Pipelines.Postgres.ActivityState.PostgresOnceRegistry(DataSource)),
         };
         return new Pipelines.Activities.Hosting.ServiceSet()
             .Add(services)
