@@ -18,10 +18,10 @@ LIMIT @limit;
 -- name: CollectAttemptArtifacts
 -- The registered artifacts of these attempts and, for each, whether it must be kept: when it, or anything made
 -- from it (transitively, through the attempts that read it), was read by an attempt that succeeded, stopped with a
--- verdict or is still running; is named in committed step outputs (succeeded steps, and the outputs a gate's stop
--- verdict keeps) or in what unfinished steps and runs are about to use; or is the source of a model version in
--- the built-in registry. Names are matched as artifact ids and as attempt-scoped keys anywhere in the JSON, so a
--- reference by URI counts as much as one by id.
+-- verdict or is still running; is named by a string value in committed step outputs (succeeded steps, and the
+-- outputs a gate's stop verdict keeps) or in what unfinished steps and runs are about to use — its id as a whole
+-- string, or its attempt-scoped key anywhere in a string (a URI, or text around one); or is the source of a model
+-- version in the built-in registry.
 WITH RECURSIVE
 candidate AS (
     SELECT a.id, a.uri, a.size, a.step_run_id, a.attempt, a.deleted_at, a.created_at
@@ -29,6 +29,7 @@ candidate AS (
     JOIN unnest(@step_run_ids::uuid[], @attempts::int[]) AS g(step_run_id, attempt)
       ON a.step_run_id = g.step_run_id AND a.attempt = g.attempt
 ),
+-- Each candidate with everything made from it, transitively: what the attempts that read it produced, and so on.
 derived (root, id, uri) AS (
     SELECT c.id, c.id, c.uri FROM candidate c
     UNION
@@ -37,34 +38,46 @@ derived (root, id, uri) AS (
     JOIN artifact_inputs ai ON ai.artifact_id = d.id
     JOIN artifacts p ON p.step_run_id = ai.step_run_id AND p.attempt = ai.attempt
 ),
+-- key: the attempt-scoped part of the URI (attempts/STEPRUN/N/NAME); step_run_hex: its STEPRUN.
+derived_keys AS (
+    SELECT d.root, d.id, d.uri, k.key, substr(k.key, 10, 32) AS step_run_hex
+    FROM derived d, LATERAL (SELECT substring(d.uri from 'attempts/[0-9a-f]{32}/[0-9]+/.*$') AS key) k
+),
 docs (doc) AS (
     -- Outputs are written when a step finishes, so only steps finished after the oldest candidate existed can
     -- name one (an hour of slack for the clocks of different machines).
-    SELECT s.outputs::text FROM step_runs s
+    SELECT s.outputs FROM step_runs s
     WHERE s.outputs IS NOT NULL AND s.finalized_at >= (SELECT min(created_at) FROM candidate) - interval '1 hour'
     UNION ALL
-    SELECT coalesce(s.inputs::text, '') || ' ' || coalesce(s.item::text, '') FROM step_runs s WHERE s.finalized_at IS NULL
+    SELECT s.inputs FROM step_runs s WHERE s.finalized_at IS NULL AND s.inputs IS NOT NULL
     UNION ALL
-    SELECT r.params::text FROM runs r WHERE r.finalized_at IS NULL
+    SELECT s.item FROM step_runs s WHERE s.finalized_at IS NULL AND s.item IS NOT NULL
+    UNION ALL
+    SELECT r.params FROM runs r WHERE r.finalized_at IS NULL
 ),
-mentioned_ids AS (
-    SELECT DISTINCT m[1] AS id FROM docs, regexp_matches(docs.doc, '([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})', 'g') AS m
+strings (t) AS (
+    SELECT v #>> '{}' FROM docs, jsonb_path_query(docs.doc, 'strict $.** ? (@.type() == "string")') AS v
 ),
--- Attempt-scoped keys as they appear in URIs, up to the next quote, space or backslash; a candidate is named when
--- such a mention starts with its key (so trailing punctuation in free text still counts).
-mentioned_keys AS (
-    SELECT DISTINCT m[1] AS key FROM docs, regexp_matches(docs.doc, '(attempts/[0-9a-f]{32}/[0-9]+/[^"[:space:]\\]+)', 'g') AS m
+-- Every occurrence of "attempts/" in a string, with the step run it names (split, not a regex: this runs over all
+-- outputs of the window, and string functions are several times faster).
+mentioned_keys (step_run_hex, t) AS MATERIALIZED (
+    SELECT left(p.piece, 32), s.t
+    FROM strings s, string_to_table(s.t, 'attempts/') WITH ORDINALITY AS p(piece, i)
+    WHERE strpos(s.t, 'attempts/') > 0 AND p.i > 1
 ),
-kept AS (
-    SELECT DISTINCT d.root
-    FROM derived d
+kept (root) AS (
+    SELECT d.root FROM derived_keys d
     WHERE EXISTS (SELECT 1 FROM artifact_inputs ai
                   JOIN attempts t ON t.step_run_id = ai.step_run_id AND t.attempt = ai.attempt
                   WHERE ai.artifact_id = d.id AND t.state IN ('succeeded', 'stopped', 'running'))
-       OR d.id::text IN (SELECT id FROM mentioned_ids)
-       OR EXISTS (SELECT 1 FROM mentioned_keys k WHERE starts_with(k.key, substring(d.uri from 'attempts/[0-9a-f]{32}/[0-9]+/.*$')))
-       OR EXISTS (SELECT 1 FROM mlflow_model_versions v WHERE v.source = d.uri)
-       OR EXISTS (SELECT 1 FROM mlflow_model_version_tags vt WHERE vt.key = 'pipelines.artifact' AND vt.value = d.id::text)
+    UNION
+    SELECT d.root FROM strings s JOIN derived_keys d ON d.id::text = s.t WHERE length(s.t) = 36
+    UNION
+    SELECT d.root FROM derived_keys d JOIN mentioned_keys m ON m.step_run_hex = d.step_run_hex AND strpos(m.t, d.key) > 0
+    UNION
+    SELECT d.root FROM derived_keys d JOIN mlflow_model_versions v ON v.source = d.uri
+    UNION
+    SELECT d.root FROM derived_keys d JOIN mlflow_model_version_tags vt ON vt.key = 'pipelines.artifact' AND vt.value = d.id::text
 )
 SELECT c.id, c.uri, c.size, c.step_run_id, c.attempt, c.id IN (SELECT root FROM kept), c.deleted_at IS NOT NULL
 FROM candidate c

@@ -115,3 +115,17 @@ public sealed class ArtifactsGcCommandTests
         Assert.That(Keys(), Has.Length.EqualTo(3));
     }
 }
+
+/// <summary>PIPELINES_ARTIFACTS_GC: how worker processes configure the leader's collection.</summary>
+public sealed class ArtifactCollectionSettingTests
+{
+    [Test]
+    public void Setting_IsAGracePeriodOrOff_DefaultingTo24Hours()
+    {
+        Assert.That(Pipelines.Cli.Hosting.EngineContext.CollectionSchedule(null)!.Grace, Is.EqualTo(TimeSpan.FromHours(24)));
+        Assert.That(Pipelines.Cli.Hosting.EngineContext.CollectionSchedule("6h")!.Grace, Is.EqualTo(TimeSpan.FromHours(6)));
+        Assert.That(Pipelines.Cli.Hosting.EngineContext.CollectionSchedule(" OFF "), Is.Null);
+        var e = Assert.Throws<FormatException>(() => Pipelines.Cli.Hosting.EngineContext.CollectionSchedule("daily"));
+        Assert.That(e!.Message, Does.Contain("PIPELINES_ARTIFACTS_GC='daily'"));
+    }
+}

@@ -207,22 +207,23 @@ public abstract class ArtifactCollectionTests
             steps:
               - id: doomed
                 uses: publish_then_fail
-                with: { names: [lineage.txt, mentioned.txt, model.zip, plain.txt] }
+                with: { names: [lineage.txt, mentioned.txt, named.txt, model.zip, plain.txt] }
             """, RunState.Failed);
         var folder = Folder(_engine.Step(failed, "doomed"), 1);
         var lineage = await ArtifactAsync(folder + "lineage.txt");
         var mentioned = await ArtifactAsync(folder + "mentioned.txt");
+        var named = await ArtifactAsync(folder + "named.txt");
         var model = await ArtifactAsync(folder + "model.zip");
         var ok = await RunAsync(RetriedThenConsumed, RunState.Succeeded);
-        // A succeeded step's committed outputs name it by URI.
+        // A succeeded step's committed outputs name one by URI (inside other text) and one by id.
         var said = await RunAsync("""
             name: mention
-            parameters: { uri: { type: string } }
+            parameters: { uri: { type: string }, id: { type: string } }
             steps:
               - id: say
                 uses: echo
-                with: { text: "see ${{ params.uri }}" }
-            """, RunState.Succeeded, new JsonObject { ["uri"] = mentioned.Uri });
+                with: { text: { note: "see ${{ params.uri }}.", ref: "${{ params.id }}" } }
+            """, RunState.Succeeded, new JsonObject { ["uri"] = mentioned.Uri, ["id"] = named.Id.ToString() });
         // A succeeded attempt read it: it is in the lineage of what that attempt did. (That attempt published nothing, so
         // nothing else of it could keep the artifact.)
         await _registry.RecordInputAsync(new StepAttempt(_engine.Step(said, "say").Id, 1), "extra", lineage.Id);
@@ -248,8 +249,8 @@ public abstract class ArtifactCollectionTests
         var report = await Collector().CollectAsync(Now);
 
         Assert.That(report.Removed.Select(r => r.Key), Is.EquivalentTo(new[] { folder + "plain.txt", Folder(_engine.Step(ok, "make"), 1) + "out.txt", Folder(_engine.Step(ok, "make"), 1) + "partial.bin" }));
-        Assert.That(report.Kept, Is.EqualTo(3));
-        foreach (var kept in new[] { lineage, mentioned, model })
+        Assert.That(report.Kept, Is.EqualTo(4));
+        foreach (var kept in new[] { lineage, mentioned, named, model })
         {
             var key = ArtifactStores.KeyOf(Store, kept.Uri)!;
             Assert.That(Convert.ToHexStringLower(SHA256.HashData(await Store.ReadAllBytesAsync(key))), Is.EqualTo(before[key]), key);
@@ -315,28 +316,55 @@ public abstract class ArtifactCollectionTests
     }
 
     [Test]
-    public async Task Leader_CollectsAsPartOfItsMaintenance_OnlyWhenItLeads()
+    public async Task Leader_CollectsAsPartOfItsMaintenance_OnlyWhenItLeads_InBoundedBatches_ThenEveryInterval()
     {
         await RunAsync(RetriedThenConsumed, RunState.Succeeded);
+        await RunAsync(RetriedThenConsumed, RunState.Succeeded);
+        Assert.That(await KeysAsync(), Has.Count.EqualTo(8));
         // The harness's own leader candidate holds the leader lock; stopped, it returns that connection to the pool
         // with the session lock still on it, and clearing the pool closes it.
         await _engine.StopWorkersAsync();
         _engine.Database.DataSource.Clear();
-        var sweep = new ArtifactCollectionSweep(Collector(), new ArtifactCollectionSchedule { Grace = TimeSpan.Zero });
-        await using var leaderElection = new PostgresLeaderElection(_engine.Database.DataSource);
-        await using var otherElection = new PostgresLeaderElection(_engine.Database.DataSource);
+        var clock = new ManualTime(DateTimeOffset.UtcNow);
         var log = new List<string>();
-        var leader = new LeaderService(leaderElection, _engine.Store, TimeSpan.FromSeconds(1), m => { lock (log) log.Add(m); }, [sweep]);
-        var follower = new LeaderService(otherElection, _engine.Store, TimeSpan.FromSeconds(1), sweeps: [sweep]);
+        await using var leaderElection = new PostgresLeaderElection(_engine.Database.DataSource);
+        await using var followerElection = new PostgresLeaderElection(_engine.Database.DataSource);
+        var leader = new LeaderService(leaderElection, _engine.Store, TimeSpan.FromSeconds(1), m => { lock (log) log.Add(m); },
+            [new ArtifactCollectionSweep(Collector(), new ArtifactCollectionSchedule { Grace = TimeSpan.Zero, AttemptsPerTick = 1 }, clock)]);
+        var follower = new LeaderService(followerElection, _engine.Store, TimeSpan.FromSeconds(1),
+            sweeps: [new ArtifactCollectionSweep(Collector(), new ArtifactCollectionSchedule { Grace = TimeSpan.Zero })]);
+        Assert.That(await leaderElection.TryLeadAsync(), Is.True);
+
+        await follower.TickAsync(CancellationToken.None);
+        Assert.That(follower.IsLeader, Is.False);
+        Assert.That(await KeysAsync(), Has.Count.EqualTo(8), "a process that does not lead does not collect");
 
         await leader.TickAsync(CancellationToken.None);
         Assert.That(leader.IsLeader, Is.True);
-        await follower.TickAsync(CancellationToken.None);
-        Assert.That(follower.IsLeader, Is.False);
+        Assert.That(await KeysAsync(), Has.Count.EqualTo(6), "one attempt per tick");
+        await leader.TickAsync(CancellationToken.None);
+        Assert.That(await KeysAsync(), Has.Count.EqualTo(4), "a backlog goes on at the next tick");
+        await leader.TickAsync(CancellationToken.None);
+        Assert.That(log.Where(m => m.StartsWith("collect artifacts of unsucceeded attempts")),
+            Is.EqualTo(new[] { "collect artifacts of unsucceeded attempts: 2", "collect artifacts of unsucceeded attempts: 2" }));
+        Assert.That(await _engine.Database.ScalarAsync<long>("SELECT count(*) FROM artifact_sweeps"), Is.EqualTo(2));
 
-        Assert.That(await KeysAsync(), Has.Count.EqualTo(2), "the failed attempt's two files are gone");
-        Assert.That(log, Does.Contain("collect artifacts of unsucceeded attempts: 2"));
-        Assert.That(await _engine.Database.ScalarAsync<long>("SELECT count(*) FROM artifact_sweeps"), Is.EqualTo(1));
+        // Once caught up, the next pass comes an interval later: a new failed attempt stays while the leader keeps
+        // ticking (it promotes the retry that lets this run finish) until the clock moves on.
+        await _engine.StartWorkersAsync();
+        var third = await _engine.SubmitAsync(RetriedThenConsumed);
+        var done = await Eventually.WaitAsync(async () =>
+        {
+            await leader.TickAsync(CancellationToken.None);
+            return await _engine.RunAsync(third);
+        }, r => r.Run.State.IsTerminal(), TimeSpan.FromMinutes(1), "the third run, with the test's leader ticking");
+        Assert.That(done.Run.State, Is.EqualTo(RunState.Succeeded));
+        await _engine.StopWorkersAsync();
+        await leader.TickAsync(CancellationToken.None);
+        Assert.That(await KeysAsync(), Has.Count.EqualTo(8));
+        clock.Advance(new ArtifactCollectionSchedule().Interval);
+        await leader.TickAsync(CancellationToken.None);
+        Assert.That(await KeysAsync(), Has.Count.EqualTo(6));
     }
 }
 
