@@ -15,11 +15,13 @@ public static class ArtifactStores
         : BlobConnection.LooksLikeAzure(spec) ? new AzureBlobStore(BlobConnection.Parse(spec), azureOptions)
         : new LocalFolderStore(spec.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? new Uri(spec).LocalPath : spec);
 
+    /// <summary>The URI prefix every key of <paramref name="store"/> shares (no secret): names the store in the registry.</summary>
+    public static string BaseUri(IArtifactStore store) => store.UriFor("x")[..^1];
+
     /// <summary>The key of <paramref name="uri"/> in <paramref name="store"/>, or null when the URI lives elsewhere.</summary>
     public static string? KeyOf(IArtifactStore store, string uri)
     {
-        var root = store.UriFor("x");
-        var baseUri = root[..^1];
+        var baseUri = BaseUri(store);
         if (!uri.StartsWith(baseUri, StringComparison.Ordinal)) return null;
         return string.Join('/', uri[baseUri.Length..].Split('/').Select(Uri.UnescapeDataString));
     }

@@ -106,6 +106,14 @@ public abstract class ArtifactStoreConformance
     }
 
     [Test]
+    public async Task List_OnAStoreNothingWasWrittenTo_IsEmpty()
+    {
+        Assert.That((await Store.ListAsync("")).Items, Is.Empty);
+        Assert.That((await Store.ListAsync("attempts/")).Items, Is.Empty);
+        Assert.That(await Store.DeleteAsync("attempts/x/1/y"), Is.False);
+    }
+
+    [Test]
     public async Task List_ByPrefix_PagesInOrdinalOrderWithoutGapsOrDuplicates()
     {
         var keys = Enumerable.Range(0, 11).Select(i => $"runs/r1/step-{i:D2}/out.parquet").Append("runs/r1/z").Append("runs/r2/x").Append("other/y").ToList();

@@ -19,8 +19,11 @@ public sealed class ActivityServices
     /// <summary>Scratch space; each attempt works in its own subfolder (see <see cref="WorkDirectory"/>).</summary>
     public required string WorkRoot { get; init; }
 
-    /// <summary>Serialises, within this process, the creation of each pipeline run's MLflow parent run.</summary>
-    internal System.Collections.Concurrent.ConcurrentDictionary<Guid, SemaphoreSlim> ParentRunLocks { get; } = new();
+    /// <summary>
+    /// Values created once per key, such as each pipeline run's MLflow parent run. Workers on a database use
+    /// <see cref="DatabaseOnceRegistry"/> so that "once" holds across processes; the default holds within this one.
+    /// </summary>
+    public IOnceRegistry Once { get; init; } = new InProcessOnceRegistry();
 
     /// <summary>A fresh folder for this attempt: a repeated attempt never sees or overwrites an earlier one's files.</summary>
     public string WorkDirectory(ActivityContext context)

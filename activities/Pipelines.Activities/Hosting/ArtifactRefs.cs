@@ -62,6 +62,9 @@ public static class ArtifactRefs
     {
         var services = ActivityServices.From(context);
         var id = record.Id;
+        if (record.DeletedAt is { } gone)
+            throw new ActivityException($"input '{inputName}': artifact {id} ({record.Uri}) was removed by artifact collection at {gone:u}: " +
+                                        "it was produced by an attempt that did not succeed", retryable: false);
         var key = KeyOf(services, record.Uri);
         var local = await services.Cache.GetAsync(key, record.Sha256, ct);
         await services.Artifacts.RecordInputAsync(new StepAttempt(context.StepRunId, context.Attempt), inputName, id, ct);

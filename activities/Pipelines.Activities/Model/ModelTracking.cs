@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Pipelines.Activities.Hosting;
 using Pipelines.Core.Activities;
 using Pipelines.Tracking.Model;
@@ -7,14 +8,18 @@ namespace Pipelines.Activities.Model;
 
 /// <summary>
 /// The MLflow parent run of the current pipeline run: trials, evaluations and promotions of one pipeline run land
-/// under it. Found by the <c>pipelines.run_id</c> tag, created on first use.
+/// under it. Created on first use and remembered, per pipeline run and experiment, in the activity services'
+/// <see cref="IOnceRegistry"/>.
 /// </summary>
 /// <remarks>
-/// Creation is serialized per pipeline run inside one worker process (a semaphore per run id). Two processes
-/// racing on the very first tracked step can still create two parent runs: we then converge on the oldest one
-/// (earliest start time, then smallest run id) on every later lookup, and the extra run stays empty apart from
-/// what the racing step logged into it. Activities carry no database connection, so a PostgreSQL advisory lock
-/// across processes is not available here; the engine could create the parent run before the first step instead.
+/// Steps of one pipeline run on different worker processes may all reach their first tracked call at once. On a
+/// database (<see cref="DatabaseOnceRegistry"/>) exactly one of them creates the parent run, under a PostgreSQL
+/// advisory lock on the key, and records its id before the lock is released; the others wait and read the record,
+/// and later steps read it without asking MLflow. This holds whatever the tracking server is, built-in or an
+/// external MLflow. A creator that dies between MLflow's create and its commit leaves a tagged run but no record;
+/// the next creator searches by the <c>pipelines.run_id</c> tag first and adopts that run (the oldest, should
+/// there be several from before this record existed). Without a database the registry is in-process, and "once"
+/// holds only within one process.
 /// </remarks>
 public static class ModelTracking
 {
@@ -29,29 +34,32 @@ public static class ModelTracking
         var services = context.Services?.GetService(typeof(ActivityServices)) as ActivityServices;
         if (services?.Tracking is not { } tracking) return null;
         var experiment = ExperimentOf(context);
-        var gate = services.ParentRunLocks.GetOrAdd(context.RunId, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(ct);
-        try
+        // Not keyed by tracking URI: processes hosting the built-in endpoint each listen on their own port, yet
+        // share its database, and must share the parent run too.
+        var record = await services.Once.GetOrCreateAsync($"mlflow.parent_run/{context.RunId}/{experiment}", async token =>
         {
-            var experimentId = await tracking.Client.GetOrCreateExperimentAsync(experiment, ct: ct);
-            if (await FindAsync(tracking, experimentId, context.RunId, ct) is { } found) return found;
-            // The workflow's parameters become the MLflow run's params; name, run id and version its tags.
-            var parameters = (context.Run["params"] as System.Text.Json.Nodes.JsonObject ?? new())
-                .ToDictionary(p => p.Key, p => p.Value is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var s) ? s : p.Value?.ToJsonString() ?? "");
-            return await tracking.StartWorkflowRunAsync(new WorkflowRunStart
-            {
-                ExperimentName = experiment,
-                WorkflowName = context.Run["workflow"]?.GetValue<string>() ?? experiment,
-                PipelineRunId = context.RunId.ToString(),
-                SourceVersion = context.Run["workflow_version"]?.GetValue<string>(),
-                User = context.Run["created_by"]?.GetValue<string>(),
-                Parameters = parameters,
-            }, ct);
-        }
-        finally
+            var experimentId = await tracking.Client.GetOrCreateExperimentAsync(experiment, ct: token);
+            var run = await FindAsync(tracking, experimentId, context.RunId, token) ?? await StartAsync(tracking, context, experiment, token);
+            return new JsonObject { ["experiment_id"] = run.ExperimentId, ["run_id"] = run.RunId, ["artifact_uri"] = run.ArtifactUri }.ToJsonString();
+        }, ct);
+        var json = JsonNode.Parse(record)!;
+        return new TrackedRun(json["experiment_id"]!.GetValue<string>(), json["run_id"]!.GetValue<string>(), json["artifact_uri"]!.GetValue<string>());
+    }
+
+    private static Task<TrackedRun> StartAsync(PipelineTracking tracking, ActivityContext context, string experiment, CancellationToken ct)
+    {
+        // The workflow's parameters become the MLflow run's params; name, run id and version its tags.
+        var parameters = (context.Run["params"] as JsonObject ?? new())
+            .ToDictionary(p => p.Key, p => p.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : p.Value?.ToJsonString() ?? "");
+        return tracking.StartWorkflowRunAsync(new WorkflowRunStart
         {
-            gate.Release();
-        }
+            ExperimentName = experiment,
+            WorkflowName = context.Run["workflow"]?.GetValue<string>() ?? experiment,
+            PipelineRunId = context.RunId.ToString(),
+            SourceVersion = context.Run["workflow_version"]?.GetValue<string>(),
+            User = context.Run["created_by"]?.GetValue<string>(),
+            Parameters = parameters,
+        }, ct);
     }
 
     /// <summary>Records the named inputs that are artifact references as MLflow datasets of the parent run.</summary>
@@ -59,7 +67,7 @@ public static class ModelTracking
     {
         if ((context.Services?.GetService(typeof(ActivityServices)) as ActivityServices)?.Tracking is not { } tracking) return;
         foreach (var name in inputNames)
-            if (context.Inputs[name] is System.Text.Json.Nodes.JsonObject r && ArtifactRefs.IsReference(r))
+            if (context.Inputs[name] is JsonObject r && ArtifactRefs.IsReference(r))
                 await tracking.LogInputAsync(parent, r["name"]?.GetValue<string>() ?? name, r["uri"]!.GetValue<string>(),
                     r["sha256"]!.GetValue<string>(), name, ct: ct);
     }

@@ -7,7 +7,7 @@ using Spectre.Console;
 
 namespace Pipelines.Cli.Commands;
 
-/// <summary><c>pipelines artifacts list|show|lineage|model-lineage|put|get</c>: the artifact registry and its lineage.</summary>
+/// <summary><c>pipelines artifacts list|show|lineage|model-lineage|put|get|gc</c>: the artifact registry, its lineage, and collection of what failed attempts left.</summary>
 public static class ArtifactsCommand
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
@@ -21,6 +21,7 @@ public static class ArtifactsCommand
         command.Subcommands.Add(ModelLineage());
         command.Subcommands.Add(Put());
         command.Subcommands.Add(Get());
+        command.Subcommands.Add(Gc());
         return command;
     }
 
@@ -33,18 +34,19 @@ public static class ArtifactsCommand
         var kind = new Option<string?>("--kind") { Description = "table, model or file." };
         var sha = new Option<string?>("--sha256") { Description = "Only artifacts with this content hash." };
         var limit = new Option<int>("--limit") { DefaultValueFactory = _ => 50 };
+        var deleted = new Option<bool>("--include-deleted") { Description = "Also artifacts whose bytes artifact collection removed." };
         var json = JsonOption();
         var db = CommonOptions.Database();
-        var command = new Command("list", "List artifacts, newest first.") { run, kind, sha, limit, json, db };
+        var command = new Command("list", "List artifacts, newest first.") { run, kind, sha, limit, deleted, json, db };
         command.SetAction((parse, ct) => GuardAsync(async () =>
         {
             await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
             Guid? runId = parse.GetValue(run) is { } r ? CommonOptions.ParseRunId(r) : null;
-            var items = await engine.ArtifactRegistry.ListAsync(new ArtifactFilter(runId, parse.GetValue(kind), parse.GetValue(sha), null, parse.GetValue(limit)), ct);
+            var items = await engine.ArtifactRegistry.ListAsync(new ArtifactFilter(runId, parse.GetValue(kind), parse.GetValue(sha), null, parse.GetValue(limit), parse.GetValue(deleted)), ct);
             if (parse.GetValue(json)) { Console.WriteLine(JsonSerializer.Serialize(items, Json)); return ExitCodes.Ok; }
             var table = new Table().AddColumns("artifact", "kind", "name", "size", "rows", "sha256", "produced by", "created");
             foreach (var a in items)
-                table.AddRow(a.Id.ToString(), a.Kind, Markup.Escape(a.Name ?? ""), Size(a.Size), a.RowCount?.ToString("N0") ?? "", a.Sha256[..12],
+                table.AddRow(a.Id.ToString(), a.Kind, Markup.Escape((a.Name ?? "") + (a.DeletedAt is null ? "" : " (deleted)")), Size(a.Size), a.RowCount?.ToString("N0") ?? "", a.Sha256[..12],
                     Markup.Escape(Producer(a.Producer)), a.CreatedAt.ToString("u"));
             AnsiConsole.Write(table);
             return ExitCodes.Ok;
@@ -187,6 +189,8 @@ public static class ArtifactsCommand
         {
             await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
             var a = await Find(engine, parse.GetValue(artifact)!, ct);
+            if (a.DeletedAt is { } gone)
+                throw new ArtifactNotFoundException($"{a.Uri} (artifact {a.Id}): its bytes were removed by artifact collection at {gone:u}, as an output of an attempt that did not succeed");
             var key = ArtifactStores.KeyOf(engine.Artifacts, a.Uri)
                       ?? throw new ArtifactStoreException($"{a.Uri} is not in the configured store ({engine.Artifacts.Location}); set PIPELINES_ARTIFACTS");
             var target = parse.GetValue(output)!;
@@ -202,6 +206,40 @@ public static class ArtifactsCommand
                 File.Move(temp, target, overwrite: true);
             }
             finally { File.Delete(temp); }
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Gc()
+    {
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print what would be removed; remove nothing." };
+        var olderThan = new Option<string>("--older-than")
+        {
+            Description = "Grace period: only attempts that ended (and leftover files written) longer ago than this.", DefaultValueFactory = _ => "24h",
+        };
+        var json = JsonOption();
+        var db = CommonOptions.Database();
+        var command = new Command("gc",
+            "Remove from the store what attempts that did not succeed left behind: their outputs nothing kept refers to, and files they never registered.")
+            { dryRun, olderThan, json, db };
+        command.SetAction((parse, ct) => GuardAsync(async () =>
+        {
+            var grace = Pipelines.Core.Definitions.Durations.Parse(parse.GetValue(olderThan)!);
+            await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
+            var report = await engine.ArtifactCollector.CollectAsync(new CollectionOptions { OlderThan = grace, DryRun = parse.GetValue(dryRun) }, ct);
+            if (parse.GetValue(json)) { Console.WriteLine(JsonSerializer.Serialize(report, Json)); return ExitCodes.Ok; }
+            var verb = report.DryRun ? "would remove" : "removed";
+            if (report.Removed.Count > 0)
+            {
+                var table = new Table().AddColumns("key", "size", "artifact", "run", "step", "attempt");
+                foreach (var r in report.Removed)
+                    table.AddRow(Markup.Escape(r.Key), Size(r.Size), r.ArtifactId?.ToString() ?? "unregistered", r.Attempt.RunId.ToString(),
+                        Markup.Escape(r.Attempt.StepId + (r.Attempt.ItemIndex is { } i ? $"[{i}]" : "")), $"{r.Attempt.Attempt.Attempt} ({r.Attempt.State})");
+                AnsiConsole.Write(table);
+            }
+            Console.WriteLine($"{verb} {report.Removed.Count} object(s), {Size(report.RemovedBytes)}, from {report.Attempts} attempt(s) that did not succeed and ended before {report.Cutoff:u}; " +
+                              $"kept {report.Kept} still referenced; deferred {report.Deferred} written within the grace period");
             return ExitCodes.Ok;
         }));
         return command;
@@ -232,6 +270,7 @@ public static class ArtifactsCommand
         AnsiConsole.MarkupLine($"sha256   {a.Sha256}");
         AnsiConsole.MarkupLine($"size     {Size(a.Size)}" + (a.RowCount is { } rows ? $", {rows:N0} rows" : ""));
         AnsiConsole.MarkupLine($"created  {a.CreatedAt:u}");
+        if (a.DeletedAt is { } gone) AnsiConsole.MarkupLine($"deleted  {gone:u} (bytes removed by artifact collection: its attempt did not succeed)");
         AnsiConsole.MarkupLine($"producer {Markup.Escape(Producer(a.Producer))}" +
                                (a.Producer is { } p ? $" — run {p.RunId}, workflow {Markup.Escape(p.Workflow)} @ {p.WorkflowContentHash[..Math.Min(12, p.WorkflowContentHash.Length)]}" : ""));
     }

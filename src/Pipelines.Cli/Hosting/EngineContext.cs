@@ -29,6 +29,23 @@ public sealed class EngineContext : IAsyncDisposable
 
     public Pipelines.Storage.Artifacts.IArtifactRegistry ArtifactRegistry => new Pipelines.Postgres.Artifacts.PostgresArtifactRegistry(DataSource);
 
+    /// <summary>Removes what unsucceeded attempts left in the configured store (<c>pipelines artifacts gc</c>, and the leader).</summary>
+    public Pipelines.Storage.Artifacts.ArtifactCollector ArtifactCollector =>
+        new(Artifacts, new Pipelines.Postgres.Artifacts.PostgresStrayArtifacts(DataSource));
+
+    /// <summary>
+    /// The leader's artifact collection from <c>PIPELINES_ARTIFACTS_GC</c>: a grace period such as <c>24h</c> (the
+    /// default), or <c>off</c>; null when off.
+    /// </summary>
+    public static Pipelines.Postgres.Artifacts.ArtifactCollectionSchedule? CollectionSchedule(string? setting)
+    {
+        if (string.IsNullOrWhiteSpace(setting)) return new();
+        if (setting.Trim().Equals("off", StringComparison.OrdinalIgnoreCase)) return null;
+        return Pipelines.Core.Definitions.Durations.TryParse(setting.Trim(), out var grace)
+            ? new Pipelines.Postgres.Artifacts.ArtifactCollectionSchedule { Grace = grace }
+            : throw new FormatException($"PIPELINES_ARTIFACTS_GC='{setting}': expected 'off' or a grace period; {Pipelines.Core.Definitions.Durations.Hint}");
+    }
+
     public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default)
     {
         var cs = await DatabaseLocator.ResolveAsync(connectionString, m => Console.Error.WriteLine(m), ct);
@@ -38,9 +55,16 @@ public sealed class EngineContext : IAsyncDisposable
         return new EngineContext(db, new PostgresEngineStore(db, registry), registry);
     }
 
-    /// <summary>Starts workers and a leader candidate in this process; they stop when <paramref name="ct"/> fires.</summary>
-    public Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct) =>
-        PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct, services: ActivityServiceSet());
+    /// <summary>
+    /// Starts workers and a leader candidate in this process; they stop when <paramref name="ct"/> fires. When it
+    /// leads, it also collects what unsucceeded attempts left in the artifact store (see <see cref="CollectionSchedule"/>).
+    /// </summary>
+    public Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct)
+    {
+        var schedule = CollectionSchedule(Environment.GetEnvironmentVariable("PIPELINES_ARTIFACTS_GC"));
+        Pipelines.Engine.Leadership.ILeaderSweep[] sweeps = schedule is null ? [] : [new Pipelines.Postgres.Artifacts.ArtifactCollectionSweep(ArtifactCollector, schedule)];
+        return PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct, services: ActivityServiceSet(), sweeps: sweeps);
+    }
 
     /// <summary>
     /// What activities use: the artifact store and registry, a verified cache in the state folder, and MLflow
@@ -63,6 +87,8 @@ public sealed class EngineContext : IAsyncDisposable
             Cache = new Pipelines.Storage.Caching.ArtifactCache(Artifacts, Path.Combine(state, "cache")),
             Tracking = tracking,
             WorkRoot = Path.Combine(state, "work"),
+            // Workers in other processes share this database: "create once" (e.g. MLflow parent runs) must hold across them.
+            Once = new Pipelines.Activities.Hosting.DatabaseOnceRegistry(new Pipelines.Postgres.ActivityState.PostgresOnceRegistry(DataSource)),
         };
         return new Pipelines.Activities.Hosting.ServiceSet()
             .Add(services)

@@ -4,12 +4,15 @@ namespace Pipelines.Engine.Leadership;
 
 /// <summary>
 /// Every process runs one; only the elected leader sweeps: it rescues expired leases, promotes due retries,
-/// expires approvals, starts queued runs and fires schedules. Each sweep is idempotent and guarded in the
-/// database, so a brief overlap of two leaders during hand-over does no harm.
+/// expires approvals, starts queued runs and fires schedules, then runs the extra <paramref name="sweeps"/> the
+/// process was given (e.g. artifact collection). Each sweep is idempotent and guarded in the database, so a brief
+/// overlap of two leaders during hand-over does no harm.
 /// </summary>
-public sealed class LeaderService(ILeaderElection election, IMaintenance maintenance, TimeSpan interval, Action<string>? log = null)
+public sealed class LeaderService(ILeaderElection election, IMaintenance maintenance, TimeSpan interval, Action<string>? log = null,
+    IReadOnlyList<ILeaderSweep>? sweeps = null)
 {
     private readonly Action<string> _log = log ?? (_ => { });
+    private readonly IReadOnlyList<ILeaderSweep> _sweeps = sweeps ?? [];
 
     public bool IsLeader { get; private set; }
 
@@ -41,6 +44,7 @@ public sealed class LeaderService(ILeaderElection election, IMaintenance mainten
         await Sweep("expire approvals", () => maintenance.ExpireApprovalsAsync(ct));
         await Sweep("start queued runs", () => maintenance.StartQueuedRunsAsync(ct));
         await Sweep("fire schedules", () => maintenance.FireSchedulesAsync(ct));
+        foreach (var extra in _sweeps) await Sweep(extra.Name, () => extra.RunAsync(ct));
     }
 
     private async Task Sweep(string name, Func<Task<int>> sweep)
@@ -56,4 +60,17 @@ public sealed class LeaderService(ILeaderElection election, IMaintenance mainten
             _log($"{name} failed: {e.GetType().Name}: {e.Message}");
         }
     }
+}
+
+/// <summary>
+/// Periodic work beyond the engine's own that only the elected leader does, after its sweeps on every tick. An
+/// implementation decides itself when it is due and keeps each call short: the next lease rescue waits for it.
+/// </summary>
+public interface ILeaderSweep
+{
+    /// <summary>Shown in the leader's log ("NAME: n", "NAME failed: …").</summary>
+    string Name { get; }
+
+    /// <returns>How many things it handled (logged when not zero).</returns>
+    Task<int> RunAsync(CancellationToken ct);
 }

@@ -71,6 +71,7 @@ public sealed class PostgresArtifactRegistry(NpgsqlDataSource db, TimeProvider? 
         cmd.Parameters.Add(new NpgsqlParameter("sha256", NpgsqlDbType.Text) { Value = (object?)filter.Sha256?.ToLowerInvariant() ?? DBNull.Value });
         cmd.Parameters.Add(new NpgsqlParameter("uri_prefix", NpgsqlDbType.Text) { Value = (object?)filter.UriPrefix ?? DBNull.Value });
         cmd.Parameters.AddWithValue("limit", filter.Limit);
+        cmd.Parameters.AddWithValue("include_deleted", filter.IncludeDeleted);
         return await ReadAll(cmd, r => ReadArtifact(r, 0), ct);
     }
 
@@ -107,6 +108,7 @@ public sealed class PostgresArtifactRegistry(NpgsqlDataSource db, TimeProvider? 
             r.GetString(o + 15), r.GetString(o + 16), r.GetString(o + 17), r.GetString(o + 18));
         return new ArtifactRecord(
             r.GetGuid(o), r.GetString(o + 1), r.GetString(o + 2), r.GetInt64(o + 3), r.GetString(o + 4), r.GetString(o + 5), Str(6),
-            Str(7), r.IsDBNull(o + 8) ? null : r.GetInt64(o + 8), r.GetFieldValue<DateTimeOffset>(o + 9), producer);
+            Str(7), r.IsDBNull(o + 8) ? null : r.GetInt64(o + 8), r.GetFieldValue<DateTimeOffset>(o + 9), producer,
+            r.IsDBNull(o + 19) ? null : r.GetFieldValue<DateTimeOffset>(o + 19));
     }
 }

@@ -5,18 +5,22 @@ using Pipelines.Engine.Workers;
 
 namespace Pipelines.Postgres.Engine;
 
-/// <summary>What one process runs to do work: a worker with its own wake-up listener, and a leader candidate.</summary>
+/// <summary>
+/// What one process runs to do work: a worker with its own wake-up listener, and a leader candidate (which also
+/// runs <c>sweeps</c>, e.g. artifact collection, when it leads).
+/// </summary>
 public static class PostgresEngineHost
 {
     /// <returns>A task that completes once everything has stopped after <paramref name="ct"/> fired.</returns>
     public static async Task<Task> StartAsync(NpgsqlDataSource db, PostgresEngineStore store, ActivityRegistry registry, WorkerOptions options,
-        TimeSpan leaderInterval, Action<string> log, CancellationToken ct, TimeProvider? time = null, IServiceProvider? services = null)
+        TimeSpan leaderInterval, Action<string> log, CancellationToken ct, TimeProvider? time = null, IServiceProvider? services = null,
+        IReadOnlyList<ILeaderSweep>? sweeps = null)
     {
         var wakeups = new PostgresWakeups(db, log);
         await wakeups.StartAsync(ct);
         var worker = new Worker(store, wakeups, registry, options, time, services, log);
         var election = new PostgresLeaderElection(db);
-        var leader = new LeaderService(election, store, leaderInterval, log);
+        var leader = new LeaderService(election, store, leaderInterval, log, sweeps);
         var workerTask = worker.RunAsync(ct);
         var leaderTask = leader.RunAsync(ct);
         return Task.Run(async () =>

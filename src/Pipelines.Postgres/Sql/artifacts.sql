@@ -8,7 +8,8 @@ RETURNING id;
 
 -- name: ArtifactGet
 SELECT a.id, a.uri, a.sha256, a.size, a.media_type, a.kind, a.name, a.schema::text, a.row_count, a.created_at,
-       a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash
+       a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash,
+       a.deleted_at
 FROM artifacts a
 LEFT JOIN step_runs sr ON sr.id = a.step_run_id
 LEFT JOIN runs r ON r.id = sr.run_id
@@ -17,7 +18,8 @@ WHERE a.id = @id;
 
 -- name: ArtifactGetByUri
 SELECT a.id, a.uri, a.sha256, a.size, a.media_type, a.kind, a.name, a.schema::text, a.row_count, a.created_at,
-       a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash
+       a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash,
+       a.deleted_at
 FROM artifacts a
 LEFT JOIN step_runs sr ON sr.id = a.step_run_id
 LEFT JOIN runs r ON r.id = sr.run_id
@@ -26,7 +28,8 @@ WHERE a.uri = @uri;
 
 -- name: ArtifactList
 SELECT a.id, a.uri, a.sha256, a.size, a.media_type, a.kind, a.name, a.schema::text, a.row_count, a.created_at,
-       a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash
+       a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash,
+       a.deleted_at
 FROM artifacts a
 LEFT JOIN step_runs sr ON sr.id = a.step_run_id
 LEFT JOIN runs r ON r.id = sr.run_id
@@ -35,6 +38,7 @@ WHERE (@run_id::uuid IS NULL OR sr.run_id = @run_id)
   AND (@kind::text IS NULL OR a.kind = @kind)
   AND (@sha256::text IS NULL OR a.sha256 = @sha256)
   AND (@uri_prefix::text IS NULL OR starts_with(a.uri, @uri_prefix))
+  AND (@include_deleted OR a.deleted_at IS NULL)
 ORDER BY a.created_at DESC, a.id
 LIMIT @limit;
 
@@ -72,7 +76,8 @@ SELECT * FROM (
     SELECT DISTINCT ON (up.artifact_id)
            up.depth, up.consumer_step_run_id, up.consumer_attempt, up.input_name,
            a.id, a.uri, a.sha256, a.size, a.media_type, a.kind, a.name, a.schema::text, a.row_count, a.created_at,
-           a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash
+           a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash,
+           a.deleted_at
     FROM up
     JOIN artifacts a ON a.id = up.artifact_id
     LEFT JOIN step_runs sr ON sr.id = a.step_run_id

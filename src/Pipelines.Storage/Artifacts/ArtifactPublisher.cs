@@ -42,7 +42,7 @@ public sealed class ArtifactPublisher(IArtifactStore store, IArtifactRegistry re
         long size;
         if (options.ProducedBy is { } by)
         {
-            key = ArtifactKey.Validate($"attempts/{by.StepRunId:N}/{by.Attempt}/{name}");
+            key = ArtifactKey.Validate(AttemptFolder(by) + name);
             (sha256, size) = await UploadOrVerifyAsync(key, path, mediaType, ct);
         }
         else
@@ -56,6 +56,9 @@ public sealed class ArtifactPublisher(IArtifactStore store, IArtifactRegistry re
         // hash and registers; an unregistered leftover is never referenced by anything.
         return await registry.RegisterAsync(new NewArtifact(store.UriFor(key), sha256, size, mediaType, kind, name, schema, rows, options.ProducedBy), ct);
     }
+
+    /// <summary>The folder of a step attempt's outputs, <c>attempts/STEPRUN/N/</c>: nothing else is ever written there.</summary>
+    public static string AttemptFolder(StepAttempt attempt) => $"attempts/{attempt.StepRunId:N}/{attempt.Attempt}/";
 
     /// <summary>Records that a step attempt read an artifact (call when the activity resolves its inputs).</summary>
     public Task RecordInputAsync(StepAttempt consumer, string inputName, Guid artifactId, CancellationToken ct = default) =>

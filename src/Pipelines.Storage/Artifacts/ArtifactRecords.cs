@@ -14,10 +14,14 @@ public sealed record NewArtifact(
     string Uri, string Sha256, long Size, string MediaType, string Kind, string? Name,
     string? SchemaJson, long? RowCount, StepAttempt? ProducedBy);
 
-/// <summary>A registered artifact, with what is known about its producer (null for hand-registered ones).</summary>
+/// <summary>
+/// A registered artifact, with what is known about its producer (null for hand-registered ones).
+/// <see cref="DeletedAt"/>: when artifact collection removed its bytes (it was produced by an attempt that did not
+/// succeed and nothing kept referred to it); the row stays as history.
+/// </summary>
 public sealed record ArtifactRecord(
     Guid Id, string Uri, string Sha256, long Size, string MediaType, string Kind, string? Name,
-    string? SchemaJson, long? RowCount, DateTimeOffset CreatedAt, ProducerInfo? Producer);
+    string? SchemaJson, long? RowCount, DateTimeOffset CreatedAt, ProducerInfo? Producer, DateTimeOffset? DeletedAt = null);
 
 /// <summary>The producing step attempt and the code that ran: workflow version hash and activity version.</summary>
 public sealed record ProducerInfo(
@@ -32,7 +36,9 @@ public sealed record ArtifactConsumer(
 /// <summary>An ancestor of an artifact: <see cref="Depth"/> 1 is a direct input of its producer.</summary>
 public sealed record LineageEntry(int Depth, ArtifactRecord Artifact, StepAttempt ConsumedBy, string InputName);
 
-public sealed record ArtifactFilter(Guid? RunId = null, string? Kind = null, string? Sha256 = null, string? UriPrefix = null, int Limit = 50);
+/// <summary>What to list; artifacts whose bytes were collected only with <paramref name="IncludeDeleted"/>.</summary>
+public sealed record ArtifactFilter(Guid? RunId = null, string? Kind = null, string? Sha256 = null, string? UriPrefix = null, int Limit = 50,
+    bool IncludeDeleted = false);
 
 /// <summary>"What data and code made this model": every upstream artifact and every step that produced one.</summary>
 public sealed record ModelLineage(ArtifactRecord Model, IReadOnlyList<LineageEntry> Data, IReadOnlyList<ProducerInfo> Code)

@@ -130,8 +130,10 @@ internal sealed class BlobRestClient : IDisposable
     {
         var query = $"restype=container&comp=list&include=metadata&maxresults={max}&prefix={Uri.EscapeDataString(prefix)}" +
                     (marker is null ? "" : "&marker=" + Uri.EscapeDataString(marker));
+        // A container nothing was written to yet (it is created on first write) holds no blobs: an empty page.
         using var resp = await SendAsync("List Blobs", () => new HttpRequestMessage(HttpMethod.Get, ContainerUri(query)),
-            HttpCompletionOption.ResponseContentRead, ct);
+            HttpCompletionOption.ResponseContentRead, ct, s => s == HttpStatusCode.NotFound);
+        if (resp.StatusCode == HttpStatusCode.NotFound) return ([], null);
         var doc = XDocument.Parse(await resp.Content.ReadAsStringAsync(ct));
         var blobs = new List<ListedBlob>();
         foreach (var b in doc.Root!.Element("Blobs")?.Elements("Blob") ?? [])

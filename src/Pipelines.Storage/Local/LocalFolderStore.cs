@@ -55,9 +55,8 @@ public sealed partial class LocalFolderStore : IArtifactStore
                 await file.FlushAsync(ct);
                 file.Flush(flushToDisk: true);
             }
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             // Crash point: before the link the artifact does not exist; after it, it exists whole.
-            if (!TryLinkNew(temp, path)) throw new ArtifactExistsException(key);
+            if (!await LinkIntoFolderAsync(temp, path, ct)) throw new ArtifactExistsException(key);
             return new StoredObject(key, UriFor(key), size, Convert.ToHexStringLower(sha.GetHashAndReset()), md5.GetHashAndReset());
         }
         finally
@@ -137,6 +136,28 @@ public sealed partial class LocalFolderStore : IArtifactStore
         return Task.FromResult(true);
     }
 
+    /// <summary>
+    /// Links <paramref name="temp"/> to <paramref name="path"/>, creating its folder. A delete of the last file in a
+    /// folder removes the folder (see <see cref="DeleteAsync"/>), and artifact collection deletes while workers
+    /// create: the folder can vanish between its creation and the link, so that case creates it again.
+    /// </summary>
+    private static async Task<bool> LinkIntoFolderAsync(string temp, string path, CancellationToken ct)
+    {
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                return TryLinkNew(temp, path);
+            }
+            catch (DirectoryNotFoundException) when (tries < 10)
+            {
+                await Task.Yield();
+                ct.ThrowIfCancellationRequested();
+            }
+        }
+    }
+
     private static bool TryLinkNew(string source, string destination)
     {
         if (OperatingSystem.IsWindows())
@@ -147,6 +168,7 @@ public sealed partial class LocalFolderStore : IArtifactStore
         if (Link(source, destination) == 0) return true;
         var errno = Marshal.GetLastPInvokeError();
         if (errno == 17 /* EEXIST */) return false;
+        if (errno == 2 /* ENOENT: the folder was removed meanwhile */) throw new DirectoryNotFoundException($"link('{source}', '{destination}'): folder vanished");
         throw new IOException($"link('{source}', '{destination}') failed with errno {errno}");
     }
 
