@@ -27,6 +27,7 @@ public static class CommonOptions
         catch (ConflictException e) { return Fail(ExitCodes.Conflict, e.Message); }
         catch (PolicyException e) { return Fail(ExitCodes.Forbidden, e.Message); }
         catch (Pipelines.Core.Validation.WorkflowValidationException e) { return Fail(ExitCodes.InvalidInput, e.Message); }
+        catch (SettingException e) { return Fail(ExitCodes.InvalidInput, e.Message); }
         catch (Npgsql.NpgsqlException e) { return Fail(ExitCodes.Unavailable, $"database unavailable: {e.Message}"); }
     }
 

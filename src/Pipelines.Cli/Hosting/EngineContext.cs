@@ -43,7 +43,7 @@ public sealed class EngineContext : IAsyncDisposable
         if (setting.Trim().Equals("off", StringComparison.OrdinalIgnoreCase)) return null;
         return Pipelines.Core.Definitions.Durations.TryParse(setting.Trim(), out var grace)
             ? new Pipelines.Postgres.Artifacts.ArtifactCollectionSchedule { Grace = grace }
-            : throw new FormatException($"PIPELINES_ARTIFACTS_GC='{setting}': expected 'off' or a grace period; {Pipelines.Core.Definitions.Durations.Hint}");
+            : throw new SettingException($"PIPELINES_ARTIFACTS_GC='{setting}': expected 'off' or a grace period; {Pipelines.Core.Definitions.Durations.Hint}");
     }
 
     public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default)

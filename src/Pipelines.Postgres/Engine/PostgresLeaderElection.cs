@@ -42,9 +42,21 @@ public sealed class PostgresLeaderElection(NpgsqlDataSource db) : ILeaderElectio
 
     private async Task DropAsync()
     {
+        var held = _held;
         _held = false;
         if (_conn is not null)
         {
+            // A disposed connection goes back to the pool with its session, and a session lock with it: release the
+            // lock first, so another leader can take over now rather than when the pool drops the connection.
+            if (held && _conn.FullState == System.Data.ConnectionState.Open)
+            {
+                try
+                {
+                    await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", _conn);
+                    await unlock.ExecuteScalarAsync();
+                }
+                catch (Exception e) when (e is NpgsqlException or InvalidOperationException or System.IO.IOException) { /* broken: the pool discards it */ }
+            }
             try { await _conn.DisposeAsync(); } catch (Exception) { /* the connection is already broken */ }
             _conn = null;
         }

@@ -125,7 +125,7 @@ public sealed class ArtifactCollectionSettingTests
         Assert.That(Pipelines.Cli.Hosting.EngineContext.CollectionSchedule(null)!.Grace, Is.EqualTo(TimeSpan.FromHours(24)));
         Assert.That(Pipelines.Cli.Hosting.EngineContext.CollectionSchedule("6h")!.Grace, Is.EqualTo(TimeSpan.FromHours(6)));
         Assert.That(Pipelines.Cli.Hosting.EngineContext.CollectionSchedule(" OFF "), Is.Null);
-        var e = Assert.Throws<FormatException>(() => Pipelines.Cli.Hosting.EngineContext.CollectionSchedule("daily"));
+        var e = Assert.Throws<Pipelines.Cli.Hosting.SettingException>(() => Pipelines.Cli.Hosting.EngineContext.CollectionSchedule("daily"));
         Assert.That(e!.Message, Does.Contain("PIPELINES_ARTIFACTS_GC='daily'"));
     }
 }
