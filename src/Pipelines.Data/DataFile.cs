@@ -35,14 +35,9 @@ public static class DataFile
             }
             catch { reader.Dispose(); throw; }
         }
-        var csvReader = CsvBatchReader.Open(path, csv);
-        try
-        {
-            var csvSchema = columns is null ? csvReader.Schema
-                : new Schema(columns.Select(n => csvReader.Schema.IndexOf(n) is var i and >= 0 ? csvReader.Schema[i] : throw new KeyNotFoundException($"no column '{n}'")));
-            return (csvSchema, Stream(csvReader, columns, rejectedRows));
-        }
-        catch { csvReader.Dispose(); throw; }
+        // The reader parses only the columns asked for; with their types declared in the options it skips inference.
+        var csvReader = CsvBatchReader.Open(path, csv, columns: columns);
+        return (csvReader.Schema, Stream(csvReader, rejectedRows));
     }
 
     private static IEnumerable<Table> Stream(ParquetReader reader, IReadOnlyList<string> names, bool transient)
@@ -51,11 +46,11 @@ public static class DataFile
             foreach (var batch in reader.ReadRowGroups(names, reuseBuffers: transient)) yield return batch;
     }
 
-    private static IEnumerable<Table> Stream(CsvBatchReader reader, IReadOnlyList<string>? columns, Action<long>? rejectedRows)
+    private static IEnumerable<Table> Stream(CsvBatchReader reader, Action<long>? rejectedRows)
     {
         using (reader)
         {
-            foreach (var batch in reader.ReadBatches()) yield return columns is null ? batch : batch.Select([.. columns]);
+            foreach (var batch in reader.ReadBatches()) yield return batch;
             rejectedRows?.Invoke(reader.RejectedCount);
         }
     }

@@ -31,6 +31,37 @@ internal sealed class TypeInference
 {
     private bool _bool = true, _int32 = true, _int64 = true, _double = true, _date = true, _timestamp = true, _utc = true, _any;
 
+    /// <summary>
+    /// Observes a UTF-8 value. Plain integers and decimals are classified from their digits (such text is never a
+    /// boolean, date or timestamp, and always a double); anything else is decoded and observed as text.
+    /// </summary>
+    public void Observe(ReadOnlySpan<byte> v)
+    {
+        if (!(_bool | _int32 | _int64 | _double | _date | _timestamp)) { _any = true; return; }
+        var n = Utf8Number.ScanInt64(v, out var integer);
+        if (n > 0 && n == v.Length)
+        {
+            _any = true;
+            _bool = _date = _timestamp = false;
+            if (integer is < int.MinValue or > int.MaxValue) _int32 = false;
+            return;
+        }
+        if (n >= 0 && v.Length > 0 && Utf8Number.ScanDouble(v, out _) == v.Length)
+        {
+            _any = true;
+            _bool = _int32 = _int64 = _date = _timestamp = false;
+            return;
+        }
+        Observe(Encoding.UTF8.GetString(v).AsSpan());
+    }
+
+    /// <summary>Combines observations of another part of the same column (the order of observations does not matter).</summary>
+    public void Merge(TypeInference other)
+    {
+        _bool &= other._bool; _int32 &= other._int32; _int64 &= other._int64; _double &= other._double;
+        _date &= other._date; _timestamp &= other._timestamp; _utc &= other._utc; _any |= other._any;
+    }
+
     public void Observe(ReadOnlySpan<char> v)
     {
         _any = true;
