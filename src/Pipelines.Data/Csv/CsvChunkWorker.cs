@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Text;
 using Pipelines.Data.Tables;
@@ -113,6 +114,7 @@ internal sealed class CsvChunkWorker
 
     // ---- parsing ----------------------------------------------------------------------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ParseChunk()
     {
         var buf = Buffer.AsSpan(0, Length);
@@ -149,23 +151,51 @@ internal sealed class CsvChunkWorker
         Rows = row;
     }
 
+    /// <summary>How the fast path treats a field: split only, a number read where it is found, or split then parsed.</summary>
+    private enum Fast : byte { Skip, Double, Integer, General }
+
+    private Fast[]? _fast;
+    private PrimitiveData<double>?[]? _doubles;
+    private CsvColumnData?[]? _targets;
+
+    private void PrepareFastPath()
+    {
+        var fields = _plan.Fields;
+        _fast = new Fast[fields.Length];
+        _doubles = new PrimitiveData<double>?[fields.Length];
+        _targets = new CsvColumnData?[fields.Length];
+        for (var f = 0; f < fields.Length; f++)
+        {
+            var fp = fields[f];
+            var store = fp.Role == FieldRole.Store;
+            _targets[f] = store ? Columns![fp.Output] : null;
+            _doubles[f] = store ? _targets[f] as PrimitiveData<double> : null;
+            _fast[f] = fp.Role == FieldRole.Skip ? Fast.Skip
+                : _plan.FusedNumbers && fp.Kind == ValueKind.Float64 ? Fast.Double
+                : _plan.FusedNumbers && fp.Kind is ValueKind.Int32 or ValueKind.Int64 ? Fast.Integer
+                : Fast.General;
+        }
+    }
+
     /// <summary>Parses the record at <paramref name="p"/> if none of its fields is quoted and nothing in it is unusual; else false and the record is left to the exact path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryFastRecord(ReadOnlySpan<byte> buf, int p, int row, out int next)
     {
         next = 0;
-        var fields = _plan.Fields;
-        var width = fields.Length;
+        if (_fast is null) PrepareFastPath();
+        var fast = _fast!;
+        var width = fast.Length;
         var len = buf.Length;
         var delimiter = _delimiter;
         var trim = _trim;
-        var fused = _plan.FusedNumbers;
+        var numberLikeNull = _plan.NumberLikeNullToken;
         for (var f = 0; f < width; f++)
         {
             if (trim)
                 while (p < len && (buf[p] == ' ' || buf[p] == '\t')) p++;
             if (p >= len || buf[p] == _quote) return false;
-            var fp = fields[f];
-            if (fp.Role == FieldRole.Skip)
+            var kind = fast[f];
+            if (kind == Fast.Skip)
             {
                 var e = buf[p..].IndexOfAny(delimiter, Cr, Lf);
                 if (e < 0) return false;
@@ -174,7 +204,7 @@ internal sealed class CsvChunkWorker
             else
             {
                 var done = false;
-                if (fused && fp.Kind == ValueKind.Float64)
+                if (kind == Fast.Double)
                 {
                     var n = Utf8Number.ScanDouble(buf[p..], out var v);
                     if (n > 0)
@@ -184,14 +214,14 @@ internal sealed class CsvChunkWorker
                             while (t < len && (buf[t] == ' ' || buf[t] == '\t')) t++;
                         if (t < len && (buf[t] == delimiter || buf[t] == Cr || buf[t] == Lf))
                         {
-                            if (_plan.NumberLikeNullToken && _plan.IsNull(buf.Slice(p, n))) { if (fp.Role == FieldRole.Store) Columns![fp.Output].SetNull(row); }
-                            else if (fp.Role == FieldRole.Store) ((PrimitiveData<double>)Columns![fp.Output]).Set(row, v);
+                            if (numberLikeNull && _plan.IsNull(buf.Slice(p, n))) _targets![f]?.SetNull(row);
+                            else _doubles![f]?.Set(row, v);
                             p = t;
                             done = true;
                         }
                     }
                 }
-                else if (fused && fp.Kind is ValueKind.Int32 or ValueKind.Int64)
+                else if (kind == Fast.Integer)
                 {
                     var n = Utf8Number.ScanInt64(buf[p..], out var v);
                     if (n > 0)
@@ -199,14 +229,14 @@ internal sealed class CsvChunkWorker
                         var t = p + n;
                         if (trim)
                             while (t < len && (buf[t] == ' ' || buf[t] == '\t')) t++;
-                        if (t < len && (buf[t] == delimiter || buf[t] == Cr || buf[t] == Lf)
-                            && (fp.Kind == ValueKind.Int64 || v is >= int.MinValue and <= int.MaxValue))
+                        var int64 = _plan.Fields[f].Kind == ValueKind.Int64;
+                        if (t < len && (buf[t] == delimiter || buf[t] == Cr || buf[t] == Lf) && (int64 || v is >= int.MinValue and <= int.MaxValue))
                         {
-                            if (_plan.NumberLikeNullToken && _plan.IsNull(buf.Slice(p, n))) { if (fp.Role == FieldRole.Store) Columns![fp.Output].SetNull(row); }
-                            else if (fp.Role == FieldRole.Store)
+                            if (numberLikeNull && _plan.IsNull(buf.Slice(p, n))) _targets![f]?.SetNull(row);
+                            else if (_targets![f] is { } column)
                             {
-                                if (fp.Kind == ValueKind.Int64) ((PrimitiveData<long>)Columns![fp.Output]).Set(row, v);
-                                else ((PrimitiveData<int>)Columns![fp.Output]).Set(row, (int)v);
+                                if (int64) ((PrimitiveData<long>)column).Set(row, v);
+                                else ((PrimitiveData<int>)column).Set(row, (int)v);
                             }
                             p = t;
                             done = true;
@@ -219,8 +249,8 @@ internal sealed class CsvChunkWorker
                     if (e < 0) return false;
                     var stop = p + e;
                     var value = trim ? buf[p..stop].TrimEnd(" \t"u8) : buf[p..stop];
-                    if (_plan.IsNull(value)) { if (fp.Role == FieldRole.Store) Columns![fp.Output].SetNull(row); }
-                    else if (!TryParseValue(fp, value, row)) return false;
+                    if (_plan.IsNull(value)) _targets![f]?.SetNull(row);
+                    else if (!TryParseValue(_plan.Fields[f], value, row)) return false;
                     p = stop;
                 }
             }
@@ -245,6 +275,7 @@ internal sealed class CsvChunkWorker
     /// The reader's rules for one record from the exact path (or from the character reader): broken quoting, then the
     /// field count, then each field in file order; the first failure rejects the row (and is recorded) and false is returned.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool AcceptRecord(ReadOnlySpan<byte> buf, CsvFields f, string? error, int row, long line)
     {
         if (error is null && f.Count != _plan.Width) error = $"{f.Count} fields, expected {_plan.Width}";
@@ -283,6 +314,7 @@ internal sealed class CsvChunkWorker
     }
 
     /// <summary>Parses a non-null value into row <paramref name="row"/> of its column (or only checks it, for validated fields).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryParseValue(in FieldPlan fp, ReadOnlySpan<byte> v, int row)
     {
         var store = fp.Role == FieldRole.Store;
@@ -377,6 +409,7 @@ internal sealed class CsvChunkWorker
 
     private int[] _starts = new int[16], _lengths = new int[16];
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void InferChunk()
     {
         var buf = Buffer.AsSpan(0, Length);
@@ -430,6 +463,7 @@ internal sealed class CsvChunkWorker
     }
 
     /// <summary>Splits a record with no quoted field and the expected field count into <see cref="_starts"/>/<see cref="_lengths"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TrySplitUnquoted(ReadOnlySpan<byte> buf, int p, out int next)
     {
         next = 0;

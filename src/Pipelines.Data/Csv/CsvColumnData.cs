@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Unicode;
 using Pipelines.Data.Tables;
@@ -156,6 +157,7 @@ internal sealed class BytesData : CsvColumnData
         if (Validity is not null) Array.Resize(ref Validity, size);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void CopyRows(CsvColumnData source, int from, int count, int at)
     {
         var s = (BytesData)source;

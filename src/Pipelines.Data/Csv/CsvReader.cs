@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Pipelines.Data.Tables;
 
@@ -35,9 +36,17 @@ internal sealed class TypeInference
     /// Observes a UTF-8 value. Plain integers and decimals are classified from their digits (such text is never a
     /// boolean, date or timestamp, and always a double); anything else is decoded and observed as text.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Observe(ReadOnlySpan<byte> v)
     {
         if (!(_bool | _int32 | _int64 | _double | _date | _timestamp)) { _any = true; return; }
+        if (!(_bool | _int32 | _int64 | _date | _timestamp))
+        {
+            // Only double is left to rule out, and a plain decimal cannot rule it out.
+            if (v.Length > 0 && Utf8Number.ScanDouble(v, out _) == v.Length) { _any = true; return; }
+            Observe(Encoding.UTF8.GetString(v).AsSpan());
+            return;
+        }
         var n = Utf8Number.ScanInt64(v, out var integer);
         if (n > 0 && n == v.Length)
         {

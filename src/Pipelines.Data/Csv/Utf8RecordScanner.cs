@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Pipelines.Data.Csv;
@@ -81,6 +82,7 @@ internal sealed class Utf8RecordScanner(CsvPlanText text)
     /// Moves <paramref name="p"/> past blank and comment lines (counting them in <paramref name="lines"/>) to the start of a
     /// record. On <see cref="Skip.NeedMore"/>, <paramref name="p"/> is where the unfinished line starts.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Skip SkipBlankAndCommentLines(ReadOnlySpan<byte> buf, ref int p, bool final, ref long lines)
     {
         var len = buf.Length;
@@ -121,6 +123,7 @@ internal sealed class Utf8RecordScanner(CsvPlanText text)
     /// before the end of the input. <paramref name="next"/> is where the next record starts and
     /// <paramref name="newlines"/> counts line breaks inside quoted fields.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool ParseRecord(ReadOnlySpan<byte> buf, int p, bool final, out int next, out long newlines)
     {
         var len = buf.Length;

@@ -219,6 +219,21 @@ public class CsvReaderEquivalenceTests
         }
     }
 
+    [Test]
+    public void AQuotedFieldOfManyChunks_WithLineBreaks_EveryPathMatchesThePreviousReader()
+    {
+        var sb = new StringBuilder("id,note,x\n");
+        for (var i = 0; i < 20_000; i++)
+        {
+            if (i == 7_000) sb.Append(i).Append(",\"").Append(string.Concat(Enumerable.Range(0, 150_000).Select(k => $"line {k}, \"\"q\"\"\n"))).Append("\",1.5\n");
+            sb.Append(i).Append(",n").Append(i).Append(',').Append(i * 0.125).Append(i % 2 == 0 ? "\r\n" : "\n");
+        }
+        var bytes = Utf8(sb.ToString());
+        Assert.That(bytes.Length, Is.GreaterThan(4 * CsvBatchReader.DefaultChunkBytes));
+        AssertAllPathsMatchThePreviousReader(bytes, new CsvOptions(), batchRows: 4_096);
+        AssertAllPathsMatchThePreviousReader(bytes, new CsvOptions { ColumnTypes = new Dictionary<string, DataType> { ["id"] = DataType.Int64, ["x"] = DataType.Float64 } }, batchRows: 4_096);
+    }
+
     private static readonly DataType[] DeclarableTypes = [DataType.Int32, DataType.Int64, DataType.Float64, DataType.Float32, DataType.String, DataType.Boolean, DataType.Date, DataType.Int16];
 
     private static CsvOptions RandomOptions(Random rng)
