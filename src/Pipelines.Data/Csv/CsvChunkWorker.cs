@@ -362,8 +362,20 @@ internal sealed class CsvChunkWorker
             }
             case ValueKind.Boolean:
             {
-                if (!TryParseBool(v, out var b)) return false;
+                if (!Utf8Values.TryParseBool(v, out var b)) return false;
                 if (store) ((PrimitiveData<bool>)column!).Set(row, b);
+                return true;
+            }
+            case ValueKind.Other when fp.Type.Kind == TypeKind.Date:
+            {
+                if (!Utf8Values.TryParseDate(v, out var days)) return false;
+                if (store) ((PrimitiveData<int>)column!).Set(row, days);
+                return true;
+            }
+            case ValueKind.Other when fp.Type.Kind == TypeKind.Timestamp:
+            {
+                if (!Utf8Values.TryParseTimestamp(v, out var micros, out _)) return false;
+                if (store) ((PrimitiveData<long>)column!).Set(row, fp.Type.Unit switch { TimeUnit.Millis => micros / 1000, TimeUnit.Nanos => micros * 1000, _ => micros });
                 return true;
             }
             default:
@@ -373,17 +385,6 @@ internal sealed class CsvChunkWorker
                 return true;
             }
         }
-    }
-
-    private static bool TryParseBool(ReadOnlySpan<byte> v, out bool b)
-    {
-        if (v.Length <= 64 && System.Text.Ascii.IsValid(v))
-        {
-            Span<char> chars = stackalloc char[v.Length];
-            for (var i = 0; i < v.Length; i++) chars[i] = (char)v[i];
-            return bool.TryParse(chars, out b);
-        }
-        return bool.TryParse(Encoding.UTF8.GetString(v), out b);
     }
 
     private static void StoreBoxed(CsvColumnData column, int row, object value)

@@ -47,6 +47,25 @@ internal sealed class TypeInference
             Observe(Encoding.UTF8.GetString(v).AsSpan());
             return;
         }
+        // The common shapes of the other types, each of which rules out every type it is not.
+        if (_timestamp && v.Length == 19 && Utf8Values.TryIsoDateTime(v, out _))
+        {
+            _any = true;
+            _bool = _int32 = _int64 = _double = _date = _utc = false;
+            return;
+        }
+        if ((_date || _timestamp) && v.Length == 10 && Utf8Values.TryIsoDate(v, out _))
+        {
+            _any = true;
+            _bool = _int32 = _int64 = _double = _utc = false;
+            return;
+        }
+        if (_bool && v.Length is 4 or 5 && Utf8Values.TryParseBool(v, out _))
+        {
+            _any = true;
+            _int32 = _int64 = _double = _date = _timestamp = false;
+            return;
+        }
         var n = Utf8Number.ScanInt64(v, out var integer);
         if (n > 0 && n == v.Length)
         {
