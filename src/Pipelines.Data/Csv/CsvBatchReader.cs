@@ -59,7 +59,6 @@ public sealed class CsvBatchReader : IDisposable
         IReadOnlyList<string>? columns, string? sourceName, int chunkBytes, CsvReadPath path)
     {
         if (batchRows <= 0) throw new ArgumentOutOfRangeException(nameof(batchRows), "batches need at least one row");
-        if (options?.MaxDegreeOfParallelism is <= 0) throw new ArgumentOutOfRangeException(nameof(options), "MaxDegreeOfParallelism must be at least 1");
         _options = options ?? new CsvOptions();
         _options.Validate();
         if (!stream.CanSeek)
@@ -108,8 +107,12 @@ public sealed class CsvBatchReader : IDisposable
         _plan = new CsvPlan(_text, _options, fields, Schema, infer: null, _fastPath);
     }
 
-    public static CsvBatchReader Open(string path, CsvOptions? options = null, int batchRows = DefaultBatchRows, IReadOnlyList<string>? columns = null) =>
-        new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan), options, batchRows, columns: columns, sourceName: path);
+    public static CsvBatchReader Open(string path, CsvOptions? options = null, int batchRows = DefaultBatchRows, IReadOnlyList<string>? columns = null)
+    {
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        try { return new CsvBatchReader(stream, options, batchRows, columns: columns, sourceName: path); }
+        catch { stream.Dispose(); throw; }
+    }
 
     /// <summary>The delivered columns and their types (declared, else inferred).</summary>
     public Schema Schema { get; }
@@ -148,8 +151,7 @@ public sealed class CsvBatchReader : IDisposable
     {
         var fields = names.Select(n => new FieldPlan(FieldRole.Skip, ValueKind.String, DataType.String, -1, n)).ToArray();
         var plan = new CsvPlan(_text, _options, fields, new Schema([]), infer, _fastPath);
-        var result = names.Select(_ => new TypeInference()).ToArray();
-        if (_options.InferenceRows is { } limit || _text is null)
+        if (_options.InferenceRows is not null || _text is null)
         {
             // The first rows only (or the character reader): one record after another.
             var worker = new CsvChunkWorker(plan, infer: true, keepRaw: false);
@@ -160,6 +162,7 @@ public sealed class CsvBatchReader : IDisposable
                 if (worker.ObserveRecord(records.Buffer, records.Fields, records.Error)) observed++;
             return worker.Inference!;
         }
+        var result = names.Select(_ => new TypeInference()).ToArray();
         foreach (var chunk in ParsedChunks(plan, infer: true, keepRaw: false))
             for (var c = 0; c < result.Length; c++) result[c].Merge(chunk.Inference![c]);
         return result;

@@ -52,6 +52,7 @@ public sealed record CsvOptions
     {
         if (Delimiter == Quote) throw new ArgumentException("delimiter and quote must differ");
         if (Delimiter is '\r' or '\n' || Quote is '\r' or '\n') throw new ArgumentException("delimiter and quote cannot be line breaks");
+        if (MaxDegreeOfParallelism is <= 0) throw new ArgumentException("MaxDegreeOfParallelism must be at least 1");
         if (BadRows == BadRowPolicy.Quarantine && string.IsNullOrEmpty(QuarantinePath))
             throw new ArgumentException("the quarantine policy needs a QuarantinePath");
     }
