@@ -183,7 +183,16 @@ public sealed class CsvBatchReader : IDisposable
     /// Parses the rows, yielding a table every <c>batchRows</c> accepted rows (and one table, possibly empty, at
     /// least). Each enumeration re-reads the input from the start and restarts the rejected-row count.
     /// </summary>
-    public IEnumerable<Table> ReadBatches()
+    public IEnumerable<Table> ReadBatches() => ReadBatches(_batchRows);
+
+    /// <summary>As <see cref="ReadBatches()"/>, with batches of <paramref name="batchRows"/> rows instead of the size given when opening.</summary>
+    public IEnumerable<Table> ReadBatches(int batchRows)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchRows);
+        return Batches(batchRows);
+    }
+
+    private IEnumerable<Table> Batches(int batchRows)
     {
         _rejected.Clear();
         RejectedCount = 0;
@@ -215,15 +224,15 @@ public sealed class CsvBatchReader : IDisposable
                             // Size the batch from the rows per byte seen so far, so a whole-file read allocates its columns about once.
                             var perByte = (double)(mergedRows + chunk.Rows) / Math.Max(1, mergedBytes + chunk.Consumed);
                             var estimate = (long)((totalBytes - mergedBytes) * perByte * 1.05) + 64;
-                            batch = NewBatch((int)Math.Min(_batchRows, Math.Min(estimate, Array.MaxLength - 1)));
+                            batch = NewBatch((int)Math.Min(batchRows, Math.Min(estimate, Array.MaxLength - 1)));
                         }
-                        var n = Math.Min(until - taken, _batchRows - rows);
+                        var n = Math.Min(until - taken, batchRows - rows);
                         if (batch.Length > 0 && rows + n > batch[0].Capacity)
                             foreach (var c in batch) c.Grow((int)Math.Min(Array.MaxLength - 1, Math.Max(rows + n, (long)rows * 3 / 2)), rows);
                         for (var c = 0; c < batch.Length; c++) batch[c].CopyRows(chunk.Columns![c], taken, n, rows);
                         rows += n;
                         taken += n;
-                        if (rows == _batchRows)
+                        if (rows == batchRows)
                         {
                             yield return Build(batch, rows);
                             yielded = true;
