@@ -15,8 +15,8 @@ public static class DataFile
     }
 
     /// <summary>
-    /// The file's batches, streamed with bounded memory: one per row group for Parquet, one per
-    /// <see cref="CsvBatchReader.DefaultBatchRows"/> rows for CSV. With <paramref name="transient"/>, a Parquet
+    /// The file's batches, streamed with bounded memory: one per row group for Parquet, and for CSV batches of
+    /// about the size our Parquet writer gives a row group (<see cref="CsvBatchRows"/>). With <paramref name="transient"/>, a Parquet
     /// batch's buffers are reused for the next one: use it only when each batch is consumed before the next
     /// (printing, statistics), not when batches are kept (e.g. by a writer buffering a row group).
     /// </summary>
@@ -35,14 +35,29 @@ public static class DataFile
             }
             catch { reader.Dispose(); throw; }
         }
-        var csvReader = CsvBatchReader.Open(path, csv);
-        try
+        // The reader parses only the columns asked for; with their types declared in the options it skips inference.
+        var csvReader = CsvBatchReader.Open(path, csv, columns: columns);
+        return (csvReader.Schema, Stream(csvReader, CsvBatchRows(csvReader.Schema), rejectedRows));
+    }
+
+    /// <summary>
+    /// Rows per CSV batch: as many as fill a Parquet row group as <see cref="ParquetWriterOptions"/> cuts them by
+    /// default (by memory, strings counted at 24 bytes), at least <see cref="CsvBatchReader.DefaultBatchRows"/>.
+    /// Consumers that work per batch (a model scoring each batch) pay their per-call costs per row group, whichever
+    /// format the data came in.
+    /// </summary>
+    public static int CsvBatchRows(Schema schema)
+    {
+        var defaults = new ParquetWriterOptions();
+        long bytesPerRow = 0;
+        foreach (var f in schema.Fields)
         {
-            var csvSchema = columns is null ? csvReader.Schema
-                : new Schema(columns.Select(n => csvReader.Schema.IndexOf(n) is var i and >= 0 ? csvReader.Schema[i] : throw new KeyNotFoundException($"no column '{n}'")));
-            return (csvSchema, Stream(csvReader, columns, rejectedRows));
+            var t = f.Type.StorageType;
+            bytesPerRow += 1 + (t == typeof(byte[]) ? 24 : t == typeof(bool) || t == typeof(sbyte) || t == typeof(byte) ? 1
+                : t == typeof(short) || t == typeof(ushort) ? 2 : t == typeof(int) || t == typeof(uint) || t == typeof(float) ? 4 : t == typeof(Int128) ? 16 : 8);
         }
-        catch { csvReader.Dispose(); throw; }
+        var rows = defaults.RowGroupSize / Math.Max(1, bytesPerRow);
+        return (int)Math.Clamp(rows, CsvBatchReader.DefaultBatchRows, Math.Max(CsvBatchReader.DefaultBatchRows, defaults.MaxRowGroupRows));
     }
 
     private static IEnumerable<Table> Stream(ParquetReader reader, IReadOnlyList<string> names, bool transient)
@@ -51,11 +66,11 @@ public static class DataFile
             foreach (var batch in reader.ReadRowGroups(names, reuseBuffers: transient)) yield return batch;
     }
 
-    private static IEnumerable<Table> Stream(CsvBatchReader reader, IReadOnlyList<string>? columns, Action<long>? rejectedRows)
+    private static IEnumerable<Table> Stream(CsvBatchReader reader, int batchRows, Action<long>? rejectedRows)
     {
         using (reader)
         {
-            foreach (var batch in reader.ReadBatches()) yield return columns is null ? batch : batch.Select([.. columns]);
+            foreach (var batch in reader.ReadBatches(batchRows)) yield return batch;
             rejectedRows?.Invoke(reader.RejectedCount);
         }
     }

@@ -17,15 +17,15 @@ namespace Pipelines.Benchmarks.Ml;
 
 /// <summary>
 /// XGBoost training and prediction through our binding vs Python's xgboost fed from pandas, with identical
-/// parameters, data and thread count, on UCI Adult and on a synthetic table; plus end-to-end batch prediction from
-/// a file to a written result. Python runs as a child process (Debian's /usr/bin/python3) on the same machine.
+/// parameters, data and thread count, on UCI Adult and on a synthetic table (end-to-end prediction from files is
+/// <see cref="PredictBenchmark"/>). Python runs as a child process (Debian's /usr/bin/python3) on the same machine.
 /// </summary>
 public sealed class TrainingBenchmark : IBenchmark
 {
     public string Name => "training";
-    public string Description => "XGBoost training/prediction vs Python xgboost (pandas): Adult + 1M-row synthetic; end-to-end file prediction";
+    public string Description => "XGBoost training/prediction vs Python xgboost (pandas): Adult + 1M-row synthetic";
 
-    private const string Python = "/usr/bin/python3";
+    internal const string Python = "/usr/bin/python3";
 
     public async Task<int> RunAsync(string[] args, BenchmarkReport report)
     {
@@ -68,26 +68,6 @@ public sealed class TrainingBenchmark : IBenchmark
             var (synthetic, syntheticLabels) = Synthetic(rows, seed: 11);
             var syntheticResult = Compare("synthetic", synthetic, syntheticLabels, parameters, rounds, repeats, script, work);
 
-            Console.Error.WriteLine("end-to-end prediction from files…");
-            var csvPath = Path.Combine(work, "score.csv");
-            var parquetPath = Path.Combine(work, "score.parquet");
-            using (var w = new StreamWriter(csvPath)) new CsvWriter(w).Write(synthetic);
-            ParquetWriter.WriteTable(parquetPath, synthetic, new ParquetWriterOptions { Codec = CompressionCodec.Snappy });
-            var model = syntheticResult.ModelPath;
-            var oursCsv = Median(repeats, () => PredictFile(model, csvPath, Path.Combine(work, "ours-out.csv"), threads, parquetOut: false));
-            var oursParquet = Median(repeats, () => PredictFile(model, parquetPath, Path.Combine(work, "ours-out.parquet"), threads, parquetOut: true));
-            var pyPhases = new List<JsonNode>();
-            var pyE2e = Median(repeats, () =>
-            {
-                var o = JsonNode.Parse(Last(Run(Python, [script, "predict_csv", model, csvPath, Path.Combine(work, "py-out.csv"), threads.ToString(CultureInfo.InvariantCulture)])))!;
-                pyPhases.Add(o);
-                return o["total_s"]!.GetValue<double>();
-            });
-            var csvPhases = new List<double[]>();
-            Median(1, () => { var t = PredictFile(model, csvPath, Path.Combine(work, "ours-out.csv"), threads, parquetOut: false); csvPhases.Add((double[])LastPhases.Clone()); return t; });
-            var py0 = pyPhases.OrderBy(o => o["total_s"]!.GetValue<double>()).ElementAt(pyPhases.Count / 2);
-            var sameOutput = CompareCsvPredictions(Path.Combine(work, "ours-out.csv"), Path.Combine(work, "py-out.csv"));
-
             string F(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);
             string R(double a, double b) => (a / b).ToString("0.00", CultureInfo.InvariantCulture);
             var sb = new StringBuilder();
@@ -118,20 +98,11 @@ public sealed class TrainingBenchmark : IBenchmark
                 Row("predict (matrix + predict, in memory)", p => p.Predict);
             }
             sb.AppendLine();
-            sb.AppendLine("| dataset | end-to-end batch prediction (median) | ours (s) | Python (s) | ours / Python |");
-            sb.AppendLine("|---|---|---|---|---|");
-            sb.AppendLine($"| synthetic | **end-to-end predict: CSV file → CSV of probabilities** | **{F(oursCsv)}** | **{F(pyE2e)}** (pandas `read_csv` → `to_csv`) | **{R(oursCsv, pyE2e)}** |");
-            sb.AppendLine($"| synthetic | end-to-end predict: Parquet (Snappy) → Parquet, ours only (pandas has no Parquet engine here: no pyarrow in Debian) | {F(oursParquet)} | – | – |");
-            sb.AppendLine();
-            sb.AppendLine($"End-to-end CSV split into phases (one extra run each): ours read {F(csvPhases[0][0])} s, matrix + predict {F(csvPhases[0][1])} s, write {F(csvPhases[0][2])} s; " +
-                          $"pandas read_csv {F(py0["read_s"]!.GetValue<double>())} s, DMatrix + predict {F(py0["predict_s"]!.GetValue<double>())} s, to_csv {F(py0["write_s"]!.GetValue<double>())} s " +
-                          "(Python's phases are from its median run).  ");
             sb.AppendLine($"Load average when the run ended: {LoadAverage()} (the 2 cores are shared with other work; figures move with it).  ");
             sb.AppendLine("Both sides call the same native library and produce bit-identical models, so the boosting rounds are the same native work; with the load average above the core count, OpenMP's threads wait on each other and the same code varies several-fold between runs (compare best and median), so these ratios are bounded by that noise, not by the binding.");
             sb.AppendLine();
             sb.AppendLine($"Same model from the same data and parameters: Adult predictions identical between our model and Python's: {adultResult.Identical}; " +
-                          $"synthetic: {syntheticResult.Identical}. End-to-end outputs (ours vs pandas, parsed as float32): {sameOutput}. " +
-                          $"CSV input {new FileInfo(csvPath).Length / 1e6:N0} MB, Parquet input {new FileInfo(parquetPath).Length / 1e6:N0} MB. The end-to-end rows are the median of {repeats} runs, each loading the saved .ubj model first (not timed).");
+                          $"synthetic: {syntheticResult.Identical}. End-to-end prediction from files has its own benchmark (`predict`).");
             report.WriteSection("training", sb.ToString());
             Console.WriteLine(sb.ToString());
             return 0;
@@ -204,66 +175,8 @@ public sealed class TrainingBenchmark : IBenchmark
         return new Comparison(name, Summary(ours, Med), Summary(py, Med), Summary(ours, v => v.Min()), Summary(py, v => v.Min()), identical, model);
     }
 
-    /// <summary>Reads a CSV or Parquet file, predicts with the model, writes the probabilities (CSV or Parquet).</summary>
-    private static readonly double[] LastPhases = new double[3];
-
-    private static double PredictFile(string modelPath, string input, string output, int threads, bool parquetOut)
-    {
-        using var booster = Booster.Load(modelPath);
-        booster.SetThreads(threads);
-        var names = FeatureNames(booster);
-        GC.Collect();
-        var sw = Stopwatch.StartNew();
-        var phase = Stopwatch.StartNew();
-        // CSV is read whole here; Parquet streams row group by row group inside the loop.
-        var (_, batches) = DataFile.Open(input, new CsvOptions(), names);
-        var schema = new Schema([new Field("probability", DataType.Float32)]);
-        using var stream = File.Create(output);
-        ParquetWriter? pw = parquetOut ? new ParquetWriter(stream, schema, new ParquetWriterOptions { Codec = CompressionCodec.Snappy }, leaveOpen: true) : null;
-        using var text = parquetOut ? null : new StreamWriter(stream);
-        var cw = text is null ? null : new CsvWriter(text);
-        double read = 0, predict = 0, write = 0;
-        foreach (var batch in batches)
-        {
-            read += phase.Elapsed.TotalSeconds;
-            phase.Restart();
-            var x = FeatureMatrix.FromTable(batch, names);
-            using var d = DMatrix.FromFeatures(x, threads);
-            var p = booster.Predict(d).Values;
-            predict += phase.Elapsed.TotalSeconds;
-            phase.Restart();
-            var t = new Table(schema, [new PrimitiveColumn<float>(DataType.Float32, p, null, p.Length)]);
-            if (pw is not null) pw.Write(t); else cw!.Write(t);
-            write += phase.Elapsed.TotalSeconds;
-            phase.Restart();
-        }
-        pw?.Dispose();
-        cw?.Dispose();
-        text?.Flush();
-        write += phase.Elapsed.TotalSeconds;
-        (LastPhases[0], LastPhases[1], LastPhases[2]) = (read, predict, write);
-        Console.Error.WriteLine($"  {Path.GetFileName(input)}: read {read:F3} s, matrix+predict {predict:F3} s, write {write:F3} s");
-        return sw.Elapsed.TotalSeconds;
-    }
-
-    private static string[] FeatureNames(Booster b)
-    {
-        // The saved model carries the feature names (set before saving); read them from the JSON model.
-        var model = JsonNode.Parse(System.Text.Encoding.UTF8.GetString(b.SaveToBytes(ModelFormat.Json)))!;
-        return model["learner"]!["feature_names"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray();
-    }
-
-    private static string CompareCsvPredictions(string ours, string theirs)
-    {
-        var a = File.ReadLines(ours).Skip(1).Select(l => float.Parse(l, CultureInfo.InvariantCulture)).ToArray();
-        var b = File.ReadLines(theirs).Skip(1).Select(l => float.Parse(l, CultureInfo.InvariantCulture)).ToArray();
-        if (a.Length != b.Length) return $"different row counts ({a.Length} vs {b.Length})";
-        var same = a.AsSpan().SequenceEqual(b);
-        return same ? $"identical for all {a.Length:N0} rows" : $"max |diff| {a.Zip(b, (x, y) => Math.Abs(x - y)).Max():G3} over {a.Length:N0} rows";
-    }
-
     /// <summary>20 float64 columns, x5 and x12 10 % missing, rounded to 4 decimals (so CSV stays compact and exact).</summary>
-    private static (Table Table, double[] Labels) Synthetic(int rows, int seed)
+    internal static (Table Table, double[] Labels) Synthetic(int rows, int seed)
     {
         var rng = new Random(seed);
         const int cols = 20;
@@ -293,18 +206,12 @@ public sealed class TrainingBenchmark : IBenchmark
         return (new Table(new Schema(Enumerable.Range(0, cols).Select(j => new Field($"x{j}", DataType.Float64))), columns), labels);
     }
 
-    private static double Median(int n, Func<double> f)
-    {
-        var v = Enumerable.Range(0, n).Select(_ => f()).OrderBy(x => x).ToArray();
-        return v[v.Length / 2];
-    }
-
-    private static string LoadAverage() =>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
-    private static string Last(string stdout) => stdout.Trim().Split('\n').Last();
+    internal static string Last(string stdout) => stdout.Trim().Split('\n').Last();
 
-    private static string Run(string file, string[] args)
+    internal static string Run(string file, string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -41,7 +41,9 @@ public static class DataCommand
         e is FormatException or NotSupportedException or IOException or ArgumentException or KeyNotFoundException or UnauthorizedAccessException;
 
     /// <summary>An error while reading or writing one file, reported with that file's name.</summary>
-    private sealed class FileError(string file, Exception inner) : Exception($"{file}: {inner.Message}", inner);
+    // CSV errors already start with the file they are about.
+    private sealed class FileError(string file, Exception inner)
+        : Exception(inner.Message.StartsWith(file + ": ", StringComparison.Ordinal) ? inner.Message : $"{file}: {inner.Message}", inner);
 
     private static void InFile(string file, Action action)
     {

@@ -42,20 +42,30 @@ public sealed record CsvOptions
     /// <summary>Types that override inference, by column name.</summary>
     public IReadOnlyDictionary<string, DataType>? ColumnTypes { get; init; }
 
+    /// <summary>
+    /// How many threads parse a large file at once (default: the processor count). 1 parses on the calling thread.
+    /// Results do not depend on it.
+    /// </summary>
+    public int? MaxDegreeOfParallelism { get; init; }
+
     public void Validate()
     {
         if (Delimiter == Quote) throw new ArgumentException("delimiter and quote must differ");
         if (Delimiter is '\r' or '\n' || Quote is '\r' or '\n') throw new ArgumentException("delimiter and quote cannot be line breaks");
+        if (MaxDegreeOfParallelism is <= 0) throw new ArgumentException("MaxDegreeOfParallelism must be at least 1");
         if (BadRows == BadRowPolicy.Quarantine && string.IsNullOrEmpty(QuarantinePath))
             throw new ArgumentException("the quarantine policy needs a QuarantinePath");
     }
 }
 
-/// <summary>A row that could not be read: 1-based line number, column (if known), offending value, reason.</summary>
+/// <summary>A row that could not be read: 1-based line number, column (if known), offending value, reason; and the file, when known.</summary>
 public sealed record CsvRowError(long Line, string? Column, string? Value, string Reason)
 {
+    /// <summary>The file the row is in, when the reader was given its name.</summary>
+    public string? File { get; init; }
+
     public override string ToString() =>
-        $"line {Line}{(Column is null ? "" : $", column '{Column}'")}{(Value is null ? "" : $", value '{Value}'")}: {Reason}";
+        $"{(File is null ? "" : File + ": ")}line {Line}{(Column is null ? "" : $", column '{Column}'")}{(Value is null ? "" : $", value '{Value}'")}: {Reason}";
 }
 
 public sealed class CsvFormatException(CsvRowError error) : FormatException(error.ToString())

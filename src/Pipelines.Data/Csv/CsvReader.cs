@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Pipelines.Data.Tables;
 
@@ -30,6 +31,64 @@ public static class CsvReader
 internal sealed class TypeInference
 {
     private bool _bool = true, _int32 = true, _int64 = true, _double = true, _date = true, _timestamp = true, _utc = true, _any;
+
+    /// <summary>
+    /// Observes a UTF-8 value. Plain integers and decimals are classified from their digits (such text is never a
+    /// boolean, date or timestamp, and always a double); anything else is decoded and observed as text.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Observe(ReadOnlySpan<byte> v)
+    {
+        if (!(_bool | _int32 | _int64 | _double | _date | _timestamp)) { _any = true; return; }
+        if (!(_bool | _int32 | _int64 | _date | _timestamp))
+        {
+            // Only double is left to rule out, and a plain decimal cannot rule it out.
+            if (v.Length > 0 && Utf8Number.ScanDouble(v, out _) == v.Length) { _any = true; return; }
+            Observe(Encoding.UTF8.GetString(v).AsSpan());
+            return;
+        }
+        // The common shapes of the other types, each of which rules out every type it is not.
+        if (_timestamp && v.Length == 19 && Utf8Values.TryIsoDateTime(v, out _))
+        {
+            _any = true;
+            _bool = _int32 = _int64 = _double = _date = _utc = false;
+            return;
+        }
+        if ((_date || _timestamp) && v.Length == 10 && Utf8Values.TryIsoDate(v, out _))
+        {
+            _any = true;
+            _bool = _int32 = _int64 = _double = _utc = false;
+            return;
+        }
+        if (_bool && v.Length is 4 or 5 && Utf8Values.TryParseBool(v, out _))
+        {
+            _any = true;
+            _int32 = _int64 = _double = _date = _timestamp = false;
+            return;
+        }
+        var n = Utf8Number.ScanInt64(v, out var integer);
+        if (n > 0 && n == v.Length)
+        {
+            _any = true;
+            _bool = _date = _timestamp = false;
+            if (integer is < int.MinValue or > int.MaxValue) _int32 = false;
+            return;
+        }
+        if (n >= 0 && v.Length > 0 && Utf8Number.ScanDouble(v, out _) == v.Length)
+        {
+            _any = true;
+            _bool = _int32 = _int64 = _date = _timestamp = false;
+            return;
+        }
+        Observe(Encoding.UTF8.GetString(v).AsSpan());
+    }
+
+    /// <summary>Combines observations of another part of the same column (the order of observations does not matter).</summary>
+    public void Merge(TypeInference other)
+    {
+        _bool &= other._bool; _int32 &= other._int32; _int64 &= other._int64; _double &= other._double;
+        _date &= other._date; _timestamp &= other._timestamp; _utc &= other._utc; _any |= other._any;
+    }
 
     public void Observe(ReadOnlySpan<char> v)
     {

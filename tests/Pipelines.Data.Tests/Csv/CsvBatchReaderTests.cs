@@ -1,4 +1,5 @@
 using System.Text;
+using Pipelines.Data;
 using Pipelines.Data.Csv;
 using Pipelines.Data.Tables;
 
@@ -184,5 +185,102 @@ public class CsvBatchReaderTests
         for (var c = 0; c < whole.Columns.Count; c++)
             for (var r = 0; r < whole.RowCount; r++)
                 Assert.That(concatenated.Columns[c].Format(r), Is.EqualTo(whole.Columns[c].Format(r)), $"column {c} row {r}");
+    }
+
+    /// <summary>Counts the bytes read through it, to tell one pass over a file from two.</summary>
+    private sealed class CountingStream(Stream inner) : Stream
+    {
+        public long BytesRead { get; private set; }
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => inner.Length;
+        public override long Position { get => inner.Position; set => inner.Position = value; }
+        public override int Read(byte[] buffer, int offset, int count) { var n = inner.Read(buffer, offset, count); BytesRead += n; return n; }
+        public override int Read(Span<byte> buffer) { var n = inner.Read(buffer); BytesRead += n; return n; }
+        public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
+        public override void Flush() { }
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    private static byte[] IdsAndMeasures(int rows)
+    {
+        var sb = new StringBuilder("id,label,x1,x2\n");
+        for (var i = 0; i < rows; i++) sb.Append(i).Append(',').Append(i % 3 == 0 ? "yes" : "no").Append(',').Append(i * 0.25).Append(',').Append(i % 10 == 0 ? "" : (i % 7).ToString()).Append('\n');
+        return Encoding.UTF8.GetBytes(sb.ToString());
+    }
+
+    private static string Cells(IEnumerable<Table> batches) =>
+        string.Join("\n", batches.SelectMany(b => Enumerable.Range(0, b.RowCount).Select(r => string.Join(",", b.Columns.Select(c => c.Format(r) ?? "∅")))));
+
+    [Test]
+    public void DeclaredTypes_ReadTheFileOnce_WhileInferenceReadsItTwice()
+    {
+        var bytes = IdsAndMeasures(150_000);
+        var declared = new CsvOptions { ColumnTypes = new Dictionary<string, DataType> { ["id"] = DataType.Int32, ["label"] = DataType.String, ["x1"] = DataType.Float64, ["x2"] = DataType.Int32 } };
+
+        var once = new CountingStream(new MemoryStream(bytes));
+        string declaredCells;
+        using (var reader = new CsvBatchReader(once, declared)) declaredCells = Cells(reader.ReadBatches());
+        var twice = new CountingStream(new MemoryStream(bytes));
+        string inferredCells;
+        using (var reader = new CsvBatchReader(twice))
+        {
+            Assert.That(reader.Schema.Fields.Select(f => f.Type), Is.EqualTo(new[] { DataType.Int32, DataType.String, DataType.Float64, DataType.Int32 }));
+            inferredCells = Cells(reader.ReadBatches());
+        }
+
+        Assert.That(bytes.Length, Is.GreaterThan(2_000_000));
+        Assert.That(once.BytesRead, Is.LessThan(bytes.Length * 1.05), "declared types: one pass");
+        Assert.That(twice.BytesRead, Is.GreaterThanOrEqualTo(2L * bytes.Length), "inferred types: two passes");
+        Assert.That(declaredCells, Is.EqualTo(inferredCells));
+    }
+
+    [Test]
+    public void AskedForColumnsWithDeclaredTypes_AreReadInOnePass_InTheOrderAsked()
+    {
+        var bytes = IdsAndMeasures(100_000);
+        var counting = new CountingStream(new MemoryStream(bytes));
+        var options = new CsvOptions { ColumnTypes = new Dictionary<string, DataType> { ["x2"] = DataType.Float64, ["x1"] = DataType.Float64 } };
+
+        using var reader = new CsvBatchReader(counting, options, columns: ["x2", "x1"]);
+        var batches = reader.ReadBatches().ToList();
+
+        Assert.That(reader.Schema, Is.EqualTo(new Schema([new Field("x2", DataType.Float64), new Field("x1", DataType.Float64)])));
+        Assert.That(counting.BytesRead, Is.LessThan(bytes.Length * 1.05), "the undeclared id and label columns are not inferred");
+        var all = Table.Concat(reader.Schema, batches);
+        Assert.That(all.RowCount, Is.EqualTo(100_000));
+        Assert.That(all["x1"].GetValue(4_321), Is.EqualTo(4_321 * 0.25));
+        Assert.That(all["x2"].GetValue(4_321), Is.EqualTo((double)(4_321 % 7)));
+        Assert.That(all["x2"].IsNull(4_320), Is.True);
+    }
+
+    [Test]
+    public void DeclaredTypes_AValueThatDoesNotFit_FailsNamingFileLineAndColumn()
+    {
+        var sb = new StringBuilder("id,x1,x2\n");
+        for (var i = 0; i < 5_000; i++) sb.Append(i).Append(',').Append(i * 0.5).Append(',').Append(i == 3_210 ? "1.5.2" : (i % 3).ToString()).Append('\n');
+        var path = Write(sb.ToString());
+        var options = new CsvOptions { ColumnTypes = new Dictionary<string, DataType> { ["x1"] = DataType.Float64, ["x2"] = DataType.Float64 } };
+
+        var (schema, batches) = DataFile.Open(path, options, ["x2", "x1"]);
+        var e = Assert.Throws<CsvFormatException>(() => batches.Sum(b => b.RowCount))!;
+
+        Assert.That(schema.Fields.Select(f => f.Name), Is.EqualTo(new[] { "x2", "x1" }));
+        Assert.That(e.Error, Is.EqualTo(new CsvRowError(3_212, "x2", "1.5.2", "not a valid float64") { File = path }));
+        Assert.That(e.Message, Is.EqualTo($"{path}: line 3212, column 'x2', value '1.5.2': not a valid float64"));
+    }
+
+    [Test]
+    public void SkipPolicy_RecordsTheFileOfEachRejectedRow()
+    {
+        var path = Write("a,b\n1,2\nx,3\n4,5\n");
+        using var reader = CsvBatchReader.Open(path, new CsvOptions { BadRows = BadRowPolicy.Skip, ColumnTypes = new Dictionary<string, DataType> { ["a"] = DataType.Int64, ["b"] = DataType.Int64 } });
+
+        var rows = reader.ReadBatches().Sum(b => b.RowCount);
+
+        Assert.That(rows, Is.EqualTo(2));
+        Assert.That(reader.RejectedRows.Single().ToString(), Is.EqualTo($"{path}: line 3, column 'a', value 'x': not a valid int64"));
     }
 }
