@@ -121,12 +121,25 @@ public sealed class TrialPruning : IAsyncDisposable
         PruningSettings settings, TimeProvider time, CancellationToken ct, TimeSpan? refresh = null)
     {
         var pruning = new TrialPruning(reports, key, metric, direction, settings, time, refresh ?? RefreshInterval);
-        if (!await reports.BeginAsync(key, number, metric, ct))
+        bool begun;
+        try
+        {
+            begun = await reports.BeginAsync(key, number, metric, ct);
+            if (begun) await pruning.RefreshAsync(ct);
+        }
+        catch (Exception e) when (e is not (ActivityException or OperationCanceledException))
+        {
+            throw Unavailable(key, e);
+        }
+        if (!begun)
             throw new ActivityException($"trial {key.Trial} of sweep '{key.Sweep.StepId}': a newer attempt than {key.Attempt} has begun", retryable: false);
-        await pruning.RefreshAsync(ct);
         pruning._loop = pruning.LoopAsync();
         return pruning;
     }
+
+    // The database blinked: the attempt is worth repeating, and a repeat starts the trial's reports afresh.
+    private static ActivityException Unavailable(SweepTrialKey key, Exception e) =>
+        new($"trial {key.Trial} of sweep '{key.Sweep.StepId}': sweep reports unavailable: {e.Message}", retryable: true, e);
 
     /// <summary>Records the validation value of <paramref name="iteration"/>; true when the trial should stop (it is pruned).</summary>
     public bool ShouldStop(int iteration, double value)
@@ -151,7 +164,10 @@ public sealed class TrialPruning : IAsyncDisposable
         await StopLoopAsync();
         IntermediateValue[] values;
         lock (_gate) values = _values.ToArray();
-        if (!await _reports.FinishAsync(_key, state, value, values, ct))
+        bool recorded;
+        try { recorded = await _reports.FinishAsync(_key, state, value, values, ct); }
+        catch (Exception e) when (e is not (ActivityException or OperationCanceledException)) { throw Unavailable(_key, e); }
+        if (!recorded)
             throw new ActivityException($"trial {_key.Trial} of sweep '{_key.Sweep.StepId}': attempt {_key.Attempt} was superseded by a newer attempt", retryable: false);
         _finished = true;
     }

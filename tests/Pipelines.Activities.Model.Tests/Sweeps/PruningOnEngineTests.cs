@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
@@ -69,7 +70,7 @@ public sealed class PruningOnEngineTests
         File.WriteAllText(Path.Combine(_dir, name), sb.ToString());
     }
 
-    private string Sweep(int maxParallel, bool cache) => $$$"""
+    private string Sweep(int maxParallel, bool cache, bool retry = false) => $$$"""
         name: pruned-sweep
         steps:
           - id: suggest
@@ -83,6 +84,7 @@ public sealed class PruningOnEngineTests
           - id: trials
             uses: train.trial
             cache: {{{(cache ? "true" : "false")}}}
+            {{{(retry ? "retry: { max_attempts: 2, backoff: { initial: 0s, max: 0s } }" : "")}}}
             for_each: { items: "${{ steps.suggest.outputs.trials }}", max_parallel: {{{maxParallel}}} }
             with:
               train: "{{{Path.Combine(_dir, "train.csv")}}}"
@@ -106,7 +108,7 @@ public sealed class PruningOnEngineTests
     private sealed record Env(EngineHarness Engine, MlflowClient Client);
 
     /// <summary>An engine with <paramref name="processes"/> workers, each with its own pool, store cache, MLflow client and sweep reports.</summary>
-    private async Task<Env> StartAsync(int processes)
+    private async Task<Env> StartAsync(int processes, Func<ISweepReports, ISweepReports>? wrap = null)
     {
         var engine = await EngineHarness.CreateAsync();
         _disposables.Add(engine);
@@ -138,7 +140,7 @@ public sealed class PruningOnEngineTests
                 Tracking = new PipelineTracking(client),
                 WorkRoot = Path.Combine(_dir, $"work-{p}"),
                 Once = new DatabaseOnceRegistry(new PostgresOnceRegistry(pool)),
-                Sweeps = new DatabaseSweepReports(new PostgresSweepReports(pool)),
+                Sweeps = wrap is null ? new DatabaseSweepReports(new PostgresSweepReports(pool)) : wrap(new DatabaseSweepReports(new PostgresSweepReports(pool))),
             };
             await engine.StartWorkersAsync(1, services: new ServiceSet().Add(services));
         }
@@ -257,6 +259,40 @@ public sealed class PruningOnEngineTests
         var board = env.Engine.Step(run, "board").Outputs!;
         Assert.That(board["best"]!["state"]!.GetValue<string>(), Is.EqualTo("complete"));
         Assert.That(Eta(board["best"]!.AsObject()), Is.EqualTo(0.3));
+    }
+
+    /// <summary>Records a trial's end, then loses the reply once (a connection reset), for one trial of the sweep.</summary>
+    private sealed class LostFinishReply(ISweepReports inner, int trial, StrongBox<int> failures) : ISweepReports
+    {
+        public Task<bool> BeginAsync(SweepTrialKey key, int number, string metric, CancellationToken ct = default) => inner.BeginAsync(key, number, metric, ct);
+        public Task<bool> ReportAsync(SweepTrialKey key, IReadOnlyList<IntermediateValue> values, CancellationToken ct = default) => inner.ReportAsync(key, values, ct);
+
+        public async Task<bool> FinishAsync(SweepTrialKey key, SweepTrialState state, double? value, IReadOnlyList<IntermediateValue> values, CancellationToken ct = default)
+        {
+            var recorded = await inner.FinishAsync(key, state, value, values, ct);
+            if (key.Trial == trial && Interlocked.Increment(ref failures.Value) == 1) throw new IOException("injected: connection reset after the finish was written");
+            return recorded;
+        }
+
+        public Task<IReadOnlyList<SweepTrialReport>> ReadAsync(SweepId sweep, bool finishedOnly = false, IReadOnlyCollection<int>? known = null, CancellationToken ct = default) =>
+            inner.ReadAsync(sweep, finishedOnly, known, ct);
+    }
+
+    [Test]
+    public async Task ARetriedTrial_ReplacesItsEarlierAttemptsReports_AndIsPrunedAlike()
+    {
+        var failures = new StrongBox<int>();
+        var env = await StartAsync(processes: 2, wrap: inner => new LostFinishReply(inner, trial: 3, failures));
+        var run = await RunAsync(env, Sweep(maxParallel: 1, cache: false, retry: true));
+        var item = run.Steps.Single(s => s.StepId == "trials" && s.ItemIndex == 3);
+        Assert.That(item.Attempts, Has.Count.EqualTo(2), Errors(run));
+        Assert.That(item.Attempts[0].Error, Does.Contain("sweep reports unavailable: injected"));
+        Assert.That(PrunedNumbers(Results(run)), Is.EqualTo(new[] { 3, 5 }));
+
+        var stored = await new PostgresSweepReports(env.Engine.Database.DataSource).ReadAsync(run.Run.Id, "trials");
+        var three = stored.Single(t => t.Trial == 3);
+        Assert.That((three.Attempt, three.State, three.Steps), Is.EqualTo((2, "pruned", new[] { 0, 1, 2, 3 })), "the row is the retry's, with its values");
+        Assert.That(stored.Single(t => t.Trial == 5).State, Is.EqualTo("pruned"), "a later sibling saw the retried trial once");
     }
 
     private sealed class ListLog : IActivityLog
