@@ -25,6 +25,13 @@ public sealed class ActivityServices
     /// </summary>
     public IOnceRegistry Once { get; init; } = new InProcessOnceRegistry();
 
+    /// <summary>
+    /// Intermediate values the trials of a sweep share, so that the median rule can prune a trial against siblings
+    /// that ran on other workers. Workers on a database use <see cref="DatabaseSweepReports"/>; the default shares
+    /// within this process only.
+    /// </summary>
+    public ISweepReports Sweeps { get; init; } = new InProcessSweepReports();
+
     /// <summary>A fresh folder for this attempt: a repeated attempt never sees or overwrites an earlier one's files.</summary>
     public string WorkDirectory(ActivityContext context)
     {

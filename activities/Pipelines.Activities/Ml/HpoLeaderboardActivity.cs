@@ -1,11 +1,16 @@
 using System.Text.Json.Nodes;
+using Pipelines.Activities.Model;
 using Pipelines.Core.Activities;
 using Pipelines.Ml.Tuning;
 
 namespace Pipelines.Activities.Ml;
 
-/// <summary>Fan-in of a sweep: ranks the trial results and checks the winner against a baseline.</summary>
-[Activity("hpo.leaderboard", "1", "Ranks sweep results (fan-in of train.trial) and reports the best trial and whether it beats the baseline.")]
+/// <summary>
+/// Fan-in of a sweep: ranks the trial results and checks the winner against a baseline. Pruned trials (stopped by
+/// the median rule, <c>state: pruned</c>) are listed after the ranked ones, without a rank: their last value was
+/// measured before their final round, so it is not comparable, and a pruned trial is never the best.
+/// </summary>
+[Activity("hpo.leaderboard", "1", "Ranks sweep results (fan-in of train.trial) and reports the best trial and whether it beats the baseline; pruned trials are listed but never best.")]
 public sealed class HpoLeaderboardActivity : IActivity
 {
     public static ActivitySchema Schema { get; } = new(
@@ -21,6 +26,7 @@ public sealed class HpoLeaderboardActivity : IActivity
             .Required("best_value", SchemaBuilder.Number())
             .Required("beats_baseline", SchemaBuilder.Boolean())
             .Optional("best_model", SchemaBuilder.Any("The best trial's model artifact reference (null without artifact services)."))
+            .Optional("pruned", SchemaBuilder.Array(SchemaBuilder.Integer(), "Numbers of the trials the median rule pruned."))
             .Build());
 
     public Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken cancellationToken)
@@ -29,9 +35,15 @@ public sealed class HpoLeaderboardActivity : IActivity
         if (results.Count == 0) throw new ActivityException("no results to rank", retryable: false);
         var maximize = (context.Inputs["direction"]?.GetValue<string>() ?? "maximize") != "minimize";
         double Value(JsonObject r) => JsonNumber.Double(r["value"]) ?? double.NaN;
-        var ranked = results.Where(r => !double.IsNaN(Value(r)))
+        // Results of train.trial before pruning existed carry no state: they ran to the end.
+        static bool Pruned(JsonObject r) => r["state"]?.GetValue<string>() == TrialEnd.Pruned;
+        List<JsonObject> Order(IEnumerable<JsonObject> rows) => rows.Where(r => !double.IsNaN(Value(r)))
             .OrderBy(r => maximize ? -Value(r) : Value(r)).ThenBy(r => JsonNumber.Long(r["number"]) ?? 0).ToList();
-        if (ranked.Count == 0) throw new ActivityException("every result lacks a value", retryable: false);
+        var ranked = Order(results.Where(r => !Pruned(r)));
+        var pruned = Order(results.Where(Pruned));
+        if (ranked.Count == 0)
+            throw new ActivityException(pruned.Count > 0 ? $"all {pruned.Count} trials with a value were pruned; none ran to the end to be picked" : "every result lacks a value",
+                retryable: false);
         var best = ranked[0];
         var baselineResult = context.Inputs["baseline"] as JsonObject;
         var baseline = baselineResult is not null ? JsonNumber.Double(baselineResult["value"]) : JsonNumber.Double(context.Inputs["baseline"]);
@@ -42,13 +54,15 @@ public sealed class HpoLeaderboardActivity : IActivity
             copy["rank"] = i + 1;
             return (JsonNode)copy;
         }).ToArray());
+        foreach (var r in pruned) board.Add(r.DeepClone());
         if (baselineResult is not null)
         {
             var row = (JsonObject)baselineResult.DeepClone();
             row["baseline"] = true;
             board.Add(row);
         }
-        context.Log.Write($"best: trial {best["number"]} = {Value(best)}" + (baseline is { } bl ? $" (baseline {bl}: {(beats ? "beaten" : "NOT beaten")})" : ""));
+        context.Log.Write($"best: trial {best["number"]} = {Value(best)}" + (baseline is { } bl ? $" (baseline {bl}: {(beats ? "beaten" : "NOT beaten")})" : "") +
+                          (pruned.Count > 0 ? $"; pruned: {string.Join(", ", pruned.Select(r => r["number"]?.ToJsonString()))}" : ""));
         if (!beats && context.Inputs["stop_if_not_beaten"]?.GetValue<bool>() == true)
             return Task.FromResult(ActivityResult.Stop($"no trial beats the baseline: best {Value(best)}, baseline {baseline}"));
         return Task.FromResult(ActivityResult.Success(new JsonObject
@@ -58,6 +72,7 @@ public sealed class HpoLeaderboardActivity : IActivity
             ["best"] = best.DeepClone(),
             ["best_value"] = Value(best),
             ["beats_baseline"] = beats,
+            ["pruned"] = new JsonArray(pruned.Select(r => (JsonNode?)r["number"]?.DeepClone()).ToArray()),
         }));
     }
 }

@@ -19,7 +19,7 @@ public sealed class HpoSuggestActivity : IActivity
             .Optional("seed", SchemaBuilder.Integer("Seed; the same seed proposes the same trials."))
             .Optional("grid_points", SchemaBuilder.Integer("Points per continuous dimension for grid (default 3)."))
             .Optional("direction", SchemaBuilder.String("minimize or maximize (default), for TPE."))
-            .Optional("history", SchemaBuilder.Array(SchemaBuilder.Any(), "Earlier results ({number, params, value}) for TPE."))
+            .Optional("history", SchemaBuilder.Array(SchemaBuilder.Any(), "Earlier results ({number, params, value, state}) for TPE; pruned ones count as tried, not as finished."))
             .Build(),
         SchemaBuilder.Object()
             .Required("trials", SchemaBuilder.Array(SchemaBuilder.Any(), "[{number, params}]"))
@@ -36,7 +36,7 @@ public sealed class HpoSuggestActivity : IActivity
         var history = (inputs["history"] as JsonArray ?? []).Select(h => h as JsonObject).Where(h => h is not null).Select(h =>
         {
             var t = new Trial((int)(JsonNumber.Long(h!["number"]) ?? 0), (JsonObject)h["params"]!.DeepClone());
-            return (Trial: t, Value: JsonNumber.Double(h["value"]));
+            return (Trial: t, Value: JsonNumber.Double(h["value"]), Pruned: h["state"]?.GetValue<string>() == Model.TrialEnd.Pruned);
         }).ToList();
         ISampler sampler = (inputs["strategy"]?.GetValue<string>() ?? "random") switch
         {
@@ -47,10 +47,13 @@ public sealed class HpoSuggestActivity : IActivity
         };
         // Replay the history into a study so TPE sees finished trials; new trials are numbered after them.
         var study = new Study(space, new ReplaySampler(history.Select(h => h.Trial.Parameters).ToList(), sampler), direction);
-        foreach (var (_, value) in history)
+        foreach (var (_, value, pruned) in history)
         {
             var t = study.Ask();
-            if (value is { } v) study.Tell(t, v); else study.Fail(t);
+            // A pruned trial's value was measured before its last round: TPE must not learn from it as if it had finished.
+            if (pruned) study.Prune(t);
+            else if (value is { } v) study.Tell(t, v);
+            else study.Fail(t);
         }
         if (sampler is GridSampler g) n = Math.Min(n, g.Size(space) - history.Count);
         var trials = new JsonArray();

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
+using Pipelines.Activities.Hosting;
 using Pipelines.Activities.Model;
 using Pipelines.Core.Activities;
+using Pipelines.Ml.Trainers;
 using Pipelines.Ml.Tuning;
 
 namespace Pipelines.Activities.Ml;
@@ -11,41 +13,106 @@ namespace Pipelines.Activities.Ml;
 /// of the pipeline's parent run with per-iteration metrics; without them (bare engine) the model directory stays in
 /// an attempt-scoped temp folder. A repeated attempt never overwrites what an earlier one wrote.
 /// </summary>
-[Activity("train.trial", "1", "Trains one model (xgboost, logistic or constant baseline) with given parameters and reports its validation metric.")]
+/// <remarks>
+/// With <c>pruning</c>, an xgboost trial reports its validation metric after every round to the sweep's shared
+/// reports (<see cref="ISweepReports"/>, keyed by pipeline run, step and fan-out item) and stops when the median
+/// rule says so against its finished siblings (<see cref="TrialPruning"/>). A pruned trial succeeds with
+/// <c>state: pruned</c> and its last value, keeps its MLflow run (tagged pruned) and publishes no model: the
+/// leaderboard never picks it.
+/// </remarks>
+[Activity("train.trial", "1", "Trains one model (xgboost, logistic or constant baseline) with given parameters and reports its validation metric; optionally pruned by the median rule against its sibling trials.")]
 public sealed class TrainTrialActivity : IActivity
 {
     public static ActivitySchema Schema { get; } = new(
         ModelTraining.Inputs(SchemaBuilder.Object())
             .Optional("trial", SchemaBuilder.Any("A trial from hpo.suggest: {number, params}."))
+            .Optional("pruning", PruningSettings.Schema())
             .Build(),
         SchemaBuilder.Object()
-            .Required("result", SchemaBuilder.Any("{number, trainer, params, metric, value, best_iteration, model, model_dir, mlflow_run_id}"))
-            .Required("value", SchemaBuilder.Number("The validation metric."))
-            .Required("model_dir", SchemaBuilder.String("The MLflow model directory of this attempt (xgboost only; else empty)."))
-            .Optional("model", SchemaBuilder.Any("The model artifact reference (xgboost with artifact services; else null)."))
+            .Required("result", SchemaBuilder.Any("{number, trainer, params, metric, value, state, iterations, pruned_at, best_iteration, model, model_dir, mlflow_run_id}"))
+            .Required("value", SchemaBuilder.Number("The validation metric (of a pruned trial: its last reported value)."))
+            .Required("model_dir", SchemaBuilder.String("The MLflow model directory of this attempt (xgboost only, not pruned; else empty)."))
+            .Optional("model", SchemaBuilder.Any("The model artifact reference (xgboost with artifact services, not pruned; else null)."))
+            .Optional("state", SchemaBuilder.String("complete, or pruned when the median rule stopped the trial."))
             .Build());
 
     public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken cancellationToken)
     {
         var trial = context.Inputs["trial"] as JsonObject;
         var number = JsonNumber.Long(trial?["number"]) ?? context.ItemIndex ?? 0;
-        using var outcome = await ModelTraining.TrainAsync(context, trial?["params"] as JsonObject, cancellationToken);
-        var (model, modelDir) = await ModelOutputs.PublishAsync(context, outcome, $"trial-{number}-model", cancellationToken);
-        var runId = await ModelOutputs.TrackAsync(context, outcome, $"trial-{number}", model, cancellationToken);
-        context.Log.Write($"trial {number} ({outcome.Trainer}): valid {outcome.Metric} = {ModelOutputs.Format(outcome.Value)}" +
-                          (outcome.BestIteration is { } b ? $", best iteration {b}" : ""));
-        var result = new JsonObject
+        var pruning = await StartPruningAsync(context, (int)number, cancellationToken);
+        await using (pruning)
         {
-            ["number"] = number,
-            ["trainer"] = outcome.Trainer,
-            ["params"] = outcome.Parameters.DeepClone(),
-            ["metric"] = outcome.Metric,
-            ["value"] = outcome.Value,
-            ["best_iteration"] = outcome.BestIteration,
-            ["model"] = model?.DeepClone(),
-            ["model_dir"] = modelDir,
-            ["mlflow_run_id"] = runId,
-        };
-        return ActivityResult.Success(new JsonObject { ["result"] = result, ["value"] = outcome.Value, ["model_dir"] = modelDir, ["model"] = model });
+            using var outcome = await ModelTraining.TrainAsync(context, trial?["params"] as JsonObject, cancellationToken,
+                pruning is null ? null : (Func<int, double, bool>)pruning.ShouldStop);
+            var pruned = pruning?.PrunedAt is not null;
+            var value = pruned ? pruning!.LastValue!.Value : outcome.Value;
+            var end = pruning is null ? null : new TrialEnd(pruned ? TrialEnd.Pruned : TrialEnd.Complete, value, pruning.PrunedAt);
+            // A pruned trial's model is never picked, so it is not packaged or published.
+            var (model, modelDir) = pruned ? (null, "") : await ModelOutputs.PublishAsync(context, outcome, $"trial-{number}-model", cancellationToken);
+            var runId = await ModelOutputs.TrackAsync(context, outcome, $"trial-{number}", model, cancellationToken, end);
+            var iterations = outcome.IterationMetrics.Values.FirstOrDefault()?.Count;
+            context.Log.Write($"trial {number} ({outcome.Trainer}): valid {outcome.Metric} = {ModelOutputs.Format(value)}" +
+                              (pruned ? $", pruned at iteration {pruning!.PrunedAt} by the median of {pruning.FinishedSiblings} finished siblings" : "") +
+                              (outcome.BestIteration is { } b && !pruned ? $", best iteration {b}" : ""));
+            if (pruning?.LastBackgroundError is { } error)
+                context.Log.Write($"trial {number}: a background exchange of sweep reports failed (later ones may have succeeded): {error.Message}");
+            if (pruning is not null)
+            {
+                // Last, so siblings see this trial finished only once everything it publishes exists.
+                await pruning.FinishAsync(pruned ? SweepTrialState.Pruned : SweepTrialState.Complete, value, cancellationToken);
+            }
+            var state = pruned ? TrialEnd.Pruned : TrialEnd.Complete;
+            var result = new JsonObject
+            {
+                ["number"] = number,
+                ["trainer"] = outcome.Trainer,
+                ["params"] = outcome.Parameters.DeepClone(),
+                ["metric"] = outcome.Metric,
+                ["value"] = value,
+                ["state"] = state,
+                ["iterations"] = iterations,
+                ["pruned_at"] = pruning?.PrunedAt,
+                ["best_iteration"] = pruned ? null : outcome.BestIteration,
+                ["model"] = model?.DeepClone(),
+                ["model_dir"] = modelDir,
+                ["mlflow_run_id"] = runId,
+            };
+            return ActivityResult.Success(new JsonObject
+            {
+                ["result"] = result, ["value"] = value, ["model_dir"] = modelDir, ["model"] = model, ["state"] = state,
+            });
+        }
     }
+
+    private static async Task<TrialPruning?> StartPruningAsync(ActivityContext context, int number, CancellationToken ct)
+    {
+        var settings = PruningSettings.Parse(context.Inputs["pruning"]);
+        if (settings is null) return null;
+        var trainer = ModelTraining.TrainerOf(context.Inputs);
+        if (trainer != "xgboost")
+        {
+            context.Log.Write($"pruning applies to xgboost trials (per-round metrics); the {trainer} trainer runs to the end");
+            return null;
+        }
+        var reports = SweepReportsOf(context);
+        var metric = ModelTraining.MetricOf(context.Inputs);
+        // The fan-out item is the trial's identity within the sweep; a step that is not fanned out is a sweep of one.
+        var key = new SweepTrialKey(SweepId.Of(context), context.ItemIndex ?? number, context.Attempt);
+        var pruning = await TrialPruning.StartAsync(reports, key, number, metric,
+            XGBoostTrainer.Maximize(metric) ? Direction.Maximize : Direction.Minimize, settings, context.Time, ct);
+        context.Log.Write($"pruning: median rule on valid {metric} (start-up {settings.StartupTrials} trials, warm-up {settings.WarmupRounds} rounds); " +
+                          $"{pruning.FinishedSiblings} finished siblings so far");
+        return pruning;
+    }
+
+    /// <summary>
+    /// Where sibling trials meet: an <see cref="ISweepReports"/> the process registered itself, else that of its
+    /// <see cref="ActivityServices"/> (shared through the database when the workers run on one).
+    /// </summary>
+    private static ISweepReports SweepReportsOf(ActivityContext context) =>
+        context.Services?.GetService(typeof(ISweepReports)) as ISweepReports
+        ?? (context.Services?.GetService(typeof(ActivityServices)) as ActivityServices)?.Sweeps
+        ?? throw new ActivityException($"step '{context.StepId}': input 'pruning' needs the sweep reports that sibling trials share, " +
+                                       "but this worker was started without activity services", retryable: false);
 }

@@ -30,8 +30,14 @@ public static class ModelOutputs
         return (await ArtifactRefs.PublishModelAsync(context, modelDir, name, ct), modelDir);
     }
 
-    /// <summary>Logs a training as a nested run of the pipeline's parent run; returns its run id, or null without tracking.</summary>
-    public static async Task<string?> TrackAsync(ActivityContext context, TrainingOutcome outcome, string runName, JsonObject? model, CancellationToken ct)
+    /// <summary>
+    /// Logs a training as a nested run of the pipeline's parent run; returns its run id, or null without tracking.
+    /// A sweep trial passes how it ended (<paramref name="end"/>): its state becomes the tag <c>pipelines.trial_state</c>
+    /// (<c>complete</c> or <c>pruned</c>, with <c>pipelines.pruned_at_iteration</c>) and its value the final metric;
+    /// a pruned trial's run is FINISHED, as the trial ended normally, and carries the rounds it trained.
+    /// </summary>
+    public static async Task<string?> TrackAsync(ActivityContext context, TrainingOutcome outcome, string runName, JsonObject? model, CancellationToken ct,
+        TrialEnd? end = null)
     {
         var parent = await ModelTracking.ParentRunAsync(context, ct);
         if (parent is null) return null;
@@ -39,7 +45,7 @@ public static class ModelOutputs
         var tracking = ActivityServices.From(context).Tracking!;
         var parameters = SearchSpace.ToStrings(outcome.Parameters).ToDictionary(p => p.Key, p => p.Value);
         parameters["trainer"] = outcome.Trainer;
-        var final = new Dictionary<string, double> { [$"valid_{outcome.Metric}"] = outcome.Value };
+        var final = new Dictionary<string, double> { [$"valid_{outcome.Metric}"] = end?.Value ?? outcome.Value };
         if (outcome.BestIteration is { } b) final["best_iteration"] = b;
         var run = await tracking.LogTrialAsync(parent, new TrialResult
         {
@@ -50,8 +56,23 @@ public static class ModelOutputs
         }, ct);
         await tracking.Client.SetTagAsync(run.RunId, "pipelines.step_run_id", context.StepRunId.ToString(), ct);
         if (model is not null) await tracking.Client.SetTagAsync(run.RunId, "pipelines.model_artifact", model["uri"]!.GetValue<string>(), ct);
+        if (end is not null)
+        {
+            await tracking.Client.SetTagAsync(run.RunId, TrialStateTag, end.State, ct);
+            if (end.PrunedAt is { } at) await tracking.Client.SetTagAsync(run.RunId, PrunedAtTag, at.ToString(CultureInfo.InvariantCulture), ct);
+        }
         return run.RunId;
     }
 
+    public const string TrialStateTag = "pipelines.trial_state";
+    public const string PrunedAtTag = "pipelines.pruned_at_iteration";
+
     public static string Format(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>How a sweep trial ended: <c>complete</c> or <c>pruned</c> (at an iteration), and the value it reports.</summary>
+public sealed record TrialEnd(string State, double Value, int? PrunedAt = null)
+{
+    public const string Complete = "complete";
+    public const string Pruned = "pruned";
 }

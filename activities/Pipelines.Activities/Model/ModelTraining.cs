@@ -69,25 +69,13 @@ public static class ModelTraining
         }
     }
 
-    /// <summary>Resolves train/valid (recording lineage for references) and trains.</summary>
-    public static async Task<TrainingOutcome> TrainAsync(ActivityContext context, JsonObject? extraParams, CancellationToken ct)
-    {
-        var inputs = context.Inputs;
-        var csv = CsvOf(inputs);
-        var train = Read(await ArtifactRefs.LocalFileAsync(context, "train", ct), csv);
-        var valid = inputs["valid"] is null ? null : Read(await ArtifactRefs.LocalFileAsync(context, "valid", ct), csv);
-        return await Task.Run(() => Train(context, train, valid, extraParams, ct), ct);
-    }
+    /// <summary>The trainer the inputs ask for (default xgboost).</summary>
+    public static string TrainerOf(JsonObject inputs) => inputs["trainer"]?.GetValue<string>() ?? "xgboost";
 
-    private static TrainingOutcome Train(ActivityContext context, Table train, Table? valid, JsonObject? extraParams, CancellationToken ct)
+    /// <summary>The validation metric the inputs ask for, or the task's default; an error when the task has no such metric.</summary>
+    public static string MetricOf(JsonObject inputs)
     {
-        // A column the label or feature pipeline needs is missing: say in which data, so the message alone leads to the file.
-        static ActivityException Mismatch(ActivityContext context, string input, Pipelines.Ml.ColumnMismatchException e) =>
-            new($"{input} data '{ArtifactRefs.DisplayName(context.Inputs[input])}': {e.Message}", retryable: false, e);
-
-        var inputs = context.Inputs;
         var task = TaskOf(inputs);
-        var seed = (int)(JsonNumber.Long(inputs["seed"]) ?? 0);
         var metric = inputs["metric"]?.GetValue<string>() ?? task switch
         {
             TaskKind.BinaryClassification => "auc",
@@ -101,7 +89,35 @@ public static class ModelTraining
             _ => ["rmse", "mae"],
         };
         if (!allowed.Contains(metric)) throw new ActivityException($"metric must be one of {string.Join(", ", allowed)} for this task, got '{metric}'", retryable: false);
-        var trainer = inputs["trainer"]?.GetValue<string>() ?? "xgboost";
+        return metric;
+    }
+
+    /// <summary>
+    /// Resolves train/valid (recording lineage for references) and trains. For xgboost, <paramref name="onValidation"/>
+    /// gets each round's iteration and validation metric (as XGBoost computes it) and returns true to stop training.
+    /// </summary>
+    public static async Task<TrainingOutcome> TrainAsync(ActivityContext context, JsonObject? extraParams, CancellationToken ct,
+        Func<int, double, bool>? onValidation = null)
+    {
+        var inputs = context.Inputs;
+        var csv = CsvOf(inputs);
+        var train = Read(await ArtifactRefs.LocalFileAsync(context, "train", ct), csv);
+        var valid = inputs["valid"] is null ? null : Read(await ArtifactRefs.LocalFileAsync(context, "valid", ct), csv);
+        return await Task.Run(() => Train(context, train, valid, extraParams, onValidation, ct), ct);
+    }
+
+    private static TrainingOutcome Train(ActivityContext context, Table train, Table? valid, JsonObject? extraParams, Func<int, double, bool>? onValidation,
+        CancellationToken ct)
+    {
+        // A column the label or feature pipeline needs is missing: say in which data, so the message alone leads to the file.
+        static ActivityException Mismatch(ActivityContext context, string input, Pipelines.Ml.ColumnMismatchException e) =>
+            new($"{input} data '{ArtifactRefs.DisplayName(context.Inputs[input])}': {e.Message}", retryable: false, e);
+
+        var inputs = context.Inputs;
+        var task = TaskOf(inputs);
+        var seed = (int)(JsonNumber.Long(inputs["seed"]) ?? 0);
+        var metric = MetricOf(inputs);
+        var trainer = TrainerOf(inputs);
         var parameters = new JsonObject();
         foreach (var source in new[] { extraParams, inputs["params"] as JsonObject })
             if (source is not null) foreach (var (k, v) in source) parameters[k] = v?.DeepClone();
@@ -161,7 +177,9 @@ public static class ModelTraining
                     Threads = threads,
                     Parameters = SearchSpace.ToStrings(parameters),
                 };
-                var xgb = new XGBoostTrainer(options).Train(trainSet, [("valid", validSet)], _ => !ct.IsCancellationRequested, ct);
+                var xgb = new XGBoostTrainer(options).Train(trainSet, [("valid", validSet)], round =>
+                    !ct.IsCancellationRequested
+                    && (onValidation is null || round.Get("valid", metric) is not { } v || !onValidation(round.Iteration, v)), ct);
                 bestIteration = xgb.BestIteration;
                 iterations[$"valid_{metric}"] = xgb.History.Select(h => h.Get("valid", metric) ?? double.NaN).ToList();
                 model = xgb;

@@ -89,6 +89,8 @@ public sealed class EngineContext : IAsyncDisposable
             WorkRoot = Path.Combine(state, "work"),
             // Workers in other processes share this database: "create once" (e.g. MLflow parent runs) must hold across them.
             Once = new Pipelines.Activities.Hosting.DatabaseOnceRegistry(new Pipelines.Postgres.ActivityState.PostgresOnceRegistry(DataSource)),
+            // Sibling trials of a sweep run on any worker process: they must see each other's intermediate values to prune.
+            Sweeps = new Pipelines.Activities.Hosting.DatabaseSweepReports(new Pipelines.Postgres.ActivityState.PostgresSweepReports(DataSource)),
         };
         return new Pipelines.Activities.Hosting.ServiceSet()
             .Add(services)

@@ -16,6 +16,17 @@ public sealed class Trial(int number, JsonObject parameters)
     public double? Value { get; internal set; }
     public SortedDictionary<int, double> Intermediate { get; } = new();
 
+    /// <summary>
+    /// A trial known from elsewhere, e.g. a sibling of a sweep fanned out over other workers, whose intermediate
+    /// values a <see cref="MedianPruner"/> should weigh like those of this process's own trials.
+    /// </summary>
+    public static Trial Restore(int number, TrialState state, double? value, IEnumerable<KeyValuePair<int, double>> intermediate, JsonObject? parameters = null)
+    {
+        var t = new Trial(number, parameters ?? new JsonObject()) { State = state, Value = value };
+        foreach (var (step, v) in intermediate) t.Intermediate[step] = v;
+        return t;
+    }
+
     public double GetDouble(string name) => Seeds.Number(Parameters[name]);
     public long GetLong(string name) => (long)Seeds.Number(Parameters[name]);
 }
