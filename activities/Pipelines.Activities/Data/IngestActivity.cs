@@ -49,45 +49,63 @@ public sealed class IngestActivity : IActivity
     {
         var inputs = context.Inputs;
         var outputs = new JsonObject();
-        Table table;
-        string name;
+        var work = ActivityServices.From(context).WorkDirectory(context);
+        string name, path;
+        IngestedFile ingested;
         if (inputs["query"] is not null)
         {
             if (inputs["source"] is not null) throw new ActivityException("give either 'source' or 'query', not both", retryable: false);
-            (table, var watermark) = await ReadQueryAsync(context, ct);
+            var (table, watermark) = await ReadQueryAsync(context, ct);
             if (watermark is not null) outputs["watermark"] = watermark;
             name = inputs["name"]?.GetValue<string>() ?? "query.parquet";
             var allowEmpty = inputs["allow_empty"]?.GetValue<bool>() ?? inputs["watermark"] is not null;
             if (table.RowCount == 0 && !allowEmpty) throw new ActivityException("the query returned no rows", retryable: false);
+            path = Path.Combine(work, name);
+            ingested = WriteParquet(path, table.Schema, [table]);
         }
         else
         {
             if (inputs["source"] is null) throw new ActivityException("input 'source' (a file) or 'query' is required", retryable: false);
             var (file, displayName) = await LocalSourceAsync(context, ct);
-            var csv = CsvOptionsFrom(inputs, Path.Combine(ActivityServices.From(context).WorkDirectory(context), "rejected.csv"));
+            var csv = CsvOptionsFrom(inputs, Path.Combine(work, "rejected.csv"));
+            name = inputs["name"]?.GetValue<string>() ?? DefaultName(displayName);
+            path = Path.Combine(work, name);
             long rejected = 0;
-            table = ReadFile(file, displayName, FormatOf(inputs, displayName, file), csv, n => rejected = n);
-            if (table.RowCount == 0 && inputs["allow_empty"]?.GetValue<bool>() != true)
+            ingested = CopyToParquet(file, displayName, FormatOf(inputs, displayName, file), csv, path, n => rejected = n);
+            if (ingested.Rows == 0 && inputs["allow_empty"]?.GetValue<bool>() != true)
                 throw new ActivityException($"source '{displayName}' has no data rows", retryable: false);
             outputs["rejected_rows"] = rejected;
             if (rejected > 0) context.Log.Write($"{rejected} bad rows {(csv.BadRows == BadRowPolicy.Skip ? "skipped" : "quarantined")}");
             if (csv.BadRows == BadRowPolicy.Quarantine && rejected > 0 && File.Exists(csv.QuarantinePath))
                 outputs["quarantine"] = await ArtifactRefs.PublishAsync(context, csv.QuarantinePath!, "rejected.csv", ArtifactKinds.File, ct);
-            name = inputs["name"]?.GetValue<string>() ?? DefaultName(displayName);
         }
 
-        var stats = table.Schema.Fields.Select((f, i) =>
-        {
-            var s = new ColumnStatistics(f.Name);
-            s.Add(table.Columns[i]);
-            return (JsonNode)s.ToJson();
-        }).ToArray();
-        outputs["table"] = await TableFiles.PublishTableAsync(context, table, name, ct);
-        outputs["rows"] = table.RowCount;
-        outputs["columns"] = TableFiles.SchemaJson(table.Schema);
-        outputs["stats"] = new JsonArray(stats);
-        context.Log.Write($"ingested {table.RowCount} rows × {table.Schema.Count} columns as {name}");
+        outputs["table"] = await ArtifactRefs.PublishAsync(context, path, name, ArtifactKinds.Table, ct);
+        outputs["rows"] = ingested.Rows;
+        outputs["columns"] = TableFiles.SchemaJson(ingested.Schema);
+        outputs["stats"] = new JsonArray(ingested.Statistics.Select(c => (JsonNode)c.ToJson()).ToArray());
+        context.Log.Write($"ingested {ingested.Rows} rows × {ingested.Schema.Count} columns as {name}");
         return ActivityResult.Success(outputs);
+    }
+
+    private sealed record IngestedFile(Schema Schema, long Rows, IReadOnlyList<ColumnStatistics> Statistics);
+
+    /// <summary>
+    /// Writes batches to snappy Parquet as they come, keeping statistics on the way, so a source larger than memory
+    /// is ingested a batch (about a row group) at a time.
+    /// </summary>
+    private static IngestedFile WriteParquet(string path, Schema schema, IEnumerable<Table> batches)
+    {
+        var statistics = schema.Fields.Select(f => new ColumnStatistics(f.Name)).ToArray();
+        long rows = 0;
+        using (var writer = ParquetWriter.Create(path, schema, new ParquetWriterOptions { Codec = CompressionCodec.Snappy }))
+            foreach (var batch in batches)
+            {
+                for (var c = 0; c < statistics.Length; c++) statistics[c].Add(batch.Columns[c]);
+                writer.Write(batch);
+                rows += batch.RowCount;
+            }
+        return new IngestedFile(schema, rows, statistics);
     }
 
     private static async Task<(string File, string Name)> LocalSourceAsync(ActivityContext context, CancellationToken ct)
@@ -155,7 +173,7 @@ public sealed class IngestActivity : IActivity
         return new FileInfo(file).Length >= 4 && DataFile.IsParquet(file) ? "parquet" : "csv";
     }
 
-    private static Table ReadFile(string file, string name, string format, CsvOptions csv, Action<long> rejected)
+    private static IngestedFile CopyToParquet(string file, string name, string format, CsvOptions csv, string path, Action<long> rejected)
     {
         if (new FileInfo(file).Length == 0) throw new ActivityException($"source '{name}' is empty", retryable: false);
         try
@@ -166,16 +184,13 @@ public sealed class IngestActivity : IActivity
                 using var reader = ParquetReader.Open(file);
                 var names = reader.Columns.Where(c => !c.IsNested && c.Field is not null).Select(c => c.Name).ToList();
                 var schema = new Schema(names.Select(n => reader.Schema[reader.Schema.IndexOf(n)]));
-                return Table.Concat(schema, reader.ReadRowGroups(names, reuseBuffers: false).ToList());
+                return WriteParquet(path, schema, reader.ReadRowGroups(names, reuseBuffers: false));
             }
-            var batches = CsvBatchReader.Open(file, csv);
-            using (batches)
-            {
-                if (batches.Schema.Count == 0) throw new ActivityException($"source '{name}' has no columns", retryable: false);
-                var table = Table.Concat(batches.Schema, batches.ReadBatches().ToList());
-                rejected(batches.RejectedCount);
-                return table;
-            }
+            using var batches = CsvBatchReader.Open(file, csv);
+            if (batches.Schema.Count == 0) throw new ActivityException($"source '{name}' has no columns", retryable: false);
+            var ingested = WriteParquet(path, batches.Schema, batches.ReadBatches());
+            rejected(batches.RejectedCount);
+            return ingested;
         }
         catch (Exception e) when (e is ParquetFormatException or FormatException or InvalidDataException or NotSupportedException or EndOfStreamException
                                       or ArgumentException or KeyNotFoundException or IndexOutOfRangeException)
