@@ -195,7 +195,7 @@ public sealed class IngestActivity : IActivity
         catch (Exception e) when (e is ParquetFormatException or FormatException or InvalidDataException or NotSupportedException or EndOfStreamException
                                       or ArgumentException or KeyNotFoundException or IndexOutOfRangeException)
         {
-            throw new ActivityException($"cannot read source '{name}' as {format}: {e.Message}", retryable: false, e);
+            throw new ActivityException($"cannot read source '{name}' as {format}: {TableFiles.Describe(e)}", retryable: false, e);
         }
     }
 

@@ -32,9 +32,12 @@ internal static class TableFiles
         catch (Exception e) when (e is ParquetFormatException or FormatException or InvalidDataException or KeyNotFoundException or NotSupportedException
                                       or EndOfStreamException or ArgumentException)
         {
-            throw new ActivityException($"{what}: cannot read '{file}': {e.Message}", retryable: false, e);
+            throw new ActivityException($"{what}: cannot read '{file}': {Describe(e)}", retryable: false, e);
         }
     }
+
+    /// <summary>A read error's message for a sentence that already names the file (CSV row errors carry it too).</summary>
+    public static string Describe(Exception e) => e is CsvFormatException csv ? (csv.Error with { File = null }).ToString() : e.Message;
 
     /// <summary>Writes a table as snappy Parquet into the attempt's folder and publishes it as a table artifact.</summary>
     public static async Task<JsonObject> PublishTableAsync(ActivityContext context, Table table, string name, CancellationToken ct)

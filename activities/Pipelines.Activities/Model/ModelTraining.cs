@@ -65,7 +65,7 @@ public static class ModelTraining
         }
         catch (Exception e) when (e is IOException or FormatException or KeyNotFoundException or InvalidDataException)
         {
-            throw new ActivityException($"cannot read '{Path.GetFileName(path)}': {e.Message}", retryable: e is IOException and not FileNotFoundException, e);
+            throw new ActivityException($"cannot read '{Path.GetFileName(path)}': {Pipelines.Activities.Data.TableFiles.Describe(e)}", retryable: e is IOException and not FileNotFoundException, e);
         }
     }
 
