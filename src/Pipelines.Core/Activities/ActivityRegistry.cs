@@ -64,6 +64,8 @@ public sealed class ActivityRegistry
             .Optional("timeout", SchemaBuilder.String("How long to wait for a decision, e.g. 24h; rejected when it passes."))
             .Optional("allow_self_approval", SchemaBuilder.Boolean("Whether the user who started the run may approve it (default false)."))
             .Optional("approvers", SchemaBuilder.Array(SchemaBuilder.String(), "Users allowed to decide; empty means anyone."))
+            .Optional("auto_approve", SchemaBuilder.Boolean("A policy's verdict, e.g. ${{ steps.gate.outputs.auto_approve }}: when true the step is approved at once, recorded as decided by 'policy'."))
+            .Optional("auto_approve_reason", SchemaBuilder.String("Why the policy approved (recorded as the decision's comment)."))
             .Build();
         var outputs = SchemaBuilder.Object()
             .Required("approved", SchemaBuilder.Boolean())

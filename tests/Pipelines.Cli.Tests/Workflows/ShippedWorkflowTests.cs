@@ -73,4 +73,26 @@ public class ShippedWorkflowTests
         Assert.That(output, Does.Contain("stopped by step 'check_train'").And.Contain(">50K."));
         Assert.That(await db.ScalarAsync<long>("SELECT count(*) FROM approvals"), Is.EqualTo(0), "nothing reached the approval");
     }
+
+    [Test]
+    public async Task AdultNightly_IsApprovedByThePolicy_WhenTheCandidateClearlyBeatsTheChampion()
+    {
+        // Seeded and single-threaded trials: 10 rounds gain about 0.0086 ROC AUC over 6 rounds on the holdout, with no
+        // slice worse, so the gate's auto-approve rule (at least 0.005, no slice regression) holds.
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var home = NewHome();
+        var (code, output) = await RunAsync(db, home, "run", Workflow("adult-income-nightly.yaml"), "--auto-approve",
+            "-p", "trials=1", "-p", "rounds=6", "-p", "min_auc=0.8");
+        Assert.That(code, Is.EqualTo(0), output);
+
+        // No --auto-approve: without the policy this run would wait for a person.
+        (code, output) = await RunAsync(db, home, "run", Workflow("adult-income-nightly.yaml"),
+            "-p", "trials=1", "-p", "rounds=10", "-p", "min_auc=0.8");
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(await db.ScalarAsync<string>(
+                "SELECT decided_by || ': ' || comment FROM approvals ORDER BY requested_at DESC LIMIT 1"),
+            Does.StartWith("policy: improvement 0.00").And.Contain("no slice regresses"));
+        (code, output) = await RunAsync(db, home, "models", "show", "adult-income");
+        Assert.That(output, Does.Contain("champion: version 2"), output);
+    }
 }

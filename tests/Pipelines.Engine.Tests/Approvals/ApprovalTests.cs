@@ -123,4 +123,46 @@ public class ApprovalTests
         Assert.That(ex!.Message, Does.Contain("is cancelled"));
         Assert.That((await h.RunAsync(run)).Run.State, Is.EqualTo(RunState.Cancelled));
     }
+
+    [TestCase("true", true)]
+    [TestCase("false", false)]
+    public async Task AutoApprovePolicy_ApprovesAtOnce_RecordedAsThePolicy_OnlyWhenItHolds(string verdict, bool approved)
+    {
+        await using var h = await EngineHarness.CreateAsync();
+        var run = await h.SubmitAsync($$$"""
+            name: policy
+            steps:
+              - id: gate
+                uses: log
+                with: { message: "improvement 0.012, no slice regression" }
+              - id: approve
+                uses: approval
+                with:
+                  summary: { auc: 0.91 }
+                  auto_approve: {{{verdict}}}
+                  auto_approve_reason: ${{ steps.gate.outputs.message }}
+              - id: promote
+                uses: log
+                needs: approve
+                with: { message: "promoted by ${{ steps.approve.outputs.decided_by }}" }
+            """, user: "alice");
+        var job = (await h.Store.ClaimAsync("w", ["default"], 1, TimeSpan.FromMinutes(5))).Single();
+        await h.Store.CompleteAsync(new JobCompletion(job.StepRunId, run, 1, "w", AttemptOutcome.Succeeded,
+            new() { ["message"] = "improvement 0.012, no slice regression" }, null, false, ""));
+
+        var details = await h.RunAsync(run);
+        var approval = details.Approvals.Single();
+        if (!approved)
+        {
+            Assert.That(h.Step(details, "approve").State, Is.EqualTo(StepState.Waiting), "a policy that does not hold leaves it to a person");
+            Assert.That(approval.Decision, Is.Null);
+            return;
+        }
+        Assert.That(h.Step(details, "approve").State, Is.EqualTo(StepState.Succeeded));
+        Assert.That((approval.Decision, approval.DecidedBy, approval.Comment),
+            Is.EqualTo(("approved", "policy", "improvement 0.012, no slice regression")), "recorded as the policy's decision, with its reason");
+        Assert.That(await h.Store.ListOpenApprovalsAsync(), Is.Empty);
+        var next = (await h.Store.ClaimAsync("w", ["default"], 1, TimeSpan.FromMinutes(5))).Single();
+        Assert.That(next.Inputs["message"]!.GetValue<string>(), Is.EqualTo("promoted by policy"));
+    }
 }
