@@ -32,6 +32,14 @@ public static class ProgressView
                 if (!interactive) WriteNote(note);
             }
 
+            // A policy may decide before anyone is asked (the approval's auto_approve input): say so, with its reason.
+            foreach (var approval in details.Approvals.Where(a => a.DecidedBy == "policy" && asked.Add(a.StepId)))
+            {
+                var note = Line($"approval [bold]{Markup.Escape(approval.StepId)}[/]: {approval.Decision} by policy — {Markup.Escape(approval.Comment ?? "")}");
+                notes.Add(note);
+                if (!interactive) WriteNote(note);
+            }
+
             if (details.Run.State.IsTerminal()) break;
             await Task.Delay(interactive ? 200 : 100, ct);
         }

@@ -89,6 +89,7 @@ public class ShippedWorkflowTests
         (code, output) = await RunAsync(db, home, "run", Workflow("adult-income-nightly.yaml"),
             "-p", "trials=1", "-p", "rounds=10", "-p", "min_auc=0.8");
         Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("approval review: approved by policy — improvement"));
         Assert.That(await db.ScalarAsync<string>(
                 "SELECT decided_by || ': ' || comment FROM approvals ORDER BY requested_at DESC LIMIT 1"),
             Does.StartWith("policy: improvement 0.00").And.Contain("no slice regresses"));
