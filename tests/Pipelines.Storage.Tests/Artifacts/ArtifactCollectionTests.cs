@@ -267,8 +267,9 @@ public abstract class ArtifactCollectionTests
               - id: hold
                 uses: hold_then_fail
             """);
-        var (running, _) = await Eventually.WaitAsync(async () => (await _engine.RunAsync(runId), (await KeysAsync()).Count),
-            x => x.Item2 == 2, TimeSpan.FromSeconds(30), "the held attempt to write its two files");
+        // Files first, then the run: a snapshot taken after the files exist always shows the attempt that wrote them.
+        var (_, running) = await Eventually.WaitAsync(async () => ((await KeysAsync()).Count, await _engine.RunAsync(runId)),
+            x => x.Item1 == 2, TimeSpan.FromSeconds(30), "the held attempt to write its two files");
         Assert.That(_engine.Step(running, "hold").Attempts.Single().State, Is.EqualTo(AttemptState.Running));
         var folder = Folder(_engine.Step(running, "hold"), 1);
         var before = await HashesAsync();
