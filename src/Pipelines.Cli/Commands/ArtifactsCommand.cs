@@ -286,7 +286,8 @@ public static class ArtifactsCommand
     }
 
     private static string Producer(ProducerInfo? p) =>
-        p is null ? "registered by hand" : $"{p.StepId}{(p.ItemIndex is { } i ? $"[{i}]" : "")} ({p.ActivityKind}@{p.ActivityVersion}) attempt {p.Attempt}";
+        p is null ? "registered by hand" : $"{p.StepId}{(p.ItemIndex is { } i ? $"[{i}]" : "")} ({p.ActivityKind}@{p.ActivityVersion}) attempt {p.Attempt}" +
+                                           (p.AttemptState is null or "succeeded" ? "" : $" ({p.AttemptState}; not used downstream)");
 
     private static string Size(long bytes) => bytes switch
     {

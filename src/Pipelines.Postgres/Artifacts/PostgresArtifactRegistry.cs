@@ -105,7 +105,7 @@ public sealed class PostgresArtifactRegistry(NpgsqlDataSource db, TimeProvider? 
         string? Str(int i) => r.IsDBNull(o + i) ? null : r.GetString(o + i);
         ProducerInfo? producer = r.IsDBNull(o + 10) || r.IsDBNull(o + 12) ? null : new ProducerInfo(
             r.GetGuid(o + 10), r.GetInt32(o + 11), r.GetGuid(o + 12), r.GetString(o + 13), r.IsDBNull(o + 14) ? null : r.GetInt32(o + 14),
-            r.GetString(o + 15), r.GetString(o + 16), r.GetString(o + 17), r.GetString(o + 18));
+            r.GetString(o + 15), r.GetString(o + 16), r.GetString(o + 17), r.GetString(o + 18), Str(20));
         return new ArtifactRecord(
             r.GetGuid(o), r.GetString(o + 1), r.GetString(o + 2), r.GetInt64(o + 3), r.GetString(o + 4), r.GetString(o + 5), Str(6),
             Str(7), r.IsDBNull(o + 8) ? null : r.GetInt64(o + 8), r.GetFieldValue<DateTimeOffset>(o + 9), producer,

@@ -9,9 +9,10 @@ RETURNING id;
 -- name: ArtifactGet
 SELECT a.id, a.uri, a.sha256, a.size, a.media_type, a.kind, a.name, a.schema::text, a.row_count, a.created_at,
        a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash,
-       a.deleted_at
+       a.deleted_at, at.state
 FROM artifacts a
 LEFT JOIN step_runs sr ON sr.id = a.step_run_id
+LEFT JOIN attempts at ON at.step_run_id = a.step_run_id AND at.attempt = a.attempt
 LEFT JOIN runs r ON r.id = sr.run_id
 LEFT JOIN workflow_versions wv ON wv.id = r.workflow_version_id
 WHERE a.id = @id;
@@ -19,9 +20,10 @@ WHERE a.id = @id;
 -- name: ArtifactGetByUri
 SELECT a.id, a.uri, a.sha256, a.size, a.media_type, a.kind, a.name, a.schema::text, a.row_count, a.created_at,
        a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash,
-       a.deleted_at
+       a.deleted_at, at.state
 FROM artifacts a
 LEFT JOIN step_runs sr ON sr.id = a.step_run_id
+LEFT JOIN attempts at ON at.step_run_id = a.step_run_id AND at.attempt = a.attempt
 LEFT JOIN runs r ON r.id = sr.run_id
 LEFT JOIN workflow_versions wv ON wv.id = r.workflow_version_id
 WHERE a.uri = @uri;
@@ -29,9 +31,10 @@ WHERE a.uri = @uri;
 -- name: ArtifactList
 SELECT a.id, a.uri, a.sha256, a.size, a.media_type, a.kind, a.name, a.schema::text, a.row_count, a.created_at,
        a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash,
-       a.deleted_at
+       a.deleted_at, at.state
 FROM artifacts a
 LEFT JOIN step_runs sr ON sr.id = a.step_run_id
+LEFT JOIN attempts at ON at.step_run_id = a.step_run_id AND at.attempt = a.attempt
 LEFT JOIN runs r ON r.id = sr.run_id
 LEFT JOIN workflow_versions wv ON wv.id = r.workflow_version_id
 WHERE (@run_id::uuid IS NULL OR sr.run_id = @run_id)
@@ -77,10 +80,11 @@ SELECT * FROM (
            up.depth, up.consumer_step_run_id, up.consumer_attempt, up.input_name,
            a.id, a.uri, a.sha256, a.size, a.media_type, a.kind, a.name, a.schema::text, a.row_count, a.created_at,
            a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash,
-           a.deleted_at
+           a.deleted_at, at.state
     FROM up
     JOIN artifacts a ON a.id = up.artifact_id
     LEFT JOIN step_runs sr ON sr.id = a.step_run_id
+    LEFT JOIN attempts at ON at.step_run_id = a.step_run_id AND at.attempt = a.attempt
     LEFT JOIN runs r ON r.id = sr.run_id
     LEFT JOIN workflow_versions wv ON wv.id = r.workflow_version_id
     ORDER BY up.artifact_id, up.depth

@@ -24,9 +24,11 @@ public sealed record ArtifactRecord(
     string? SchemaJson, long? RowCount, DateTimeOffset CreatedAt, ProducerInfo? Producer, DateTimeOffset? DeletedAt = null);
 
 /// <summary>The producing step attempt and the code that ran: workflow version hash and activity version.</summary>
+/// <remarks><see cref="AttemptState"/> tells outputs of attempts that did not succeed (a lost or failed attempt's
+/// file may be registered; nothing downstream uses it) from the ones steps went on with.</remarks>
 public sealed record ProducerInfo(
     Guid StepRunId, int Attempt, Guid RunId, string StepId, int? ItemIndex, string ActivityKind, string ActivityVersion,
-    string Workflow, string WorkflowContentHash);
+    string Workflow, string WorkflowContentHash, string? AttemptState = null);
 
 /// <summary>A step attempt that read an artifact.</summary>
 public sealed record ArtifactConsumer(

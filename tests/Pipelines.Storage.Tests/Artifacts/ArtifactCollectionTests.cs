@@ -158,6 +158,8 @@ public abstract class ArtifactCollectionTests
         var use = _engine.Step(run, "use");
         Assert.That(make.Attempts.Select(a => a.State), Is.EqualTo(new[] { AttemptState.Failed, AttemptState.Succeeded }));
         var failedOutput = await ArtifactAsync(Folder(make, 1) + "out.txt");
+        Assert.That((failedOutput.Producer!.AttemptState, (await ArtifactAsync(Folder(make, 2) + "out.txt")).Producer!.AttemptState),
+            Is.EqualTo(("failed", "succeeded")), "the registry tells a failed attempt's output from the one the run went on with");
         var before = await HashesAsync();
         Assert.That(before.Keys, Is.EquivalentTo(new[]
         {
