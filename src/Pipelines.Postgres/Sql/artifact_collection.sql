@@ -3,10 +3,12 @@
 -- name: CollectEndedAttempts
 -- Attempts that ended without success before the grace cutoff and whose folder in this store has not been
 -- collected yet, in the order they ended (a keyset cursor, so a dry run or a deferred attempt does not stall the walk).
+-- A stopped attempt is a gate's verdict, not a failure: its reports (drift, quarantine) explain why a run stopped and
+-- stay, also after a retry of the run has cleared the step's outputs.
 SELECT t.step_run_id, t.attempt, t.state, t.ended_at, sr.run_id, sr.step_id, sr.item_index
 FROM attempts t
 JOIN step_runs sr ON sr.id = t.step_run_id
-WHERE t.state NOT IN ('running', 'succeeded')
+WHERE t.state NOT IN ('running', 'succeeded', 'stopped')
   AND t.ended_at < @ended_before
   AND (@after_ended_at::timestamptz IS NULL
        OR (t.ended_at, t.step_run_id, t.attempt) > (@after_ended_at::timestamptz, @after_step_run_id::uuid, @after_attempt::int))

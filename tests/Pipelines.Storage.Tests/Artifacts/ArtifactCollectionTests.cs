@@ -87,6 +87,14 @@ public abstract class ArtifactCollectionTests
             await _release.Task.WaitAsync(ct);
             throw new ActivityException("released to fail", retryable: false);
         });
+        // A gate: publishes its report and stops the run with a verdict on the first attempt; passes once retried.
+        Add(r, "gate_with_report", async (c, ct) =>
+        {
+            var report = await PublishAsync(c, "report.html", $"<p>attempt {c.Attempt}: drift on age</p>", ct);
+            return c.Attempt == 1
+                ? ActivityResult.Stop("drift on age", new JsonObject { ["file"] = report })
+                : ActivityResult.Success(new JsonObject { ["file"] = report });
+        });
         // Names whatever it is given in its outputs (as an activity that found an artifact in the registry might).
         Add(r, "echo", (c, _) => Task.FromResult(ActivityResult.Success(new JsonObject { ["echo"] = c.Inputs["text"]?.DeepClone() })));
     }
@@ -258,6 +266,30 @@ public abstract class ArtifactCollectionTests
             Assert.That(Convert.ToHexStringLower(SHA256.HashData(await Store.ReadAllBytesAsync(key))), Is.EqualTo(before[key]), key);
             Assert.That((await _registry.GetAsync(kept.Id))!.DeletedAt, Is.Null, key);
         }
+    }
+
+    [Test]
+    public async Task Collect_KeepsTheReportsOfAGatesStop_AlsoAfterTheRunWasRetried()
+    {
+        var stopped = await RunAsync("""
+            name: gated
+            steps:
+              - id: gate
+                uses: gate_with_report
+            """, RunState.Stopped);
+        var report = Folder(_engine.Step(stopped, "gate"), 1) + "report.html";
+        await _engine.Store.RetryRunAsync(stopped.Run.Id, "tester");
+        var retried = await _engine.WaitForEndAsync(stopped.Run.Id, TimeSpan.FromMinutes(1));
+        Assert.That(retried.Run.State, Is.EqualTo(RunState.Succeeded), retried.Run.Error);
+        Assert.That(_engine.Step(retried, "gate").Outputs!["file"]!["uri"]!.GetValue<string>(), Does.Not.EndWith(report),
+            "the step's outputs no longer name the stop's report");
+        var before = await HashesAsync();
+
+        var pass = await Collector().CollectAsync(Now);
+
+        Assert.That(pass.Removed, Is.Empty, "a stop is a verdict: its report explains it, even after a retry");
+        Assert.That(await HashesAsync(), Is.EqualTo(before));
+        Assert.That((await ArtifactAsync(report)).DeletedAt, Is.Null);
     }
 
     [Test]
