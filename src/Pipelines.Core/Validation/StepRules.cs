@@ -59,6 +59,23 @@ internal sealed class StepRules(StepScope scope, StepDefinition step, int index,
         if (type is not null and not "array") Error("for_each.items", $"for_each.items must yield an array, but the expression yields {type}");
     }
 
+    /// <summary>
+    /// An approval's <c>auto_approve</c> skips the approvers and the self-approval rule, so it must not be something
+    /// whoever starts a run can set: a value made from parameters or run facts would let them approve their own run.
+    /// </summary>
+    private void CheckAutoApprove()
+    {
+        if (_activity?.Behavior != ActivityBehavior.Approval) return;
+        if (!step.With.TryGetPropertyValue("auto_approve", out var value) || value is not JsonValue v || !v.TryGetValue<string>(out var text)) return;
+        if (!TemplateString.MayContainExpressions(text)) return;
+        TemplateString template;
+        try { template = TemplateString.Parse(text); }
+        catch (ExpressionException) { return; } // reported with the other expression errors
+        if (template.Expressions.Any(e => e.ReferencedParams.Count > 0 || ExpressionReferences.Walk(e.Root).OfType<RootNode>().Any(r => r.Name == "run")))
+            Error("with.auto_approve", "auto_approve must come from a step's outputs (e.g. ${{ steps.gate.outputs.auto_approve }}), " +
+                                       "not from parameters or run facts: whoever starts a run could otherwise approve it");
+    }
+
     private void CheckCondition(string condition)
     {
         TemplateString template;
@@ -77,6 +94,7 @@ internal sealed class StepRules(StepScope scope, StepDefinition step, int index,
                 Error($"with.{name}", $"unknown input '{name}' for {_activity.Id}; inputs: {string.Join(", ", PropertyNames(_activity.InputSchema))}");
             CheckValue($"with.{name}", value, schema, $"input '{name}'");
         }
+        CheckAutoApprove();
         if (_activity is null) return;
         foreach (var required in _activity.RequiredInputs.Where(r => !step.With.ContainsKey(r)))
             Error("with", $"missing required input '{required}' for {_activity.Id}");

@@ -208,6 +208,34 @@ public class WorkflowValidatorTests
     }
 
     [Test]
+    public void Validate_RefusesAnAutoApproveThatWhoeverStartsTheRunCouldSet()
+    {
+        var errors = Lines("""
+            name: w
+            parameters:
+              yes: { type: boolean, default: false }
+            steps:
+              - id: gate
+                uses: noop
+              - id: by_param
+                uses: approval
+                with: { auto_approve: "${{ params.yes }}" }
+              - id: by_run
+                uses: approval
+                with: { auto_approve: "${{ run.created_by == 'ann' }}" }
+              - id: by_gate
+                uses: approval
+                with: { auto_approve: "${{ steps.gate.outputs.value }}", summary: "${{ params.yes }}" }
+              - id: by_author
+                uses: approval
+                with: { auto_approve: false }
+            """);
+        Assert.That(errors, Has.Count.EqualTo(2), string.Join("\n", errors));
+        Assert.That(errors[0], Does.StartWith("9:").And.Contain("steps[1].with.auto_approve: auto_approve must come from a step's outputs"));
+        Assert.That(errors[1], Does.StartWith("12:").And.Contain("steps[2].with.auto_approve"));
+    }
+
+    [Test]
     public void Validate_ReportsExpressionTypeMismatches_WhereTypeIsKnown()
     {
         var errors = Lines("""
