@@ -28,7 +28,8 @@ public static class ApprovalSummaryView
 
     private static IRenderable Evaluation(JsonObject summary, JsonObject metrics)
     {
-        var primary = summary["primary_metric"]?.GetValue<string>();
+        // The summary is whatever the workflow passed: read it leniently, never fail the progress view over its shape.
+        var primary = summary["primary_metric"] is JsonValue p && p.TryGetValue<string>(out var metric) ? metric : null;
         var champion = summary["champion"] as JsonObject;
         var championMetrics = champion?["metrics"] as JsonObject;
         var championLabel = champion is null ? "champion" : $"champion v{Scalar(champion["version"])}";
@@ -60,14 +61,15 @@ public static class ApprovalSummaryView
     /// <summary>Slices (column=value) where the candidate is worse than the champion on the primary metric.</summary>
     private static List<string> Worse(JsonObject summary, JsonObject champion, string primary)
     {
-        var maximize = summary["maximize"]?.GetValue<bool>() ?? true;
-        var before = (champion["slices"] as JsonArray ?? []).OfType<JsonObject>()
-            .ToDictionary(s => (Scalar(s["column"]), Scalar(s["value"])), s => Number(s["metrics"]?[primary]));
+        var maximize = summary["maximize"] is not JsonValue m || !m.TryGetValue<bool>(out var max) || max;
+        var before = new Dictionary<(string, string), double?>();
+        foreach (var s in (champion["slices"] as JsonArray ?? []).OfType<JsonObject>())
+            before.TryAdd((Scalar(s["column"]), Scalar(s["value"])), Number((s["metrics"] as JsonObject)?[primary]));
         var worse = new List<string>();
         foreach (var slice in (summary["slices"] as JsonArray ?? []).OfType<JsonObject>())
         {
             var key = (Scalar(slice["column"]), Scalar(slice["value"]));
-            if (Number(slice["metrics"]?[primary]) is not { } now || !before.TryGetValue(key, out var was) || was is null) continue;
+            if (Number((slice["metrics"] as JsonObject)?[primary]) is not { } now || !before.TryGetValue(key, out var was) || was is null) continue;
             if (maximize ? now < was : now > was)
                 worse.Add($"{key.Item1}={key.Item2} {Format(now)} vs {Format(was)}");
         }
