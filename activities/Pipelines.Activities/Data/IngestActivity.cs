@@ -98,13 +98,25 @@ public sealed class IngestActivity : IActivity
     {
         var statistics = schema.Fields.Select(f => new ColumnStatistics(f.Name)).ToArray();
         long rows = 0;
-        using (var writer = ParquetWriter.Create(path, schema, new ParquetWriterOptions { Codec = CompressionCodec.Snappy }))
+        var writer = ParquetWriter.Create(path, schema, new ParquetWriterOptions { Codec = CompressionCodec.Snappy });
+        try
+        {
             foreach (var batch in batches)
             {
                 for (var c = 0; c < statistics.Length; c++) statistics[c].Add(batch.Columns[c]);
                 writer.Write(batch);
                 rows += batch.RowCount;
             }
+            writer.Dispose();
+        }
+        catch
+        {
+            // A source that fails half way must not leave a complete-looking Parquet file of its first rows behind,
+            // and closing that file must not hide the error that stopped it.
+            try { writer.Dispose(); } catch (Exception) { /* the original error is the one to report */ }
+            File.Delete(path);
+            throw;
+        }
         return new IngestedFile(schema, rows, statistics);
     }
 

@@ -71,6 +71,27 @@ public sealed class IngestActivityTests
     }
 
     [Test]
+    public async Task ABadRowAfterWholeBatches_FailsNamingTheLine_AndLeavesNoPartialParquetBehind()
+    {
+        // Batches are written as they are read: by the bad row, whole batches of good rows are already in the file.
+        var path = _s.TempFile("late-bad-row.csv");
+        await using (var w = new StreamWriter(path))
+        {
+            await w.WriteLineAsync("a,b");
+            for (var i = 0; i < 300_000; i++) await w.WriteLineAsync($"{i},{i * 0.5}");
+            await w.WriteLineAsync("300000,0.5,extra");
+        }
+        var (run, step) = await _s.RunStepAsync("ingest", new JsonObject { ["source"] = path, ["name"] = "late.parquet" });
+
+        Assert.That(step.State, Is.EqualTo(Pipelines.Engine.Model.StepState.Failed), run.Run.Error);
+        Assert.That(step.Error, Does.Contain($"cannot read source '{path}' as csv: line 300002"));
+        var work = Path.Combine(_s.Root, "work", step.Id.ToString("N"));
+        Assert.That(Directory.Exists(work), Is.True, "the attempt worked in its folder");
+        Assert.That(Directory.EnumerateFiles(work, "late.parquet", SearchOption.AllDirectories), Is.Empty,
+            "a source that failed half way leaves no complete-looking Parquet of its first rows");
+    }
+
+    [Test]
     public async Task BadRows_Quarantined_ArePublished()
     {
         var path = _s.TempFile("bad.csv");
