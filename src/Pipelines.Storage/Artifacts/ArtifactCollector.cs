@@ -95,18 +95,24 @@ public sealed class ArtifactCollector(IArtifactStore store, IStrayArtifactSource
             var byUri = registered.ToDictionary(a => a.Uri, StringComparer.Ordinal);
             var sweeps = new List<AttemptSweep>();
             var deleted = new List<Guid>();
+            var doomed = new List<RemovedObject>();
             foreach (var attempt in attempts)
             {
-                var (sweep, k, d) = await CollectAttemptAsync(attempt, byUri, registered, cutoff, options.DryRun, removed, deleted, ct);
+                var (sweep, k, d) = await CollectAttemptAsync(attempt, byUri, registered, cutoff, doomed, deleted, ct);
                 kept += k;
                 deferred += d;
                 if (sweep is not null) sweeps.Add(sweep);
             }
             if (!options.DryRun)
             {
+                // Marked first, then removed: from the moment the bytes start to go, a reader is told "removed by
+                // artifact collection" rather than meeting a missing object. A crash in between leaves marked rows
+                // whose bytes the next pass removes (the attempt is not recorded as swept until then).
                 if (deleted.Count > 0) await source.MarkDeletedAsync(deleted, now, ct);
+                foreach (var obj in doomed) await store.DeleteAsync(obj.Key, ct);
                 if (sweeps.Count > 0) await source.MarkSweptAsync(StoreId, sweeps, now, ct);
             }
+            removed.AddRange(doomed);
             attemptsSeen += attempts.Count;
             var last = attempts[^1];
             cursor = new AttemptCursor(last.EndedAt, last.Attempt.StepRunId, last.Attempt.Attempt);
@@ -119,7 +125,7 @@ public sealed class ArtifactCollector(IArtifactStore store, IStrayArtifactSource
 
     /// <returns>The sweep to record (null when something was deferred to a later pass), and counts of kept and deferred objects.</returns>
     private async Task<(AttemptSweep? Sweep, int Kept, int Deferred)> CollectAttemptAsync(EndedAttempt attempt, Dictionary<string, AttemptArtifact> byUri,
-        IReadOnlyList<AttemptArtifact> registered, DateTimeOffset cutoff, bool dryRun, List<RemovedObject> removed, List<Guid> deleted, CancellationToken ct)
+        IReadOnlyList<AttemptArtifact> registered, DateTimeOffset cutoff, List<RemovedObject> removed, List<Guid> deleted, CancellationToken ct)
     {
         var prefix = ArtifactPublisher.AttemptFolder(attempt.Attempt);
         int count = 0, kept = 0, deferred = 0;
@@ -133,7 +139,6 @@ public sealed class ArtifactCollector(IArtifactStore store, IStrayArtifactSource
             if (artifact is { Kept: true }) { kept++; continue; }
             // Unregistered and recent: its writer may still be about to register it. Look again on a later pass.
             if (artifact is null && obj.LastModified > cutoff) { deferred++; continue; }
-            if (!dryRun) await store.DeleteAsync(obj.Key, ct);
             removed.Add(new RemovedObject(obj.Key, uri, obj.Size, artifact?.Id, attempt));
             count++;
             bytes += obj.Size;

@@ -338,6 +338,35 @@ public abstract class ArtifactCollectionTests
     }
 
     [Test]
+    public async Task Collect_MarksBeforeItRemoves_SoAPassThatFailsHalfWayLeavesNothingUnexplained()
+    {
+        var run = await RunAsync(RetriedThenConsumed, RunState.Succeeded);
+        var key = Folder(_engine.Step(run, "make"), 1) + "out.txt";
+        var failedOutput = await ArtifactAsync(key);
+
+        var failing = new ArtifactCollector(new DeleteFails(Store), new PostgresStrayArtifacts(_engine.Database.DataSource));
+        Assert.ThrowsAsync<IOException>(() => failing.CollectAsync(Now));
+
+        Assert.That((await _registry.GetAsync(failedOutput.Id))!.DeletedAt, Is.Not.Null, "marked before any byte went");
+        Assert.That(await Store.GetInfoAsync(key), Is.Not.Null, "the bytes are still there");
+        var next = await Collector().CollectAsync(Now);
+        Assert.That(next.Removed.Select(r => r.Key), Does.Contain(key), "the next pass removes what the failed one marked");
+        Assert.That(await Store.GetInfoAsync(key), Is.Null);
+    }
+
+    /// <summary>A store whose deletes fail, as a network or permission error would make them.</summary>
+    private sealed class DeleteFails(IArtifactStore inner) : IArtifactStore
+    {
+        public string Location => inner.Location;
+        public string UriFor(string key) => inner.UriFor(key);
+        public Task<StoredObject> CreateAsync(string key, Stream content, PutOptions? options = null, CancellationToken ct = default) => inner.CreateAsync(key, content, options, ct);
+        public Task<Stream> OpenReadAsync(string key, ByteRange? range = null, CancellationToken ct = default) => inner.OpenReadAsync(key, range, ct);
+        public Task<ObjectInfo?> GetInfoAsync(string key, CancellationToken ct = default) => inner.GetInfoAsync(key, ct);
+        public Task<ListPage> ListAsync(string prefix, string? continuation = null, int pageSize = 1000, CancellationToken ct = default) => inner.ListAsync(prefix, continuation, pageSize, ct);
+        public Task<bool> DeleteAsync(string key, CancellationToken ct = default) => throw new IOException($"delete of {key} refused");
+    }
+
+    [Test]
     public async Task Collect_MarksARegisteredOutputWhoseBytesAnEarlierPassRemovedBeforeItCouldMarkIt()
     {
         var run = await RunAsync(RetriedThenConsumed, RunState.Succeeded);
