@@ -33,7 +33,7 @@ public static class ProgressView
             }
 
             // A policy may decide before anyone is asked (the approval's auto_approve input): say so, with its reason.
-            foreach (var approval in details.Approvals.Where(a => a.DecidedBy == "policy" && asked.Add(a.StepId)))
+            foreach (var approval in details.Approvals.Where(a => a.DecidedBy == Approvers.Policy && asked.Add(a.StepId)))
             {
                 var note = Line($"approval [bold]{Markup.Escape(approval.StepId)}[/]: {approval.Decision} by policy — {Markup.Escape(approval.Comment ?? "")}");
                 notes.Add(note);

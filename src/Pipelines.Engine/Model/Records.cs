@@ -44,6 +44,12 @@ public sealed record WorkerInfo(string Id, string Host, int Pid, IReadOnlyList<s
 
 public enum ApprovalDecision { Approve, Reject }
 
+public static class Approvers
+{
+    /// <summary>Who an approval decided by its <c>auto_approve</c> input (a policy's verdict) is recorded as.</summary>
+    public const string Policy = "policy";
+}
+
 public sealed record RunSummary(
     Guid Id,
     string Workflow,

@@ -131,13 +131,10 @@ public sealed partial class PostgresEngineStore
         // A policy decided (e.g. the evaluation gate's auto-approve rule held): recorded like a person's decision,
         // in the same transaction, so the approval never shows as waiting and the next steps are planned at once.
         var reason = a.Inputs["auto_approve_reason"] is JsonValue r && r.TryGetValue<string>(out var why) && why.Length > 0 ? why : "the auto-approve policy held";
-        await Db.Cmd(conn, tx, "RecordDecision", ("id", a.StepRunId), ("decision", "approved"), ("by", PolicyApprover), ("comment", reason), ("now", Now)).ExecAsync(ct);
-        var outputs = new JsonObject { ["approved"] = true, ["decided_by"] = PolicyApprover, ["comment"] = reason };
+        await Db.Cmd(conn, tx, "RecordDecision", ("id", a.StepRunId), ("decision", "approved"), ("by", Approvers.Policy), ("comment", reason), ("now", Now)).ExecAsync(ct);
+        var outputs = new JsonObject { ["approved"] = true, ["decided_by"] = Approvers.Policy, ["comment"] = reason };
         await Db.Cmd(conn, tx, "FinishWaitingStep", ("id", a.StepRunId), ("state", StepState.Succeeded.Db()), ("outputs", outputs), ("error", null), ("now", Now)).ExecAsync(ct);
     }
-
-    /// <summary>Who an approval decided by its <c>auto_approve</c> input is recorded as.</summary>
-    public const string PolicyApprover = "policy";
 
     private static bool AutoApproved(JsonNode? value) => value is JsonValue v && v.TryGetValue<bool>(out var b) && b;
 

@@ -126,6 +126,9 @@ public sealed partial class PostgresEngineStore
     public Task DecideAsync(Guid runId, string stepId, ApprovalDecision decision, string decidedBy, string? comment, CancellationToken ct = default) =>
         InTx(async (conn, tx) =>
         {
+            // The policy's name marks decisions no person made; nobody may sign with it.
+            if (string.Equals(decidedBy, Approvers.Policy, StringComparison.OrdinalIgnoreCase))
+                throw new PolicyException($"'{Approvers.Policy}' is reserved for decisions made by an approval's auto_approve policy");
             var run = await LockRunAsync(conn, tx, runId, ct) ?? throw new NotFoundException($"run {runId} not found");
             Guid stepRunId;
             bool allowSelf;

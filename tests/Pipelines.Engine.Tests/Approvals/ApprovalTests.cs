@@ -124,6 +124,15 @@ public class ApprovalTests
         Assert.That((await h.RunAsync(run)).Run.State, Is.EqualTo(RunState.Cancelled));
     }
 
+    [Test]
+    public async Task NoPersonMaySignAsThePolicy()
+    {
+        var (h, run) = await WaitingAsync();
+        await using var _ = h;
+        Assert.ThrowsAsync<PolicyException>(() => h.Store.DecideAsync(run, "approve", ApprovalDecision.Approve, "Policy", "me"));
+        Assert.That((await h.RunAsync(run)).Approvals.Single().Decision, Is.Null);
+    }
+
     [TestCase("true", true)]
     [TestCase("false", false)]
     public async Task AutoApprovePolicy_ApprovesAtOnce_RecordedAsThePolicy_OnlyWhenItHolds(string verdict, bool approved)
