@@ -69,11 +69,11 @@ public sealed class ParentRunRaceTests
         }
     }
 
-    private WorkerProcess StartProcess(bool withDatabase = true)
+    private WorkerProcess StartProcess(bool withDatabase = true, Uri? tracking = null, string trackingServer = ActivityServices.BuiltInTracking)
     {
         var pool = Pipelines.Postgres.PostgresDataSource.Create(_db.ConnectionString);
         var requests = new CountingHandler();
-        var client = new MlflowClient(new MlflowClientOptions { TrackingUri = _tracking, InitialBackoff = TimeSpan.Zero, MaxBackoff = TimeSpan.Zero },
+        var client = new MlflowClient(new MlflowClientOptions { TrackingUri = tracking ?? _tracking, InitialBackoff = TimeSpan.Zero, MaxBackoff = TimeSpan.Zero },
             new HttpClient(requests));
         var name = Guid.NewGuid().ToString("N")[..8];
         var store = new LocalFolderStore(Path.Combine(_dir, "store"));
@@ -82,6 +82,7 @@ public sealed class ParentRunRaceTests
             Artifacts = new ArtifactPublisher(store, new PostgresArtifactRegistry(pool)),
             Cache = new ArtifactCache(store, Path.Combine(_dir, "cache-" + name)),
             Tracking = new PipelineTracking(client),
+            TrackingServer = trackingServer,
             WorkRoot = Path.Combine(_dir, "work-" + name),
             Once = withDatabase ? new DatabaseOnceRegistry(new PostgresOnceRegistry(pool)) : new InProcessOnceRegistry(),
         };
@@ -114,6 +115,29 @@ public sealed class ParentRunRaceTests
             ExperimentIds = [experiment.ExperimentId], Filter = $"tags.`{PipelineTags.RunId}` = '{runId}'", MaxResults = 1000,
         });
         return page.Items.Where(r => r.Data.Tag(MlflowTags.ParentRunId) is null).ToList();
+    }
+
+    [Test]
+    public async Task ARunRetriedAgainstAnotherTrackingServer_GetsAParentRunThatServerKnows()
+    {
+        var runId = Guid.NewGuid();
+        var first = await ModelTracking.ParentRunAsync(Step(StartProcess(), runId), CancellationToken.None);
+
+        // Another MLflow server (its own store), as when MLFLOW_TRACKING_URI changed before `runs retry`.
+        await using var otherDb = await TestPostgres.CreateDatabaseAsync();
+        await using var other = PipelinesServer.Build(new PipelinesServerOptions
+        {
+            DataSource = otherDb.DataSource, ArtifactRoot = Path.Combine(_dir, "mlflow-other"), Urls = ["http://127.0.0.1:0"], RequestLogging = false,
+        });
+        await other.StartAsync();
+        var otherUri = new Uri(PipelinesServer.Addresses(other).Single());
+        var retried = StartProcess(tracking: otherUri, trackingServer: ActivityServices.TrackingServerOf("http://user:secret@" + otherUri.Authority + "/"));
+        var second = await ModelTracking.ParentRunAsync(Step(retried, runId, "evaluate"), CancellationToken.None);
+
+        Assert.That(second!.RunId, Is.Not.EqualTo(first!.RunId));
+        Assert.That((await retried.Client.GetRunAsync(second.RunId)).Info.RunId, Is.EqualTo(second.RunId), "the other server knows the run its steps log to");
+        Assert.That(await _db.ScalarAsync<long>("SELECT count(*) FROM activity_once WHERE key LIKE '%secret%'"), Is.Zero, "no credentials in recorded keys");
+        await other.StopAsync();
     }
 
     [Test]

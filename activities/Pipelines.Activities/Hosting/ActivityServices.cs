@@ -16,6 +16,22 @@ public sealed class ActivityServices
     public required ArtifactCache Cache { get; init; }
     /// <summary>Null when no tracking endpoint is configured; activities then skip tracking.</summary>
     public PipelineTracking? Tracking { get; init; }
+
+    /// <summary>
+    /// Which tracking server <see cref="Tracking"/> talks to, for what is recorded per server (the MLflow parent run
+    /// of a pipeline run): <see cref="BuiltInTracking"/> for the endpoint every process can host on the shared
+    /// database, else the server's address without credentials. A run retried against another server gets a
+    /// parent run there instead of an id that server does not know.
+    /// </summary>
+    public string TrackingServer { get; init; } = BuiltInTracking;
+
+    public const string BuiltInTracking = "built-in";
+
+    /// <summary>A tracking URI as an identity: scheme, host, port and path; never its user information or query.</summary>
+    public static string TrackingServerOf(string uri) =>
+        Uri.TryCreate(uri.Trim(), UriKind.Absolute, out var u)
+            ? $"{u.Scheme}://{u.Host.ToLowerInvariant()}:{u.Port}{u.AbsolutePath.TrimEnd('/')}"
+            : "unparsed";
     /// <summary>Scratch space; each attempt works in its own subfolder (see <see cref="WorkDirectory"/>).</summary>
     public required string WorkRoot { get; init; }
 

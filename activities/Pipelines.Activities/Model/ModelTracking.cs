@@ -34,9 +34,9 @@ public static class ModelTracking
         var services = context.Services?.GetService(typeof(ActivityServices)) as ActivityServices;
         if (services?.Tracking is not { } tracking) return null;
         var experiment = ExperimentOf(context);
-        // Not keyed by tracking URI: processes hosting the built-in endpoint each listen on their own port, yet
-        // share its database, and must share the parent run too.
-        var record = await services.Once.GetOrCreateAsync($"mlflow.parent_run/{context.RunId}/{experiment}", async token =>
+        // Keyed by the server's identity, not its URI: processes hosting the built-in endpoint each listen on their
+        // own port, yet share its database, and must share the parent run too.
+        var record = await services.Once.GetOrCreateAsync($"mlflow.parent_run/{services.TrackingServer}/{context.RunId}/{experiment}", async token =>
         {
             var experimentId = await tracking.Client.GetOrCreateExperimentAsync(experiment, ct: token);
             var run = await FindAsync(tracking, experimentId, context.RunId, token) ?? await StartAsync(tracking, context, experiment, token);

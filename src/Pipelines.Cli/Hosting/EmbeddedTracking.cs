@@ -35,6 +35,7 @@ public sealed class EmbeddedTracking : IAsyncDisposable
         await app.StartAsync(ct);
         var uri = PipelinesServer.Addresses(app).First();
         engine.TrackingUri = uri;
+        engine.TrackingIsBuiltIn = true;
         return new EmbeddedTracking(app, uri);
     }
 

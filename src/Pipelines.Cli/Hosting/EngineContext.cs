@@ -86,6 +86,9 @@ public sealed class EngineContext : IAsyncDisposable
             Artifacts = new Pipelines.Storage.Artifacts.ArtifactPublisher(Artifacts, ArtifactRegistry),
             Cache = new Pipelines.Storage.Caching.ArtifactCache(Artifacts, Path.Combine(state, "cache")),
             Tracking = tracking,
+            TrackingServer = TrackingIsBuiltIn || string.IsNullOrWhiteSpace(trackingUri)
+                ? Pipelines.Activities.Hosting.ActivityServices.BuiltInTracking
+                : Pipelines.Activities.Hosting.ActivityServices.TrackingServerOf(trackingUri),
             WorkRoot = Path.Combine(state, "work"),
             // Workers in other processes share this database: "create once" (e.g. MLflow parent runs) must hold across them.
             Once = new Pipelines.Activities.Hosting.DatabaseOnceRegistry(new Pipelines.Postgres.ActivityState.PostgresOnceRegistry(DataSource)),
@@ -99,6 +102,9 @@ public sealed class EngineContext : IAsyncDisposable
 
     /// <summary>Set by commands that host the built-in MLflow endpoint themselves (e.g. the demo run).</summary>
     public string? TrackingUri { get; set; }
+
+    /// <summary>True when <see cref="TrackingUri"/> is the built-in endpoint this process hosts.</summary>
+    public bool TrackingIsBuiltIn { get; set; }
 
     public async ValueTask DisposeAsync()
     {
