@@ -8,8 +8,8 @@ namespace Pipelines.Activities.Model;
 
 /// <summary>
 /// The MLflow parent run of the current pipeline run: trials, evaluations and promotions of one pipeline run land
-/// under it. Created on first use and remembered, per pipeline run and experiment, in the activity services'
-/// <see cref="IOnceRegistry"/>.
+/// under it. Created on first use and remembered, per tracking server, pipeline run and experiment, in the activity
+/// services' <see cref="IOnceRegistry"/>.
 /// </summary>
 /// <remarks>
 /// Steps of one pipeline run on different worker processes may all reach their first tracked call at once. On a
