@@ -99,7 +99,7 @@ public sealed class PostgresArtifactRegistry(NpgsqlDataSource db, TimeProvider? 
         return list;
     }
 
-    // Column layout shared by the artifact SELECTs in Sql/artifacts.sql, starting at column o.
+    // The columns of the artifact_details view (migration 0008), starting at column o.
     private static ArtifactRecord ReadArtifact(NpgsqlDataReader r, int o)
     {
         string? Str(int i) => r.IsDBNull(o + i) ? null : r.GetString(o + i);

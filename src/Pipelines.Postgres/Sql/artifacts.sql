@@ -7,42 +7,19 @@ ON CONFLICT (uri) DO NOTHING
 RETURNING id;
 
 -- name: ArtifactGet
-SELECT a.id, a.uri, a.sha256, a.size, a.media_type, a.kind, a.name, a.schema::text, a.row_count, a.created_at,
-       a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash,
-       a.deleted_at, at.state
-FROM artifacts a
-LEFT JOIN step_runs sr ON sr.id = a.step_run_id
-LEFT JOIN attempts at ON at.step_run_id = a.step_run_id AND at.attempt = a.attempt
-LEFT JOIN runs r ON r.id = sr.run_id
-LEFT JOIN workflow_versions wv ON wv.id = r.workflow_version_id
-WHERE a.id = @id;
+SELECT * FROM artifact_details WHERE id = @id;
 
 -- name: ArtifactGetByUri
-SELECT a.id, a.uri, a.sha256, a.size, a.media_type, a.kind, a.name, a.schema::text, a.row_count, a.created_at,
-       a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash,
-       a.deleted_at, at.state
-FROM artifacts a
-LEFT JOIN step_runs sr ON sr.id = a.step_run_id
-LEFT JOIN attempts at ON at.step_run_id = a.step_run_id AND at.attempt = a.attempt
-LEFT JOIN runs r ON r.id = sr.run_id
-LEFT JOIN workflow_versions wv ON wv.id = r.workflow_version_id
-WHERE a.uri = @uri;
+SELECT * FROM artifact_details WHERE uri = @uri;
 
 -- name: ArtifactList
-SELECT a.id, a.uri, a.sha256, a.size, a.media_type, a.kind, a.name, a.schema::text, a.row_count, a.created_at,
-       a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash,
-       a.deleted_at, at.state
-FROM artifacts a
-LEFT JOIN step_runs sr ON sr.id = a.step_run_id
-LEFT JOIN attempts at ON at.step_run_id = a.step_run_id AND at.attempt = a.attempt
-LEFT JOIN runs r ON r.id = sr.run_id
-LEFT JOIN workflow_versions wv ON wv.id = r.workflow_version_id
-WHERE (@run_id::uuid IS NULL OR sr.run_id = @run_id)
-  AND (@kind::text IS NULL OR a.kind = @kind)
-  AND (@sha256::text IS NULL OR a.sha256 = @sha256)
-  AND (@uri_prefix::text IS NULL OR starts_with(a.uri, @uri_prefix))
-  AND (@include_deleted OR a.deleted_at IS NULL)
-ORDER BY a.created_at DESC, a.id
+SELECT * FROM artifact_details d
+WHERE (@run_id::uuid IS NULL OR d.run_id = @run_id)
+  AND (@kind::text IS NULL OR d.kind = @kind)
+  AND (@sha256::text IS NULL OR d.sha256 = @sha256)
+  AND (@uri_prefix::text IS NULL OR starts_with(d.uri, @uri_prefix))
+  AND (@include_deleted OR d.deleted_at IS NULL)
+ORDER BY d.created_at DESC, d.id
 LIMIT @limit;
 
 -- name: ArtifactInputInsert
@@ -77,16 +54,9 @@ WITH RECURSIVE up (artifact_id, depth, consumer_step_run_id, consumer_attempt, i
 )
 SELECT * FROM (
     SELECT DISTINCT ON (up.artifact_id)
-           up.depth, up.consumer_step_run_id, up.consumer_attempt, up.input_name,
-           a.id, a.uri, a.sha256, a.size, a.media_type, a.kind, a.name, a.schema::text, a.row_count, a.created_at,
-           a.step_run_id, a.attempt, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version, r.workflow_name, wv.content_hash,
-           a.deleted_at, at.state
+           up.depth, up.consumer_step_run_id, up.consumer_attempt, up.input_name, d.*
     FROM up
-    JOIN artifacts a ON a.id = up.artifact_id
-    LEFT JOIN step_runs sr ON sr.id = a.step_run_id
-    LEFT JOIN attempts at ON at.step_run_id = a.step_run_id AND at.attempt = a.attempt
-    LEFT JOIN runs r ON r.id = sr.run_id
-    LEFT JOIN workflow_versions wv ON wv.id = r.workflow_version_id
+    JOIN artifact_details d ON d.id = up.artifact_id
     ORDER BY up.artifact_id, up.depth
 ) ancestors
 ORDER BY depth, uri;
