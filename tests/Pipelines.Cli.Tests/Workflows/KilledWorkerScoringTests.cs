@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Npgsql;
 using Pipelines.Cli.Tests.Processes;
@@ -74,11 +73,11 @@ public class KilledWorkerScoringTests
             var registryBefore = await RegistrySnapshotAsync(mlflow);
             var champion = (await mlflow.GetModelVersionByAliasAsync(Model, "champion")).Version;
             var artifactsBefore = await ArtifactRowsAsync(db);
-            var filesBefore = artifactsBefore.ToDictionary(a => a.Id, a => Sha256(LocalPath(a.Uri)));
+            var filesBefore = artifactsBefore.ToDictionary(a => a.Id, a => WorkflowState.Sha256(WorkflowDb.LocalPath(a.Uri)));
             var mlflowFilesBefore = FolderHashes(Path.Combine(home, "mlflow-artifacts"));
             var earlierManifests = artifactsBefore.Where(a => a.Name == "manifest.json").ToList();
             Assert.That(earlierManifests, Has.Count.EqualTo(1), "the earlier scoring published one manifest");
-            var earlier = ReadPredictions(JsonNode.Parse(await File.ReadAllTextAsync(LocalPath(earlierManifests[0].Uri)))!, artifactsBefore);
+            var earlier = ReadPredictions(JsonNode.Parse(await File.ReadAllTextAsync(WorkflowDb.LocalPath(earlierManifests[0].Uri)))!, artifactsBefore);
             Assert.That(earlier.Keys.Order(), Is.EqualTo(Enumerable.Range(0, earlier.Count).Select(i => (long)i)), "earlier scoring covered adult.test");
 
             // 2. The batch: adult.test repeated, so row r must score exactly as row r mod n did in the earlier scoring.
@@ -176,8 +175,8 @@ public class KilledWorkerScoringTests
             var artifactsAfter = await ArtifactRowsAsync(db);
             var manifestRef = publish.Outputs!["manifest"]!;
             var manifestRow = artifactsAfter.Single(a => a.Id == Guid.Parse(manifestRef["artifact"]!.GetValue<string>()));
-            Assert.That(Sha256(LocalPath(manifestRow.Uri)), Is.EqualTo(manifestRow.Sha256));
-            var manifest = JsonNode.Parse(await File.ReadAllTextAsync(LocalPath(manifestRow.Uri)))!;
+            Assert.That(WorkflowState.Sha256(WorkflowDb.LocalPath(manifestRow.Uri)), Is.EqualTo(manifestRow.Sha256));
+            var manifest = JsonNode.Parse(await File.ReadAllTextAsync(WorkflowDb.LocalPath(manifestRow.Uri)))!;
             var entries = manifest["partitions"]!.AsArray();
             Assert.That(entries.Select(e => e!["partition"]!.GetValue<int>()), Is.EqualTo(Enumerable.Range(0, Partitions)));
             foreach (var e in entries)
@@ -208,7 +207,7 @@ public class KilledWorkerScoringTests
                 // The doomed attempt's predictions are whole and registered (the case this kill point exists for), and
                 // still nothing reads them.
                 var left = artifactsAfter.Single(a => a.StepRunId == targetStep && a.Attempt == targetAttempt);
-                Assert.That((left.Kind, left.Rows, Sha256(LocalPath(left.Uri))),
+                Assert.That((left.Kind, left.Rows, WorkflowState.Sha256(WorkflowDb.LocalPath(left.Uri))),
                     Is.EqualTo(("table", target.Inputs!["partition"]!["length"]!.GetValue<long>(), left.Sha256)));
                 Assert.That(orphans, Does.Contain(left.Id.ToString()));
             }
@@ -217,7 +216,7 @@ public class KilledWorkerScoringTests
 
             // Earlier artifacts (rows and bytes), the MLflow artifact folder, the registry and the champion: unchanged.
             Assert.That(artifactsAfter.Where(a => filesBefore.ContainsKey(a.Id)), Is.EqualTo(artifactsBefore));
-            Assert.That(artifactsBefore.ToDictionary(a => a.Id, a => Sha256(LocalPath(a.Uri))), Is.EqualTo(filesBefore));
+            Assert.That(artifactsBefore.ToDictionary(a => a.Id, a => WorkflowState.Sha256(WorkflowDb.LocalPath(a.Uri))), Is.EqualTo(filesBefore));
             var mlflowFilesAfter = FolderHashes(Path.Combine(home, "mlflow-artifacts"));
             Assert.That(mlflowFilesBefore.Where(kv => mlflowFilesAfter.GetValueOrDefault(kv.Key) != kv.Value).Select(kv => kv.Key), Is.Empty,
                 "MLflow artifact files changed or gone");
@@ -322,8 +321,8 @@ public class KilledWorkerScoringTests
         foreach (var entry in manifest["partitions"]!.AsArray().Select(e => e!))
         {
             var record = artifacts.Single(a => a.Id == Guid.Parse(entry["artifact"]!.GetValue<string>()));
-            var path = LocalPath(record.Uri);
-            Assert.That((Sha256(path), record.Sha256), Is.EqualTo((entry["sha256"]!.GetValue<string>(), entry["sha256"]!.GetValue<string>())));
+            var path = WorkflowDb.LocalPath(record.Uri);
+            Assert.That((WorkflowState.Sha256(path), record.Sha256), Is.EqualTo((entry["sha256"]!.GetValue<string>(), entry["sha256"]!.GetValue<string>())));
             using var reader = ParquetReader.Open(path);
             var table = reader.ReadAll();
             Assert.That(table.RowCount, Is.EqualTo(entry["rows"]!.GetValue<long>()));
@@ -355,16 +354,8 @@ public class KilledWorkerScoringTests
         return lines;
     }
 
-    private static string LocalPath(string uri) => new Uri(uri).LocalPath;
-
-    private static string Sha256(string path)
-    {
-        using var f = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(f));
-    }
-
     private static Dictionary<string, string> FolderHashes(string root) =>
         Directory.Exists(root)
-            ? Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(root, f), Sha256)
+            ? Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(root, f), WorkflowState.Sha256)
             : [];
 }
