@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text.Json.Nodes;
 using Pipelines.Activities.Hosting;
 using Pipelines.Core.Activities;
@@ -87,6 +88,13 @@ internal sealed class ColumnStatistics(string name)
 
     public void Add(Column column)
     {
+        // Numbers, the bulk of most tables, are scanned as typed spans; everything else value by value.
+        switch (column)
+        {
+            case PrimitiveColumn<double> d when d.Type.Kind == TypeKind.Float64: AddNumbers(d); return;
+            case PrimitiveColumn<long> l when l.Type.Kind == TypeKind.Int64: AddNumbers(l); return;
+            case PrimitiveColumn<int> n when n.Type.Kind == TypeKind.Int32: AddNumbers(n); return;
+        }
         for (var i = 0; i < column.Length; i++)
         {
             var v = column.GetValue(i);
@@ -96,6 +104,30 @@ internal sealed class ColumnStatistics(string name)
             if (_min is null || Compare(v, _min) < 0) _min = v;
             if (_max is null || Compare(v, _max) > 0) _max = v;
         }
+    }
+
+    private void AddNumbers<T>(PrimitiveColumn<T> column) where T : unmanaged, INumber<T>
+    {
+        var values = column.Values;
+        var validity = column.Validity;
+        T min = default, max = default;
+        var any = false;
+        long nulls = 0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!validity.IsEmpty && !validity[i]) { nulls++; continue; }
+            var v = values[i];
+            if (T.IsNaN(v)) continue; // counted, but not ordered
+            if (!any) { min = max = v; any = true; continue; }
+            if (v < min) min = v;
+            if (v > max) max = v;
+        }
+        Nulls += nulls;
+        Count += values.Length - nulls;
+        if (!any) return;
+        // Ties keep the value seen first, as the value-by-value path does.
+        if (_min is null || Compare(min, _min) < 0) _min = min;
+        if (_max is null || Compare(max, _max) > 0) _max = max;
     }
 
     private static int Compare(object a, object b) =>
