@@ -7,29 +7,21 @@ namespace Pipelines.Storage;
 /// and the expected hashes; a mismatch throws <see cref="ArtifactIntegrityException"/> from the last read,
 /// so a consumer that reads to the end cannot accept corrupted bytes.
 /// </summary>
-internal sealed class VerifyingReadStream(Stream inner, string what, long? expectedLength, byte[]? expectedMd5, string? expectedSha256) : Stream
+internal sealed class VerifyingReadStream(Stream inner, string what, long? expectedLength, byte[]? expectedMd5, string? expectedSha256) : ReadOnlyStream
 {
     private readonly IncrementalHash? _md5 = expectedMd5 is null ? null : IncrementalHash.CreateHash(HashAlgorithmName.MD5);
     private readonly IncrementalHash? _sha = expectedSha256 is null ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private long _read;
     private bool _verified;
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => expectedLength ?? throw new NotSupportedException();
     public override long Position { get => _read; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
         var n = inner.Read(buffer);
         return Observe(buffer[..n], buffer.Length);
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
-        ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
     {
@@ -66,11 +58,6 @@ internal sealed class VerifyingReadStream(Stream inner, string what, long? expec
         }
         return 0;
     }
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -250,20 +250,15 @@ public sealed class AzureBlobStore : IArtifactStore, IDisposable
     /// Owns the current HTTP response.
     /// </summary>
     private sealed class ResumingStream(HttpResponseMessage response, Stream body, long length, int maxResumes,
-        Func<long, CancellationToken, Task<HttpResponseMessage>> resume) : Stream
+        Func<long, CancellationToken, Task<HttpResponseMessage>> resume) : ReadOnlyStream
     {
         private HttpResponseMessage _response = response;
         private Stream _body = body;
         private long _read;
         private int _resumes;
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
         public override long Length => length;
         public override long Position { get => _read; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -282,8 +277,6 @@ public sealed class AzureBlobStore : IArtifactStore, IDisposable
                 }
             }
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
@@ -312,11 +305,6 @@ public sealed class AzureBlobStore : IArtifactStore, IDisposable
             _response = await resume(_read, ct);
             _body = await _response.Content.ReadAsStreamAsync(ct);
         }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -177,17 +177,12 @@ public sealed partial class LocalFolderStore : IArtifactStore
 }
 
 /// <summary>Reads at most <c>length</c> bytes of the inner stream from its current position.</summary>
-internal sealed class BoundedStream(Stream inner, long length) : Stream
+internal sealed class BoundedStream(Stream inner, long length) : ReadOnlyStream
 {
     private readonly long _length = length;
     private long _remaining = length;
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => _length;
     public override long Position { get => _length - _remaining; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -197,8 +192,6 @@ internal sealed class BoundedStream(Stream inner, long length) : Stream
         return n;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
     {
         if (_remaining <= 0) return 0;
@@ -207,9 +200,5 @@ internal sealed class BoundedStream(Stream inner, long length) : Stream
         return n;
     }
 
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     protected override void Dispose(bool disposing) { if (disposing) inner.Dispose(); base.Dispose(disposing); }
 }
