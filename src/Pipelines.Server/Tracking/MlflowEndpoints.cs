@@ -167,112 +167,94 @@ public static class MlflowEndpoints
         // ---- registry
         Json(app, "POST", "registered-models/create", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
+            var name = Validation.ModelName(r.String("name"));
             var tags = r.Tags();
             foreach (var t in tags) Validation.RegistryTag("Registered model", t);
-            return new RegisteredModelResponse(await store.CreateRegisteredModelAsync(name!, r.String("description"), tags, ct));
+            return new RegisteredModelResponse(await store.CreateRegisteredModelAsync(name, r.String("description"), tags, ct));
         });
         Json(app, "GET", "registered-models/get", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
-            return new RegisteredModelResponse(await store.GetRegisteredModelAsync(name!, ct));
+            var name = Validation.ModelName(r.String("name"));
+            return new RegisteredModelResponse(await store.GetRegisteredModelAsync(name, ct));
         });
         Json(app, "GET", "registered-models/search", (r, ct) => SearchModels(store, r, ct));
         Json(app, "POST", "registered-models/rename", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
-            var newName = r.String("new_name");
-            Validation.ModelName(newName);
-            return new RegisteredModelResponse(await store.RenameRegisteredModelAsync(name!, newName!, ct));
+            var name = Validation.ModelName(r.String("name"));
+            var newName = Validation.ModelName(r.String("new_name"));
+            return new RegisteredModelResponse(await store.RenameRegisteredModelAsync(name, newName, ct));
         });
         Json(app, "PATCH", "registered-models/update", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
-            return new RegisteredModelResponse(await store.UpdateRegisteredModelAsync(name!, r.String("description"), ct));
+            var name = Validation.ModelName(r.String("name"));
+            return new RegisteredModelResponse(await store.UpdateRegisteredModelAsync(name, r.String("description"), ct));
         });
         Json(app, "DELETE", "registered-models/delete", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
-            await store.DeleteRegisteredModelAsync(name!, ct);
+            var name = Validation.ModelName(r.String("name"));
+            await store.DeleteRegisteredModelAsync(name, ct);
             return Empty;
         });
         Json(app, "PATCH", "model-versions/update", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
-            return new ModelVersionResponse(await store.UpdateModelVersionAsync(name!, Validation.ModelVersion(r.String("version")), r.String("description"), ct));
+            var name = Validation.ModelName(r.String("name"));
+            return new ModelVersionResponse(await store.UpdateModelVersionAsync(name, Validation.ModelVersion(r.String("version")), r.String("description"), ct));
         });
         Json(app, "DELETE", "model-versions/delete", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
-            await store.DeleteModelVersionAsync(name!, Validation.ModelVersion(r.String("version")), ct);
+            var name = Validation.ModelName(r.String("name"));
+            await store.DeleteModelVersionAsync(name, Validation.ModelVersion(r.String("version")), ct);
             return Empty;
         });
         Json(app, "GET", "model-versions/search", (r, ct) => SearchModelVersions(store, r, ct));
         Json(app, "POST", "registered-models/set-tag", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
+            var name = Validation.ModelName(r.String("name"));
             var t = new Tag(r.Required("key"), r.String("value") ?? "");
             Validation.RegistryTag("Registered model", t);
-            await store.SetRegisteredModelTagAsync(name!, t, ct);
+            await store.SetRegisteredModelTagAsync(name, t, ct);
             return Empty;
         });
         Json(app, "POST", "model-versions/create", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
+            var name = Validation.ModelName(r.String("name"));
             var tags = r.Tags();
             foreach (var t in tags) Validation.RegistryTag("Model version", t);
-            var request = new CreateModelVersionRequest(name!, r.Required("source"), r.String("run_id"), tags, r.String("run_link"), r.String("description"));
+            var request = new CreateModelVersionRequest(name, r.Required("source"), r.String("run_id"), tags, r.String("run_link"), r.String("description"));
             return new ModelVersionResponse(await store.CreateModelVersionAsync(request, ct));
         });
         Json(app, "GET", "model-versions/get", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
-            return new ModelVersionResponse(await store.GetModelVersionAsync(name!, Validation.ModelVersion(r.String("version")), ct));
+            var name = Validation.ModelName(r.String("name"));
+            return new ModelVersionResponse(await store.GetModelVersionAsync(name, Validation.ModelVersion(r.String("version")), ct));
         });
         Json(app, "POST", "model-versions/set-tag", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
+            var name = Validation.ModelName(r.String("name"));
             var t = new Tag(r.Required("key"), r.String("value") ?? "");
             Validation.RegistryTag("Model version", t);
-            await store.SetModelVersionTagAsync(name!, Validation.ModelVersion(r.String("version")), t, ct);
+            await store.SetModelVersionTagAsync(name, Validation.ModelVersion(r.String("version")), t, ct);
             return Empty;
         });
         Json(app, "POST", "registered-models/alias", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
-            var alias = r.String("alias");
-            Validation.Alias(alias);
-            await store.SetAliasAsync(name!, alias!, Validation.ModelVersion(r.String("version")), ct);
+            var name = Validation.ModelName(r.String("name"));
+            var alias = Validation.Alias(r.String("alias"));
+            await store.SetAliasAsync(name, alias, Validation.ModelVersion(r.String("version")), ct);
             return Empty;
         });
         Json(app, "DELETE", "registered-models/alias", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
-            var alias = r.String("alias");
-            Validation.Alias(alias);
-            await store.DeleteAliasAsync(name!, alias!, ct);
+            var name = Validation.ModelName(r.String("name"));
+            var alias = Validation.Alias(r.String("alias"));
+            await store.DeleteAliasAsync(name, alias, ct);
             return Empty;
         });
         Json(app, "GET", "registered-models/alias", async (r, ct) =>
         {
-            var name = r.String("name");
-            Validation.ModelName(name);
-            var alias = r.String("alias");
-            Validation.Alias(alias);
-            return new ModelVersionResponse(await store.ModelVersionByAliasAsync(name!, alias!, ct));
+            var name = Validation.ModelName(r.String("name"));
+            var alias = Validation.Alias(r.String("alias"));
+            return new ModelVersionResponse(await store.ModelVersionByAliasAsync(name, alias, ct));
         });
 
         // ---- artifacts proxy

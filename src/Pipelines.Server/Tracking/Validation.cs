@@ -90,9 +90,11 @@ internal static partial class Validation
         if (name.Length > MaxExperimentNameLength) throw Invalid($"Experiment name exceeds the maximum length of {MaxExperimentNameLength} characters");
     }
 
-    public static void ModelName(string? name)
+    /// <returns>The name, once valid.</returns>
+    public static string ModelName(string? name)
     {
         if (string.IsNullOrEmpty(name)) throw Invalid("Registered model name cannot be empty.");
+        return name;
     }
 
     public static int ModelVersion(string? version)
@@ -101,13 +103,15 @@ internal static partial class Validation
         return int.TryParse(version, out var v) ? v : throw Invalid($"Model version must be an integer, got '{version}'");
     }
 
-    public static void Alias(string? alias)
+    /// <returns>The alias, once valid.</returns>
+    public static string Alias(string? alias)
     {
         if (string.IsNullOrEmpty(alias)) throw Invalid("Registered model alias name cannot be empty.");
         if (!AliasChars().IsMatch(alias)) throw Invalid($"Invalid alias name: '{alias}'. Names may only contain alphanumerics, underscores (_), and dashes (-).");
         Length("Registered model alias name", MaxAliasLength, alias);
         if (alias.Equals("latest", StringComparison.OrdinalIgnoreCase)) throw Invalid("'latest' alias name (case insensitive) is reserved.");
         if (VersionAlias().IsMatch(alias)) throw Invalid($"Version alias name '{alias}' is reserved.");
+        return alias;
     }
 
     // Dataset limits of mlflow/utils/validation.py (MAX_DATASET_*_SIZE, MAX_INPUT_TAG_*_SIZE).
