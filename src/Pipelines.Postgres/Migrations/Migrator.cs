@@ -93,8 +93,11 @@ public static class Migrator
             list.Add(new Migration(int.Parse(digits[..underscore]), digits[(underscore + 1)..], reader.ReadToEnd()));
         }
         list.Sort((a, b) => a.Version.CompareTo(b.Version));
-        for (var i = 0; i < list.Count; i++)
-            if (list[i].Version != i + 1) throw new InvalidOperationException($"migration versions must be 1..n without gaps; found {list[i].Version} at position {i + 1}");
+        // Numbers must be unique; gaps are allowed so that subsystems developed side by side can each take a
+        // block of numbers (engine 1-19, server 20-29, tracking 30-39, ...) without renumbering on merge.
+        for (var i = 1; i < list.Count; i++)
+            if (list[i].Version == list[i - 1].Version)
+                throw new InvalidOperationException($"two migrations share version {list[i].Version}: {list[i - 1].Name} and {list[i].Name}");
         return list;
     }
 }
