@@ -3,6 +3,7 @@ using System.Text;
 using System.Threading.Channels;
 using Pipelines.Core.Activities;
 using Pipelines.Engine.Model;
+using Pipelines.Engine.Retries;
 using Pipelines.Engine.Storage;
 
 namespace Pipelines.Engine.Workers;
@@ -204,12 +205,14 @@ public sealed class Worker
         {
             outcome = AttemptOutcome.Failed;
             error = e.Message;
-            retryable = e.Retryable;
+            // An activity that wrapped a database or network outage did not judge its input: retry by rule.
+            retryable = e.Retryable || TransientFaults.IsTransient(e);
         }
         catch (Exception e)
         {
             outcome = AttemptOutcome.Failed;
             error = $"{e.GetType().Name}: {e.Message}";
+            retryable = TransientFaults.IsTransient(e);
         }
         var completion = new JobCompletion(job.StepRunId, job.RunId, job.Attempt, _options.Id, outcome, outputs, error, retryable, Logs(flight));
         await RetryUntilAsync(async () =>
