@@ -270,7 +270,9 @@ public sealed class ParquetReader : IDisposable
                             var valuesBody = body[levelBytes..];
                             var uncompressed = header.UncompressedPageSize - levelBytes - repBytes;
                             if (uncompressed < 0) throw new InvalidDataException("uncompressed page size smaller than its levels");
-                            var data = dh.IsCompressed ? Decompress(md.Codec, valuesBody, uncompressed, ref page) : valuesBody;
+                            // An all-null page has no values; writers may then leave the values section empty even
+                            // when it is flagged compressed (no codec block at all), so there is nothing to decompress.
+                            var data = dh.IsCompressed && !(valuesBody.IsEmpty && uncompressed == 0) ? Decompress(md.Codec, valuesBody, uncompressed, ref page) : valuesBody;
                             var nonNull = decoder.AppendLevels(levels, maxDef, dh.NumValues);
                             if (dh.NumNulls != dh.NumValues - nonNull) throw new InvalidDataException($"page says {dh.NumNulls} nulls, levels say {dh.NumValues - nonNull}");
                             decoder.ReadValues(dh.Encoding, data, nonNull);
