@@ -121,7 +121,7 @@ public static class DataCommand
             foreach (var file in p.GetValue(files)!) InFile(file, () =>
             {
                 var wanted = p.GetValue(columns) is { Length: > 0 } cs ? cs.SelectMany(x => x.Split(',')).ToList() : null;
-                var (schema, batches) = DataFile.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader), wanted, transient: true);
+                var (schema, batches) = DataFile.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader), wanted, transient: true, warning: w => Warn(file, w));
                 var t = new Table().Title(Markup.Escape(file));
                 foreach (var f in schema.Fields) t.AddColumn(new TableColumn(Markup.Escape(f.Name)));
                 var left = p.GetValue(rows);
@@ -146,7 +146,7 @@ public static class DataCommand
         {
             foreach (var file in p.GetValue(files)!) InFile(file, () =>
             {
-                var (schema, batches) = DataFile.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader), transient: true);
+                var (schema, batches) = DataFile.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader), transient: true, warning: w => Warn(file, w));
                 var acc = schema.Fields.Select(f => new ColumnStats(f.Type)).ToArray();
                 long total = 0;
                 foreach (var batch in batches)
@@ -216,7 +216,7 @@ public static class DataCommand
             {
                 InFile(source, () =>
                 {
-                    var (schema, batches) = DataFile.Open(source, csvOptions, rejectedRows: n => rejected = n);
+                    var (schema, batches) = DataFile.Open(source, csvOptions, rejectedRows: n => rejected = n, warning: w => Warn(source, w));
                     if (target.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) || target.EndsWith(".pq", StringComparison.OrdinalIgnoreCase))
                     {
                         using var writer = ParquetWriter.Create(partial, schema, new ParquetWriterOptions { Codec = parsedCodec, RowGroupSize = (long)p.GetValue(rowGroupMb) << 20 });
@@ -237,6 +237,9 @@ public static class DataCommand
         }));
         return c;
     }
+
+    /// <summary>A warning on standard error, so that it never mixes into data written to standard output.</summary>
+    private static void Warn(string file, string message) => Console.Error.WriteLine($"warning: {file}: {message}");
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
 

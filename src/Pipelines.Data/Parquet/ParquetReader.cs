@@ -113,8 +113,29 @@ public sealed class ParquetReader : IDisposable
         return c;
     }
 
-    private IReadOnlyList<ColumnDescriptor> Project(IReadOnlyList<string>? columns) =>
-        (columns ?? Columns.Select(c => c.Name).ToList()).Select(Resolve).ToList();
+    private IReadOnlyList<ColumnDescriptor> Project(IReadOnlyList<string>? columns)
+    {
+        if (columns is null && Unreadable().ToList() is { Count: > 0 } unreadable)
+            throw new ParquetNotSupportedException($"not supported: {DescribeUnreadable(unreadable)}; project them away to read the rest" +
+                (unreadable.Count == Columns.Count ? " (no other column is readable)" : ""));
+        return (columns ?? Columns.Select(c => c.Name).ToList()).Select(Resolve).ToList();
+    }
+
+    /// <summary>The top-level columns this reader cannot read: nested ones and those of unsupported types.</summary>
+    public IEnumerable<ColumnDescriptor> Unreadable() => Columns.Where(c => c.IsNested || c.Field is null);
+
+    /// <summary>"column a is nested", "columns a, b are nested, column c has an unsupported type".</summary>
+    public static string DescribeUnreadable(IReadOnlyCollection<ColumnDescriptor> columns)
+    {
+        static string Part(List<string> names, string singular, string plural) =>
+            names.Count == 1 ? $"column {names[0]} {singular}" : $"columns {string.Join(", ", names)} {plural}";
+        var parts = new List<string>();
+        var nested = columns.Where(c => c.IsNested).Select(c => c.Name).ToList();
+        var other = columns.Where(c => !c.IsNested).Select(c => c.Name).ToList();
+        if (nested.Count > 0) parts.Add(Part(nested, "is nested", "are nested"));
+        if (other.Count > 0) parts.Add(Part(other, "has an unsupported type", "have unsupported types"));
+        return string.Join(", ", parts);
+    }
 
     /// <summary>Reads one row group; <paramref name="columns"/> null = all columns (fails if any is nested).</summary>
     public Table ReadRowGroup(int index, IReadOnlyList<string>? columns = null)

@@ -113,4 +113,36 @@ public class NoSilentWrongValuesTests
         Assert.That(error.Offset, Is.EqualTo(secondPageOffset), "the failing page's own offset, not the chunk's (4)");
         Assert.That(error.Message, Does.Contain($"at file offset {secondPageOffset}"));
     }
+
+    [Test]
+    public void FileWhoseEveryColumnIsNested_FailsNamingThem_InsteadOfAnEmptyTable()
+    {
+        var path = Path.Combine(_dir, "all-nested.parquet");
+        DuckDbPeer.Write(path, "SNAPPY", "SELECT [i, i + 1] AS l, {'a': i} AS s FROM range(0, 3) t(i)");
+
+        using var reader = ParquetReader.Open(path);
+        var ex = Assert.Throws<ParquetNotSupportedException>(() => reader.ReadAll())!;
+        Assert.That(ex.Message, Is.EqualTo("not supported: columns l, s are nested; project them away to read the rest (no other column is readable)"));
+        var open = Assert.Throws<ParquetNotSupportedException>(() => DataFile.Open(path))!;
+        Assert.That(open.Message, Is.EqualTo("no readable columns: columns l, s are nested (not supported)"));
+    }
+
+    [Test]
+    public void ProjectionThatLeavesOutNestedColumns_WarnsNamingThem()
+    {
+        var path = Path.Combine(_dir, "mixed.parquet");
+        DuckDbPeer.Write(path, "SNAPPY", "SELECT i AS id, [i] AS l, 'v' || i::VARCHAR AS name, {'a': i} AS s FROM range(0, 3) t(i)");
+
+        var warnings = new List<string>();
+        var (schema, batches) = DataFile.Open(path, warning: warnings.Add);
+        Assert.That(schema.Fields.Select(f => f.Name), Is.EqualTo(new[] { "id", "name" }));
+        Assert.That(batches.Sum(b => b.RowCount), Is.EqualTo(3));
+        Assert.That(warnings, Is.EqualTo(new[] { "left out, not supported: columns l, s are nested" }));
+
+        warnings.Clear();
+        DataFile.Open(path, columns: ["id"], warning: warnings.Add);
+        Assert.That(warnings, Is.Empty, "an explicit projection asked for what it gets");
+        using var reader = ParquetReader.Open(path);
+        Assert.That(Assert.Throws<ParquetNotSupportedException>(() => reader.ReadAll())!.Message, Does.StartWith("not supported: columns l, s are nested"));
+    }
 }
