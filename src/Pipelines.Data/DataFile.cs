@@ -25,12 +25,13 @@ public static class DataFile
     /// Called when, without <paramref name="columns"/>, Parquet columns we cannot read (nested, unsupported types) are left out;
     /// the message names them. When no column is left, opening fails naming them instead: never an empty table in silence.
     /// </param>
+    /// <param name="parquet">Options for reading a Parquet file (e.g. the unit of INT96 timestamps).</param>
     public static (Schema Schema, IEnumerable<Table> Batches) Open(string path, CsvOptions? csv = null, IReadOnlyList<string>? columns = null, bool transient = false,
-        Action<long>? rejectedRows = null, Action<string>? warning = null)
+        Action<long>? rejectedRows = null, Action<string>? warning = null, ParquetReaderOptions? parquet = null)
     {
         if (IsParquet(path))
         {
-            var reader = ParquetReader.Open(path);
+            var reader = ParquetReader.Open(path, parquet);
             try
             {
                 if (columns is null && reader.Unreadable().ToList() is { Count: > 0 } unreadable)

@@ -22,6 +22,13 @@ public sealed record ParquetReaderOptions
 
     /// <summary>Verify page CRCs when a writer stored them.</summary>
     public bool VerifyChecksums { get; init; } = true;
+
+    /// <summary>
+    /// The unit INT96 timestamps (Impala, Hive, old Spark) are read in. Nanoseconds (the default) keep every digit but
+    /// reach only the years 1677–2262: a value outside them fails naming the column and the date (never a wrapped
+    /// date). Microseconds reach any date INT96 can hold (e.g. the 9999-12-31 "no end" sentinel), as Spark and DuckDB read them.
+    /// </summary>
+    public TimeUnit Int96Unit { get; init; } = TimeUnit.Nanos;
 }
 
 /// <summary>
@@ -65,7 +72,7 @@ public sealed class ParquetReader : IDisposable
         ReadExactly(_footerStart, footer);
         var reader = new CompactReader(footer, _footerStart);
         Metadata = MetadataCodec.ReadFileMetaData(ref reader);
-        Columns = SchemaMapping.Describe(Metadata.Schema, _footerStart);
+        Columns = SchemaMapping.Describe(Metadata.Schema, _footerStart, _options.Int96Unit);
         var leaves = Columns.Sum(c => c.LeafCount);
         for (var g = 0; g < Metadata.RowGroups.Count; g++)
         {
@@ -201,7 +208,7 @@ public sealed class ParquetReader : IDisposable
         if (start < 4 || size < 0 || start + size > _footerStart)
             throw new ParquetFormatException($"column {column.Name}: chunk [{start}, {start + size}) lies outside the data region", _footerStart);
         var rows = (int)rg.NumRows;
-        if (rows == 0) return ColumnConversion.ToColumn(column, ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 1, 0, 0), 0);
+        if (rows == 0) return ColumnConversion.ToColumn(column, ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 1, 0, 0, _options.Int96Unit), 0);
         if (_chunkBuffer.Length < size) _chunkBuffer = new byte[size];
         var bytes = _chunkBuffer.AsSpan(0, (int)size);
         ReadExactly(start, bytes);
@@ -213,7 +220,7 @@ public sealed class ParquetReader : IDisposable
         if (reused?[slot] is { } previous) { previous.Reset(capacity, byteCapacity); decoder = previous; }
         else
         {
-            decoder = ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 0, capacity, byteCapacity);
+            decoder = ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 0, capacity, byteCapacity, _options.Int96Unit);
             if (reused is not null) reused[slot] = decoder;
         }
         DecodePages(bytes, start, md, column, decoder, rows);
@@ -305,6 +312,10 @@ public sealed class ParquetReader : IDisposable
                 catch (InvalidDataException e)
                 {
                     throw new ParquetFormatException($"column {column.Name}: {e.Message}", headerOffset, e);
+                }
+                catch (ParquetNotSupportedException e) when (!e.Message.StartsWith("column ", StringComparison.Ordinal))
+                {
+                    throw new ParquetNotSupportedException($"column {column.Name}: {e.Message}");
                 }
                 catch (Exception e) when (e is not (ParquetFormatException or ParquetNotSupportedException or InvalidOperationException or OutOfMemoryException))
                 {

@@ -145,4 +145,62 @@ public class NoSilentWrongValuesTests
         using var reader = ParquetReader.Open(path);
         Assert.That(Assert.Throws<ParquetNotSupportedException>(() => reader.ReadAll())!.Message, Does.StartWith("not supported: columns l, s are nested"));
     }
+
+    private static readonly DateTime[] Int96Instants =
+    [
+        new DateTime(9999, 12, 31, 0, 0, 0), // the "no end" sentinel, past 2262
+        new DateTime(1700, 1, 1, 0, 0, 0).AddTicks(10), // before 1677, with one microsecond
+        new DateTime(2020, 6, 15, 12, 34, 56).AddTicks(7_890_120), // within both ranges
+    ];
+
+    private static long Micros(DateTime t) => (t.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+
+    /// <summary>A file with one required INT96 column x holding <see cref="Int96Instants"/>, PLAIN, uncompressed.</summary>
+    private static byte[] Int96File()
+    {
+        var body = new byte[12 * Int96Instants.Length];
+        for (var i = 0; i < Int96Instants.Length; i++)
+        {
+            var t = Int96Instants[i];
+            var julian = DateOnly.FromDateTime(t).DayNumber - DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + 2440588;
+            BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(12 * i), t.TimeOfDay.Ticks * 100);
+            BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(12 * i + 8), julian);
+        }
+        var page = new PageHeader
+        {
+            Type = PageType.DataPage, UncompressedPageSize = body.Length, CompressedPageSize = body.Length,
+            DataPage = new DataPageHeader { NumValues = Int96Instants.Length, Encoding = Encoding.Plain, DefinitionLevelEncoding = Encoding.Rle, RepetitionLevelEncoding = Encoding.Rle },
+        };
+        return BuildFile(new SchemaElement { Name = "x", Type = PhysicalType.Int96, RepetitionType = Repetition.Required }, Int96Instants.Length, CompressionCodec.Uncompressed, (page, body));
+    }
+
+    [Test]
+    public void Int96PastTheNanosecondRange_FailsNamingColumnAndDate_ByDefault()
+    {
+        using var reader = new ParquetReader(new MemoryStream(Int96File()));
+        Assert.That(reader.Schema[0].Type, Is.EqualTo(DataType.Timestamp(TimeUnit.Nanos, false)));
+        var ex = Assert.Throws<ParquetNotSupportedException>(() => reader.ReadAll())!;
+        Assert.That(ex.Message, Does.StartWith("column x: INT96 timestamp 9999-12-31 00:00:00 lies outside the years 1677–2262"));
+        Assert.That(ex.Message, Does.Contain("Int96Unit = Micros"));
+    }
+
+    [Test]
+    public void Int96_ReadAsMicroseconds_IsExactForEveryDate_AndAgreesWithBothOracles()
+    {
+        var path = Path.Combine(_dir, "int96.parquet");
+        File.WriteAllBytes(path, Int96File());
+        using var reader = ParquetReader.Open(path, new ParquetReaderOptions { Int96Unit = TimeUnit.Micros });
+        var column = reader.ReadAll().Columns[0];
+        Assert.That(column.Type, Is.EqualTo(DataType.Timestamp(TimeUnit.Micros, false)));
+        var ours = Enumerable.Range(0, column.Length).Select(i => ((PrimitiveColumn<long>)column)[i]).ToList();
+        Assert.That(ours, Is.EqualTo(Int96Instants.Select(Micros)));
+        Assert.That(Enumerable.Range(0, column.Length).Select(column.Format),
+            Is.EqualTo(new[] { "9999-12-31 00:00:00", "1700-01-01 00:00:00.000001", "2020-06-15 12:34:56.789012" }));
+        // DuckDB reads INT96 as microsecond timestamps (epoch_ns would overflow for 9999).
+        var duck = DuckDbPeer.DumpSource($"(SELECT epoch_us(x) AS x FROM read_parquet({DuckDbPeer.Quote(path)}))")[0].Values;
+        Assert.That(duck, Is.EqualTo(ours.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        // Parquet.Net reads it as DateTime (100 ns ticks): the same microseconds.
+        var net = ParquetNetPeer.Read(path)[0].Values.Select(v => (long)(Int128.Parse(v!) / 1000)).ToList();
+        Assert.That(net, Is.EqualTo(ours));
+    }
 }
