@@ -86,6 +86,9 @@ public static class DuckDbPeer
     private static string CanonicalExpression(string e, string type)
     {
         if (type is "FLOAT" or "DOUBLE") return $"CASE WHEN isnan({e}) THEN 'NaN' ELSE CAST(CAST({e} AS DOUBLE) AS VARCHAR) END";
+        // Nanoseconds since the epoch, computed in 128 bits from the type's own unit: epoch_ns overflows past 2262.
+        if (type == "TIMESTAMP_MS") return $"CAST(CAST(epoch_ms({e}) AS HUGEINT) * 1000000 AS VARCHAR)";
+        if (type is "TIMESTAMP" or "TIMESTAMP WITH TIME ZONE") return $"CAST(CAST(epoch_us({e}) AS HUGEINT) * 1000 AS VARCHAR)";
         if (type.StartsWith("TIMESTAMP", StringComparison.Ordinal) || type.StartsWith("TIME", StringComparison.Ordinal)) return $"CAST(epoch_ns({e}) AS VARCHAR)";
         if (type == "DATE") return $"CAST({e} - DATE '1970-01-01' AS VARCHAR)";
         if (type == "BLOB") return $"hex({e})";
