@@ -31,7 +31,7 @@ ensure_prerequisites() {
     echo "installing python3-xgboost..."
     apt_install python3-xgboost python3-yaml || { echo "could not install python3-xgboost" >&2; exit 1; }
   fi
-  # Node packages used by the tests as reference implementations (DuckDB, Azurite).
+  # Node packages the tests need: Azurite only (DuckDB is in process through the DuckDB.NET NuGet package).
   # Install when any dependency named in package.json is missing (a new one may have been added since).
   if [ -f tests/node/package.json ] && ! node -e '
       const deps = Object.keys(require("./tests/node/package.json").dependencies || {});
