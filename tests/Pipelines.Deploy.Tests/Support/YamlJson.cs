@@ -29,12 +29,31 @@ public static partial class YamlJson
 
     private static JsonNode? Convert(YamlNode node) => node switch
     {
-        YamlMappingNode map => new JsonObject(map.Children.Select(kv =>
-            KeyValuePair.Create(((YamlScalarNode)kv.Key).Value ?? "", Convert(kv.Value)))),
+        YamlMappingNode map => Mapping(map),
         YamlSequenceNode seq => new JsonArray(seq.Children.Select(Convert).ToArray()),
         YamlScalarNode scalar => Scalar(scalar),
         _ => throw new NotSupportedException(node.NodeType.ToString()),
     };
+
+    /// <summary>A mapping, with YAML merge keys (<c>&lt;&lt;: *anchor</c>, as compose files use) resolved: local keys win.</summary>
+    private static JsonObject Mapping(YamlMappingNode map)
+    {
+        var result = new JsonObject();
+        foreach (var (key, value) in map.Children)
+        {
+            if (key is YamlScalarNode { Value: "<<", Style: ScalarStyle.Plain })
+            {
+                var sources = value is YamlSequenceNode many ? many.Children : [value];
+                foreach (var source in sources)
+                    foreach (var (k, v) in (JsonObject)Convert(source)!)
+                        if (!map.Children.Keys.OfType<YamlScalarNode>().Any(local => local.Value == k) && !result.ContainsKey(k))
+                            result[k] = v?.DeepClone();
+                continue;
+            }
+            result[((YamlScalarNode)key).Value ?? ""] = Convert(value);
+        }
+        return result;
+    }
 
     private static JsonNode? Scalar(YamlScalarNode s)
     {
