@@ -157,17 +157,18 @@ SELECT id, run_id, attempt, lease_owner FROM step_runs
 WHERE state = 'running' AND lease_expires_at < @now
 ORDER BY lease_expires_at LIMIT 100;
 
+-- name: LockExpiredStep
+SELECT cancel_requested, rescues, error FROM step_runs
+WHERE id = @id AND state = 'running' AND attempt = @attempt AND lease_expires_at < @now
+FOR UPDATE;
+
 -- name: RescueStep
 UPDATE step_runs
-SET state = CASE WHEN cancel_requested THEN 'cancelled' WHEN rescues < @max_rescues THEN 'available' ELSE 'failed' END,
-    error = CASE WHEN cancel_requested THEN 'cancelled' WHEN rescues < @max_rescues THEN error
-                 ELSE 'worker lost ' || (rescues + 1) || ' times; giving up' END,
-    rescues = rescues + 1,
-    available_at = @now,
-    finalized_at = CASE WHEN cancel_requested OR rescues >= @max_rescues THEN @now END,
+SET state = @state, error = @error, rescues = rescues + 1, available_at = @now,
+    finalized_at = CASE WHEN @final THEN @now END,
     lease_owner = NULL, lease_expires_at = NULL
-WHERE id = @id AND state = 'running' AND attempt = @attempt AND lease_expires_at < @now
-RETURNING state, queue, parent_id;
+WHERE id = @id AND state = 'running' AND attempt = @attempt
+RETURNING queue, parent_id;
 
 -- name: PromoteDueRetries
 UPDATE step_runs SET state = 'available'
