@@ -43,4 +43,20 @@ ensure_prerequisites() {
     npm install --prefix tests/node --no-package-lock --no-audit --no-fund --loglevel=error \
       || { echo "npm install in tests/node failed" >&2; exit 1; }
   fi
+  ensure_deploy_prerequisites
+}
+
+# ---- deploy (issue 17): what tests/Pipelines.Deploy.Tests runs ----
+ensure_deploy_prerequisites() {
+  # kubectl kustomize renders infra/k8s (Debian's kubernetes-client is kubectl 1.20 with kustomize v2.0.3, the
+  # oldest kustomize the overlays are written for; a newer kubectl renders them too).
+  if ! command -v kubectl >/dev/null; then
+    echo "installing kubernetes-client..."
+    apt_install kubernetes-client || { echo "could not install kubernetes-client" >&2; exit 1; }
+  fi
+  # docker-compose (the Python one Debian ships) checks infra/compose.yaml against the Compose schema, offline.
+  if ! command -v docker-compose >/dev/null; then
+    echo "installing docker-compose..."
+    apt_install docker-compose || { echo "could not install docker-compose" >&2; exit 1; }
+  fi
 }

@@ -17,6 +17,7 @@ public static class CommandCatalog
         yield return SchedulesCommand.Create();
         yield return ModelsCommand.Create();
         yield return ActivitiesCommand.Create();
+        yield return MigrateCommand.Create();
         yield return ValidateCommand.Create();
         yield return DataCommand.Create();
         yield return ServeCommand.Create();
