@@ -147,7 +147,7 @@ public static class DataCommand
             foreach (var file in p.GetValue(files)!) InFile(file, () =>
             {
                 var (schema, batches) = DataFile.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader), transient: true);
-                var acc = schema.Fields.Select(f => new ColumnStats(f.Type)).ToArray();
+                var acc = schema.Fields.Select(f => new ColumnStats()).ToArray();
                 long total = 0;
                 foreach (var batch in batches)
                 {
@@ -241,7 +241,7 @@ public static class DataCommand
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
 
     /// <summary>Running null count, min, max and (bounded) distinct count of one column.</summary>
-    private sealed class ColumnStats(DataType type)
+    private sealed class ColumnStats
     {
         private readonly HashSet<string> _distinct = [];
         private bool _distinctOverflow;
