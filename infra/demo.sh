@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . infra/prerequisites.sh
-ensure_prerequisites
+ensure_demo_prerequisites
 dotnet build src/Pipelines.Cli -c Release -nologo -v quiet -clp:ErrorsOnly
 pipelines() { dotnet src/Pipelines.Cli/bin/Release/net10.0/pipelines.dll "$@"; }
 

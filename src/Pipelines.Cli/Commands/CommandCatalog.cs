@@ -18,6 +18,7 @@ public static class CommandCatalog
         yield return ModelsCommand.Create();
         yield return ActivitiesCommand.Create();
         yield return ValidateCommand.Create();
+        yield return LocalCommand.Create();
         yield return DataCommand.Create();
         yield return ServeCommand.Create();
         yield return ArtifactsCommand.Create();
