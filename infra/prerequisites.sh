@@ -1,6 +1,11 @@
 # Installs, when missing, what the demo and the tests need on Debian/Ubuntu. Sourced by demo.sh and test.sh.
+# Each command installs only what it uses: demo.sh calls ensure_demo_prerequisites, test.sh
+# ensure_test_prerequisites (the demo's set plus the tests' reference peers). To add a prerequisite, write an
+# ensure_X function in your own block below and call it with one line from the ensure_* function that needs it.
 
 apt_updated=0
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 apt_install() {
   if [ "$apt_updated" = 0 ]; then
     $SUDO apt-get update -qq
@@ -9,9 +14,8 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-ensure_prerequisites() {
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+# What running workflows needs: the .NET SDK, PostgreSQL's server programs and XGBoost's native library.
+ensure_demo_prerequisites() {
   if ! command -v dotnet >/dev/null; then
     echo "The .NET 10 SDK is required (dotnet not found)." >&2
     exit 2
@@ -21,12 +25,19 @@ ensure_prerequisites() {
     echo "installing postgresql..."
     apt_install postgresql || { echo "could not install postgresql" >&2; exit 1; }
   fi
-  # XGBoost's native library for Pipelines.Ml (training and prediction); Debian's Python xgboost (same build) and
-  # scikit-learn, which the ML tests run as reference peers (python3-xgboost pulls in numpy).
+  # XGBoost's native library for Pipelines.Ml (training and prediction).
   if ! ls /usr/lib/*/libxgboost.so* >/dev/null 2>&1 && ! ls /usr/lib/libxgboost.so* >/dev/null 2>&1; then
     echo "installing libxgboost0..."
     apt_install libxgboost0 || { echo "could not install libxgboost0" >&2; exit 1; }
   fi
+}
+
+# The demo's set plus what the tests use as reference peers.
+ensure_test_prerequisites() {
+  ensure_demo_prerequisites
+  ensure_tzdata
+  # Debian's Python xgboost (same build as libxgboost0) and scikit-learn, which the ML tests run as reference
+  # peers (python3-xgboost pulls in numpy).
   if ! /usr/bin/python3 -c "import xgboost, yaml" >/dev/null 2>&1; then
     echo "installing python3-xgboost..."
     apt_install python3-xgboost python3-yaml || { echo "could not install python3-xgboost" >&2; exit 1; }
@@ -58,5 +69,17 @@ ensure_deploy_prerequisites() {
   if ! command -v docker-compose >/dev/null; then
     echo "installing docker-compose..."
     apt_install docker-compose || { echo "could not install docker-compose" >&2; exit 1; }
+  fi
+}
+
+# Kept for scripts written against the single function: the tests' set includes the demo's.
+ensure_prerequisites() { ensure_test_prerequisites; }
+
+# ---- newuser: time zones ----
+# The daylight-saving cron tests need real zone data (Europe/Amsterdam, Australia/Lord_Howe…); without it they fail.
+ensure_tzdata() {
+  if [ ! -f /usr/share/zoneinfo/Australia/Lord_Howe ]; then
+    echo "installing tzdata..."
+    apt_install tzdata || { echo "could not install tzdata" >&2; exit 1; }
   fi
 }

@@ -46,12 +46,12 @@ public sealed class EngineContext : IAsyncDisposable
             : throw new SettingException($"PIPELINES_ARTIFACTS_GC='{setting}': expected 'off' or a grace period; {Pipelines.Core.Definitions.Durations.Hint}");
     }
 
-    public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default)
+    public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default, ActivityRegistry? registry = null)
     {
         var cs = await DatabaseLocator.ResolveAsync(connectionString, m => Console.Error.WriteLine(m), ct);
         var db = Pipelines.Postgres.PostgresDataSource.Create(cs);
         await Migrator.ApplyAsync(db, ct);
-        var registry = BuiltinActivities.CreateRegistry();
+        registry ??= BuiltinActivities.CreateRegistry();
         return new EngineContext(db, new PostgresEngineStore(db, registry), registry);
     }
 

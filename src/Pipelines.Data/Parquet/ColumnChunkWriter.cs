@@ -306,7 +306,8 @@ internal sealed class ColumnChunkWriter(Field field, ParquetWriterOptions option
         using var data = new ByteBuffer(1 << 16);
         var k = 0;
         var fixedLength = _layout.Type == PhysicalType.FixedLenByteArray ? _layout.TypeLength : -1;
-        Span<byte> be = stackalloc byte[16]; // one big-endian decimal at a time, reused for every part
+        // One scratch buffer for every part: a stackalloc inside the loop would grow the stack with each part.
+        Span<byte> be = stackalloc byte[16];
         foreach (var part in parts)
         {
             if (part is BinaryColumn b)

@@ -277,7 +277,8 @@ public static class RunSearch
         }
         if (!keys.Any(k => k.Type == "attributes" && k.Key is "start_time" or "created"))
             ordered = ordered is null ? runs.OrderByDescending(r => r.Info.StartTime) : ordered.ThenByDescending(r => r.Info.StartTime);
-        return ordered.ThenBy(r => r.Info.RunId, StringComparer.Ordinal);
+        // Not null: either a key ordered the runs or the start-time default above did.
+        return ordered!.ThenBy(r => r.Info.RunId, StringComparer.Ordinal);
     }
 
     private static object? Value(Run r, OrderKey k) => k.Type switch
