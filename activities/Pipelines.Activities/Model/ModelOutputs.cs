@@ -15,17 +15,19 @@ public static class ModelOutputs
     /// <summary>
     /// Saves an XGBoost model as an MLflow directory and publishes it as a zip artifact (attempt-scoped key). Without
     /// artifact services (bare engine tests) the directory stays in an attempt-scoped temp folder and no reference is
-    /// returned. Baselines have no MLflow flavor here and are not packaged.
+    /// returned. ML.NET models (including the logistic baseline) are packaged the same way with the
+    /// <c>pipelines_mlnet</c> flavor; only the constant baseline, which has no model file, is not packaged.
     /// </summary>
     public static async Task<(JsonObject? Model, string ModelDir)> PublishAsync(ActivityContext context, TrainingOutcome outcome, string name, CancellationToken ct)
     {
-        if (outcome.Model is not XGBoostModel x) return (null, "");
+        if (outcome.Model is not (XGBoostModel or Pipelines.Ml.MlNet.MlNetModel)) return (null, "");
         var services = context.Services?.GetService(typeof(ActivityServices)) as ActivityServices;
         var modelDir = services is not null
             ? Path.Combine(services.WorkDirectory(context), "model")
             : Path.Combine(Path.GetTempPath(), "pipelines-models", context.RunId.ToString("N"), context.StepRunId.ToString("N"), $"attempt-{context.Attempt}", "model");
         if (Directory.Exists(modelDir)) Directory.Delete(modelDir, recursive: true);
-        MlflowModel.Save(modelDir, x, outcome.Pipeline);
+        if (outcome.Model is XGBoostModel x) MlflowModel.Save(modelDir, x, outcome.Pipeline);
+        else MlNetModelDirectory.Save(modelDir, (Pipelines.Ml.MlNet.MlNetModel)outcome.Model, outcome.Pipeline);
         if (services is null) return (null, modelDir);
         return (await ArtifactRefs.PublishModelAsync(context, modelDir, name, ct), modelDir);
     }

@@ -114,9 +114,11 @@ public static class MlflowModel
         var root = (YamlMappingNode)yaml.Documents[0].RootNode;
         string? Scalar(YamlMappingNode m, string key) => m.Children.TryGetValue(key, out var v) && v is YamlScalarNode s ? s.Value : null;
         var flavors = (YamlMappingNode)root["flavors"];
-        if (!flavors.Children.TryGetValue("xgboost", out var xgbNode)) throw new InvalidDataException($"'{path}' has no xgboost flavor");
-        var data = Scalar((YamlMappingNode)xgbNode, "data") ?? throw new InvalidDataException($"'{path}': the xgboost flavor names no model file");
         var meta = root.Children.TryGetValue("metadata", out var m) ? (YamlMappingNode)m : new YamlMappingNode();
+        if (flavors.Children.TryGetValue(MlNetModelDirectory.Flavor, out var mlnet))
+            return MlNetModelDirectory.Load(directory, (YamlMappingNode)mlnet, meta, FeaturePipeline.Load(Path.Combine(directory, Scalar(meta, "feature_pipeline") ?? PipelineFile)));
+        if (!flavors.Children.TryGetValue("xgboost", out var xgbNode)) throw new InvalidDataException($"'{path}' has neither an xgboost nor a {MlNetModelDirectory.Flavor} flavor");
+        var data = Scalar((YamlMappingNode)xgbNode, "data") ?? throw new InvalidDataException($"'{path}': the xgboost flavor names no model file");
         var pipeline = FeaturePipeline.Load(Path.Combine(directory, Scalar(meta, "feature_pipeline") ?? PipelineFile));
         var task = Enum.Parse<TaskKind>(Scalar(meta, "task") ?? nameof(TaskKind.BinaryClassification));
         var classes = int.Parse(Scalar(meta, "class_count") ?? "2", CultureInfo.InvariantCulture);
@@ -125,10 +127,10 @@ public static class MlflowModel
     }
 }
 
-/// <summary>A loaded model directory: raw table in, predictions out, with the same feature pipeline as in training.</summary>
-public sealed class PackagedModel(XGBoostModel model, FeaturePipeline pipeline, string? xgbVersion) : IDisposable
+/// <summary>A loaded model directory (XGBoost or ML.NET): raw table in, predictions out, with the same feature pipeline as in training.</summary>
+public sealed class PackagedModel(ITrainedModel model, FeaturePipeline pipeline, string? xgbVersion) : IDisposable
 {
-    public XGBoostModel Model => model;
+    public ITrainedModel Model => model;
     public FeaturePipeline Pipeline => pipeline;
     public string? XGBoostVersion => xgbVersion;
 

@@ -1,3 +1,7 @@
+// The hand-written Blob REST client that Azure.Storage.Blobs replaced (as of commit e3a33c8), kept only so the
+// storage benchmark can measure both under the same load. Not used by the product.
+using Pipelines.Storage;
+using Pipelines.Storage.Azure;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -5,7 +9,7 @@ using System.Text;
 using System.Xml.Linq;
 using Azure.Core;
 
-namespace Pipelines.Storage.Azure;
+namespace Pipelines.Benchmarks.Storage.Legacy;
 
 /// <summary>
 /// The Blob REST operations the artifact store needs, on HttpClient: Put Blob, Put Block, Put Block List,
@@ -257,7 +261,7 @@ internal sealed class BlobRestClient : IDisposable
 
     private async Task AuthorizeAsync(HttpRequestMessage request, CancellationToken ct)
     {
-        request.Headers.Add("x-ms-version", _options.ApiVersion);
+        request.Headers.Add("x-ms-version", "2023-11-03");
         request.Headers.Add("x-ms-date", DateTimeOffset.UtcNow.ToString("R", CultureInfo.InvariantCulture));
         request.Headers.Add("x-ms-client-request-id", Guid.NewGuid().ToString());
         switch (_connection.Credential)

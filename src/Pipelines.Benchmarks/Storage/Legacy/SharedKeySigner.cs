@@ -1,8 +1,12 @@
+// The hand-written Blob REST client that Azure.Storage.Blobs replaced (as of commit e3a33c8), kept only so the
+// storage benchmark can measure both under the same load. Not used by the product.
+using Pipelines.Storage;
+using Pipelines.Storage.Azure;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Pipelines.Storage.Azure;
+namespace Pipelines.Benchmarks.Storage.Legacy;
 
 /// <summary>
 /// Shared Key authorization for the Blob service (versions 2015-02-21 and later): the request is reduced
