@@ -26,9 +26,11 @@ public sealed class ConstantTrainer(TaskKind task, int classCount = 0) : ITraine
         return new ConstantModel(task, k, sums);
     }
 
-    private sealed class ConstantModel(TaskKind task, int classes, double[] value) : ITrainedModel
+    internal sealed class ConstantModel(TaskKind task, int classes, double[] value) : ITrainedModel
     {
         public TaskKind Task => task;
+        /// <summary>What every row gets: class probabilities, or the mean (read by the MLflow packaging).</summary>
+        internal double[] Values => value;
         public int ClassCount => classes;
         public IReadOnlyList<IterationReport> History => [];
 
@@ -168,6 +170,9 @@ public sealed class RidgeTrainer(double alpha = 1.0) : ITrainer
 internal sealed class LinearModel(TaskKind task, int classes, Standardizer std, IReadOnlyList<Vector<double>> coefficients, IReadOnlyList<IterationReport> history) : ITrainedModel
 {
     public TaskKind Task => task;
+    /// <summary>Read by the MLflow packaging, which writes them for the Python loader.</summary>
+    internal Standardizer Standardizer => std;
+    internal IReadOnlyList<Vector<double>> Coefficients => coefficients;
     public int ClassCount => classes;
     public IReadOnlyList<IterationReport> History => history;
 
