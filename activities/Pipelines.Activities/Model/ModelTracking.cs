@@ -72,10 +72,16 @@ public static class ModelTracking
         foreach (var name in inputNames)
             if (context.Inputs[name] is JsonObject r && ArtifactRefs.IsReference(r))
             {
-                var record = Guid.TryParse(r["artifact"]!.GetValue<string>(), out var id) ? await services.Artifacts.Registry.GetAsync(id, ct) : null;
-                var (schema, profile) = DatasetSchema(record?.SchemaJson, record?.RowCount ?? Pipelines.Ml.Tuning.JsonNumber.Long(r["rows"]));
-                await tracking.LogInputAsync(parent, r["name"]?.GetValue<string>() ?? name, r["uri"]!.GetValue<string>(),
-                    r["sha256"]!.GetValue<string>(), name, schema, profile, ct);
+                // Once per parent run and dataset: parallel trials logging the same dataset at once make the real
+                // MLflow server (sqlite) fail with a UNIQUE constraint on its datasets table.
+                var sha = r["sha256"]!.GetValue<string>();
+                await services.Once.GetOrCreateAsync($"mlflow.dataset/{services.TrackingServer}/{parent.RunId}/{name}/{sha}", async token =>
+                {
+                    var record = Guid.TryParse(r["artifact"]!.GetValue<string>(), out var id) ? await services.Artifacts.Registry.GetAsync(id, token) : null;
+                    var (schema, profile) = DatasetSchema(record?.SchemaJson, record?.RowCount ?? Pipelines.Ml.Tuning.JsonNumber.Long(r["rows"]));
+                    await tracking.LogInputAsync(parent, r["name"]?.GetValue<string>() ?? name, r["uri"]!.GetValue<string>(), sha, name, schema, profile, token);
+                    return "logged";
+                }, ct);
             }
     }
 
