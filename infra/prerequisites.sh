@@ -42,6 +42,7 @@ ensure_test_prerequisites() {
     echo "installing python3-xgboost..."
     apt_install python3-xgboost python3-yaml || { echo "could not install python3-xgboost" >&2; exit 1; }
   fi
+  ensure_mlflow_server
   # Node packages the tests need: Azurite only (DuckDB is in process through the DuckDB.NET NuGet package).
   # Install when any dependency named in package.json is missing (a new one may have been added since).
   if [ -f tests/node/package.json ] && ! node -e '
@@ -81,5 +82,20 @@ ensure_tzdata() {
   if [ ! -f /usr/share/zoneinfo/Australia/Lord_Howe ]; then
     echo "installing tzdata..."
     apt_install tzdata || { echo "could not install tzdata" >&2; exit 1; }
+  fi
+}
+
+# --- mlflow (issue 11) ---
+# The real MLflow tracking server and Python client the tests run against (../shared/mlflow-server, or
+# PIPELINES_MLFLOW_SERVER): its own install step adds the Debian python3 packages it needs when they are missing.
+ensure_mlflow_server() {
+  local script="${PIPELINES_MLFLOW_SERVER:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/../shared/mlflow-server/mlflow-server}"
+  if [ ! -x "$script" ]; then
+    echo "the MLflow server for the tests is missing ($script); its tests will fail" >&2
+    return 0
+  fi
+  if ! /usr/bin/python3 -c 'import flask, sqlalchemy, alembic, pandas, sklearn, xgboost, gunicorn, deprecated, git' >/dev/null 2>&1; then
+    echo "installing the python3 packages of the MLflow test server..."
+    $SUDO "$script" install || { echo "could not install the MLflow server's python3 packages" >&2; exit 1; }
   fi
 }

@@ -54,6 +54,13 @@ public static class RunCommand
             try
             {
                 var final = await ProgressView.FollowAsync(engine, runId, parse.GetValue(user)!, parse.GetValue(autoApprove), ct);
+                // Before this process (and the endpoint it may host) exits: the MLflow parent run ends with the run.
+                // A tracking server that is down must not turn a finished run into an error: the leader retries later.
+                try { await engine.CloseParentRunsAsync(ct); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Console.Error.WriteLine($"warning: could not end the MLflow parent run yet ({e.Message}); a worker's leader will");
+                }
                 return final.Run.State == RunState.Succeeded ? ExitCodes.Ok : ExitCodes.RunNotSucceeded;
             }
             finally

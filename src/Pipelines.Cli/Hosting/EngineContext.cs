@@ -62,9 +62,18 @@ public sealed class EngineContext : IAsyncDisposable
     public Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct)
     {
         var schedule = CollectionSchedule(Environment.GetEnvironmentVariable("PIPELINES_ARTIFACTS_GC"));
-        Pipelines.Engine.Leadership.ILeaderSweep[] sweeps = schedule is null ? [] : [new Pipelines.Postgres.Artifacts.ArtifactCollectionSweep(ArtifactCollector, schedule)];
-        return PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct, services: ActivityServiceSet(), sweeps: sweeps);
+        List<Pipelines.Engine.Leadership.ILeaderSweep> sweeps = schedule is null ? [] : [new Pipelines.Postgres.Artifacts.ArtifactCollectionSweep(ArtifactCollector, schedule)];
+        var services = ActivityServiceSet();
+        sweeps.Add(ParentRunCloser(services, log));
+        return PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct, services: services, sweeps: sweeps);
     }
+
+    /// <summary>Ends the MLflow parent runs of ended pipeline runs on this process's tracking server (also a leader sweep).</summary>
+    public Task<int> CloseParentRunsAsync(CancellationToken ct) => ParentRunCloser(ActivityServiceSet(), null).CloseEndedAsync(ct);
+
+    private Pipelines.Activities.Model.ParentRunCloser ParentRunCloser(IServiceProvider services, Action<string>? log) =>
+        new(new Pipelines.Postgres.ActivityState.PostgresParentRuns(DataSource),
+            (Pipelines.Activities.Hosting.ActivityServices)services.GetService(typeof(Pipelines.Activities.Hosting.ActivityServices))!, log);
 
     /// <summary>
     /// What activities use: the artifact store and registry, a verified cache in the state folder, and MLflow
