@@ -147,6 +147,7 @@ public static class ApiServer
         AdminEndpoints.Map(api.MapGroup("").WithTags("admin"));
         EventEndpoints.Map(api.MapGroup("").WithTags("events"));
         WebhookEndpoints.Map(api.MapGroup("").WithTags("webhooks"));
+        ArtifactEndpoints.Map(api.MapGroup("").WithTags("artifacts"));
 
         app.MapMlflow(new TrackingStore(options.DataSource, options.Time), new LocalArtifactFiles(options.TrackingArtifactRoot));
 
