@@ -54,6 +54,7 @@ public static class ApiServer
         s.AddSingleton<WorkflowStore>();
         s.AddSingleton<ReadStore>();
         s.AddSingleton<DefinitionCache>();
+        s.AddSingleton<ModelRegistry>();
         s.AddSingleton<EventHub>();
         s.AddHostedService(sp => sp.GetRequiredService<EventHub>());
         s.AddSingleton<WebhookDispatcher>();
@@ -148,6 +149,7 @@ public static class ApiServer
         EventEndpoints.Map(api.MapGroup("").WithTags("events"));
         WebhookEndpoints.Map(api.MapGroup("").WithTags("webhooks"));
         ArtifactEndpoints.Map(api.MapGroup("").WithTags("artifacts"));
+        ModelEndpoints.Map(api.MapGroup("").WithTags("models"));
 
         app.MapMlflow(new TrackingStore(options.DataSource, options.Time), new LocalArtifactFiles(options.TrackingArtifactRoot));
 
