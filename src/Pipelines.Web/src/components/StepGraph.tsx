@@ -113,6 +113,8 @@ export function StepGraph(props: {
         onEdgesChange={(changes) => { for (const c of changes) if (c.type === 'remove') { const [a, b] = c.id.split('->'); props.onDeleteEdge?.(a, b); } }}
         onConnect={(c: Connection) => { if (c.source && c.target && c.source !== c.target) props.onConnect?.(c.source, c.target); }}
         onNodeClick={(_, n) => props.onSelect?.(n.id)}
+        // Keyboard users select a focused node with Enter or Space; that arrives as a selection change.
+        onSelectionChange={({ nodes: sel }) => { if (sel.length === 1 && sel[0].id !== props.selected) props.onSelect?.(sel[0].id); }}
         onPaneClick={() => props.onSelect?.(undefined)}
         deleteKeyCode={props.editable ? ['Delete', 'Backspace'] : null}
         proOptions={{ hideAttribution: true }}

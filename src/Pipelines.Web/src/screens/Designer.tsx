@@ -127,7 +127,7 @@ export default function Designer({ name }: { name: string | null }) {
         </span>
         <label className="inline" htmlFor="save-comment">Comment</label>
         <input id="save-comment" value={comment} onChange={(e) => setComment(e.target.value)} placeholder="what changed" disabled={!canWrite} />
-        <ActionButton action="write" className="primary" onClick={save} data-testid="save" disabled={!dirty && !!name}>Save</ActionButton>
+        <ActionButton action="write" className="primary" onClick={save} data-testid="save">Save</ActionButton>
         {name && <button onClick={() => setPanel('history')}>History</button>}
         {name && <button onClick={() => setPanel('run')} data-testid="open-run">Run…</button>}
         {saveState.message && <span role="status" className="good">{saveState.message}</span>}
