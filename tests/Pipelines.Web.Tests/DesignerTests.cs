@@ -22,9 +22,9 @@ public sealed class DesignerTests
     [OneTimeTearDown]
     public async Task Stop()
     {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        await _server.DisposeAsync();
+        if (_browser is not null) await _browser.DisposeAsync();
+        _playwright?.Dispose();
+        if (_server is not null) await _server.DisposeAsync();
     }
 
     public static IEnumerable<string> ShippedWorkflows() =>

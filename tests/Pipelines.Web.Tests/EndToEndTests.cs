@@ -26,9 +26,9 @@ public sealed class EndToEndTests
     [OneTimeTearDown]
     public async Task Stop()
     {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        await _server.DisposeAsync();
+        if (_browser is not null) await _browser.DisposeAsync();
+        _playwright?.Dispose();
+        if (_server is not null) await _server.DisposeAsync();
     }
 
     private static async Task FillStepAsync(IPage page, string step, string field, string value)
