@@ -35,7 +35,7 @@ public sealed class WebServer : IAsyncDisposable
         if (!File.Exists(dist))
             Assert.Fail($"the web UI is not built ({dist} missing): run infra/test.sh, or (cd src/Pipelines.Web && npm ci && npx vite build)");
         // Until the server (its own issue) is in this build, there is nothing to drive: say so rather than fail.
-        if (Type.GetType("Pipelines.Cli.Commands.ServerCommand, pipelines") is null)
+        if (ChildProcess.OverrideCli is null && Type.GetType("Pipelines.Cli.Commands.ServerCommand, pipelines") is null)
             Assert.Ignore("`pipelines server` is not in this build yet");
         var s = new WebServer { Database = await TestPostgres.CreateDatabaseAsync() };
         var port = FreePort();
@@ -155,6 +155,9 @@ public sealed class ChildProcess : IDisposable
         p.BeginErrorReadLine();
     }
 
+    /// <summary>PIPELINES_WEB_TESTS_CLI: another build's pipelines.dll to drive (e.g. a server branch's), else ours.</summary>
+    public static string? OverrideCli => System.Environment.GetEnvironmentVariable("PIPELINES_WEB_TESTS_CLI") is { Length: > 0 } p ? p : null;
+
     public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
     public string Output { get { lock (_output) return _output.ToString(); } }
@@ -163,7 +166,7 @@ public sealed class ChildProcess : IDisposable
     public static ChildProcess Start(IReadOnlyDictionary<string, string> env, string workingDirectory, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipelines.dll"));
+        psi.ArgumentList.Add(OverrideCli ?? Path.Combine(AppContext.BaseDirectory, "pipelines.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["PIPELINES_USER"] = "web-tests";
         foreach (var (k, v) in env) psi.Environment[k] = v;

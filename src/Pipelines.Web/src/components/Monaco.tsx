@@ -77,7 +77,7 @@ export default function MonacoYaml(props: { value: string; onChange: (v: string)
     const e = monaco.editor.create(host.current!, {
       value: props.value, language: 'yaml', automaticLayout: true, minimap: { enabled: false }, fontSize: 13,
       tabSize: 2, insertSpaces: true, scrollBeyondLastLine: false, readOnly: props.readOnly, ariaLabel: 'Workflow YAML',
-      renderWhitespace: 'boundary', wordWrap: 'off', accessibilitySupport: 'on',
+      renderWhitespace: 'none', wordWrap: 'off', accessibilitySupport: 'on',
       // Tab moves focus out of the editor for keyboard users; Ctrl+M toggles that in Monaco.
       tabFocusMode: false,
     });

@@ -11,7 +11,7 @@ import { Link, navigate } from '../router';
 
 export interface RunStep {
   id: string; uses: string; state: string; attempts: number; cached?: boolean; startedAt?: string; finishedAt?: string; error?: string;
-  needs: string[]; items?: { total: number; succeeded: number; failed: number; running: number };
+  needs: string[]; items?: { total: number; succeeded: number; failed: number; running: number }; outputs?: Record<string, unknown> | null;
 }
 export interface Run { id: string; workflow: string; version?: number; state: string; params?: Record<string, unknown>; startedBy: string; createdAt: string; startedAt?: string; finishedAt?: string; steps: RunStep[]; outputs?: Record<string, unknown> }
 interface Attempt { attempt: number; state: string; worker?: string; startedAt?: string; finishedAt?: string; error?: string }
@@ -147,7 +147,8 @@ function StepDetail({ run, step, logEvents, itemTick }: { run: Run; step: RunSte
           )} />
         </>
       )}
-      <h3>Attempts</h3>
+      {attempts.length === 0 && step.items && <p className="help">A fan-out step's attempts belong to its items.</p>}
+      {attempts.length > 0 && <><h3>Attempts</h3>
       <table>
         <thead><tr><th>#</th><th>State</th><th>Worker</th><th>Started</th><th>Duration</th><th>Error</th></tr></thead>
         <tbody>{attempts.map((a) => (
@@ -156,9 +157,12 @@ function StepDetail({ run, step, logEvents, itemTick }: { run: Run; step: RunSte
             <td><StateBadge state={a.state} /></td><td>{a.worker}</td><td>{fmtTime(a.startedAt)}</td><td>{fmtDuration(a.startedAt, a.finishedAt)}</td><td>{a.error}</td>
           </tr>
         ))}</tbody>
-      </table>
-      <h3>Logs {attempt ? `(attempt ${attempt})` : ''}</h3>
-      <pre className="logs" data-testid="logs" tabIndex={0} aria-label="Logs">{shown.map((l, i) => <div key={i} className={`log-${l.level ?? 'info'}`}>{l.at ? `${l.at.slice(11, 23)} ` : ''}{l.message}</div>)}</pre>
+      </table></>}
+      {attempt !== undefined && <>
+        <h3>Logs (attempt {attempt})</h3>
+        <pre className="logs" data-testid="logs" tabIndex={0} aria-label="Logs">{shown.length === 0 ? <span className="muted-dark">no log lines</span> : shown.map((l, i) => <div key={i} className={`log-${l.level ?? 'info'}`}>{l.at ? `${l.at.slice(11, 23)} ` : ''}{l.message}</div>)}</pre>
+      </>}
+      {step.outputs && Object.keys(step.outputs).length > 0 && <><h3>Outputs</h3><pre className="json" data-testid="step-outputs">{JSON.stringify(step.outputs, null, 2)}</pre></>}
       {metrics.length > 0 && <LineChart title="Trial metrics" series={metrics} />}
     </div>
   );
