@@ -10,7 +10,7 @@ import { Preview } from './RunView';
 interface Approval {
   id: string; runId: string; workflow: string; step: string; requestedAt: string; requestedBy: string; canDecide: boolean; whyNot?: string;
   candidate?: { metrics?: Record<string, number> }; champion?: { metrics?: Record<string, number> } | null; reportArtifactId?: string;
-  decision?: { approved: boolean; by: string; at: string; comment?: string };
+  decision?: { approved: boolean; by: string; at: string; comment?: string }; summary?: unknown; expiresAt?: string;
 }
 
 // Metrics where lower is better; everything else (AUC, accuracy, F1…) is higher-is-better.
@@ -46,7 +46,7 @@ function Decide({ a, onDone }: { a: Approval; onDone: () => void }) {
   const [comment, setComment] = useState('');
   const [error, setError] = useState<unknown>();
   const mayDecide = useCan('decide');
-  const reason = !mayDecide ? whyNot('decide') : !a.canDecide ? a.whyNot ?? 'You may not decide this approval.' : undefined;
+  const reason = !mayDecide ? whyNot('decide') : !a.canDecide ? a.whyNot ?? `Four-eyes: ${a.requestedBy} started this run, so another person decides.` : undefined;
   const decide = async (approved: boolean) => {
     setError(undefined);
     try { await api(`/approvals/${a.id}/decision`, 'POST', { approved, comment }); onDone(); } catch (e) { setError(e); }
@@ -54,7 +54,7 @@ function Decide({ a, onDone }: { a: Approval; onDone: () => void }) {
   const cid = `comment-${a.id}`;
   return (
     <div className="decide">
-      {reason && <p className="note" data-testid="why-not"><strong>Why you cannot decide:</strong> {reason}{a.requestedBy ? ` (the run was started by ${a.requestedBy}; four-eyes means another person decides)` : ''}</p>}
+      {reason && <p className="note" data-testid="why-not"><strong>Why you cannot decide:</strong> {reason}</p>}
       <label htmlFor={cid}>Comment</label>
       <textarea id={cid} rows={2} value={comment} onChange={(e) => setComment(e.target.value)} placeholder="why" />
       <div className="row">
@@ -86,7 +86,11 @@ export function Approvals() {
         {sorted.map((a) => (
           <li key={a.id} className={`card ${a.canDecide ? 'mine' : ''}`} data-testid={`approval-${a.runId}`}>
             <h2>{a.workflow} · {a.step} {a.canDecide && tab === 'waiting' && <span className="chip">for you</span>}</h2>
-            <p className="muted">Run <Link to={`/runs/${a.runId}?step=${encodeURIComponent(a.step)}`}>{a.runId.slice(0, 8)}</Link> started by {a.requestedBy} · requested {fmtTime(a.requestedAt)}</p>
+            <p className="muted">Run <Link to={`/runs/${a.runId}?step=${encodeURIComponent(a.step)}`}>{a.runId.slice(0, 8)}</Link> started by {a.requestedBy} · requested {fmtTime(a.requestedAt)}{a.expiresAt && !a.decision ? ` · expires ${fmtTime(a.expiresAt)}` : ''}</p>
+            {a.summary !== undefined && a.summary !== null && (
+              typeof a.summary === 'string' ? <p className="summary">{a.summary}</p>
+                : <dl className="summary">{Object.entries(a.summary as Record<string, unknown>).map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</dd></div>)}</dl>
+            )}
             <MetricTable a={a} />
             {a.reportArtifactId && (
               report === a.id ? <Preview id={a.reportArtifactId} /> : <button className="link" onClick={() => setReport(a.id)}>Show the evaluation report</button>
