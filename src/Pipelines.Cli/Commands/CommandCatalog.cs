@@ -21,5 +21,7 @@ public static class CommandCatalog
         yield return DataCommand.Create();
         yield return ServeCommand.Create();
         yield return ArtifactsCommand.Create();
+        yield return ServerCommand.Create();
+        yield return KeysCommand.Create();
     }
 }
