@@ -86,7 +86,7 @@ export function App() {
         </nav>
         <span className="who" data-testid="who">
           {session.user} <span className="roles">({session.roles.join(', ')}{session.mode === 'local' ? ', local demo mode' : ''})</span>
-          {session.mode !== 'local' && <button className="link" onClick={async () => { await signOut(); location.href = '/'; }}>Sign out</button>}
+          {session.mode !== 'local' && <button className="link signout" onClick={async () => { await signOut(); location.href = '/'; }}>Sign out</button>}
         </span>
       </header>
       <main id="main" tabIndex={-1}>
