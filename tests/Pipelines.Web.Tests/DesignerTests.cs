@@ -72,9 +72,12 @@ public sealed class DesignerTests
     [Test]
     public async Task Moving_a_node_changes_only_layout_and_editing_one_input_changes_only_its_line()
     {
-        var file = Path.Combine(WebServer.Root, "workflows", "examples", "hello.yaml");
-        var original = await File.ReadAllTextAsync(file);
-        var page = await OpenAsync("hello");
+        // A copy of the shipped hello workflow under its own name, so the round-trip cases see the shipped one intact.
+        var original = (await File.ReadAllTextAsync(Path.Combine(WebServer.Root, "workflows", "examples", "hello.yaml"))).Replace("name: hello\n", "name: hello-edit\n");
+        using (var admin = _server.Api("ada", "admin"))
+        using (var created = await admin.PostAsync("/api/v1/workflows", new StringContent(System.Text.Json.JsonSerializer.Serialize(new { name = "hello-edit", yaml = original }), System.Text.Encoding.UTF8, "application/json")))
+            Assert.That((int)created.StatusCode, Is.EqualTo(201), await created.Content.ReadAsStringAsync());
+        var page = await OpenAsync("hello-edit");
 
         // Drag a node: the position goes to the layout store (localStorage), never into the YAML.
         var node = page.GetByTestId("node-summary");
@@ -83,17 +86,19 @@ public sealed class DesignerTests
         await page.Mouse.DownAsync();
         await page.Mouse.MoveAsync(box.X + box.Width / 2 + 150, box.Y + 60, new() { Steps = 8 });
         await page.Mouse.UpAsync();
-        var layout = await page.EvaluateAsync<string?>("() => localStorage.getItem('pipelines.layout.hello')");
+        var layout = await page.EvaluateAsync<string?>("() => localStorage.getItem('pipelines.layout.hello-edit')");
         Assert.That(layout, Does.Contain("\"summary\""), "the moved position is kept in the layout store");
-        Assert.That(await SaveAsync(page, "hello", "moved a node"), Is.EqualTo(original), "moving a node changed the YAML");
+        Assert.That(await SaveAsync(page, "hello-edit", "moved a node"), Is.EqualTo(original), "moving a node changed the YAML");
 
         // Edit one input through the form generated from the activity's schema: exactly that line changes.
-        // (A click event on the node: after the drag, Playwright's viewport check trips on the pane's transform.)
-        await page.GetByTestId("node-nap").DispatchEventAsync("click");
+        // The layout survives a reload (it is in the browser's layout store), still without touching the YAML.
+        await page.ReloadAsync();
+        await page.Locator(".monaco-editor").WaitForAsync();
+        await page.GetByTestId("node-nap").ClickAsync();
         var ms = page.Locator("#step-nap-with-ms");
         await ms.FillAsync("250");
         await Browser.ShotAsync(page, "designer");
-        var edited = await SaveAsync(page, "hello", "nap 250 ms");
+        var edited = await SaveAsync(page, "hello-edit", "nap 250 ms");
         var before = original.Split('\n');
         var after = edited.Split('\n');
         Assert.That(after, Has.Length.EqualTo(before.Length));
