@@ -55,6 +55,7 @@ ensure_test_prerequisites() {
     npm install --prefix tests/node --no-package-lock --no-audit --no-fund --loglevel=error \
       || { echo "npm install in tests/node failed" >&2; exit 1; }
   fi
+  ensure_web_ui
   ensure_deploy_prerequisites
 }
 
@@ -97,5 +98,43 @@ ensure_mlflow_server() {
   if ! /usr/bin/python3 -c 'import flask, sqlalchemy, alembic, pandas, sklearn, xgboost, gunicorn, deprecated, git' >/dev/null 2>&1; then
     echo "installing the python3 packages of the MLflow test server..."
     $SUDO "$script" install || { echo "could not install the MLflow server's python3 packages" >&2; exit 1; }
+  fi
+}
+
+# --- web UI (src/Pipelines.Web) -------------------------------------------------------------------------------------
+# Builds the web UI the server embeds, when its dist is missing or older than its sources, and Debian's Chromium for
+# the browser tests (Playwright drives /usr/bin/chromium; no browser is ever downloaded).
+web_ui_node_ok() {
+  command -v node >/dev/null || return 1
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'
+}
+
+build_web_ui() {
+  local web=src/Pipelines.Web
+  if ! web_ui_node_ok; then
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then apt_install nodejs npm || true; fi
+  fi
+  if ! web_ui_node_ok; then
+    echo "The web UI needs Node.js 20.19 or newer (Vite 8); found: $(node --version 2>/dev/null || echo 'no node')." >&2
+    echo "Install Node.js >= 20.19 (e.g. apt-get install nodejs npm on Debian 13), then run: (cd $web && npm ci && npx vite build)" >&2
+    return 2
+  fi
+  # npm ci when node_modules is missing or older than the lock file.
+  if [ ! -f "$web/node_modules/.package-lock.json" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+    echo "installing web UI packages (npm ci)..."
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci in $web failed" >&2; return 1; }
+  fi
+  # vite build when dist is missing or any source is newer than it.
+  if [ ! -f "$web/dist/index.html" ] || [ -n "$(find "$web/src" "$web/index.html" "$web/package-lock.json" "$web/vite.config.ts" -newer "$web/dist/index.html" -print -quit)" ]; then
+    echo "building the web UI (vite build)..."
+    (cd "$web" && node_modules/.bin/vite build --logLevel warn) || { echo "vite build in $web failed" >&2; return 1; }
+  fi
+}
+
+ensure_web_ui() {
+  build_web_ui || exit $?
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "installing chromium (for the web UI tests)..."
+    apt_install chromium fonts-dejavu-core || { echo "could not install chromium" >&2; exit 1; }
   fi
 }
