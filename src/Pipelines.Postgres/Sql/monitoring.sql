@@ -1,0 +1,37 @@
+-- Monitoring time series: named statements used by Monitoring/PostgresMonitorStore.cs (migration 0060).
+
+-- name: MonitorSaveReference
+INSERT INTO monitor_references (monitor, run_id, step_id, created_at, model, profile)
+VALUES (@monitor, @run_id, @step_id, @at, @model, @profile)
+ON CONFLICT (monitor, run_id, step_id) DO UPDATE
+SET created_at = EXCLUDED.created_at, model = EXCLUDED.model, profile = EXCLUDED.profile;
+
+-- name: MonitorLatestReference
+SELECT monitor, run_id, step_id, created_at, model, profile::text
+FROM monitor_references WHERE monitor = @monitor
+ORDER BY created_at DESC, run_id DESC LIMIT 1;
+
+-- name: MonitorRecordBatch
+-- A retried attempt of the same step replaces its row: one point per scored batch in the series.
+INSERT INTO monitor_batches (monitor, run_id, step_id, batch, recorded_at, rows, verdict, max_psi, prediction_psi, result)
+VALUES (@monitor, @run_id, @step_id, @batch, @at, @rows, @verdict, @max_psi, @prediction_psi, @result)
+ON CONFLICT (monitor, run_id, step_id) DO UPDATE
+SET batch = EXCLUDED.batch, recorded_at = EXCLUDED.recorded_at, rows = EXCLUDED.rows, verdict = EXCLUDED.verdict,
+    max_psi = EXCLUDED.max_psi, prediction_psi = EXCLUDED.prediction_psi, result = EXCLUDED.result;
+
+-- name: MonitorRecentBatches
+-- The last @count batches, oldest first (the order a chart draws them).
+SELECT monitor, run_id, step_id, batch, recorded_at, rows, verdict, max_psi, prediction_psi, result::text
+FROM (SELECT * FROM monitor_batches WHERE monitor = @monitor ORDER BY recorded_at DESC, run_id DESC LIMIT @count) recent
+ORDER BY recorded_at, run_id;
+
+-- name: MonitorRecordRealized
+INSERT INTO monitor_realized (monitor, run_id, step_id, batch, slice, recorded_at, predictions, labelled, metrics)
+VALUES (@monitor, @run_id, @step_id, @batch, @slice, @at, @predictions, @labelled, @metrics)
+ON CONFLICT (monitor, run_id, step_id, batch, slice) DO UPDATE
+SET recorded_at = EXCLUDED.recorded_at, predictions = EXCLUDED.predictions, labelled = EXCLUDED.labelled, metrics = EXCLUDED.metrics;
+
+-- name: MonitorRealized
+SELECT monitor, run_id, step_id, batch, slice, recorded_at, predictions, labelled, metrics::text
+FROM monitor_realized WHERE monitor = @monitor
+ORDER BY recorded_at, batch, slice;
