@@ -79,7 +79,7 @@ public sealed class MonitorBenchmark : IBenchmark
                           "so these figures are noisy and pessimistic; rerun on an idle machine for a clean number.  ");
             sb.AppendLine($"Batch: Adult's test split tiled to {rows:N0} rows × 14 features (6 numeric, 8 categorical strings), ages +12 (so the verdict is `{result!.Verdict.ToString().ToLowerInvariant()}`), " +
                           $"Snappy Parquet ({new FileInfo(batchPath).Length / 1e6:N1} MB), plus {rows:N0} predictions. Reference: the profile of adult.data (32,561 rows; built in {profileMs:N0} ms). " +
-                          $"Single thread; median of {repeats} runs by total.");
+                          $"The comparison runs on one thread; median of {repeats} runs by total.");
             sb.AppendLine();
             sb.AppendLine("| phase | seconds per million rows |");
             sb.AppendLine("|---|---|");
