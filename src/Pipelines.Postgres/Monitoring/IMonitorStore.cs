@@ -13,6 +13,9 @@ public sealed record RealizedMetrics(
     string Monitor, Guid RunId, string StepId, string Batch, string Slice, DateTimeOffset RecordedAt, long Predictions, long Labelled,
     string MetricsJson);
 
+/// <summary>Who holds a trigger window: the run and step that claimed it, and the run it started (null until started).</summary>
+public sealed record TriggerClaim(Guid RunId, string StepId, Guid? StartedRunId);
+
 /// <summary>
 /// Where monitoring keeps reference profiles, per-batch drift results and realized metrics. Every write is keyed by
 /// the step that made it (monitor, run, step, …), so a retried attempt replaces its own rows.
@@ -26,4 +29,10 @@ public interface IMonitorStore
     Task<IReadOnlyList<MonitorBatch>> RecentBatchesAsync(string monitor, int count, CancellationToken ct = default);
     Task RecordRealizedAsync(IReadOnlyList<RealizedMetrics> rows, CancellationToken ct = default);
     Task<IReadOnlyList<RealizedMetrics>> RealizedAsync(string monitor, CancellationToken ct = default);
+
+    /// <summary>Claims (key, window) for a step, or returns the claim that got there first.</summary>
+    Task<TriggerClaim> ClaimTriggerAsync(string dedupKey, DateTimeOffset windowStart, Guid runId, string stepId, string workflow, string paramsJson,
+        string? reason, DateTimeOffset now, CancellationToken ct = default);
+    Task MarkTriggerStartedAsync(string dedupKey, DateTimeOffset windowStart, Guid runId, string stepId, Guid startedRunId, CancellationToken ct = default);
+    Task ReleaseTriggerAsync(string dedupKey, DateTimeOffset windowStart, Guid runId, string stepId, CancellationToken ct = default);
 }

@@ -86,6 +86,48 @@ public sealed class PostgresMonitorStore(NpgsqlDataSource db) : IMonitorStore
         return result;
     }
 
+    public async Task<TriggerClaim> ClaimTriggerAsync(string dedupKey, DateTimeOffset windowStart, Guid runId, string stepId, string workflow, string paramsJson,
+        string? reason, DateTimeOffset now, CancellationToken ct = default)
+    {
+        // A claim that loses to a concurrent one waits for it, skips its insert, and then cannot see the winner's row in
+        // the statement's snapshot (taken before the winner committed); the repeated statement sees it.
+        for (var round = 0; round < 3; round++)
+        {
+            await using var cmd = db.CreateCommand(SqlCatalog.Get("TriggerClaim"));
+            TriggerKey(cmd, dedupKey, windowStart, runId, stepId);
+            cmd.Parameters.AddWithValue("workflow", workflow);
+            cmd.Parameters.Add(new NpgsqlParameter("params", NpgsqlDbType.Jsonb) { Value = paramsJson });
+            cmd.Parameters.Add(new NpgsqlParameter("reason", NpgsqlDbType.Text) { Value = (object?)reason ?? DBNull.Value });
+            cmd.Parameters.AddWithValue("now", now);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            if (await r.ReadAsync(ct)) return new TriggerClaim(r.GetGuid(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetGuid(2));
+        }
+        throw new InvalidOperationException($"trigger '{dedupKey}' at {windowStart:O}: no claim after three attempts (claims released as fast as they are made)");
+    }
+
+    public async Task MarkTriggerStartedAsync(string dedupKey, DateTimeOffset windowStart, Guid runId, string stepId, Guid startedRunId, CancellationToken ct = default)
+    {
+        await using var cmd = db.CreateCommand(SqlCatalog.Get("TriggerStarted"));
+        TriggerKey(cmd, dedupKey, windowStart, runId, stepId);
+        cmd.Parameters.AddWithValue("started_run_id", startedRunId);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task ReleaseTriggerAsync(string dedupKey, DateTimeOffset windowStart, Guid runId, string stepId, CancellationToken ct = default)
+    {
+        await using var cmd = db.CreateCommand(SqlCatalog.Get("TriggerRelease"));
+        TriggerKey(cmd, dedupKey, windowStart, runId, stepId);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private static void TriggerKey(NpgsqlCommand cmd, string dedupKey, DateTimeOffset windowStart, Guid runId, string stepId)
+    {
+        cmd.Parameters.AddWithValue("dedup_key", dedupKey);
+        cmd.Parameters.AddWithValue("window_start", windowStart);
+        cmd.Parameters.AddWithValue("run_id", runId);
+        cmd.Parameters.AddWithValue("step_id", stepId);
+    }
+
     private static void Key(NpgsqlCommand cmd, string monitor, Guid runId, string stepId)
     {
         cmd.Parameters.AddWithValue("monitor", monitor);

@@ -35,3 +35,26 @@ SET recorded_at = EXCLUDED.recorded_at, predictions = EXCLUDED.predictions, labe
 SELECT monitor, run_id, step_id, batch, slice, recorded_at, predictions, labelled, metrics::text
 FROM monitor_realized WHERE monitor = @monitor
 ORDER BY recorded_at, batch, slice;
+
+-- name: TriggerClaim
+-- The first claim of (key, window) wins; the row returned is the winner's, so a loser learns who claimed it.
+WITH inserted AS (
+    INSERT INTO monitor_triggers (dedup_key, window_start, triggering_run_id, triggering_step_id, workflow, params, reason, claimed_at)
+    VALUES (@dedup_key, @window_start, @run_id, @step_id, @workflow, @params, @reason, @now)
+    ON CONFLICT (dedup_key, window_start) DO NOTHING
+    RETURNING triggering_run_id, triggering_step_id, started_run_id
+)
+SELECT triggering_run_id, triggering_step_id, started_run_id FROM inserted
+UNION ALL
+SELECT triggering_run_id, triggering_step_id, started_run_id FROM monitor_triggers
+WHERE dedup_key = @dedup_key AND window_start = @window_start AND NOT EXISTS (SELECT 1 FROM inserted);
+
+-- name: TriggerStarted
+UPDATE monitor_triggers SET started_run_id = @started_run_id
+WHERE dedup_key = @dedup_key AND window_start = @window_start AND triggering_run_id = @run_id AND triggering_step_id = @step_id;
+
+-- name: TriggerRelease
+-- A claim whose start failed is given up, so another alert in the window can try again.
+DELETE FROM monitor_triggers
+WHERE dedup_key = @dedup_key AND window_start = @window_start AND triggering_run_id = @run_id AND triggering_step_id = @step_id
+  AND started_run_id IS NULL;

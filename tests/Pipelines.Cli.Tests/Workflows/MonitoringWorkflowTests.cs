@@ -26,7 +26,7 @@ public class MonitoringWorkflowTests
     }
 
     [Test]
-    public async Task AdultMonitoring_OnTheDriftedBatch_RaisesTheAlert_KeepsTheSeries_AndJoinsTheLabels()
+    public async Task AdultMonitoring_OnTheDriftedBatch_RaisesTheAlert_KeepsTheSeries_JoinsTheLabels_AndStartsRetrainingOnce()
     {
         await using var db = await TestPostgres.CreateDatabaseAsync();
         var (code, output) = await RunAsync(db, _home, "run", Workflow("adult-income-nightly.yaml"), "--auto-approve",
@@ -47,6 +47,12 @@ public class MonitoringWorkflowTests
         // Every one of the 3000 rows has its label (the batch file carries them): full coverage, by sex too.
         Assert.That(await db.ScalarAsync<long>("SELECT labelled FROM monitor_realized WHERE monitor = 'adult-income' AND slice = 'all'"), Is.EqualTo(3000));
         Assert.That(await db.ScalarAsync<long>("SELECT count(*) FROM monitor_realized WHERE monitor = 'adult-income' AND slice LIKE 'sex=%'"), Is.EqualTo(2));
+
+        // The alert started retraining once, recorded as triggered by this monitoring run.
+        Assert.That(await db.ScalarAsync<long>("SELECT count(*) FROM runs WHERE workflow_name = 'adult-income-nightly' AND created_by LIKE 'trigger:%/retrain'"),
+            Is.EqualTo(1));
+        Assert.That(await db.ScalarAsync<string>("SELECT t.dedup_key || ' by ' || r.workflow_name FROM monitor_triggers t JOIN runs r ON r.id = t.triggering_run_id"),
+            Is.EqualTo("retrain-adult-income by adult-income-monitoring"));
 
         var report = output.Split('\n').Single(l => l.Contains("monitor.report_html:")).Split("file://")[1].Trim();
         var html = await File.ReadAllTextAsync(report);
