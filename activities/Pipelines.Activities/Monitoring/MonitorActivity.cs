@@ -119,6 +119,17 @@ public sealed class MonitorActivity : IActivity
         if (result.Features.Count > 0) outputs["max_psi"] = maxPsi;
         if (predictionPsi is { } pp) outputs["prediction_psi"] = pp;
 
+        // The batch's headline numbers also go to the pipeline run's MLflow parent run, next to what scoring logged.
+        if (await ModelTracking.ParentRunAsync(context, ct) is { } parent)
+        {
+            var metrics = new Dictionary<string, double> { ["monitor.verdict_level"] = (int)result.Verdict, ["monitor.rows"] = result.Rows };
+            if (result.Features.Count > 0) metrics["monitor.max_psi"] = maxPsi;
+            if (predictionPsi is { } ppsi && double.IsFinite(ppsi)) metrics["monitor.prediction_psi"] = ppsi;
+            foreach (var f in result.Features)
+                if (f.Psi is { } psi && double.IsFinite(psi)) metrics[$"monitor.psi.{MetricName(f.Name)}"] = psi;
+            await ActivityServices.From(context).Tracking!.LogMetricsAsync(parent, metrics, ct: ct);
+        }
+
         foreach (var f in result.Findings) context.Log.Write($"finding: {f}");
         context.Log.Write($"monitor '{monitor}': verdict {verdict} for {result.Rows} rows of '{batchName}' ({result.Features.Count} features, max PSI {maxPsi:0.###}" +
                           (predictionPsi is { } p ? $", prediction PSI {p:0.###}" : "") + ")");
@@ -126,6 +137,10 @@ public sealed class MonitorActivity : IActivity
             ? ActivityResult.Stop($"monitor '{monitor}' verdict {verdict} on '{batchName}': {string.Join("; ", result.Findings.Take(5))}", outputs)
             : ActivityResult.Success(outputs);
     }
+
+    /// <summary>MLflow metric names allow letters, digits, '_', '-', '.', ' ' and '/'; anything else becomes '_'.</summary>
+    private static string MetricName(string feature) =>
+        new(feature.Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or ' ' or '/' ? c : '_').ToArray());
 
     private static ReferenceProfile Parse(string json, string source)
     {

@@ -48,6 +48,12 @@ public class MonitoringWorkflowTests
         Assert.That(await db.ScalarAsync<long>("SELECT labelled FROM monitor_realized WHERE monitor = 'adult-income' AND slice = 'all'"), Is.EqualTo(3000));
         Assert.That(await db.ScalarAsync<long>("SELECT count(*) FROM monitor_realized WHERE monitor = 'adult-income' AND slice LIKE 'sex=%'"), Is.EqualTo(2));
 
+        // The headline numbers are metrics of the monitoring run's MLflow parent run too.
+        Assert.That(await db.ScalarAsync<long>(
+            "SELECT count(*) FROM mlflow_metrics m JOIN mlflow_run_tags t ON t.run_uuid = m.run_uuid AND t.key = 'pipelines.run_id' " +
+            "JOIN runs r ON r.id::text = t.value WHERE r.workflow_name = 'adult-income-monitoring' AND m.key IN ('monitor.max_psi', 'monitor.psi.age', 'monitor.verdict_level')"),
+            Is.EqualTo(3));
+
         // The alert started retraining once, recorded as triggered by this monitoring run.
         Assert.That(await db.ScalarAsync<long>("SELECT count(*) FROM runs WHERE workflow_name = 'adult-income-nightly' AND created_by LIKE 'trigger:%/retrain'"),
             Is.EqualTo(1));
