@@ -106,7 +106,9 @@ public sealed class EngineContext : IAsyncDisposable
         };
         return new Pipelines.Activities.Hosting.ServiceSet()
             .Add(services)
-            .Add(new Pipelines.Postgres.ActivityState.PostgresActivityState(DataSource));
+            .Add(new Pipelines.Postgres.ActivityState.PostgresActivityState(DataSource))
+            .Add<Pipelines.Postgres.Monitoring.IMonitorStore>(new Pipelines.Postgres.Monitoring.PostgresMonitorStore(DataSource))
+            .Add<Pipelines.Activities.Monitoring.Triggers.IWorkflowStarter>(new Pipelines.Activities.Monitoring.Triggers.EngineWorkflowStarter(Store, Registry));
     }
 
     /// <summary>Set by commands that host the built-in MLflow endpoint themselves (e.g. the demo run).</summary>
