@@ -23,7 +23,6 @@ public sealed class ParquetBenchmark : IBenchmark
 
     private static int Measure(string[] args, BenchmarkReport report)
     {
-        await Task.CompletedTask; // the benchmark is synchronous; the interface is not
         if (args is ["--read-child", var file]) return ReadChild(file, reuse: true);
         if (args is ["--read-child-fresh", var freshFile]) return ReadChild(freshFile, reuse: false);
         if (args is ["--duckdb-child", var mode, .. var files]) return DuckDbChild(mode, files);
