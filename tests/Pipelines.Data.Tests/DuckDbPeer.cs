@@ -151,6 +151,8 @@ public static class DuckDbPeer
     public static bool SameValue(string? expected, string? actual, TypeKind kind)
     {
         if (expected is null || actual is null) return expected == actual;
+        // DuckDB prints a decimal whose scale equals its precision without the leading zero (".70" for 0.70).
+        if (kind == TypeKind.Decimal) return LeadingZero(expected) == LeadingZero(actual);
         if (kind is TypeKind.Float32 or TypeKind.Float64)
         {
             if (expected == "NaN" || actual == "NaN") return expected == actual;
@@ -158,6 +160,8 @@ public static class DuckDbPeer
         }
         return expected == actual;
     }
+
+    private static string LeadingZero(string s) => s.StartsWith('.') ? "0" + s : s.StartsWith("-.", StringComparison.Ordinal) ? "-0" + s[1..] : s;
 
     private static double ParseDouble(string s) => s switch
     {

@@ -202,14 +202,14 @@ internal sealed class ColumnChunkWriter(Field field, ParquetWriterOptions option
             ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(map, values[i], out var exists);
             if (!exists)
             {
-                if (order.Count >= maxEntries) { ArrayPool<int>.Shared.Return(indices); return (null, null); }
+                // A dictionary that saves nothing (more than half the values distinct) is not worth the indirection;
+                // entries only grow, so give up the moment either limit is crossed instead of hashing the rest.
+                if (order.Count >= maxEntries || (order.Count >= values.Length / 2 && values.Length > 64)) { ArrayPool<int>.Shared.Return(indices); return (null, null); }
                 slot = order.Count;
                 order.Add(values[i]);
             }
             indices[i] = slot;
         }
-        // A dictionary that saves nothing is not worth the indirection.
-        if (order.Count > values.Length / 2 && values.Length > 64) { ArrayPool<int>.Shared.Return(indices); return (null, null); }
         return (order.ToArray(), indices);
     }
 
@@ -363,13 +363,13 @@ internal sealed class ColumnChunkWriter(Field field, ParquetWriterOptions option
                 if (!exists)
                 {
                     dictionaryBytes += offsets[i + 1] - offsets[i] + 4;
-                    if (dictionaryBytes > options.DictionaryPageSizeLimit) { dictionaryEntries = null; break; }
+                    // Too big, or more than half the values distinct (saves nothing): entries only grow, so stop now.
+                    if (dictionaryBytes > options.DictionaryPageSizeLimit || (dictionaryEntries.Count >= nonNull / 2 && nonNull > 64)) { dictionaryEntries = null; break; }
                     slot = dictionaryEntries.Count;
                     dictionaryEntries.Add(i);
                 }
                 indices[i] = slot;
             }
-            if (dictionaryEntries is not null && dictionaryEntries.Count > nonNull / 2 && nonNull > 64) dictionaryEntries = null;
             if (dictionaryEntries is null) { ArrayPool<int>.Shared.Return(indices); indices = null; }
         }
         try
