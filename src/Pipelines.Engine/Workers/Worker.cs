@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipelines.Core.Activities;
+using Pipelines.Core.Retries;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Retries;
 using Pipelines.Engine.Storage;
@@ -24,6 +25,11 @@ public sealed class Worker
     private readonly IServiceProvider? _services;
     private readonly ILogger _log;
     private readonly ConcurrentDictionary<Guid, InFlight> _inFlight = new();
+
+    // While the database is away (e.g. restarting): claims back off to 2 s; a finished attempt's result is written
+    // again sooner and more often, since it is work already done.
+    private static readonly ExponentialBackoff ClaimBackoff = new(TimeSpan.FromMilliseconds(200), 2, TimeSpan.FromSeconds(2), 0.2);
+    private static readonly ExponentialBackoff WriteBackoff = new(TimeSpan.FromMilliseconds(50), 1.5, TimeSpan.FromSeconds(1), 0.2);
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     public Worker(IJobQueue queue, IWakeups wakeups, ActivityRegistry registry, WorkerOptions options,
@@ -123,7 +129,7 @@ public sealed class Worker
                     // Database unreachable (e.g. restarting): back off and try again; leases protect claimed work.
                     failures++;
                     _log.LogWarning("worker {WorkerId}: claim failed ({ErrorType}: {Error}); retrying", _options.Id, e.GetType().Name, e.Message);
-                    await DelayQuietly(TimeSpan.FromMilliseconds(Math.Min(100 * Math.Pow(2, failures), 2000)), stoppingToken);
+                    await DelayQuietly(ClaimBackoff.Delay(failures, Random.Shared.NextDouble()), stoppingToken);
                     continue;
                 }
             }
@@ -284,7 +290,7 @@ public sealed class Worker
             catch (Exception e) when (e is not OperationCanceledException && e is not NotFoundException && i < 600)
             {
                 _log.LogWarning("worker {WorkerId}: database call failed ({ErrorType}: {Error}); retrying", _options.Id, e.GetType().Name, e.Message);
-                await DelayQuietly(TimeSpan.FromMilliseconds(Math.Min(50 * i, 1000)), ct);
+                await DelayQuietly(WriteBackoff.Delay(i, Random.Shared.NextDouble()), ct);
             }
         }
     }
