@@ -201,6 +201,8 @@ public static class MonitoringReport
     private static string Name(MonitorVerdict v) => v.ToString().ToLowerInvariant();
     private static string E(string s) => WebUtility.HtmlEncode(s);
     private static string F(double? v) => v is { } d && double.IsFinite(d) ? d.ToString("0.###", Inv) : "";
-    private static string P(double? v) => v is { } d && double.IsFinite(d) ? (d < 1e-4 ? d.ToString("0.#e0", Inv) : d.ToString("0.####", Inv)) : "";
+    private static string P(double? v) => v is { } d && double.IsFinite(d)
+        ? d == 0 ? "< 1e-300" : d < 1e-4 ? d.ToString("0.#e0", Inv) : d.ToString("0.####", Inv)
+        : "";
     private static string Pct(double v) => v.ToString("0.#%", Inv);
 }
