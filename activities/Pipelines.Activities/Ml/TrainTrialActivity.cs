@@ -49,8 +49,9 @@ public sealed class TrainTrialActivity : IActivity
             var value = pruned ? pruning!.LastValue!.Value : outcome.Value;
             var end = pruning is null ? null : new TrialEnd(pruned ? TrialEnd.Pruned : TrialEnd.Complete, value, pruning.PrunedAt);
             // A pruned trial's model is never picked, so it is not packaged or published.
-            var (model, modelDir) = pruned ? (null, "") : await ModelOutputs.PublishAsync(context, outcome, $"trial-{number}-model", cancellationToken);
-            var runId = await ModelOutputs.TrackAsync(context, outcome, $"trial-{number}", model, cancellationToken, end);
+            var runName = outcome.RunName(number);
+            var (model, modelDir, mlflowDir) = pruned ? (null, "", null) : await ModelOutputs.PublishAsync(context, outcome, $"{runName}-model", cancellationToken);
+            var runId = await ModelOutputs.TrackAsync(context, outcome, runName, model, cancellationToken, end, mlflowDir);
             var iterations = outcome.IterationMetrics.Values.FirstOrDefault()?.Count;
             context.Log.Write($"trial {number} ({outcome.Trainer}): valid {outcome.Metric} = {ModelOutputs.Format(value)}" +
                               (pruned ? $", pruned at iteration {pruning!.PrunedAt} by the median of {pruning.FinishedSiblings} finished siblings" : "") +

@@ -16,8 +16,12 @@ namespace Pipelines.Activities.Model;
 /// <summary>A fitted model with its feature pipeline and validation results.</summary>
 public sealed record TrainingOutcome(
     ITrainedModel Model, FeaturePipeline Pipeline, string Trainer, JsonObject Parameters, string Metric, double Value,
-    int? BestIteration, IReadOnlyDictionary<string, IReadOnlyList<double>> IterationMetrics, double[] ValidPredictions) : IDisposable
+    int? BestIteration, IReadOnlyDictionary<string, IReadOnlyList<double>> IterationMetrics, double[] ValidPredictions,
+    Table? InputExample = null) : IDisposable
 {
+    /// <summary>The trainer and trial number as a name that says what it is: <c>xgboost-trial-3</c>, <c>baseline-logistic</c>.</summary>
+    public string RunName(long number) => Trainer == "xgboost" ? $"xgboost-trial-{number}" : $"baseline-{Trainer}";
+
     public void Dispose() => Model.Dispose();
 }
 
@@ -122,6 +126,8 @@ public static class ModelTraining
             new($"{input} data '{ArtifactRefs.DisplayName(context.Inputs[input])}': {e.Message}", retryable: false, e);
 
         var inputs = context.Inputs;
+        // A few raw training rows: the MLflow model's input example, and its signature's column types.
+        var example = train.Slice(0, Math.Min(Pipelines.Ml.Packaging.MlflowModel.ExampleRows, train.RowCount));
         var task = TaskOf(inputs);
         var seed = (int)(JsonNumber.Long(inputs["seed"]) ?? 0);
         var metric = MetricOf(inputs);
@@ -227,7 +233,8 @@ public static class ModelTraining
         var predictions = model.Predict(validSet.Features);
         var value = Score(metric, validSet.Labels, predictions);
         return new TrainingOutcome(model, pipeline, trainer, parameters, metric, value, bestIteration, iterations,
-            predictions.Columns == 1 ? predictions.Values : Enumerable.Range(0, predictions.Rows).Select(r => predictions.Row(r).ToArray().Max()).ToArray());
+            predictions.Columns == 1 ? predictions.Values : Enumerable.Range(0, predictions.Rows).Select(r => predictions.Row(r).ToArray().Max()).ToArray(),
+            example);
     }
 
     public static double Score(string metric, double[] y, Predictions p) => metric switch

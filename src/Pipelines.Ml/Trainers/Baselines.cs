@@ -29,9 +29,11 @@ public sealed class ConstantTrainer(TaskKind task, int classCount = 0) : ITraine
         return new ConstantModel(task, k, sums);
     }
 
-    private sealed class ConstantModel(TaskKind task, int classes, double[] value) : ITrainedModel
+    internal sealed class ConstantModel(TaskKind task, int classes, double[] value) : ITrainedModel
     {
         public TaskKind Task => task;
+        /// <summary>What every row gets: class probabilities, or the mean (read by the MLflow packaging).</summary>
+        internal double[] Values => value;
         public int ClassCount => classes;
         public IReadOnlyList<IterationReport> History => [];
 
@@ -114,6 +116,9 @@ internal sealed class LinearModel(Standardizer std, Vector<double> coefficients)
     public TaskKind Task => TaskKind.Regression;
     public int ClassCount => 1;
     public IReadOnlyList<IterationReport> History => [];
+    /// <summary>Read by the MLflow packaging, which writes them for the Python loader.</summary>
+    internal Standardizer Standardizer => std;
+    internal IReadOnlyList<Vector<double>> Coefficients => [coefficients];
 
     public Predictions Predict(FeatureMatrix features) => new((std.Design(features) * coefficients).ToArray(), features.Rows, 1);
 
