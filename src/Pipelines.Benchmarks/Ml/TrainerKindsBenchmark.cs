@@ -63,7 +63,7 @@ public sealed class TrainerKindsBenchmark : IBenchmark
         sb.AppendLine("## Trainer kinds: AUC and training time, ML.NET next to XGBoost (issues 12 and 13)");
         sb.AppendLine();
         sb.AppendLine($"Command: `dotnet run -c Release --project src/Pipelines.Benchmarks -- trainers {rows} {threads} {rounds}`  ");
-        sb.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {BenchmarkReport.MachineLine()}; ML.NET {typeof(Microsoft.ML.MLContext).Assembly.GetName().Version!.ToString(3)}, " +
+        sb.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {BenchmarkReport.MachineLine()}; ML.NET {MlNetModel.Version}, " +
                       $"libxgboost {Pipelines.Ml.XGBoost.XGBoostLibrary.Version.ToString(3)}; load average (1/5/15 min) {loadBefore} before, {TrainingBenchmark.LoadAverage()} after. " +
                       "**The 2 cores were shared with about seven other sessions' builds and tests: times are single runs under that load and move with it; AUCs do not.**  ");
         sb.AppendLine($"Adult: adult.data ({adult.TrainRows:N0} rows) → adult.test ({adult.TestRows:N0} rows), {adult.Features} features after the nightly baseline's pipeline (impute, one-hot, log1p). " +

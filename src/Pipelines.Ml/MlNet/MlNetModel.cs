@@ -34,7 +34,12 @@ public sealed class MlNetModel : ITrainedModel
     public IReadOnlyList<IterationReport> History => [];
 
     /// <summary>The ML.NET version that trained or loaded the model (written into the model directory).</summary>
-    public string MlNetVersionOfModel => typeof(MLContext).Assembly.GetName().Version?.ToString(3) ?? "unknown";
+    public string MlNetVersionOfModel => Version;
+
+    /// <summary>The ML.NET package version (its assembly version stays 1.0.0 across releases; the informational version is the release).</summary>
+    public static string Version { get; } =
+        (typeof(MLContext).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown").Split('+')[0];
 
     internal static MLContext NewContext(int? seed)
     {
