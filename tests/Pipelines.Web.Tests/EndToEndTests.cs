@@ -34,7 +34,12 @@ public sealed class EndToEndTests
     private static async Task FillStepAsync(IPage page, string step, string field, string value)
     {
         var input = page.Locator($"#step-{step}-with-{field}");
-        await input.FillAsync(value);
+        try { await input.FillAsync(value); }
+        catch (TimeoutException)
+        {
+            await Browser.ShotAsync(page, $"failed-{step}-{field}");
+            throw;
+        }
         await input.BlurAsync();
     }
 
