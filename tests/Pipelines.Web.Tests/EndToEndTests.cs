@@ -63,6 +63,7 @@ public sealed class EndToEndTests
         await FillStepAsync(alice, "train", "label", "kwh");
         await FillStepAsync(alice, "train", "task", "regression");
         await FillStepAsync(alice, "train", "rounds", "20");
+        await FillStepAsync(alice, "train", "pipeline", "[{op: one_hot, columns: [building, weekday]}]");
         await alice.GetByTestId("palette-approval").ClickAsync();
         await FillStepAsync(alice, "approval", "summary", "${{ steps.train.outputs.metrics }}");
         await alice.GetByTestId("palette-promote").ClickAsync();
@@ -73,14 +74,21 @@ public sealed class EndToEndTests
         await Assertions.Expect(alice.GetByTestId("node-promote")).ToBeVisibleAsync();
         await Browser.ShotAsync(alice, "designer-new");
         await alice.GetByTestId("save").ClickAsync();
-        await alice.WaitForURLAsync("**/workflows/e2e-energy");
+        try { await alice.WaitForURLAsync("**/workflows/e2e-energy", new() { WaitUntil = WaitUntilState.Commit }); }
+        catch (TimeoutException)
+        {
+            await Browser.ShotAsync(alice, "failed-save");
+            throw;
+        }
 
         // Run it with the parameters form and watch the DAG live.
         await alice.GetByTestId("open-run").ClickAsync();
         await alice.GetByTestId("start-run").ClickAsync();
         await alice.WaitForURLAsync(new Regex("/runs/[0-9a-f-]{36}$"));
         var runId = alice.Url.Split('/').Last();
-        await Assertions.Expect(alice.GetByTestId("node-train")).ToHaveAttributeAsync("data-state", "succeeded", new() { Timeout = 180_000 });
+        await Assertions.Expect(alice.GetByTestId("node-train")).ToHaveAttributeAsync("data-state", new Regex("succeeded|failed"), new() { Timeout = 180_000 });
+        Assert.That(await alice.GetByTestId("node-train").GetAttributeAsync("data-state"), Is.EqualTo("succeeded"),
+            await alice.GetByTestId("node-train").InnerTextAsync() + "\n" + _server.ServerOutput);
         await Assertions.Expect(alice.GetByTestId("node-approval")).ToHaveAttributeAsync("data-state", "waiting", new() { Timeout = 60_000 });
         await Browser.ShotAsync(alice, "run-waiting");
 
