@@ -1,6 +1,11 @@
 # Installs, when missing, what the demo and the tests need on Debian/Ubuntu. Sourced by demo.sh and test.sh.
+# Each command installs only what it uses: demo.sh calls ensure_demo_prerequisites, test.sh
+# ensure_test_prerequisites (the demo's set plus the tests' reference peers). To add a prerequisite, write an
+# ensure_X function in your own block below and call it with one line from the ensure_* function that needs it.
 
 apt_updated=0
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 apt_install() {
   if [ "$apt_updated" = 0 ]; then
     $SUDO apt-get update -qq
@@ -9,9 +14,8 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-ensure_prerequisites() {
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+# What running workflows needs: the .NET SDK, PostgreSQL's server programs and XGBoost's native library.
+ensure_demo_prerequisites() {
   if ! command -v dotnet >/dev/null; then
     echo "The .NET 10 SDK is required (dotnet not found)." >&2
     exit 2
@@ -21,17 +25,25 @@ ensure_prerequisites() {
     echo "installing postgresql..."
     apt_install postgresql || { echo "could not install postgresql" >&2; exit 1; }
   fi
-  # XGBoost's native library for Pipelines.Ml (training and prediction); Debian's Python xgboost (same build) and
-  # scikit-learn, which the ML tests run as reference peers (python3-xgboost pulls in numpy).
+  # XGBoost's native library for Pipelines.Ml (training and prediction).
   if ! ls /usr/lib/*/libxgboost.so* >/dev/null 2>&1 && ! ls /usr/lib/libxgboost.so* >/dev/null 2>&1; then
     echo "installing libxgboost0..."
     apt_install libxgboost0 || { echo "could not install libxgboost0" >&2; exit 1; }
   fi
+}
+
+# The demo's set plus what the tests use as reference peers.
+ensure_test_prerequisites() {
+  ensure_demo_prerequisites
+  ensure_tzdata
+  # Debian's Python xgboost (same build as libxgboost0) and scikit-learn, which the ML tests run as reference
+  # peers (python3-xgboost pulls in numpy).
   if ! /usr/bin/python3 -c "import xgboost, yaml" >/dev/null 2>&1; then
     echo "installing python3-xgboost..."
     apt_install python3-xgboost python3-yaml || { echo "could not install python3-xgboost" >&2; exit 1; }
   fi
-  # Node packages used by the tests as reference implementations (DuckDB, Azurite).
+  ensure_mlflow_server
+  # Node packages the tests need: Azurite only (DuckDB is in process through the DuckDB.NET NuGet package).
   # Install when any dependency named in package.json is missing (a new one may have been added since).
   if [ -f tests/node/package.json ] && ! node -e '
       const deps = Object.keys(require("./tests/node/package.json").dependencies || {});
@@ -44,6 +56,49 @@ ensure_prerequisites() {
       || { echo "npm install in tests/node failed" >&2; exit 1; }
   fi
   ensure_web_ui
+  ensure_deploy_prerequisites
+}
+
+# ---- deploy (issue 17): what tests/Pipelines.Deploy.Tests runs ----
+ensure_deploy_prerequisites() {
+  # kubectl kustomize renders infra/k8s (Debian's kubernetes-client is kubectl 1.20 with kustomize v2.0.3, the
+  # oldest kustomize the overlays are written for; a newer kubectl renders them too).
+  if ! command -v kubectl >/dev/null; then
+    echo "installing kubernetes-client..."
+    apt_install kubernetes-client || { echo "could not install kubernetes-client" >&2; exit 1; }
+  fi
+  # docker-compose (the Python one Debian ships) checks infra/compose.yaml against the Compose schema, offline.
+  if ! command -v docker-compose >/dev/null; then
+    echo "installing docker-compose..."
+    apt_install docker-compose || { echo "could not install docker-compose" >&2; exit 1; }
+  fi
+}
+
+# Kept for scripts written against the single function: the tests' set includes the demo's.
+ensure_prerequisites() { ensure_test_prerequisites; }
+
+# ---- newuser: time zones ----
+# The daylight-saving cron tests need real zone data (Europe/Amsterdam, Australia/Lord_Howe…); without it they fail.
+ensure_tzdata() {
+  if [ ! -f /usr/share/zoneinfo/Australia/Lord_Howe ]; then
+    echo "installing tzdata..."
+    apt_install tzdata || { echo "could not install tzdata" >&2; exit 1; }
+  fi
+}
+
+# --- mlflow (issue 11) ---
+# The real MLflow tracking server and Python client the tests run against (../shared/mlflow-server, or
+# PIPELINES_MLFLOW_SERVER): its own install step adds the Debian python3 packages it needs when they are missing.
+ensure_mlflow_server() {
+  local script="${PIPELINES_MLFLOW_SERVER:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/../shared/mlflow-server/mlflow-server}"
+  if [ ! -x "$script" ]; then
+    echo "the MLflow server for the tests is missing ($script); its tests will fail" >&2
+    return 0
+  fi
+  if ! /usr/bin/python3 -c 'import flask, sqlalchemy, alembic, pandas, sklearn, xgboost, gunicorn, deprecated, git' >/dev/null 2>&1; then
+    echo "installing the python3 packages of the MLflow test server..."
+    $SUDO "$script" install || { echo "could not install the MLflow server's python3 packages" >&2; exit 1; }
+  fi
 }
 
 # --- web UI (src/Pipelines.Web) -------------------------------------------------------------------------------------

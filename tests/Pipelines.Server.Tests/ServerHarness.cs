@@ -49,6 +49,7 @@ public sealed class ServerHarness : IAsyncDisposable
     public string SigningKey { get; }
     public Uri BaseAddress { get; }
     public ConcurrentQueue<string> Logs { get; }
+    public Pipelines.Storage.IArtifactStore ArtifactStore { get; private init; } = null!;
 
     public static async Task<ServerHarness> StartAsync(bool local = false, IReadOnlyDictionary<string, IReadOnlyList<string>>? groupRoles = null,
         IReadOnlyList<WebhookSettings>? webhooks = null)
@@ -59,12 +60,14 @@ public sealed class ServerHarness : IAsyncDisposable
         var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var logs = new ConcurrentQueue<string>();
         var tracking = Path.Combine(Path.GetTempPath(), "pipelines-server-tests-" + Guid.NewGuid().ToString("N")[..8]);
+        var artifacts = Pipelines.Storage.ArtifactStores.Open(Path.Combine(tracking, "store"), Path.Combine(tracking, "store"));
         var app = ApiServer.Build(new ApiServerOptions
         {
             DataSource = db.DataSource,
             Registry = registry,
             Store = store,
             TrackingArtifactRoot = tracking,
+            Artifacts = artifacts,
             Urls = ["http://127.0.0.1:0"],
             Local = local,
             Auth = new AuthSettings
@@ -85,7 +88,7 @@ public sealed class ServerHarness : IAsyncDisposable
         });
         await ApiServer.StartAsync(app, CancellationToken.None);
         var address = new Uri(ApiServer.Addresses(app).First());
-        return new ServerHarness(db, store, registry, app, key, address, logs, tracking);
+        return new ServerHarness(db, store, registry, app, key, address, logs, tracking) { ArtifactStore = artifacts };
     }
 
     /// <summary>A token as the OIDC issuer would mint it: name, roles and groups claims, signed with the configured key.</summary>

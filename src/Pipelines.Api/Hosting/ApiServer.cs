@@ -54,6 +54,7 @@ public static class ApiServer
         s.AddSingleton<WorkflowStore>();
         s.AddSingleton<ReadStore>();
         s.AddSingleton<DefinitionCache>();
+        s.AddSingleton<ModelRegistry>();
         s.AddSingleton<EventHub>();
         s.AddHostedService(sp => sp.GetRequiredService<EventHub>());
         s.AddSingleton<WebhookDispatcher>();
@@ -63,6 +64,12 @@ public static class ApiServer
         {
             // The document must not depend on where it was served from (it is compared with docs/openapi.json).
             doc.Servers?.Clear();
+            // Only this API: the MLflow-compatible endpoint follows MLflow's own specification.
+            foreach (var path in doc.Paths.Keys.Where(p => !p.StartsWith("/api/v1/", StringComparison.Ordinal)).ToList())
+                doc.Paths.Remove(path);
+            string[] areas = ["session", "workflows", "runs", "approvals", "operations", "admin", "events", "webhooks", "artifacts", "models"];
+            if (doc.Tags is { } tags)
+                foreach (var tag in tags.Where(t => !areas.Contains(t.Name)).ToList()) tags.Remove(tag);
             doc.Info.Title = "Pipelines API";
             doc.Info.Version = "v1";
             return Task.CompletedTask;
@@ -132,14 +139,17 @@ public static class ApiServer
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
 
         var api = app.MapGroup("/api/v1");
-        SessionEndpoints.Map(api, options, app.Services.GetRequiredService<LocalMode>());
-        WorkflowEndpoints.Map(api);
-        RunEndpoints.Map(api);
-        ApprovalEndpoints.Map(api);
-        OperationsEndpoints.Map(api);
-        AdminEndpoints.Map(api);
-        EventEndpoints.Map(api);
-        WebhookEndpoints.Map(api);
+        // Tags group the document's operations (and keep it independent of the host's assembly name).
+        SessionEndpoints.Map(api.MapGroup("").WithTags("session"), options, app.Services.GetRequiredService<LocalMode>());
+        WorkflowEndpoints.Map(api.MapGroup("").WithTags("workflows"));
+        RunEndpoints.Map(api.MapGroup("").WithTags("runs"));
+        ApprovalEndpoints.Map(api.MapGroup("").WithTags("approvals"));
+        OperationsEndpoints.Map(api.MapGroup("").WithTags("operations"));
+        AdminEndpoints.Map(api.MapGroup("").WithTags("admin"));
+        EventEndpoints.Map(api.MapGroup("").WithTags("events"));
+        WebhookEndpoints.Map(api.MapGroup("").WithTags("webhooks"));
+        ArtifactEndpoints.Map(api.MapGroup("").WithTags("artifacts"));
+        ModelEndpoints.Map(api.MapGroup("").WithTags("models"));
 
         app.MapMlflow(new TrackingStore(options.DataSource, options.Time), new LocalArtifactFiles(options.TrackingArtifactRoot));
 

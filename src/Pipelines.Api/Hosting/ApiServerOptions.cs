@@ -15,6 +15,8 @@ public sealed record ApiServerOptions
     /// <summary>The artifact store and registry behind <c>/api/v1/artifacts</c>; null leaves those endpoints answering 503.</summary>
     public Pipelines.Storage.IArtifactStore? Artifacts { get; init; }
     public IReadOnlyList<string> Urls { get; init; } = ["http://127.0.0.1:5000"];
+    /// <summary>MLflow behind <c>/api/v1/models</c> (MLFLOW_TRACKING_URI); null: the built-in endpoint on this database.</summary>
+    public string? TrackingUri { get; init; }
     /// <summary>Loopback-only demo mode: every request is the single local admin. Refused on any other address.</summary>
     public bool Local { get; init; }
     public AuthSettings Auth { get; init; } = new();

@@ -17,7 +17,9 @@ public static class CommandCatalog
         yield return SchedulesCommand.Create();
         yield return ModelsCommand.Create();
         yield return ActivitiesCommand.Create();
+        yield return MigrateCommand.Create();
         yield return ValidateCommand.Create();
+        yield return LocalCommand.Create();
         yield return DataCommand.Create();
         yield return ServeCommand.Create();
         yield return ArtifactsCommand.Create();

@@ -50,6 +50,7 @@ public static class ServerCommand
                 Auth = auth,
                 WebRoot = parse.GetValue(webRoot),
                 Webhooks = ServerSettings.Webhooks(Environment.GetEnvironmentVariable),
+                TrackingUri = Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI") is { Length: > 0 } t ? t : null,
                 OtlpEndpoint = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"),
             });
             var files = SchedulesCommand.ExpandWorkflowFiles(parse.GetValue(workflows) ?? []);

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Pipelines.Engine.Storage;
 
 namespace Pipelines.Engine.Leadership;
@@ -8,10 +10,10 @@ namespace Pipelines.Engine.Leadership;
 /// process was given (e.g. artifact collection). Each sweep is idempotent and guarded in the database, so a brief
 /// overlap of two leaders during hand-over does no harm.
 /// </summary>
-public sealed class LeaderService(ILeaderElection election, IMaintenance maintenance, TimeSpan interval, Action<string>? log = null,
+public sealed class LeaderService(ILeaderElection election, IMaintenance maintenance, TimeSpan interval, ILogger? log = null,
     IReadOnlyList<ILeaderSweep>? sweeps = null)
 {
-    private readonly Action<string> _log = log ?? (_ => { });
+    private readonly ILogger _log = log ?? NullLogger.Instance;
     private readonly IReadOnlyList<ILeaderSweep> _sweeps = sweeps ?? [];
 
     public bool IsLeader { get; private set; }
@@ -36,7 +38,7 @@ public sealed class LeaderService(ILeaderElection election, IMaintenance mainten
     public async Task TickAsync(CancellationToken ct)
     {
         var leading = await election.TryLeadAsync(ct);
-        if (leading != IsLeader) _log(leading ? "became leader" : "lost leadership");
+        if (leading != IsLeader) _log.LogInformation(leading ? "became leader" : "lost leadership");
         IsLeader = leading;
         if (!leading) return;
         await Sweep("rescue expired leases", () => maintenance.RescueExpiredLeasesAsync(ct));
@@ -52,12 +54,12 @@ public sealed class LeaderService(ILeaderElection election, IMaintenance mainten
         try
         {
             var n = await sweep();
-            if (n > 0) _log($"{name}: {n}");
+            if (n > 0) _log.LogInformation("{Sweep}: {Count}", name, n);
         }
         catch (OperationCanceledException) { throw; }
         catch (Exception e)
         {
-            _log($"{name} failed: {e.GetType().Name}: {e.Message}");
+            _log.LogWarning(e, "{Sweep} failed: {ErrorType}: {Error}", name, e.GetType().Name, e.Message);
         }
     }
 }

@@ -1,8 +1,12 @@
 using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Pipelines.Core.Activities;
+using Pipelines.Core.Retries;
 using Pipelines.Engine.Model;
+using Pipelines.Engine.Retries;
 using Pipelines.Engine.Storage;
 
 namespace Pipelines.Engine.Workers;
@@ -19,12 +23,17 @@ public sealed class Worker
     private readonly TimeProvider _time;
     private readonly WorkerOptions _options;
     private readonly IServiceProvider? _services;
-    private readonly Action<string> _log;
+    private readonly ILogger _log;
     private readonly ConcurrentDictionary<Guid, InFlight> _inFlight = new();
+
+    // While the database is away (e.g. restarting): claims back off to 2 s; a finished attempt's result is written
+    // again sooner and more often, since it is work already done.
+    private static readonly ExponentialBackoff ClaimBackoff = new(TimeSpan.FromMilliseconds(200), 2, TimeSpan.FromSeconds(2), 0.2);
+    private static readonly ExponentialBackoff WriteBackoff = new(TimeSpan.FromMilliseconds(50), 1.5, TimeSpan.FromSeconds(1), 0.2);
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     public Worker(IJobQueue queue, IWakeups wakeups, ActivityRegistry registry, WorkerOptions options,
-        TimeProvider? time = null, IServiceProvider? services = null, Action<string>? log = null)
+        TimeProvider? time = null, IServiceProvider? services = null, ILogger? log = null)
     {
         options.Validate();
         _queue = queue;
@@ -33,7 +42,7 @@ public sealed class Worker
         _options = options;
         _time = time ?? TimeProvider.System;
         _services = services;
-        _log = log ?? (_ => { });
+        _log = log ?? NullLogger.Instance;
     }
 
     public string Id => _options.Id;
@@ -84,7 +93,7 @@ public sealed class Worker
             _wakeups.JobsAvailable -= OnJobsAvailable;
             _wakeups.CancelRequested -= OnCancelRequested;
             try { await _queue.UnregisterWorkerAsync(_options.Id, CancellationToken.None); }
-            catch (Exception e) { _log($"could not mark worker {_options.Id} stopped: {e.Message}"); }
+            catch (Exception e) { _log.LogWarning(e, "could not mark worker {WorkerId} stopped: {Error}", _options.Id, e.Message); }
         }
     }
 
@@ -119,8 +128,8 @@ public sealed class Worker
                 {
                     // Database unreachable (e.g. restarting): back off and try again; leases protect claimed work.
                     failures++;
-                    _log($"worker {_options.Id}: claim failed ({e.GetType().Name}: {e.Message}); retrying");
-                    await DelayQuietly(TimeSpan.FromMilliseconds(Math.Min(100 * Math.Pow(2, failures), 2000)), stoppingToken);
+                    _log.LogWarning("worker {WorkerId}: claim failed ({ErrorType}: {Error}); retrying", _options.Id, e.GetType().Name, e.Message);
+                    await DelayQuietly(ClaimBackoff.Delay(failures, Random.Shared.NextDouble()), stoppingToken);
                     continue;
                 }
             }
@@ -139,7 +148,7 @@ public sealed class Worker
         flight.Execution = Task.Run(async () =>
         {
             try { await ExecuteAsync(flight); }
-            catch (Exception e) { _log($"worker {_options.Id}: step {job.StepId} ({job.StepRunId}) could not be recorded: {e.Message}"); }
+            catch (Exception e) { _log.LogError(e, "worker {WorkerId}: step {StepId} ({StepRunId}) could not be recorded: {Error}", _options.Id, job.StepId, job.StepRunId, e.Message); }
             finally
             {
                 _inFlight.TryRemove(job.StepRunId, out _);
@@ -185,7 +194,7 @@ public sealed class Worker
             {
                 case StopReason.LeaseLost:
                     // Someone else owns this step now; recording anything would be wrong.
-                    _log($"worker {_options.Id}: lease of {job.StepId} ({job.StepRunId}) lost; attempt {job.Attempt} abandoned");
+                    _log.LogWarning("worker {WorkerId}: lease of {StepId} ({StepRunId}) lost; attempt {Attempt} abandoned", _options.Id, job.StepId, job.StepRunId, job.Attempt);
                     return;
                 case StopReason.Shutdown:
                     await RetryUntilAsync(() => _queue.HandBackAsync(job.StepRunId, job.RunId, job.Attempt, _options.Id, Logs(flight), CancellationToken.None), CancellationToken.None);
@@ -204,18 +213,20 @@ public sealed class Worker
         {
             outcome = AttemptOutcome.Failed;
             error = e.Message;
-            retryable = e.Retryable;
+            // An activity that wrapped a database or network outage did not judge its input: retry by rule.
+            retryable = e.Retryable || TransientFaults.IsTransient(e);
         }
         catch (Exception e)
         {
             outcome = AttemptOutcome.Failed;
             error = $"{e.GetType().Name}: {e.Message}";
+            retryable = TransientFaults.IsTransient(e);
         }
         var completion = new JobCompletion(job.StepRunId, job.RunId, job.Attempt, _options.Id, outcome, outputs, error, retryable, Logs(flight));
         await RetryUntilAsync(async () =>
         {
             if (!await _queue.CompleteAsync(completion, CancellationToken.None))
-                _log($"worker {_options.Id}: {job.StepId} ({job.StepRunId}) attempt {job.Attempt} finished after its lease was lost; result dropped");
+                _log.LogWarning("worker {WorkerId}: {StepId} ({StepRunId}) attempt {Attempt} finished after its lease was lost; result dropped", _options.Id, job.StepId, job.StepRunId, job.Attempt);
         }, CancellationToken.None);
     }
 
@@ -245,7 +256,7 @@ public sealed class Worker
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
             catch (Exception e)
             {
-                _log($"worker {_options.Id}: heartbeat failed ({e.GetType().Name}: {e.Message})");
+                _log.LogWarning("worker {WorkerId}: heartbeat failed ({ErrorType}: {Error})", _options.Id, e.GetType().Name, e.Message);
                 // Past the lease without a renewal, the leader may already have given our jobs to others.
                 if (_time.GetUtcNow() - lastSuccess > _options.Lease)
                     foreach (var f in flights) f.Stop(StopReason.LeaseLost);
@@ -257,7 +268,7 @@ public sealed class Worker
     {
         var pending = _inFlight.Values.Select(f => f.Execution).OfType<Task>().ToArray();
         if (pending.Length == 0) return;
-        _log($"worker {_options.Id}: waiting up to {_options.ShutdownGrace} for {pending.Length} in-flight step(s)");
+        _log.LogInformation("worker {WorkerId}: waiting up to {ShutdownGrace} for {InFlight} in-flight step(s)", _options.Id, _options.ShutdownGrace, pending.Length);
         var all = Task.WhenAll(pending);
         if (await Task.WhenAny(all, Task.Delay(_options.ShutdownGrace)) != all)
         {
@@ -278,8 +289,8 @@ public sealed class Worker
             }
             catch (Exception e) when (e is not OperationCanceledException && e is not NotFoundException && i < 600)
             {
-                _log($"worker {_options.Id}: database call failed ({e.GetType().Name}: {e.Message}); retrying");
-                await DelayQuietly(TimeSpan.FromMilliseconds(Math.Min(50 * i, 1000)), ct);
+                _log.LogWarning("worker {WorkerId}: database call failed ({ErrorType}: {Error}); retrying", _options.Id, e.GetType().Name, e.Message);
+                await DelayQuietly(WriteBackoff.Delay(i, Random.Shared.NextDouble()), ct);
             }
         }
     }

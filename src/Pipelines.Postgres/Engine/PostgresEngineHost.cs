@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Npgsql;
+using Pipelines.Engine.Logging;
 using Pipelines.Core.Activities;
 using Pipelines.Engine.Leadership;
 using Pipelines.Engine.Workers;
@@ -13,14 +15,14 @@ public static class PostgresEngineHost
 {
     /// <returns>A task that completes once everything has stopped after <paramref name="ct"/> fired.</returns>
     public static async Task<Task> StartAsync(NpgsqlDataSource db, PostgresEngineStore store, ActivityRegistry registry, WorkerOptions options,
-        TimeSpan leaderInterval, Action<string> log, CancellationToken ct, TimeProvider? time = null, IServiceProvider? services = null,
+        TimeSpan leaderInterval, ILoggerFactory logs, CancellationToken ct, TimeProvider? time = null, IServiceProvider? services = null,
         IReadOnlyList<ILeaderSweep>? sweeps = null)
     {
-        var wakeups = new PostgresWakeups(db, log);
+        var wakeups = new PostgresWakeups(db, logs.CreateLogger("Pipelines.Wakeups"));
         await wakeups.StartAsync(ct);
-        var worker = new Worker(store, wakeups, registry, options, time, services, log);
+        var worker = new Worker(store, wakeups, registry, options, time, services, logs.CreateLogger("Pipelines.Worker"));
         var election = new PostgresLeaderElection(db);
-        var leader = new LeaderService(election, store, leaderInterval, log, sweeps);
+        var leader = new LeaderService(election, store, leaderInterval, logs.CreateLogger("Pipelines.Leader"), sweeps);
         var workerTask = worker.RunAsync(ct);
         var leaderTask = leader.RunAsync(ct);
         return Task.Run(async () =>
@@ -32,5 +34,18 @@ public static class PostgresEngineHost
                 await wakeups.DisposeAsync();
             }
         }, CancellationToken.None);
+    }
+
+    /// <summary>The same, with every message rendered to one line callback (the CLI's terminal, tests).</summary>
+    public static Task<Task> StartAsync(NpgsqlDataSource db, PostgresEngineStore store, ActivityRegistry registry, WorkerOptions options,
+        TimeSpan leaderInterval, Action<string> log, CancellationToken ct, TimeProvider? time = null, IServiceProvider? services = null,
+        IReadOnlyList<ILeaderSweep>? sweeps = null) =>
+        StartAsync(db, store, registry, options, leaderInterval, new LineLoggerFactory(log), ct, time, services, sweeps);
+
+    private sealed class LineLoggerFactory(Action<string> write) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) => new LineLogger(write);
+        public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException("a line logger has one destination");
+        public void Dispose() { }
     }
 }

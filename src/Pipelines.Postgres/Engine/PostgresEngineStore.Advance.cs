@@ -3,6 +3,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Pipelines.Core.Activities;
 using Pipelines.Core.Definitions;
+using Pipelines.Engine.Approvals;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Orchestration;
 using Pipelines.Engine.Storage;
@@ -116,27 +117,22 @@ public sealed partial class PostgresEngineStore
     private async Task SuspendForApprovalAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, AwaitApproval a, CancellationToken ct)
     {
         await Db.Cmd(conn, tx, "SuspendForApproval", ("id", a.StepRunId), ("inputs", a.Inputs), ("now", Now)).ExecAsync(ct);
-        DateTime? expires = null;
-        if (a.Inputs["timeout"] is JsonValue t && t.TryGetValue<string>(out var text))
-            expires = Now + Durations.Parse(text);
-        var approvers = (a.Inputs["approvers"] as JsonArray)?.Select(n => n!.ToString()).ToArray() ?? [];
+        var request = ApprovalRequest.FromInputs(a.Inputs);
+        DateTime? expires = request.Timeout is { } timeout ? Now + timeout : null;
         await using var cmd = Db.Cmd(conn, tx, "InsertApproval", ("step_run_id", a.StepRunId), ("run_id", run.Id),
-            ("summary", a.Inputs["summary"]?.DeepClone()), ("allow_self", a.Inputs["allow_self_approval"]?.GetValue<bool>() ?? false),
-            ("now", Now));
-        cmd.Parameters.Add(Db.Typed("approvers", NpgsqlDbType.Array | NpgsqlDbType.Text, approvers));
+            ("summary", request.Summary), ("allow_self", request.AllowSelfApproval), ("now", Now));
+        cmd.Parameters.Add(Db.Typed("approvers", NpgsqlDbType.Array | NpgsqlDbType.Text, request.Approvers.ToArray()));
         cmd.Parameters.Add(Db.Typed("expires_at", NpgsqlDbType.TimestampTz, expires));
         await cmd.ExecAsync(ct);
 
-        if (!AutoApproved(a.Inputs["auto_approve"])) return;
+        if (!request.AutoApprove) return;
         // A policy decided (e.g. the evaluation gate's auto-approve rule held): recorded like a person's decision,
         // in the same transaction, so the approval never shows as waiting and the next steps are planned at once.
-        var reason = a.Inputs["auto_approve_reason"] is JsonValue r && r.TryGetValue<string>(out var why) && why.Length > 0 ? why : "the auto-approve policy held";
+        var reason = request.AutoApproveReason;
         await Db.Cmd(conn, tx, "RecordDecision", ("id", a.StepRunId), ("decision", "approved"), ("by", Approvers.Policy), ("comment", reason), ("now", Now)).ExecAsync(ct);
         var outputs = new JsonObject { ["approved"] = true, ["decided_by"] = Approvers.Policy, ["comment"] = reason };
         await Db.Cmd(conn, tx, "FinishWaitingStep", ("id", a.StepRunId), ("state", StepState.Succeeded.Db()), ("outputs", outputs), ("error", null), ("now", Now)).ExecAsync(ct);
     }
-
-    private static bool AutoApproved(JsonNode? value) => value is JsonValue v && v.TryGetValue<bool>(out var b) && b;
 
     private async Task FanOutAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, FanOutStep f, HashSet<string> queues, CancellationToken ct)
     {

@@ -2,6 +2,7 @@ using Npgsql;
 using Pipelines.Core.Definitions;
 using Pipelines.Core.Scheduling;
 using Pipelines.Engine.Model;
+using Pipelines.Engine.Rescue;
 using Pipelines.Engine.Storage;
 
 namespace Pipelines.Postgres.Engine;
@@ -23,17 +24,25 @@ public sealed partial class PostgresEngineStore
             {
                 var run = await LockRunAsync(conn, tx, job.RunId, ct);
                 if (run is null) return false;
-                string state, queue;
-                Guid? parent;
-                await using (var cmd = Db.Cmd(conn, tx, "RescueStep", ("id", job.Id), ("attempt", job.Attempt), ("max_rescues", _options.MaxRescues), ("now", Now)))
+                RescueDecision decision;
+                await using (var cmd = Db.Cmd(conn, tx, "LockExpiredStep", ("id", job.Id), ("attempt", job.Attempt), ("now", Now)))
                 await using (var r = await cmd.ExecuteReaderAsync(ct))
                 {
                     // Renewed or finished since we looked: nothing to rescue.
                     if (!await r.ReadAsync(ct)) return false;
-                    state = r.GetString(0);
-                    queue = r.GetString(1);
-                    parent = r.IsDBNull(2) ? null : r.GetGuid(2);
+                    decision = LeaseRescue.Decide(r.GetBoolean(0), r.GetInt32(1), _options.MaxRescues, r.ReadStringOrNull(2));
                 }
+                string queue;
+                Guid? parent;
+                await using (var cmd = Db.Cmd(conn, tx, "RescueStep", ("id", job.Id), ("attempt", job.Attempt), ("state", decision.State.Db()),
+                                 ("error", decision.Error), ("final", decision.Final), ("now", Now)))
+                await using (var r = await cmd.ExecuteReaderAsync(ct))
+                {
+                    if (!await r.ReadAsync(ct)) return false;
+                    queue = r.GetString(0);
+                    parent = r.IsDBNull(1) ? null : r.GetGuid(1);
+                }
+                var state = decision.State.Db();
                 await Db.Cmd(conn, tx, "FinishAttempt", ("id", job.Id), ("attempt", job.Attempt), ("state", AttemptState.Lost.Db()),
                     ("error", $"worker {job.Owner} stopped renewing its lease"), ("logs", ""), ("now", Now)).ExecAsync(ct);
                 var queues = new HashSet<string>();

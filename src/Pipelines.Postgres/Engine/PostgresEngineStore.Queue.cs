@@ -150,23 +150,21 @@ public sealed partial class PostgresEngineStore
             backoff = r.ReadObject(2)!;
         }
 
-        // A timeout is not the activity's verdict on its input, so it is retried like a retryable error.
-        var retry = (c.Retryable || c.Outcome == AttemptOutcome.TimedOut) && c.Attempt < maxAttempts && !run.CancelRequested;
-        var stepState = retry ? StepState.Retrying : StepState.Failed;
-        var attemptState = c.Outcome == AttemptOutcome.TimedOut ? AttemptState.TimedOut : AttemptState.Failed;
-        DateTime? availableAt = retry ? Now + RetryBackoff.Delay(BackoffFrom(backoff, maxAttempts), c.Attempt, _random()) : null;
-        var error = retry ? $"{c.Error} (attempt {c.Attempt} of {maxAttempts}; retrying)" : c.Error;
+        var decision = AttemptOutcomes.DecideFailure(c.Outcome, c.Retryable, c.Error, c.Attempt, BackoffFrom(backoff, maxAttempts),
+            run.CancelRequested, Now, _random());
+        var retry = decision is FailedAttemptDecision.Retry;
+        DateTime? availableAt = decision is FailedAttemptDecision.Retry r0 ? r0.At : null;
 
         Guid? parentId;
         await using (var cmd = Db.Cmd(conn, tx, "FinishAttemptStep", ("id", c.StepRunId), ("attempt", c.Attempt), ("worker", c.WorkerId),
-                         ("state", stepState.Db()), ("outputs", null), ("error", error), ("terminal", !retry), ("now", Now)))
+                         ("state", decision.StepState.Db()), ("outputs", null), ("error", decision.StepError), ("terminal", !retry), ("now", Now)))
         {
             cmd.Parameters.Add(Db.Typed("available_at", NpgsqlDbType.TimestampTz, availableAt));
             await using var r = await cmd.ExecuteReaderAsync(ct);
             if (!await r.ReadAsync(ct)) return false;
             parentId = r.IsDBNull(0) ? null : r.GetGuid(0);
         }
-        await Db.Cmd(conn, tx, "FinishAttempt", ("id", c.StepRunId), ("attempt", c.Attempt), ("state", attemptState.Db()),
+        await Db.Cmd(conn, tx, "FinishAttempt", ("id", c.StepRunId), ("attempt", c.Attempt), ("state", decision.AttemptState.Db()),
             ("error", c.Error), ("logs", c.Logs), ("now", Now)).ExecAsync(ct);
         if (!retry) await AfterTerminalAsync(conn, tx, run, parentId, null, ct);
         return true;

@@ -3,6 +3,7 @@ using NpgsqlTypes;
 using Pipelines.Core.Activities;
 using Pipelines.Core.Definitions;
 using Pipelines.Core.Validation;
+using Pipelines.Engine.Approvals;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Storage;
 
@@ -126,9 +127,8 @@ public sealed partial class PostgresEngineStore
     public Task DecideAsync(Guid runId, string stepId, ApprovalDecision decision, string decidedBy, string? comment, CancellationToken ct = default) =>
         InTx(async (conn, tx) =>
         {
-            // The policy's name marks decisions no person made; nobody may sign with it.
-            if (string.Equals(decidedBy, Approvers.Policy, StringComparison.OrdinalIgnoreCase))
-                throw new PolicyException($"'{Approvers.Policy}' is reserved for decisions made by an approval's auto_approve policy");
+            // The policy's name marks decisions no person made; nobody may sign with it (checked before anything is read).
+            if (ApprovalPolicy.ReservedNameRefusal(decidedBy) is { } reserved) throw new PolicyException(reserved);
             var run = await LockRunAsync(conn, tx, runId, ct) ?? throw new NotFoundException($"run {runId} not found");
             Guid stepRunId;
             bool allowSelf;
@@ -148,10 +148,8 @@ public sealed partial class PostgresEngineStore
             }
             if (existing is not null) throw new ConflictException($"approval '{stepId}' of run {runId} was already {existing} by {existingBy}");
             if (state != StepState.Waiting) throw new ConflictException($"approval '{stepId}' of run {runId} is {state.Db()}, not waiting for a decision");
-            if (!allowSelf && string.Equals(run.CreatedBy, decidedBy, StringComparison.OrdinalIgnoreCase))
-                throw new PolicyException($"{decidedBy} started run {runId} and may not decide its approval '{stepId}' (allow_self_approval is false)");
-            if (approvers.Length > 0 && !approvers.Contains(decidedBy, StringComparer.OrdinalIgnoreCase))
-                throw new PolicyException($"{decidedBy} is not among the approvers of '{stepId}': {string.Join(", ", approvers)}");
+            if (ApprovalPolicy.WhyNot(decidedBy, run.CreatedBy, allowSelf, approvers, runId, stepId) is { } whyNot)
+                throw new PolicyException(whyNot);
 
             var label = decision == ApprovalDecision.Approve ? "approved" : "rejected";
             var recorded = await Db.Cmd(conn, tx, "RecordDecision", ("id", stepRunId), ("decision", label), ("by", decidedBy),

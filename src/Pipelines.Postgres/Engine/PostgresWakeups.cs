@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Pipelines.Engine.Storage;
 
@@ -7,7 +8,7 @@ namespace Pipelines.Postgres.Engine;
 /// LISTENs on the engine's channels on a dedicated connection, reconnecting after failures (e.g. a
 /// PostgreSQL restart). Wake-ups only cut latency; workers poll as well, so a gap loses nothing.
 /// </summary>
-public sealed class PostgresWakeups(NpgsqlDataSource db, Action<string>? log = null) : IWakeups
+public sealed class PostgresWakeups(NpgsqlDataSource db, ILogger? log = null) : IWakeups
 {
     private CancellationTokenSource? _stop;
     private Task? _loop;
@@ -52,7 +53,7 @@ public sealed class PostgresWakeups(NpgsqlDataSource db, Action<string>? log = n
             }
             catch (Exception e)
             {
-                log?.Invoke($"notification listener lost its connection ({e.GetType().Name}); reconnecting");
+                log?.LogWarning("notification listener lost its connection ({ErrorType}); reconnecting", e.GetType().Name);
                 try { await Task.Delay(delay, ct); } catch (OperationCanceledException) { return; }
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
             }

@@ -157,17 +157,18 @@ SELECT id, run_id, attempt, lease_owner FROM step_runs
 WHERE state = 'running' AND lease_expires_at < @now
 ORDER BY lease_expires_at LIMIT 100;
 
+-- name: LockExpiredStep
+SELECT cancel_requested, rescues, error FROM step_runs
+WHERE id = @id AND state = 'running' AND attempt = @attempt AND lease_expires_at < @now
+FOR UPDATE;
+
 -- name: RescueStep
 UPDATE step_runs
-SET state = CASE WHEN cancel_requested THEN 'cancelled' WHEN rescues < @max_rescues THEN 'available' ELSE 'failed' END,
-    error = CASE WHEN cancel_requested THEN 'cancelled' WHEN rescues < @max_rescues THEN error
-                 ELSE 'worker lost ' || (rescues + 1) || ' times; giving up' END,
-    rescues = rescues + 1,
-    available_at = @now,
-    finalized_at = CASE WHEN cancel_requested OR rescues >= @max_rescues THEN @now END,
+SET state = @state, error = @error, rescues = rescues + 1, available_at = @now,
+    finalized_at = CASE WHEN @final THEN @now END,
     lease_owner = NULL, lease_expires_at = NULL
-WHERE id = @id AND state = 'running' AND attempt = @attempt AND lease_expires_at < @now
-RETURNING state, queue, parent_id;
+WHERE id = @id AND state = 'running' AND attempt = @attempt
+RETURNING queue, parent_id;
 
 -- name: PromoteDueRetries
 UPDATE step_runs SET state = 'available'
@@ -280,8 +281,12 @@ WHERE r.state = 'queued' ORDER BY r.created_at;
 UPDATE runs SET state = 'running', started_at = @now WHERE id = @id AND state = 'queued';
 
 -- name: ListSchedules
-SELECT id, workflow_name, cron, timezone, catch_up, max_concurrent_runs, enabled, last_fire_at, next_fire_at
-FROM schedules ORDER BY workflow_name;
+-- last_fire_at is the scheduler's cursor (also moved by ticks that fire nothing, and by a changed cron); users see
+-- the last fire time that created a run, and the next fire computed from the cursor until a leader has set one.
+SELECT s.id, s.workflow_name, s.cron, s.timezone, s.catch_up, s.max_concurrent_runs, s.enabled,
+       (SELECT max(f.fire_time) FROM schedule_fires f WHERE f.schedule_id = s.id), s.next_fire_at,
+       s.last_fire_at, s.created_at, s.max_catch_up
+FROM schedules s ORDER BY s.workflow_name;
 
 -- name: ListRuns
 SELECT r.id, r.workflow_name, r.state, r.created_by, r.trigger, r.created_at, r.finalized_at, r.error,

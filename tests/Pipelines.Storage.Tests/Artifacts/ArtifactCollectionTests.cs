@@ -393,7 +393,7 @@ public abstract class ArtifactCollectionTests
         var log = new List<string>();
         await using var leaderElection = new PostgresLeaderElection(_engine.Database.DataSource);
         await using var followerElection = new PostgresLeaderElection(_engine.Database.DataSource);
-        var leader = new LeaderService(leaderElection, _engine.Store, TimeSpan.FromSeconds(1), m => { lock (log) log.Add(m); },
+        var leader = new LeaderService(leaderElection, _engine.Store, TimeSpan.FromSeconds(1), new Pipelines.Engine.Logging.LineLogger(m => { lock (log) log.Add(m); }),
             [new ArtifactCollectionSweep(Collector(), new ArtifactCollectionSchedule { Grace = TimeSpan.Zero, AttemptsPerTick = 1 }, clock)]);
         var follower = new LeaderService(followerElection, _engine.Store, TimeSpan.FromSeconds(1),
             sweeps: [new ArtifactCollectionSweep(Collector(), new ArtifactCollectionSchedule { Grace = TimeSpan.Zero })]);
