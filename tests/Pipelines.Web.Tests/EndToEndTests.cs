@@ -116,6 +116,8 @@ public sealed class EndToEndTests
 
         // Alice's run view finishes live.
         await alice.GotoAsync($"/runs/{runId}");
+        await Assertions.Expect(alice.GetByTestId("node-promote")).ToHaveAttributeAsync("data-state", new Regex("succeeded|failed"), new() { Timeout = 120_000 });
+        Assert.That(await alice.GetByTestId("node-promote").GetAttributeAsync("data-state"), Is.EqualTo("succeeded"), await alice.GetByTestId("node-promote").InnerTextAsync());
         await Assertions.Expect(alice.GetByTestId("run-state")).ToHaveTextAsync("succeeded", new() { Timeout = 120_000 });
         await Assertions.Expect(alice.GetByTestId("node-promote")).ToHaveAttributeAsync("data-state", "succeeded");
         await Browser.ShotAsync(alice, "run");
