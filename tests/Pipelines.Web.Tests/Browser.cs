@@ -40,7 +40,15 @@ public static class Browser
             ViewportSize = new ViewportSize { Width = 1440, Height = 900 },
             ExtraHTTPHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + server.Token(user, roles) },
         });
-        return await context.NewPageAsync();
+        return Watch(await context.NewPageAsync());
+    }
+
+    /// <summary>Browser console errors and uncaught exceptions go to the test's output, to explain a failure.</summary>
+    private static IPage Watch(IPage page)
+    {
+        page.Console += (_, m) => { if (m.Type == "error") TestContext.Progress.WriteLine($"browser console: {m.Text}"); };
+        page.PageError += (_, e) => TestContext.Progress.WriteLine($"browser page error: {e}");
+        return page;
     }
 
     public static async Task<IPage> AnonymousAsync(IBrowser browser, WebServer server)
@@ -50,6 +58,6 @@ public static class Browser
             BaseURL = server.BaseAddress.ToString(),
             ViewportSize = new ViewportSize { Width = 1440, Height = 900 },
         });
-        return await context.NewPageAsync();
+        return Watch(await context.NewPageAsync());
     }
 }

@@ -71,7 +71,11 @@ public sealed class WebServer : IAsyncDisposable
     /// <summary>Starts a worker process (short lease, so a killed one's steps are rescued quickly).</summary>
     public ChildProcess StartWorker(int concurrency = 4, string lease = "4s", string heartbeat = "1s")
     {
-        var w = ChildProcess.Start(Environment(), Root, "worker", "--concurrency", concurrency.ToString(), "--lease", lease, "--heartbeat", heartbeat,
+        // Workers track and register models through the server's MLflow-compatible endpoint, as an operator.
+        var env = Environment();
+        env["MLFLOW_TRACKING_URI"] = BaseAddress.ToString().TrimEnd('/');
+        env["MLFLOW_TRACKING_TOKEN"] = Token("worker", "operator");
+        var w = ChildProcess.Start(env, Root, "worker", "--concurrency", concurrency.ToString(), "--lease", lease, "--heartbeat", heartbeat,
             "--db", Database.ConnectionString);
         _workers.Add(w);
         return w;

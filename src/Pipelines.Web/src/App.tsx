@@ -3,6 +3,7 @@ import { api, subscribe, type Session } from './api';
 import { loadSession, signInWithKey, signInWithOidc, signOut, type AuthConfig } from './auth';
 import { Link, usePath } from './router';
 import { SessionContext } from './session';
+import { ErrorBoundary } from './components/ErrorBoundary';
 import { Workflows } from './screens/Workflows';
 import { Runs } from './screens/Runs';
 import { RunView } from './screens/RunView';
@@ -91,7 +92,7 @@ export function App() {
       </header>
       <main id="main" tabIndex={-1}>
         <Suspense fallback={<p aria-busy="true">Loading the designer…</p>}>
-          <Route path={path} />
+          <ErrorBoundary resetKey={path}><Route path={path} /></ErrorBoundary>
         </Suspense>
       </main>
     </SessionContext.Provider>

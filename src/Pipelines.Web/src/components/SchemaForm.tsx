@@ -27,6 +27,8 @@ function typeOf(s: JsonSchema): string {
 function coerce(text: string, type: string): unknown {
   if (text === '') return undefined;
   if ((type === 'integer' || type === 'number') && /^-?\d+(\.\d+)?(e-?\d+)?$/i.test(text.trim())) return Number(text);
+  // An untyped input may take a list or map, written as flow YAML; while incomplete it stays text.
+  if (type === 'any' && /^\s*[[{]/.test(text)) { try { return parse(text); } catch { return text; } }
   return text;
 }
 

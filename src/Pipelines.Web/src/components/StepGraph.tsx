@@ -90,6 +90,11 @@ export function StepGraph(props: {
 
   return (
     <div className="graph" aria-label={props.label} role="group"
+      // Keyboard users Tab to a node and open it with Enter or Space (a click does the same).
+      onKeyDown={(e) => {
+        const node = (e.target as HTMLElement).closest?.('.react-flow__node') as HTMLElement | null;
+        if (node && (e.key === 'Enter' || e.key === ' ')) { const id = node.dataset.id; if (id) props.onSelect?.(id); }
+      }}
       onDragOver={(e) => { if (props.onDropActivity) e.preventDefault(); }}
       onDrop={(e) => { const kind = e.dataTransfer.getData('application/x-activity'); if (kind) props.onDropActivity?.(kind); }}>
       <ReactFlow
@@ -113,8 +118,6 @@ export function StepGraph(props: {
         onEdgesChange={(changes) => { for (const c of changes) if (c.type === 'remove') { const [a, b] = c.id.split('->'); props.onDeleteEdge?.(a, b); } }}
         onConnect={(c: Connection) => { if (c.source && c.target && c.source !== c.target) props.onConnect?.(c.source, c.target); }}
         onNodeClick={(_, n) => props.onSelect?.(n.id)}
-        // Keyboard users select a focused node with Enter or Space; that arrives as a selection change.
-        onSelectionChange={({ nodes: sel }) => { if (sel.length === 1 && sel[0].id !== props.selected) props.onSelect?.(sel[0].id); }}
         onPaneClick={() => props.onSelect?.(undefined)}
         deleteKeyCode={props.editable ? ['Delete', 'Backspace'] : null}
         proOptions={{ hideAttribution: true }}
