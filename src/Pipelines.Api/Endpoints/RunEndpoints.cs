@@ -97,6 +97,8 @@ public static class RunEndpoints
                 return Problems.Fields(errors, string.Join("; ", e.Errors.Select(x => x.ToString())));
             }
             var id = await engine.SubmitRunAsync(new SubmitRun(definition, bound, http.User.Name()), ct);
+            // The request's span names the run it started, so a trace leads from the HTTP call to the run.
+            System.Diagnostics.Activity.Current?.SetTag("pipelines.run_id", id.ToString());
             return Results.Created($"/api/v1/runs/{id}", new JsonObject { ["id"] = id });
         }).Requires(Role.Operator).WithName("startRun");
 
