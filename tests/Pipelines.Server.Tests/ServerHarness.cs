@@ -52,7 +52,7 @@ public sealed class ServerHarness : IAsyncDisposable
     public Pipelines.Storage.IArtifactStore ArtifactStore { get; private init; } = null!;
 
     public static async Task<ServerHarness> StartAsync(bool local = false, IReadOnlyDictionary<string, IReadOnlyList<string>>? groupRoles = null,
-        IReadOnlyList<WebhookSettings>? webhooks = null)
+        IReadOnlyList<WebhookSettings>? webhooks = null, string? otlp = null)
     {
         var db = await TestPostgres.CreateDatabaseAsync();
         var registry = BuiltinActivities.CreateRegistry();
@@ -78,6 +78,7 @@ public sealed class ServerHarness : IAsyncDisposable
                 GroupRoles = groupRoles ?? new Dictionary<string, IReadOnlyList<string>>(),
             },
             Webhooks = webhooks ?? [],
+            OtlpEndpoint = otlp,
             Logging = b =>
             {
                 b.ClearProviders();

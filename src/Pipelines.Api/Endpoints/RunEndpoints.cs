@@ -65,6 +65,18 @@ public static class RunEndpoints
             }
             var parameters = body["params"] ?? new JsonObject();
             if (parameters is not JsonObject paramObject) return Problems.Field("params", "expected an object of parameter values");
+            // paramsText: values as text, converted to the declared types as `pipelines run -p name=value` does (the remote CLI sends these).
+            Dictionary<string, string>? paramsText = null;
+            if (body["paramsText"] is { } textNode)
+            {
+                if (textNode is not JsonObject textObject) return Problems.Field("paramsText", "expected an object of text values");
+                paramsText = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var (k, v) in textObject)
+                {
+                    if (v is not JsonValue tv || !tv.TryGetValue<string>(out var text)) return Problems.Field($"paramsText.{k}", "expected a string");
+                    paramsText[k] = text;
+                }
+            }
             var revisions = await workflows.RevisionsAsync(name!, ct);
             if (revisions.Count == 0) return Problems.Field("workflow", $"workflow '{name}' not found", StatusCodes.Status404NotFound);
             var revision = version is null ? revisions[0] : revisions.FirstOrDefault(r => r.Version == version);
@@ -74,15 +86,19 @@ public static class RunEndpoints
             try
             {
                 definition = WorkflowValidator.LoadText(revision.Yaml, name + ".yaml", registry);
-                bound = ParameterBinder.Bind(definition, (JsonObject)paramObject.DeepClone());
+                bound = paramsText is null || paramsText.Count == 0
+                    ? ParameterBinder.Bind(definition, (JsonObject)paramObject.DeepClone())
+                    : ParameterBinder.Bind(definition, paramsText);
             }
             catch (WorkflowValidationException e)
             {
-                var errors = e.Errors.GroupBy(x => x.Location.File.StartsWith("--", StringComparison.Ordinal) || x.Location.Line == 0 ? $"params.{x.Key}" : "workflow")
+                var errors = e.Errors.GroupBy(x => x.Key.StartsWith("params.", StringComparison.Ordinal) ? x.Key : x.Location.Line == 0 ? $"params.{x.Key}" : "workflow")
                     .ToDictionary(g => g.Key, g => g.Select(x => x.Message).ToArray());
                 return Problems.Fields(errors, string.Join("; ", e.Errors.Select(x => x.ToString())));
             }
             var id = await engine.SubmitRunAsync(new SubmitRun(definition, bound, http.User.Name()), ct);
+            // The request's span names the run it started, so a trace leads from the HTTP call to the run.
+            System.Diagnostics.Activity.Current?.SetTag("pipelines.run_id", id.ToString());
             return Results.Created($"/api/v1/runs/{id}", new JsonObject { ["id"] = id });
         }).Requires(Role.Operator).WithName("startRun");
 

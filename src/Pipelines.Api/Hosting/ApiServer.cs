@@ -55,6 +55,8 @@ public static class ApiServer
         s.AddSingleton<ReadStore>();
         s.AddSingleton<DefinitionCache>();
         s.AddSingleton<ModelRegistry>();
+        s.AddSingleton<Telemetry>();
+        Telemetry.Add(s, options.OtlpEndpoint);
         s.AddSingleton<EventHub>();
         s.AddHostedService(sp => sp.GetRequiredService<EventHub>());
         s.AddSingleton<WebhookDispatcher>();
@@ -108,6 +110,8 @@ public static class ApiServer
         s.AddAuthorization(RolePolicies.AddRolePolicies);
 
         var app = builder.Build();
+        // Creates the meter's gauges before the first export.
+        if (options.OtlpEndpoint is not null) app.Services.GetRequiredService<Telemetry>();
         app.UseExceptionHandler(e => e.Run(async http =>
         {
             // Never echo exception text: it may carry connection strings or other secrets.

@@ -25,5 +25,6 @@ public static class CommandCatalog
         yield return ArtifactsCommand.Create();
         yield return ServerCommand.Create();
         yield return KeysCommand.Create();
+        yield return RemoteCommand.Create();
     }
 }
