@@ -90,6 +90,22 @@ public class ShippedWorkflowTests
     }
 
     [Test]
+    public async Task SingleFileHoldoutExample_SplitsOneFile_TrainsOnOnePart_AndEvaluatesOnTheRowsItHeldOut()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var home = NewHome();
+        var (code, output) = await RunAsync(db, home, "run", Workflow(Path.Combine("examples", "single-file-holdout.yaml")));
+        Assert.That(code, Is.EqualTo(0), output);
+        var split = System.Text.Json.Nodes.JsonNode.Parse(await db.ScalarAsync<string>("SELECT outputs::text FROM step_runs WHERE step_id = 'split'"))!["rows"]!;
+        var (train, valid, test) = (split["train"]!.GetValue<long>(), split["valid"]!.GetValue<long>(), split["test"]!.GetValue<long>());
+        Assert.That(train + valid + test, Is.EqualTo(32561), "every row of adult.data in exactly one part");
+        Assert.That(test, Is.EqualTo(6512), "test_fraction 0.2");
+        var summary = System.Text.Json.Nodes.JsonNode.Parse(await db.ScalarAsync<string>("SELECT outputs::text FROM step_runs WHERE step_id = 'evaluate'"))!["summary"]!;
+        Assert.That(summary["rows"]!.GetValue<long>(), Is.EqualTo(test), "evaluated on the held-out part");
+        Assert.That(summary["metrics"]!["roc_auc"]!.GetValue<double>(), Is.GreaterThan(0.85));
+    }
+
+    [Test]
     public async Task AdultNightly_StopsAtTheGate_WhenTheHoldoutIsTheUnmappedTestSplit()
     {
         // The training data itself carries the test split's `>50K.` labels: the training quality gate stops the run.
