@@ -7,13 +7,24 @@ namespace Pipelines.Cli.Tests.Processes;
 /// <summary>Worker processes against a real PostgreSQL: parallel draining, crashes, restarts and graceful stops.</summary>
 public class WorkerProcessTests
 {
-    private static string[] WorkerArgs(string db, string lease = "2s") =>
-        ["worker", "--db", db, "--concurrency", "8", "--lease", lease, "--heartbeat", "300ms", "--leader-interval", "200ms", "--poll", "500ms"];
+    // Leases are long enough that a loaded machine never loses one by a late heartbeat; only a killed worker's
+    // lease expires, and the tests wait for that event rather than for a time.
+    private static string[] WorkerArgs(string db, string lease = "30s") =>
+        ["worker", "--db", db, "--concurrency", "8", "--lease", lease, "--heartbeat", "500ms", "--leader-interval", "200ms", "--poll", "500ms"];
+
+    /// <summary>Waits until <paramref name="count"/> worker processes have registered (they claim from then on).</summary>
+    private static Task WorkersRegisteredAsync(TestDatabase db, int count) =>
+        Eventually.WaitAsync(() => db.ScalarAsync<long>("SELECT count(*) FROM workers WHERE stopped_at IS NULL"), n => n >= count,
+            TimeSpan.FromSeconds(120), $"{count} worker processes to register");
 
     [Test]
     public async Task SeveralWorkerProcesses_DrainThousandsOfJobs_EachExecutedOnce()
     {
         await using var h = await EngineHarness.CreateAsync();
+        var workers = Enumerable.Range(0, 3).Select(_ => CliProcess.Start(WorkerArgs(h.Database.ConnectionString))).ToList();
+        // All three must be up before the jobs exist: a process that starts late on a loaded machine would find
+        // nothing left, and "all three took part" would depend on start-up time.
+        await WorkersRegisteredAsync(h.Database, 3);
         var run = await h.SubmitAsync("""
             name: drain
             steps:
@@ -25,10 +36,9 @@ public class WorkerProcessTests
                 for_each: { items: "${{ steps.items.outputs.items }}" }
                 with: { message: "${{ item }}" }
             """);
-        var workers = Enumerable.Range(0, 3).Select(_ => CliProcess.Start(WorkerArgs(h.Database.ConnectionString))).ToList();
         try
         {
-            var details = await h.WaitForEndAsync(run, TimeSpan.FromSeconds(90));
+            var details = await h.WaitForEndAsync(run, TimeSpan.FromSeconds(180));
             Assert.That(details.Run.State, Is.EqualTo(RunState.Succeeded), details.Run.Error);
             var children = details.Steps.Where(s => s.ItemIndex is not null).ToList();
             Assert.That(children, Has.Count.EqualTo(2000));
@@ -47,13 +57,14 @@ public class WorkerProcessTests
     public async Task KilledWorker_StepIsReattemptedByAnother_WithBothAttemptsInHistory()
     {
         await using var h = await EngineHarness.CreateAsync();
-        using var first = CliProcess.Start(WorkerArgs(h.Database.ConnectionString));
+        using var first = CliProcess.Start(WorkerArgs(h.Database.ConnectionString, lease: "5s"));
+        // The step outlasts any delay in delivering the kill, so the kill always lands while it runs.
         var run = await h.SubmitAsync("""
             name: crash
             steps:
               - id: slow
                 uses: sleep
-                with: { ms: 1500 }
+                with: { ms: 8000 }
               - id: after
                 uses: log
                 needs: slow
@@ -63,8 +74,8 @@ public class WorkerProcessTests
         first.KillHard();
         await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
 
-        using var second = CliProcess.Start(WorkerArgs(h.Database.ConnectionString));
-        var details = await h.WaitForEndAsync(run, TimeSpan.FromSeconds(60));
+        using var second = CliProcess.Start(WorkerArgs(h.Database.ConnectionString, lease: "5s"));
+        var details = await h.WaitForEndAsync(run, TimeSpan.FromSeconds(120));
         Assert.That(details.Run.State, Is.EqualTo(RunState.Succeeded), details.Run.Error + second.Output);
         var attempts = h.Step(details, "slow").Attempts;
         Assert.That(attempts.Select(a => a.State), Is.EqualTo(new[] { AttemptState.Lost, AttemptState.Succeeded }));
@@ -134,7 +145,7 @@ public class WorkerProcessTests
             steps:
               - id: long
                 uses: sleep
-                with: { ms: 1200 }
+                with: { ms: 8000 }
             """);
         await h.WaitForStateAsync(run, r => h.Step(r, "long").State == StepState.Running, TimeSpan.FromSeconds(30), "the step to start");
         worker.Terminate();
@@ -145,7 +156,7 @@ public class WorkerProcessTests
         Assert.That(handedBack.Attempts.Single().State, Is.EqualTo(AttemptState.HandedBack));
 
         using var next = CliProcess.Start(WorkerArgs(h.Database.ConnectionString));
-        var details = await h.WaitForEndAsync(run, TimeSpan.FromSeconds(30));
+        var details = await h.WaitForEndAsync(run, TimeSpan.FromSeconds(120));
         Assert.That(details.Run.State, Is.EqualTo(RunState.Succeeded));
     }
 }

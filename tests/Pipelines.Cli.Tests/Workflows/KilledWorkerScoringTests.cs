@@ -242,7 +242,9 @@ public class KilledWorkerScoringTests
     }
 
     private static string[] WorkerArgs(TestDatabase db, int concurrency) =>
-        ["worker", "--db", db.ConnectionString, "--lease", "3s", "--heartbeat", "1s", "--concurrency", concurrency.ToString(), "--leader-interval", "500ms"];
+        // A lease long enough that the survivor never loses one to a late heartbeat while scoring saturates the
+        // cores; only the killed victim's lease expires (the test waits for that, whatever it takes).
+        ["worker", "--db", db.ConnectionString, "--lease", "15s", "--heartbeat", "1s", "--concurrency", concurrency.ToString(), "--leader-interval", "500ms"];
 
     private static CliProcess Start(List<CliProcess> started, Dictionary<string, string> env, params string[] args)
     {

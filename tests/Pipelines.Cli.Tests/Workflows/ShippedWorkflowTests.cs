@@ -58,6 +58,23 @@ public class ShippedWorkflowTests
         var text = await File.ReadAllTextAsync(manifest);
         Assert.That(System.Text.Json.Nodes.JsonNode.Parse(text)!.ToJsonString(), Does.Contain("sha256"));
 
+        // Predictions join back to their inputs: `row` is the input row's position, and the kept columns match it.
+        var partition = System.Text.Json.Nodes.JsonNode.Parse(text)!["partitions"]![1]!["uri"]!.GetValue<string>().Split("file://")[1];
+        var csv = Path.Combine(home, "partition.csv");
+        (code, output) = await CliProcess.RunAsync("data", "convert", partition, csv);
+        Assert.That(code, Is.EqualTo(0), output);
+        var predictions = (await File.ReadAllLinesAsync(csv)).Select(l => l.Split(',')).ToList();
+        var header = predictions[0].ToList();
+        Assert.That(header, Is.SupersetOf(new[] { "row", "prediction", "model_version", "run_id", "age", "sex", "race" }));
+        var inputs = (await File.ReadAllLinesAsync(Workflow(Path.Combine("data", "adult", "adult.test")))).Skip(1)
+            .Where(l => l.Trim().Length > 0).Select(l => l.Split(", ")).ToList();
+        foreach (var p in predictions.Skip(1))
+        {
+            var input = inputs[int.Parse(p[header.IndexOf("row")])];
+            Assert.That((p[header.IndexOf("age")], p[header.IndexOf("sex")], p[header.IndexOf("race")]), Is.EqualTo((input[0], input[9], input[8])));
+        }
+        Assert.That(predictions, Has.Count.GreaterThan(4000), "a partition holds a quarter of the 16281 rows");
+
         (code, output) = await RunAsync(db, home, "models", "show", "adult-income");
         Assert.That(output, Does.Contain("champion: version 1"), output);
 
@@ -70,6 +87,22 @@ public class ShippedWorkflowTests
         Assert.That(output, Does.Contain($"adult-income-scoring run {scoring}: succeeded")
             .And.Contain("scored: 16281 rows in 3 partitions with model version 1")
             .And.Contain($"predictions manifest: file://{manifest}"));
+    }
+
+    [Test]
+    public async Task SingleFileHoldoutExample_SplitsOneFile_TrainsOnOnePart_AndEvaluatesOnTheRowsItHeldOut()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var home = NewHome();
+        var (code, output) = await RunAsync(db, home, "run", Workflow(Path.Combine("examples", "single-file-holdout.yaml")));
+        Assert.That(code, Is.EqualTo(0), output);
+        var split = System.Text.Json.Nodes.JsonNode.Parse(await db.ScalarAsync<string>("SELECT outputs::text FROM step_runs WHERE step_id = 'split'"))!["rows"]!;
+        var (train, valid, test) = (split["train"]!.GetValue<long>(), split["valid"]!.GetValue<long>(), split["test"]!.GetValue<long>());
+        Assert.That(train + valid + test, Is.EqualTo(32561), "every row of adult.data in exactly one part");
+        Assert.That(test, Is.EqualTo(6512), "test_fraction 0.2");
+        var summary = System.Text.Json.Nodes.JsonNode.Parse(await db.ScalarAsync<string>("SELECT outputs::text FROM step_runs WHERE step_id = 'evaluate'"))!["summary"]!;
+        Assert.That(summary["rows"]!.GetValue<long>(), Is.EqualTo(test), "evaluated on the held-out part");
+        Assert.That(summary["metrics"]!["roc_auc"]!.GetValue<double>(), Is.GreaterThan(0.85));
     }
 
     [Test]
