@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . infra/prerequisites.sh
-ensure_prerequisites
+ensure_demo_prerequisites
 dotnet build src/Pipelines.Cli -c Release -nologo -v quiet -clp:ErrorsOnly
 pipelines() { dotnet src/Pipelines.Cli/bin/Release/net10.0/pipelines.dll "$@"; }
 
@@ -23,12 +23,24 @@ echo "== batch scoring with the champion (workflows/adult-income-scoring.yaml)"
 pipelines run workflows/adult-income-scoring.yaml
 
 state="${PIPELINES_HOME:-$PWD/.pipelines}"
+nightly=$(pipelines runs list --workflow adult-income-nightly --limit 1 --quiet)
+scoring=$(pipelines runs list --workflow adult-income-scoring --limit 1 --quiet)
+echo
+echo "== results"
+pipelines runs show "$nightly" --results
+echo
+pipelines runs show "$scoring" --results
 cat <<EOT
 
 Where things are:
-  runs and attempts:    pipelines runs list / pipelines runs show RUN
+  the runs above:       pipelines runs show $nightly
+                        pipelines runs show $scoring
+  all runs:             pipelines runs list
   artifacts (Parquet datasets, reports, models, predictions): $state/artifacts  (pipelines artifacts list)
+  models:               pipelines models list / pipelines models show adult-income
   MLflow runs, metrics and the model registry: in the same PostgreSQL; browse them with
     pipelines serve --urls http://127.0.0.1:5000   then point MLflow clients at that address
+  still running: the private PostgreSQL in $state, reused by later commands;
+    pipelines local status / pipelines local stop
   (pipelines = dotnet src/Pipelines.Cli/bin/Release/net10.0/pipelines.dll)
 EOT

@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . infra/prerequisites.sh
-ensure_prerequisites
+ensure_test_prerequisites
 
 results=artifacts/test-results
 rm -rf "$results"
@@ -16,9 +16,17 @@ if ! dotnet build Pipelines.sln -c Release -nologo -v quiet -clp:ErrorsOnly; the
   exit 1
 fi
 
+# Without PIPELINES_TEST_DB the tests start a private PostgreSQL in .pipelines/test-postgres; stop it afterwards
+# unless it was already running before (then someone else started it and may still be using it).
+test_pg() { PIPELINES_HOME=.pipelines/test-postgres dotnet src/Pipelines.Cli/bin/Release/net10.0/pipelines.dll local "$1" >/dev/null; }
+test_pg_was_running=0
+if [ -z "${PIPELINES_TEST_DB:-}" ] && test_pg status; then test_pg_was_running=1; fi
+
 dotnet test Pipelines.sln -c Release --no-build -nologo \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@"
 status=$?
+
+if [ -z "${PIPELINES_TEST_DB:-}" ] && [ "$test_pg_was_running" = 0 ]; then test_pg stop || echo "could not stop the test PostgreSQL (pipelines local stop)"; fi
 
 passed=0; failed=0; skipped=0
 for trx in "$results"/*.trx; do

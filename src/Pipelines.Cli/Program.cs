@@ -14,4 +14,8 @@ if (Console.IsOutputRedirected)
 var root = new RootCommand("Pipelines: scheduled, declarative, durable batch ML pipelines.");
 foreach (var command in CommandCatalog.All())
     root.Subcommands.Add(command);
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+var exit = await parsed.InvokeAsync();
+// System.CommandLine exits 1 on a usage error (missing argument, unknown option); 1 means "the run did not
+// succeed" here, and the README promises 2 for invalid input.
+return parsed.Errors.Count > 0 && exit == 1 ? Pipelines.Cli.ExitCodes.InvalidInput : exit;

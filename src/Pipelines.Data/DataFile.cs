@@ -21,14 +21,25 @@ public static class DataFile
     /// (printing, statistics), not when batches are kept (e.g. by a writer buffering a row group).
     /// </summary>
     /// <param name="rejectedRows">For CSV: called with the number of rows the bad-row policy rejected, once the batches are read.</param>
+    /// <param name="warning">
+    /// Called when, without <paramref name="columns"/>, Parquet columns we cannot read (nested, unsupported types) are left out;
+    /// the message names them. When no column is left, opening fails naming them instead: never an empty table in silence.
+    /// </param>
+    /// <param name="parquet">Options for reading a Parquet file (e.g. the unit of INT96 timestamps).</param>
     public static (Schema Schema, IEnumerable<Table> Batches) Open(string path, CsvOptions? csv = null, IReadOnlyList<string>? columns = null, bool transient = false,
-        Action<long>? rejectedRows = null)
+        Action<long>? rejectedRows = null, Action<string>? warning = null, ParquetReaderOptions? parquet = null)
     {
         if (IsParquet(path))
         {
-            var reader = ParquetReader.Open(path);
+            var reader = ParquetReader.Open(path, parquet);
             try
             {
+                if (columns is null && reader.Unreadable().ToList() is { Count: > 0 } unreadable)
+                {
+                    if (unreadable.Count == reader.Columns.Count)
+                        throw new ParquetNotSupportedException($"no readable columns: {ParquetReader.DescribeUnreadable(unreadable)} (not supported)");
+                    warning?.Invoke($"left out, not supported: {ParquetReader.DescribeUnreadable(unreadable)}");
+                }
                 var names = columns ?? reader.Columns.Where(c => !c.IsNested && c.Field is not null).Select(c => c.Name).ToList();
                 var schema = new Schema(names.Select(n => reader.Schema.IndexOf(n) is var i and >= 0 ? reader.Schema[i] : throw new KeyNotFoundException($"no readable column '{n}'")));
                 return (schema, Stream(reader, names, transient));

@@ -166,8 +166,14 @@ public partial class ModelPipelineTests
         Assert.That(model.VersionOf(PipelineTracking.PreviousChampion), Is.EqualTo("1"));
         var v2 = await env.Client.GetModelVersionAsync("synth", "2");
         Assert.That(v2.Tags!.Single(t => t.Key == "pipelines.promoted_by").Value, Is.EqualTo("tester"));
-        // The version's source is the model artifact the train step published.
-        Assert.That(v2.Source, Is.EqualTo(env.Engine.Step(second, "train").Outputs!["model"]!["uri"]!.GetValue<string>()));
+        // The version's source is the model directory of the MLflow run that trained it; the artifact is a tag.
+        var train = env.Engine.Step(second, "train").Outputs!;
+        Assert.That(v2.Source, Is.EqualTo($"runs:/{train["mlflow_run_id"]!.GetValue<string>()}/model"));
+        Assert.That(v2.RunId, Is.EqualTo(train["mlflow_run_id"]!.GetValue<string>()));
+        Assert.That(v2.Tags!.Single(t => t.Key == "pipelines.artifact").Value, Is.EqualTo(train["model"]!["artifact"]!.GetValue<string>()));
+        Assert.That(v2.Tags!.Single(t => t.Key == "pipelines.sha256").Value, Is.EqualTo(train["model"]!["sha256"]!.GetValue<string>()));
+        var files = await env.Client.ListArtifactsAsync((await env.Client.GetRunAsync(v2.RunId!)).Info.ArtifactUri!, "model");
+        Assert.That(files.Select(f => f.Path), Does.Contain("MLmodel").And.Contain("code").And.Contain("input_example.json"));
         // Trials and evaluations land under one parent run per pipeline run.
         var experiment = await env.Client.GetExperimentByNameAsync("model-nightly");
         Assert.That(experiment, Is.Not.Null);

@@ -34,7 +34,10 @@ public sealed class DataActivityServices : IAsyncDisposable
     public PostgresActivityState State { get; }
     public List<string> Log { get; } = new();
 
-    public ServiceSet ServiceSet => new ServiceSet().Add(Services).Add(State);
+    public ServiceSet ServiceSet => new ServiceSet().Add(Services).Add(State).Add<Pipelines.Postgres.Monitoring.IMonitorStore>(MonitorStore)
+        .Add<Pipelines.Activities.Monitoring.Triggers.IWorkflowStarter>(new Pipelines.Activities.Monitoring.Triggers.EngineWorkflowStarter(_harness!.Store, _harness.Registry));
+
+    public Pipelines.Postgres.Monitoring.PostgresMonitorStore MonitorStore => new(Database.DataSource);
 
     /// <summary>On a fresh database of its own.</summary>
     public static async Task<DataActivityServices> CreateAsync()

@@ -1,20 +1,19 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
+using DuckDB.NET.Data;
 using Pipelines.Data.Tables;
 
 namespace Pipelines.Data.Tests;
 
 /// <summary>
-/// DuckDB (npm @duckdb/node-api in tests/node) as the reference Parquet reader and writer, driven through
-/// the scripts in tests/Pipelines.Data.Tests/duckdb.
+/// DuckDB (DuckDB.NET.Data.Full, in process) as the reference Parquet reader and writer. Each call opens its own
+/// in-memory database with one thread, so tests stay independent and DuckDB's parallelism does not compete with
+/// the test run for the machine's cores.
 /// </summary>
 public static class DuckDbPeer
 {
     public static readonly string RepoRoot = FindRoot();
     public static readonly string ParquetTesting = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "parquet-testing"));
     public static readonly string Adult = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "datasets", "adult"));
-    private static readonly string ScriptDir = Path.Combine(RepoRoot, "tests", "Pipelines.Data.Tests", "duckdb");
 
     private static string FindRoot()
     {
@@ -25,57 +24,107 @@ public static class DuckDbPeer
 
     public sealed record DuckColumn(string Name, string Type, bool Nested, List<string?> Values);
 
-    public static string RunScript(string script, params string[] args)
+    public static DuckDBConnection Connect()
     {
-        EnsureInstalled();
-        var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(ScriptDir, script));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new DuckDbException($"{script} failed: {stderr.Result}");
-        return stdout;
+        var connection = new DuckDBConnection("DataSource=:memory:");
+        connection.Open();
+        Execute(connection, "SET threads TO 1");
+        return connection;
     }
 
-    public sealed class DuckDbException(string message) : Exception(message);
-
-    private static readonly Lock InstallLock = new();
-
-    /// <summary>Installs tests/node (npm install --prefix tests/node) once when node_modules is missing.</summary>
-    private static void EnsureInstalled()
+    public static void Execute(DuckDBConnection connection, string sql)
     {
-        lock (InstallLock)
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static List<string?[]> Query(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<string?[]>();
+        while (reader.Read())
         {
-            var nodeDir = Path.Combine(RepoRoot, "tests", "node");
-            if (Directory.Exists(Path.Combine(nodeDir, "node_modules", "@duckdb", "node-api"))) return;
-            var psi = new ProcessStartInfo("npm") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "install", "--prefix", nodeDir, "--no-package-lock", "--no-audit", "--no-fund" }) psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
-            var err = p.StandardError.ReadToEndAsync();
-            p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0) Assert.Fail($"DuckDB peer missing and `npm install --prefix tests/node` failed: {err.Result}");
+            var row = new string?[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture);
+            rows.Add(row);
         }
+        return rows;
     }
 
-    public static List<DuckColumn> Dump(string parquetFile) => Parse(RunScript("dump.mjs", parquetFile));
+    public static string Quote(string s) => "'" + s.Replace("'", "''") + "'";
+    private static string Ident(string s) => "\"" + s.Replace("\"", "\"\"") + "\"";
 
-    /// <summary>DuckDB's values of any table expression, e.g. <c>read_csv('x.csv', nullstr='?')</c>.</summary>
-    public static List<DuckColumn> DumpSource(string tableExpression) => Parse(RunScript("dump.mjs", "--source", tableExpression));
+    /// <summary>DuckDB's values of every column of a Parquet file (or only <paramref name="columns"/>).</summary>
+    public static List<DuckColumn> Dump(string parquetFile, IReadOnlyCollection<string>? columns = null) =>
+        DumpSource($"read_parquet({Quote(parquetFile)})", columns);
 
-    private static List<DuckColumn> Parse(string json)
+    /// <summary>DuckDB's values of any table expression, e.g. <c>read_csv('x.csv', nullstr='?')</c>, in the canonical text form <see cref="Canonical"/> gives ours.</summary>
+    public static List<DuckColumn> DumpSource(string tableExpression, IReadOnlyCollection<string>? columns = null)
     {
-        using var doc = JsonDocument.Parse(json);
-        return doc.RootElement.GetProperty("columns").EnumerateArray().Select(c => new DuckColumn(
-            c.GetProperty("name").GetString()!,
-            c.GetProperty("type").GetString()!,
-            c.TryGetProperty("nested", out var n) && n.GetBoolean(),
-            c.TryGetProperty("values", out var v) ? v.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Null ? null : x.GetString()).ToList() : [])).ToList();
+        using var connection = Connect();
+        var described = Query(connection, $"DESCRIBE SELECT * FROM {tableExpression}");
+        var result = new List<DuckColumn>();
+        foreach (var d in described)
+        {
+            var (name, type) = (d[0]!, d[1]!);
+            if (columns is not null && !columns.Contains(name)) continue;
+            if (IsNested(type)) { result.Add(new DuckColumn(name, type, true, [])); continue; }
+            var values = Query(connection, $"SELECT {CanonicalExpression(Ident(name), type)} FROM {tableExpression}").Select(r => r[0]).ToList();
+            result.Add(new DuckColumn(name, type, false, values));
+        }
+        return result;
     }
 
-    /// <summary>Our value of row <paramref name="i"/> in the canonical form dump.mjs produces.</summary>
+    private static bool IsNested(string type) =>
+        type.Contains("STRUCT", StringComparison.Ordinal) || type.Contains("[]", StringComparison.Ordinal) ||
+        type.Contains("MAP", StringComparison.Ordinal) || type.Contains("UNION", StringComparison.Ordinal);
+
+    /// <summary>SQL turning a value of DuckDB type <paramref name="type"/> into our canonical text (see <see cref="Canonical"/>).</summary>
+    private static string CanonicalExpression(string e, string type)
+    {
+        if (type is "FLOAT" or "DOUBLE") return $"CASE WHEN isnan({e}) THEN 'NaN' ELSE CAST(CAST({e} AS DOUBLE) AS VARCHAR) END";
+        // Nanoseconds since the epoch, computed in 128 bits from the type's own unit: epoch_ns overflows past 2262.
+        if (type == "TIMESTAMP_MS") return $"CAST(CAST(epoch_ms({e}) AS HUGEINT) * 1000000 AS VARCHAR)";
+        if (type is "TIMESTAMP" or "TIMESTAMP WITH TIME ZONE") return $"CAST(CAST(epoch_us({e}) AS HUGEINT) * 1000 AS VARCHAR)";
+        if (type.StartsWith("TIMESTAMP", StringComparison.Ordinal) || type.StartsWith("TIME", StringComparison.Ordinal)) return $"CAST(epoch_ns({e}) AS VARCHAR)";
+        if (type == "DATE") return $"CAST({e} - DATE '1970-01-01' AS VARCHAR)";
+        if (type == "BLOB") return $"hex({e})";
+        if (type == "BOOLEAN") return $"CASE WHEN {e} THEN 'true' WHEN NOT {e} THEN 'false' END";
+        return $"CAST({e} AS VARCHAR)";
+    }
+
+    public sealed record DuckStats(string? Min, string? Max, long Nulls);
+
+    /// <summary>Min, max and null count of each column computed by DuckDB from the data (not from the footer).</summary>
+    public static Dictionary<string, DuckStats> Stats(string parquetFile, IEnumerable<string> columns)
+    {
+        using var connection = Connect();
+        var src = $"read_parquet({Quote(parquetFile)})";
+        var types = Query(connection, $"DESCRIBE SELECT * FROM {src}").ToDictionary(r => r[0]!, r => r[1]!);
+        var result = new Dictionary<string, DuckStats>();
+        foreach (var c in columns)
+        {
+            var q = Ident(c);
+            // Strings order by bytes in Parquet; DuckDB's default collation is binary too.
+            var row = Query(connection, $"SELECT {CanonicalExpression($"min({q})", types[c])}, {CanonicalExpression($"max({q})", types[c])}, CAST(count(*) - count({q}) AS VARCHAR) FROM {src}")[0];
+            result[c] = new DuckStats(row[0], row[1], long.Parse(row[2]!, CultureInfo.InvariantCulture));
+        }
+        return result;
+    }
+
+    /// <summary>Writes the result of <paramref name="select"/> to a Parquet file with DuckDB.</summary>
+    /// <param name="extra">more COPY options, e.g. <c>PARQUET_VERSION V2</c></param>
+    public static void Write(string path, string codec, string select, int? rowGroupSize = null, string extra = "")
+    {
+        using var connection = Connect();
+        var options = $"FORMAT PARQUET, COMPRESSION {codec}" + (rowGroupSize is { } rg ? $", ROW_GROUP_SIZE {rg}" : "") + (extra.Length > 0 ? $", {extra}" : "");
+        Execute(connection, $"COPY ({select}) TO {Quote(path)} ({options})");
+    }
+
+    /// <summary>Our value of row <paramref name="i"/> in the canonical form DuckDB's values are dumped in.</summary>
     public static string? Canonical(Column c, int i)
     {
         if (c.IsNull(i)) return null;
@@ -117,14 +166,14 @@ public static class DuckDbPeer
         _ => double.Parse(s, CultureInfo.InvariantCulture),
     };
 
-    public static void AssertColumnMatches(DuckColumn expected, Column actual, string context)
+    public static void AssertColumnMatches(DuckColumn expected, Column actual, string context, string peer = "DuckDB")
     {
         Assert.That(actual.Length, Is.EqualTo(expected.Values.Count), $"{context}: row count of {expected.Name}");
         for (var i = 0; i < actual.Length; i++)
         {
             var a = Canonical(actual, i);
             if (!SameValue(expected.Values[i], a, actual.Type.Kind))
-                Assert.Fail($"{context}: column {expected.Name} ({expected.Type} vs {actual.Type}) row {i}: DuckDB '{expected.Values[i] ?? "NULL"}', ours '{a ?? "NULL"}'");
+                Assert.Fail($"{context}: column {expected.Name} ({expected.Type} vs {actual.Type}) row {i}: {peer} '{expected.Values[i] ?? "NULL"}', ours '{a ?? "NULL"}'");
         }
     }
 }

@@ -27,6 +27,8 @@ public sealed partial class AzuriteServer : IAsyncDisposable
     }
 
     public int Port { get; }
+    /// <summary>How long a start waits for the port to be released before it fails naming the port.</summary>
+    public TimeSpan PortWait { get; set; } = TimeSpan.FromMinutes(1);
     public string Location { get; }
     /// <summary>https when started with --cert/--key (e.g. for OAuth, which Azurite accepts only over HTTPS).</summary>
     public string BlobEndpoint => $"{(_extraArgs.Contains("--cert") ? "https" : "http")}://127.0.0.1:{Port}/{Account}";
@@ -38,14 +40,35 @@ public sealed partial class AzuriteServer : IAsyncDisposable
     public static async Task<AzuriteServer> StartNewAsync(string? location = null, params string[] extraArgs)
     {
         var server = new AzuriteServer(FreePort(), location ?? Directory.CreateTempSubdirectory("azurite-").FullName, extraArgs);
-        await server.StartAsync();
+        try
+        {
+            await server.StartAsync();
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
         return server;
     }
 
+    /// <summary>
+    /// Starts Azurite and waits until it accepts connections. A restart first waits for the previous process to
+    /// exit and for the port to be free: otherwise the new process can lose the port to the old one (it exits
+    /// with EADDRINUSE) while the old one's listener passes the readiness check. When the start fails, the
+    /// exception carries this start's own exit code and output.
+    /// </summary>
     public async Task StartAsync()
     {
         var script = MainScript(TestPostgres.RepositoryRoot());
         if (!File.Exists(script)) throw new InvalidOperationException($"Azurite is not installed ({script}); run: npm install --prefix tests/node");
+        if (_process is { } previous)
+        {
+            await previous.WaitForExitAsync();
+            previous.Dispose();
+            _process = null;
+        }
+        await WaitForPortFreeAsync();
         var psi = new ProcessStartInfo("node")
         {
             ArgumentList = { script, "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(), "--location", Location, "--skipApiVersionCheck", "--loose", "--silent" },
@@ -54,18 +77,30 @@ public sealed partial class AzuriteServer : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var a in _extraArgs) psi.ArgumentList.Add(a);
+        var own = new System.Text.StringBuilder();
         var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
+        void Capture(string? line)
+        {
+            if (line is null) return;
+            lock (own) own.AppendLine(line);
+            lock (_output) _output.AppendLine(line);
+        }
+        process.OutputDataReceived += (_, e) => Capture(e.Data);
+        process.ErrorDataReceived += (_, e) => Capture(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        _process?.Dispose();
         _process = process;
-        // Readiness: the port accepts connections. Bounded so a broken install fails instead of hanging.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        string Own() { lock (own) return own.Length == 0 ? "(no output)" : own.ToString().Trim(); }
+        // Readiness: the port accepts connections; the port was free before the start, so the listener is this
+        // process's. Bounded so a broken install fails (with its output) instead of hanging.
+        var deadline = DateTime.UtcNow.AddMinutes(3);
         while (true)
         {
-            if (process.HasExited) throw new InvalidOperationException($"Azurite exited with {process.ExitCode}: {Output}");
+            if (process.HasExited)
+            {
+                await process.WaitForExitAsync(); // drains the output
+                throw new InvalidOperationException($"Azurite on port {Port} exited with {process.ExitCode} while starting: {Own()}");
+            }
             try
             {
                 using var client = new TcpClient();
@@ -76,6 +111,31 @@ public sealed partial class AzuriteServer : IAsyncDisposable
             {
                 await Task.Delay(50);
             }
+            catch (SocketException e)
+            {
+                throw new InvalidOperationException($"Azurite on port {Port} did not accept connections within 3 minutes ({e.SocketErrorCode}): {Own()}");
+            }
+        }
+    }
+
+    /// <summary>Waits until nothing listens on the port (a connection is refused); fails naming the port when something keeps it.</summary>
+    private async Task WaitForPortFreeAsync()
+    {
+        var deadline = DateTime.UtcNow + PortWait;
+        while (true)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port);
+            }
+            catch (SocketException)
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"port {Port} is still taken {PortWait.TotalSeconds:0} s after Azurite stopped; another process listens on it");
+            await Task.Delay(50);
         }
     }
 
@@ -90,6 +150,7 @@ public sealed partial class AzuriteServer : IAsyncDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try { await p.WaitForExitAsync(cts.Token); }
         catch (OperationCanceledException) { p.Kill(entireProcessTree: true); await p.WaitForExitAsync(); }
+        await WaitForPortFreeAsync();
     }
 
     /// <summary>Crash: SIGKILL, no chance to persist anything.</summary>
@@ -98,6 +159,7 @@ public sealed partial class AzuriteServer : IAsyncDisposable
         if (_process is not { HasExited: false } p) return;
         p.Kill();
         await p.WaitForExitAsync();
+        await WaitForPortFreeAsync();
     }
 
     public async ValueTask DisposeAsync()

@@ -20,7 +20,7 @@ namespace Pipelines.Activities.Ml;
 /// <c>state: pruned</c> and its last value, keeps its MLflow run (tagged pruned) and publishes no model: the
 /// leaderboard never picks it.
 /// </remarks>
-[Activity("train.trial", "1", "Trains one model (xgboost, logistic or constant baseline) with given parameters and reports its validation metric; optionally pruned by the median rule against its sibling trials.")]
+[Activity("train.trial", "1", "Trains one model (xgboost; ML.NET lightgbm, fasttree or sdca; the logistic or constant baseline) with given parameters and reports its validation metric; optionally pruned by the median rule against its sibling trials.")]
 public sealed class TrainTrialActivity : IActivity
 {
     public static ActivitySchema Schema { get; } = new(
@@ -31,8 +31,8 @@ public sealed class TrainTrialActivity : IActivity
         SchemaBuilder.Object()
             .Required("result", SchemaBuilder.Any("{number, trainer, params, metric, value, state, iterations, pruned_at, best_iteration, model, model_dir, mlflow_run_id}"))
             .Required("value", SchemaBuilder.Number("The validation metric (of a pruned trial: its last reported value)."))
-            .Required("model_dir", SchemaBuilder.String("The MLflow model directory of this attempt (xgboost only, not pruned; else empty)."))
-            .Optional("model", SchemaBuilder.Any("The model artifact reference (xgboost with artifact services, not pruned; else null)."))
+            .Required("model_dir", SchemaBuilder.String("The MLflow model directory of this attempt (every trainer but constant, not pruned; else empty)."))
+            .Optional("model", SchemaBuilder.Any("The model artifact reference (with artifact services, every trainer but constant, not pruned; else null)."))
             .Optional("state", SchemaBuilder.String("complete, or pruned when the median rule stopped the trial."))
             .Build());
 
@@ -49,8 +49,9 @@ public sealed class TrainTrialActivity : IActivity
             var value = pruned ? pruning!.LastValue!.Value : outcome.Value;
             var end = pruning is null ? null : new TrialEnd(pruned ? TrialEnd.Pruned : TrialEnd.Complete, value, pruning.PrunedAt);
             // A pruned trial's model is never picked, so it is not packaged or published.
-            var (model, modelDir) = pruned ? (null, "") : await ModelOutputs.PublishAsync(context, outcome, $"trial-{number}-model", cancellationToken);
-            var runId = await ModelOutputs.TrackAsync(context, outcome, $"trial-{number}", model, cancellationToken, end);
+            var runName = outcome.RunName(number);
+            var (model, modelDir, mlflowDir) = pruned ? (null, "", null) : await ModelOutputs.PublishAsync(context, outcome, $"{runName}-model", cancellationToken);
+            var runId = await ModelOutputs.TrackAsync(context, outcome, runName, model, cancellationToken, end, mlflowDir);
             var iterations = outcome.IterationMetrics.Values.FirstOrDefault()?.Count;
             context.Log.Write($"trial {number} ({outcome.Trainer}): valid {outcome.Metric} = {ModelOutputs.Format(value)}" +
                               (pruned ? $", pruned at iteration {pruning!.PrunedAt} by the median of {pruning.FinishedSiblings} finished siblings" : "") +
@@ -89,7 +90,7 @@ public sealed class TrainTrialActivity : IActivity
     {
         var settings = PruningSettings.Parse(context.Inputs["pruning"]);
         if (settings is null) return null;
-        var trainer = ModelTraining.TrainerOf(context.Inputs);
+        var trainer = ModelTraining.TrainerOf(context.Inputs, (context.Inputs["trial"] as JsonObject)?["params"] as JsonObject);
         if (trainer != "xgboost")
         {
             context.Log.Write($"pruning applies to xgboost trials (per-round metrics); the {trainer} trainer runs to the end");

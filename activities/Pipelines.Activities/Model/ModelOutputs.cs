@@ -13,31 +13,53 @@ namespace Pipelines.Activities.Model;
 public static class ModelOutputs
 {
     /// <summary>
-    /// Saves an XGBoost model as an MLflow directory and publishes it as a zip artifact (attempt-scoped key). Without
-    /// artifact services (bare engine tests) the directory stays in an attempt-scoped temp folder and no reference is
-    /// returned. Baselines have no MLflow flavor here and are not packaged.
+    /// Saves the model as an MLflow directory and publishes XGBoost and ML.NET models as zip artifacts (attempt-scoped
+    /// key); ML.NET models carry the <c>pipelines_mlnet</c> flavor. Baselines without a model file of their own (ridge,
+    /// the constant prior) are packaged for MLflow only. Without artifact services (bare engine tests) the directory
+    /// stays in an attempt-scoped temp folder and no reference is returned. <c>ModelDir</c> is the published model's
+    /// directory (empty when nothing is published); <c>MlflowDir</c> is the directory to log to MLflow, or null.
     /// </summary>
-    public static async Task<(JsonObject? Model, string ModelDir)> PublishAsync(ActivityContext context, TrainingOutcome outcome, string name, CancellationToken ct)
+    public static async Task<(JsonObject? Model, string ModelDir, string? MlflowDir)> PublishAsync(ActivityContext context, TrainingOutcome outcome, string name,
+        CancellationToken ct)
     {
-        if (outcome.Model is not XGBoostModel x) return (null, "");
         var services = context.Services?.GetService(typeof(ActivityServices)) as ActivityServices;
         var modelDir = services is not null
             ? Path.Combine(services.WorkDirectory(context), "model")
             : Path.Combine(Path.GetTempPath(), "pipelines-models", context.RunId.ToString("N"), context.StepRunId.ToString("N"), $"attempt-{context.Attempt}", "model");
         if (Directory.Exists(modelDir)) Directory.Delete(modelDir, recursive: true);
-        MlflowModel.Save(modelDir, x, outcome.Pipeline);
-        if (services is null) return (null, modelDir);
-        return (await ArtifactRefs.PublishModelAsync(context, modelDir, name, ct), modelDir);
+        if (outcome.Model is Pipelines.Ml.MlNet.MlNetModel mlnet)
+        {
+            MlNetModelDirectory.Save(modelDir, mlnet, outcome.Pipeline);
+            if (services is null) return (null, modelDir, modelDir);
+            return (await ArtifactRefs.PublishModelAsync(context, modelDir, name, ct), modelDir, modelDir);
+        }
+        if (outcome.Model is not XGBoostModel x)
+        {
+            try
+            {
+                MlflowModel.SaveBaseline(modelDir, outcome.Model, outcome.Pipeline, inputExample: outcome.InputExample);
+                return (null, "", modelDir);
+            }
+            catch (ArgumentException)
+            {
+                return (null, "", null); // a model type without MLflow packaging: tracked without a model
+            }
+        }
+        MlflowModel.Save(modelDir, x, outcome.Pipeline, inputExample: outcome.InputExample);
+        if (services is null) return (null, modelDir, modelDir);
+        return (await ArtifactRefs.PublishModelAsync(context, modelDir, name, ct), modelDir, modelDir);
     }
 
     /// <summary>
-    /// Logs a training as a nested run of the pipeline's parent run; returns its run id, or null without tracking.
-    /// A sweep trial passes how it ended (<paramref name="end"/>): its state becomes the tag <c>pipelines.trial_state</c>
-    /// (<c>complete</c> or <c>pruned</c>, with <c>pipelines.pruned_at_iteration</c>) and its value the final metric;
-    /// a pruned trial's run is FINISHED, as the trial ended normally, and carries the rounds it trained.
+    /// Logs a training as a nested run of the pipeline's parent run, with its model directory under the run's
+    /// <c>model/</c> artifacts; returns its run id, or null without tracking. The per-round validation values are the
+    /// history of <c>valid_METRIC</c>; <c>best_valid_METRIC</c> is the value the leaderboard ranks by (the best round's,
+    /// as the kept model is cut there). A sweep trial passes how it ended (<paramref name="end"/>): its state becomes
+    /// the tag <c>pipelines.trial_state</c> (<c>complete</c> or <c>pruned</c>, with <c>pipelines.pruned_at_iteration</c>)
+    /// and its value the final metric; a pruned trial's run is FINISHED, as the trial ended normally.
     /// </summary>
     public static async Task<string?> TrackAsync(ActivityContext context, TrainingOutcome outcome, string runName, JsonObject? model, CancellationToken ct,
-        TrialEnd? end = null)
+        TrialEnd? end = null, string? mlflowDir = null)
     {
         var parent = await ModelTracking.ParentRunAsync(context, ct);
         if (parent is null) return null;
@@ -45,25 +67,40 @@ public static class ModelOutputs
         var tracking = ActivityServices.From(context).Tracking!;
         var parameters = SearchSpace.ToStrings(outcome.Parameters).ToDictionary(p => p.Key, p => p.Value);
         parameters["trainer"] = outcome.Trainer;
-        var final = new Dictionary<string, double> { [$"valid_{outcome.Metric}"] = end?.Value ?? outcome.Value };
+        var value = end?.Value ?? outcome.Value;
+        var key = $"valid_{outcome.Metric}";
+        var history = outcome.IterationMetrics.ToDictionary(m => m.Key, m => (IReadOnlyList<double>)m.Value.Where(v => !double.IsNaN(v)).ToList());
+        var final = new Dictionary<string, double> { [$"best_{key}"] = value };
+        if (!history.ContainsKey(key)) final[key] = value;
         if (outcome.BestIteration is { } b) final["best_iteration"] = b;
+        var tags = new Dictionary<string, string> { [StepRunTag] = context.StepRunId.ToString(), [TrialNameTag] = runName };
+        if (model is not null)
+        {
+            tags[ModelArtifactTag] = model["uri"]!.GetValue<string>();
+            tags[ModelResolution.ArtifactTag] = model["artifact"]!.GetValue<string>();
+            if (model["sha256"]?.GetValue<string>() is { } sha) tags[ModelResolution.Sha256Tag] = sha;
+        }
+        if (end is not null)
+        {
+            tags[TrialStateTag] = end.State;
+            if (end.PrunedAt is { } at) tags[PrunedAtTag] = at.ToString(CultureInfo.InvariantCulture);
+        }
         var run = await tracking.LogTrialAsync(parent, new TrialResult
         {
             Name = runName,
             Parameters = parameters,
-            IterationMetrics = outcome.IterationMetrics.ToDictionary(m => m.Key, m => (IReadOnlyList<double>)m.Value.Where(v => !double.IsNaN(v)).ToList()),
+            IterationMetrics = history,
             FinalMetrics = final,
+            Tags = tags,
+            User = context.Run["created_by"]?.GetValue<string>(),
+            ModelDirectory = mlflowDir,
         }, ct);
-        await tracking.Client.SetTagAsync(run.RunId, "pipelines.step_run_id", context.StepRunId.ToString(), ct);
-        if (model is not null) await tracking.Client.SetTagAsync(run.RunId, "pipelines.model_artifact", model["uri"]!.GetValue<string>(), ct);
-        if (end is not null)
-        {
-            await tracking.Client.SetTagAsync(run.RunId, TrialStateTag, end.State, ct);
-            if (end.PrunedAt is { } at) await tracking.Client.SetTagAsync(run.RunId, PrunedAtTag, at.ToString(CultureInfo.InvariantCulture), ct);
-        }
         return run.RunId;
     }
 
+    public const string StepRunTag = "pipelines.step_run_id";
+    public const string TrialNameTag = "pipelines.trial";
+    public const string ModelArtifactTag = "pipelines.model_artifact";
     public const string TrialStateTag = "pipelines.trial_state";
     public const string PrunedAtTag = "pipelines.pruned_at_iteration";
 

@@ -18,6 +18,8 @@ public static class ModelResolution
 {
     /// <summary>Tag on a registered version naming the model artifact it was registered from.</summary>
     public const string ArtifactTag = "pipelines.artifact";
+    /// <summary>Tag with the model artifact's content hash (<c>sha256:…</c>).</summary>
+    public const string Sha256Tag = "pipelines.sha256";
 
     public static async Task<string> LocalModelAsync(ActivityContext context, string inputName, CancellationToken ct)
     {
@@ -47,9 +49,14 @@ public static class ModelResolution
         {
             return null;
         }
-        var source = version.Source ?? throw new ActivityException($"model {modelName} v{version.Version} has no source", retryable: false);
-        var record = await services.Artifacts.Registry.FindAsync(source, ct)
-                     ?? throw new ActivityException($"model {modelName} v{version.Version}: its source '{source}' is not a registered artifact", retryable: false);
+        // Versions Pipelines registers name their model artifact in a tag (their source is the MLflow run's model
+        // directory); versions registered before that had the artifact's URI as their source.
+        var record = version.Tags?.FirstOrDefault(t => t.Key == ArtifactTag)?.Value is { } tagged && Guid.TryParse(tagged, out var artifactId)
+            ? await services.Artifacts.Registry.GetAsync(artifactId, ct)
+            : null;
+        if (record is null && version.Source is { } source) record = await services.Artifacts.Registry.FindAsync(source, ct);
+        if (record is null)
+            throw new ActivityException($"model {modelName} v{version.Version}: its source '{version.Source}' is not a Pipelines model artifact", retryable: false);
         var zip = await ArtifactRefs.LocalFileAsync(context, record, lineageName, ct);
         var dir = Path.Combine(services.WorkDirectory(context), lineageName);
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);

@@ -23,6 +23,9 @@ namespace Pipelines.Activities.Model;
 /// </remarks>
 public static class ModelTracking
 {
+    /// <summary>Parent runs are recorded under PREFIX/SERVER/PIPELINE_RUN_ID/EXPERIMENT (see <see cref="ParentRunCloser"/>).</summary>
+    public const string ParentRunKeyPrefix = "mlflow.parent_run";
+
     /// <summary>The experiment name: input <c>experiment</c> (workflows pass <c>${{ run.workflow }}</c>), else "pipelines".</summary>
     public static string ExperimentOf(ActivityContext context) =>
         context.Inputs["experiment"]?.GetValue<string>() is { Length: > 0 } e ? e
@@ -36,7 +39,7 @@ public static class ModelTracking
         var experiment = ExperimentOf(context);
         // Keyed by the server's identity, not its URI: processes hosting the built-in endpoint each listen on their
         // own port, yet share its database, and must share the parent run too.
-        var record = await services.Once.GetOrCreateAsync($"mlflow.parent_run/{services.TrackingServer}/{context.RunId}/{experiment}", async token =>
+        var record = await services.Once.GetOrCreateAsync($"{ParentRunKeyPrefix}/{services.TrackingServer}/{context.RunId}/{experiment}", async token =>
         {
             var experimentId = await tracking.Client.GetOrCreateExperimentAsync(experiment, ct: token);
             var run = await FindAsync(tracking, experimentId, context.RunId, token) ?? await StartAsync(tracking, context, experiment, token);
@@ -65,11 +68,44 @@ public static class ModelTracking
     /// <summary>Records the named inputs that are artifact references as MLflow datasets of the parent run.</summary>
     public static async Task LogDatasetsAsync(ActivityContext context, TrackedRun parent, IEnumerable<string> inputNames, CancellationToken ct)
     {
-        if ((context.Services?.GetService(typeof(ActivityServices)) as ActivityServices)?.Tracking is not { } tracking) return;
+        if (context.Services?.GetService(typeof(ActivityServices)) is not ActivityServices { Tracking: { } tracking } services) return;
         foreach (var name in inputNames)
             if (context.Inputs[name] is JsonObject r && ArtifactRefs.IsReference(r))
-                await tracking.LogInputAsync(parent, r["name"]?.GetValue<string>() ?? name, r["uri"]!.GetValue<string>(),
-                    r["sha256"]!.GetValue<string>(), name, ct: ct);
+            {
+                // Once per parent run and dataset: parallel trials logging the same dataset at once make the real
+                // MLflow server (sqlite) fail with a UNIQUE constraint on its datasets table.
+                var sha = r["sha256"]!.GetValue<string>();
+                await services.Once.GetOrCreateAsync($"mlflow.dataset/{services.TrackingServer}/{parent.RunId}/{name}/{sha}", async token =>
+                {
+                    var record = Guid.TryParse(r["artifact"]!.GetValue<string>(), out var id) ? await services.Artifacts.Registry.GetAsync(id, token) : null;
+                    var (schema, profile) = DatasetSchema(record?.SchemaJson, record?.RowCount ?? Pipelines.Ml.Tuning.JsonNumber.Long(r["rows"]));
+                    await tracking.LogInputAsync(parent, r["name"]?.GetValue<string>() ?? name, r["uri"]!.GetValue<string>(), sha, name, schema, profile, token);
+                    return "logged";
+                }, ct);
+            }
+    }
+
+    /// <summary>
+    /// MLflow's dataset schema (<c>{"mlflow_colspec": [{type, name, required}]}</c>, as <c>mlflow.data.from_pandas</c>
+    /// writes it) and profile (<c>{"num_rows", "num_elements"}</c>) of a table artifact from its registered schema
+    /// (name, type, nullable per column) and row count; nulls when the artifact is not a table.
+    /// </summary>
+    public static (string? Schema, string? Profile) DatasetSchema(string? schemaJson, long? rows)
+    {
+        if (schemaJson is null || JsonNode.Parse(schemaJson) is not JsonArray columns) return (null, null);
+        var specs = new JsonArray();
+        foreach (var c in columns)
+        {
+            var type = c?["type"]?.GetValue<string>() ?? "";
+            var kindName = new string(type.TakeWhile(char.IsLetterOrDigit).ToArray());
+            var mlflowType = Enum.TryParse<Pipelines.Data.Tables.TypeKind>(kindName, ignoreCase: true, out var kind)
+                ? Pipelines.Ml.Packaging.MlflowModelDirectory.MlflowType(new Pipelines.Data.Tables.DataType(kind))
+                : "string";
+            specs.Add(new JsonObject { ["type"] = mlflowType, ["name"] = c?["name"]?.GetValue<string>(), ["required"] = true });
+        }
+        var schema = new JsonObject { ["mlflow_colspec"] = specs }.ToJsonString();
+        var profile = rows is { } n ? new JsonObject { ["num_rows"] = n, ["num_elements"] = n * columns.Count }.ToJsonString() : null;
+        return (schema, profile);
     }
 
     private static async Task<TrackedRun?> FindAsync(PipelineTracking tracking, string experimentId, Guid runId, CancellationToken ct)

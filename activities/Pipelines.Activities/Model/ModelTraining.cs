@@ -6,6 +6,7 @@ using Pipelines.Data.Csv;
 using Pipelines.Data.Tables;
 using Pipelines.Ml.Features;
 using Pipelines.Ml.Metrics;
+using Pipelines.Ml.MlNet;
 using Pipelines.Ml.Splits;
 using Pipelines.Ml.Trainers;
 using Pipelines.Ml.Tuning;
@@ -15,8 +16,12 @@ namespace Pipelines.Activities.Model;
 /// <summary>A fitted model with its feature pipeline and validation results.</summary>
 public sealed record TrainingOutcome(
     ITrainedModel Model, FeaturePipeline Pipeline, string Trainer, JsonObject Parameters, string Metric, double Value,
-    int? BestIteration, IReadOnlyDictionary<string, IReadOnlyList<double>> IterationMetrics, double[] ValidPredictions) : IDisposable
+    int? BestIteration, IReadOnlyDictionary<string, IReadOnlyList<double>> IterationMetrics, double[] ValidPredictions,
+    Table? InputExample = null) : IDisposable
 {
+    /// <summary>The trainer and trial number as a name that says what it is: <c>xgboost-trial-3</c>, <c>baseline-logistic</c>.</summary>
+    public string RunName(long number) => Trainer == "xgboost" ? $"xgboost-trial-{number}" : $"baseline-{Trainer}";
+
     public void Dispose() => Model.Dispose();
 }
 
@@ -36,12 +41,12 @@ public static class ModelTraining
         .Optional("label_mapping", SchemaBuilder.Any("Label value mapping, e.g. {'>50K.': '>50K'}."))
         .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String(), "CSV values read as missing (default [''])."))
         .Optional("pipeline", SchemaBuilder.Any("Feature steps: [{op: one_hot, columns: [...]}, …]."))
-        .Optional("params", SchemaBuilder.Any("XGBoost parameters."))
-        .Optional("trainer", SchemaBuilder.String("xgboost (default), logistic or constant."))
-        .Optional("rounds", SchemaBuilder.Integer("Boosting rounds (default 100)."))
+        .Optional("params", SchemaBuilder.Any("Trainer parameters (XGBoost's names; the ML.NET kinds accept the ones they have, see docs)."))
+        .Optional("trainer", SchemaBuilder.String("xgboost (default); ML.NET's lightgbm, fasttree (binary, regression) or sdca; the baselines logistic (ML.NET L-BFGS, classification) or constant. A trial's params may carry 'trainer' to pick it per trial."))
+        .Optional("rounds", SchemaBuilder.Integer("Boosting rounds / trees for xgboost, lightgbm, fasttree (default 100)."))
         .Optional("early_stopping_rounds", SchemaBuilder.Integer("Stop after this many rounds without improvement."))
         .Optional("metric", SchemaBuilder.String("Validation metric: auc (binary default), logloss, mlogloss (multiclass default), rmse (regression default)."))
-        .Optional("threads", SchemaBuilder.Integer("XGBoost nthread (default 1)."))
+        .Optional("threads", SchemaBuilder.Integer("Training threads (default 1)."))
         .Optional("seed", SchemaBuilder.Integer("Seed for the split and the trainer (default 0)."))
         .Optional("experiment", SchemaBuilder.String("MLflow experiment (default 'pipelines'; workflows pass ${{ run.workflow }})."));
 
@@ -69,8 +74,15 @@ public static class ModelTraining
         }
     }
 
-    /// <summary>The trainer the inputs ask for (default xgboost).</summary>
-    public static string TrainerOf(JsonObject inputs) => inputs["trainer"]?.GetValue<string>() ?? "xgboost";
+    /// <summary>The trainer a trial's parameters or the inputs ask for (default xgboost).</summary>
+    public static string TrainerOf(JsonObject inputs, JsonObject? trialParams = null)
+    {
+        var node = trialParams?["trainer"] ?? inputs["trainer"];
+        if (node is null) return "xgboost";
+        return node is JsonValue v && v.TryGetValue<string>(out var name)
+            ? name
+            : throw new ActivityException($"trainer must be a name (xgboost, {string.Join(", ", MlNetKinds.All)}, constant), got {node.ToJsonString()}", retryable: false);
+    }
 
     /// <summary>The validation metric the inputs ask for, or the task's default; an error when the task has no such metric.</summary>
     public static string MetricOf(JsonObject inputs)
@@ -114,13 +126,17 @@ public static class ModelTraining
             new($"{input} data '{ArtifactRefs.DisplayName(context.Inputs[input])}': {e.Message}", retryable: false, e);
 
         var inputs = context.Inputs;
+        // A few raw training rows: the MLflow model's input example, and its signature's column types.
+        var example = train.Slice(0, Math.Min(Pipelines.Ml.Packaging.MlflowModel.ExampleRows, train.RowCount));
         var task = TaskOf(inputs);
         var seed = (int)(JsonNumber.Long(inputs["seed"]) ?? 0);
         var metric = MetricOf(inputs);
-        var trainer = TrainerOf(inputs);
+        var trainer = TrainerOf(inputs, extraParams);
         var parameters = new JsonObject();
         foreach (var source in new[] { extraParams, inputs["params"] as JsonObject })
             if (source is not null) foreach (var (k, v) in source) parameters[k] = v?.DeepClone();
+        // A sweep over kinds carries the trainer among a trial's parameters; it chooses, it is not passed on.
+        parameters.Remove("trainer");
 
         var pipeline = new FeaturePipeline
         {
@@ -184,20 +200,41 @@ public static class ModelTraining
                 iterations[$"valid_{metric}"] = xgb.History.Select(h => h.Get("valid", metric) ?? double.NaN).ToList();
                 model = xgb;
                 break;
-            case "logistic" when task == TaskKind.BinaryClassification:
-                model = new LogisticRegressionTrainer().Fit(trainSet, cancellationToken: ct);
+            case MlNetKinds.LightGbm or MlNetKinds.FastTree or MlNetKinds.Sdca or MlNetKinds.Logistic:
+                try
+                {
+                    model = new MlNetTrainer(new MlNetOptions
+                    {
+                        Kind = trainer,
+                        Task = task,
+                        ClassCount = classes,
+                        Rounds = (int)(JsonNumber.Long(inputs["rounds"]) ?? 100),
+                        Seed = seed,
+                        Threads = threads,
+                        Parameters = SearchSpace.ToStrings(parameters),
+                    }).Train(trainSet, ct);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new ActivityException($"trainer '{trainer}': {e.Message}", retryable: false, e);
+                }
+                catch (Pipelines.Ml.ColumnMismatchException e)
+                {
+                    throw Mismatch(context, "train", e);
+                }
                 break;
             case "constant":
                 model = new ConstantTrainer(task, classes).Fit(trainSet);
                 break;
             default:
-                throw new ActivityException($"unknown trainer '{trainer}' for this task (xgboost, logistic for binary, constant)", retryable: false);
+                throw new ActivityException($"unknown trainer '{trainer}' (xgboost, {string.Join(", ", MlNetKinds.All)}, constant)", retryable: false);
         }
         ct.ThrowIfCancellationRequested();
         var predictions = model.Predict(validSet.Features);
         var value = Score(metric, validSet.Labels, predictions);
         return new TrainingOutcome(model, pipeline, trainer, parameters, metric, value, bestIteration, iterations,
-            predictions.Columns == 1 ? predictions.Values : Enumerable.Range(0, predictions.Rows).Select(r => predictions.Row(r).ToArray().Max()).ToArray());
+            predictions.Columns == 1 ? predictions.Values : Enumerable.Range(0, predictions.Rows).Select(r => predictions.Row(r).ToArray().Max()).ToArray(),
+            example);
     }
 
     public static double Score(string metric, double[] y, Predictions p) => metric switch

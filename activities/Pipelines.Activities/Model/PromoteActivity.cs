@@ -8,9 +8,13 @@ using Pipelines.Tracking.Pipeline;
 namespace Pipelines.Activities.Model;
 
 /// <summary>
-/// Registers the model artifact as a new version of a registered model (source = the artifact's URI) and moves
-/// <c>champion</c> to it; the replaced version keeps <c>previous-champion</c>; who and why are tagged on the version.
-/// Idempotent: a repeated attempt finds the version already registered from the same artifact and reuses it.
+/// Registers the model as a new version of a registered model and moves <c>champion</c> to it; the replaced version
+/// keeps <c>previous-champion</c>; who and why are tagged on the version. The version's source is the MLflow model
+/// directory of the run that trained it (<c>runs:/RUN/model</c>, the nested run tagged with the model artifact's
+/// id), so MLflow's clients load it (<c>models:/NAME@champion</c>); the Pipelines artifact id and hash are tags.
+/// When no such run is on this tracking server (trained without tracking, or tracked elsewhere) the model directory
+/// is logged first under a nested run of its own. Idempotent: a repeated attempt finds the version (or the run)
+/// already made from the same artifact and reuses it.
 /// </summary>
 [Activity("promote", "1", "Registers the model version, moves the champion alias (keeping previous-champion) and records who approved it and why.", Cacheable = false)]
 public sealed class PromoteActivity : IActivity
@@ -49,9 +53,9 @@ public sealed class PromoteActivity : IActivity
         var version = existing.Items.FirstOrDefault(v => v.Tags?.Any(t => t.Key == ModelResolution.ArtifactTag && t.Value == record.Id.ToString()) == true);
         if (version is null)
         {
-            var parent = await ModelTracking.ParentRunAsync(context, ct);
-            version = await tracking.Client.CreateModelVersionAsync(new CreateModelVersionRequest(name, record.Uri, parent?.RunId,
-                [new Tag(ModelResolution.ArtifactTag, record.Id.ToString()), new Tag("pipelines.sha256", record.Sha256), new Tag(PipelineTags.RunId, context.RunId.ToString())]), ct);
+            var runId = await ModelRunAsync(context, tracking, record, ct);
+            version = await tracking.Client.CreateModelVersionAsync(new CreateModelVersionRequest(name, PipelineTracking.RunModelUri(runId), runId,
+                [new Tag(ModelResolution.ArtifactTag, record.Id.ToString()), new Tag(ModelResolution.Sha256Tag, record.Sha256), new Tag(PipelineTags.RunId, context.RunId.ToString())]), ct);
             version = await tracking.Client.WaitForModelVersionReadyAsync(name, version.Version, ct: ct);
         }
         var result = await tracking.PromoteAsync(name, version.Version, by, reason, ct);
@@ -62,5 +66,34 @@ public sealed class PromoteActivity : IActivity
             ["champion"] = result.Champion,
             ["previous_champion"] = result.PreviousChampion,
         });
+    }
+
+    /// <summary>The MLflow run whose <c>model/</c> holds this artifact's model directory; logged now when there is none.</summary>
+    private static async Task<string> ModelRunAsync(ActivityContext context, PipelineTracking tracking, Storage.Artifacts.ArtifactRecord record, CancellationToken ct)
+    {
+        var parent = await ModelTracking.ParentRunAsync(context, ct)
+                     ?? throw new ActivityException("promote needs MLflow tracking, but this worker has none", retryable: false);
+        var page = await tracking.Client.SearchRunsAsync(new SearchRunsRequest
+        {
+            ExperimentIds = [parent.ExperimentId],
+            Filter = $"tags.`{ModelResolution.ArtifactTag}` = '{record.Id}'",
+            MaxResults = 10,
+        }, ct);
+        var trained = page.Items.OrderBy(r => r.Info.StartTime ?? long.MaxValue).ThenBy(r => r.Info.RunId, StringComparer.Ordinal).FirstOrDefault();
+        if (trained is not null) return trained.Info.RunId;
+        var dir = await ArtifactRefs.LocalModelDirectoryAsync(context, "model", ct);
+        var run = await tracking.LogTrialAsync(parent, new TrialResult
+        {
+            Name = $"model-{record.Name}",
+            Tags = new Dictionary<string, string>
+            {
+                [ModelResolution.ArtifactTag] = record.Id.ToString(), [ModelResolution.Sha256Tag] = record.Sha256,
+                [ModelOutputs.ModelArtifactTag] = record.Uri, [ModelOutputs.StepRunTag] = context.StepRunId.ToString(),
+            },
+            User = context.Run["created_by"]?.GetValue<string>(),
+            ModelDirectory = dir,
+        }, ct);
+        context.Log.Write($"logged model artifact {record.Id} to MLflow run {run.RunId} (no run on this tracking server had it)");
+        return run.RunId;
     }
 }

@@ -24,8 +24,8 @@ public sealed class TrainActivity : IActivity
         Hosting.ActivityServices.From(context); // a model output needs artifact storage: fail clearly before training
         using var outcome = await ModelTraining.TrainAsync(context, null, cancellationToken);
         var name = context.Inputs["name"]?.GetValue<string>() ?? "model";
-        var (model, _) = await ModelOutputs.PublishAsync(context, outcome, name, cancellationToken);
-        var runId = await ModelOutputs.TrackAsync(context, outcome, $"train-{context.StepId}", model, cancellationToken);
+        var (model, _, mlflowDir) = await ModelOutputs.PublishAsync(context, outcome, name, cancellationToken);
+        var runId = await ModelOutputs.TrackAsync(context, outcome, $"train-{context.StepId}", model, cancellationToken, mlflowDir: mlflowDir);
         context.Log.Write($"{outcome.Trainer}: valid {outcome.Metric} = {ModelOutputs.Format(outcome.Value)}");
         var metrics = new JsonObject { [$"valid_{outcome.Metric}"] = outcome.Value };
         if (outcome.BestIteration is { } b) metrics["best_iteration"] = b;

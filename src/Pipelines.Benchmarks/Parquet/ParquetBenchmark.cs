@@ -19,10 +19,13 @@ public sealed class ParquetBenchmark : IBenchmark
 
     private const int BatchRows = 122_880;
 
-    public async Task<int> RunAsync(string[] args, BenchmarkReport report)
+    public Task<int> RunAsync(string[] args, BenchmarkReport report) => Task.FromResult(Measure(args, report));
+
+    private static int Measure(string[] args, BenchmarkReport report)
     {
         if (args is ["--read-child", var file]) return ReadChild(file, reuse: true);
         if (args is ["--read-child-fresh", var freshFile]) return ReadChild(freshFile, reuse: false);
+        if (args is ["--duckdb-child", var mode, .. var files]) return DuckDbChild(mode, files);
         var rows = args.Length > 0 && int.TryParse(args[0], out var n) ? n : 5_000_000;
         var dir = Path.Combine(Path.GetTempPath(), $"pipelines-parquet-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
@@ -66,13 +69,13 @@ public sealed class ParquetBenchmark : IBenchmark
             sb.AppendLine("## Parquet codec vs DuckDB (single thread)");
             sb.AppendLine();
             sb.AppendLine($"Command: `dotnet run -c Release --project src/Pipelines.Benchmarks -- parquet {rows}`  ");
-            sb.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {BenchmarkReport.MachineLine()}; DuckDB through `@duckdb/node-api` with `threads=1`.  ");
+            sb.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {BenchmarkReport.MachineLine()}; DuckDB through DuckDB.NET (in a child process) with `threads=1`.  ");
             sb.AppendLine($"Data: {rows:N0} rows × 8 columns (int64 id, int32, double, float, bool, 50-value category string, high-cardinality string, timestamp[µs]), " +
                           $"10 % nulls in every column but id, Snappy. In-memory size {Mb(logicalBytes):N0} MB (value bytes, used for MB/s).  ");
             sb.AppendLine($"Files: ours {Mb(new FileInfo(ours).Length):N1} MB in {ourGroups} row groups (largest {Mb(ourGroupBytes):N0} MB uncompressed); " +
                           $"DuckDB's {Mb(new FileInfo(duck).Length):N1} MB in {duckMeta.RowGroupCount} row groups.");
             sb.AppendLine();
-            sb.AppendLine("| operation | Pipelines.Data | DuckDB | ratio (ours / DuckDB) | ours MB/s | DuckDB MB/s | peak RSS ours | peak RSS DuckDB (node process) |");
+            sb.AppendLine("| operation | Pipelines.Data | DuckDB | ratio (ours / DuckDB) | ours MB/s | DuckDB MB/s | peak RSS ours | peak RSS DuckDB (its process) |");
             sb.AppendLine("|---|---|---|---|---|---|---|---|");
             sb.AppendLine($"| write (from memory) | {F(ourWrite)} s | {F(duckWrite.Seconds)} s | {F(ourWrite / duckWrite.Seconds)} | {Rate(ourWrite)} | {Rate(duckWrite.Seconds)} | (holds the input) | {Mb(duckWrite.PeakRss):N0} MB |");
             sb.AppendLine($"| read our file | {F(ourReadOurs.Seconds)} s | {F(duckReadOurs.Seconds)} s | {F(ourReadOurs.Seconds / duckReadOurs.Seconds)} | {Rate(ourReadOurs.Seconds)} | {Rate(duckReadOurs.Seconds)} | {Mb(ourReadOurs.PeakRss):N0} MB (streaming) | {Mb(duckReadOurs.PeakRss):N0} MB (materialized) |");
@@ -95,7 +98,6 @@ public sealed class ParquetBenchmark : IBenchmark
         {
             Directory.Delete(dir, recursive: true);
         }
-        await Task.CompletedTask;
     }
 
     private static IEnumerable<Table> Generate(int rows)
@@ -181,14 +183,48 @@ public sealed class ParquetBenchmark : IBenchmark
         return Run(psi);
     }
 
+    /// <summary>DuckDB's side in a child process of its own, so that its peak memory is its own.</summary>
     private static Measurement DuckDb(string mode, params string[] files)
     {
-        var script = Path.Combine(RepoRoot(), "src", "Pipelines.Benchmarks", "Parquet", "duckdb-bench.mjs");
-        var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, UseShellExecute = false };
-        psi.ArgumentList.Add(script);
-        psi.ArgumentList.Add(mode);
-        foreach (var f in files) psi.ArgumentList.Add(f);
+        var self = Environment.ProcessPath!;
+        var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(ParquetBenchmark).Assembly.Location);
+        foreach (var a in new[] { "parquet", "--duckdb-child", mode }.Concat(files)) psi.ArgumentList.Add(a);
         return Run(psi);
+    }
+
+    /// <summary>
+    /// write SOURCE OUT: loads SOURCE into memory untimed, then times COPY … snappy.
+    /// read FILE: times materializing every column in memory.
+    /// </summary>
+    private static int DuckDbChild(string mode, string[] files)
+    {
+        static string Q(string s) => "'" + s.Replace("'", "''") + "'";
+        using var connection = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:");
+        connection.Open();
+        void Exec(string sql)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
+        Exec("SET threads TO 1");
+        double seconds;
+        if (mode == "write")
+        {
+            Exec($"CREATE TABLE t AS SELECT * FROM read_parquet({Q(files[0])})");
+            var sw = Stopwatch.StartNew();
+            Exec($"COPY t TO {Q(files[1])} (FORMAT PARQUET, COMPRESSION snappy)");
+            seconds = sw.Elapsed.TotalSeconds;
+        }
+        else
+        {
+            var sw = Stopwatch.StartNew();
+            Exec($"CREATE TABLE r AS SELECT * FROM read_parquet({Q(files[0])})");
+            seconds = sw.Elapsed.TotalSeconds;
+        }
+        Console.WriteLine(JsonSerializer.Serialize(new { seconds, maxRssBytes = PeakRss() }));
+        return 0;
     }
 
     private static Measurement Run(ProcessStartInfo psi)

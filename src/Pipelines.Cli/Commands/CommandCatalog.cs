@@ -19,8 +19,11 @@ public static class CommandCatalog
         yield return ActivitiesCommand.Create();
         yield return MigrateCommand.Create();
         yield return ValidateCommand.Create();
+        yield return LocalCommand.Create();
         yield return DataCommand.Create();
         yield return ServeCommand.Create();
         yield return ArtifactsCommand.Create();
+        yield return ServerCommand.Create();
+        yield return KeysCommand.Create();
     }
 }

@@ -25,6 +25,21 @@ public static class DataCommand
     private static Option<string> Delimiter() => new("--delimiter") { Description = "CSV field delimiter", DefaultValueFactory = _ => "," };
     private static Option<string[]> Nulls() => new("--null") { Description = "CSV token read as null (repeatable; default: empty)", AllowMultipleArgumentsPerToken = true };
     private static Option<bool> NoHeader() => new("--no-header") { Description = "the CSV file has no header line" };
+    private static Option<string> Int96Unit() => new("--int96-unit")
+    {
+        Description = "Parquet INT96 timestamps as nanos (default; years 1677-2262) or micros (any date, e.g. 9999-12-31)", DefaultValueFactory = _ => "nanos",
+    };
+
+    private static ParquetReaderOptions ParquetOptionsFrom(ParseResult p, Option<string> int96) => new()
+    {
+        Int96Unit = p.GetValue(int96)!.ToLowerInvariant() switch
+        {
+            "nanos" or "ns" => TimeUnit.Nanos,
+            "micros" or "us" => TimeUnit.Micros,
+            "millis" or "ms" => TimeUnit.Millis,
+            var other => throw new ArgumentException($"unknown --int96-unit '{other}' (nanos, micros, millis)"),
+        },
+    };
 
     private static CsvOptions CsvOptionsFrom(ParseResult p, Option<string> delimiter, Option<string[]> nulls, Option<bool> noHeader)
     {
@@ -64,8 +79,8 @@ public static class DataCommand
 
     private static Command Schema()
     {
-        var files = Files(); var delimiter = Delimiter(); var nulls = Nulls(); var noHeader = NoHeader();
-        var c = new Command("schema", "Show columns and types; for Parquet also row groups, codecs and key-value metadata.") { files, delimiter, nulls, noHeader };
+        var files = Files(); var delimiter = Delimiter(); var nulls = Nulls(); var noHeader = NoHeader(); var int96 = Int96Unit();
+        var c = new Command("schema", "Show columns and types; for Parquet also row groups, codecs and key-value metadata.") { files, delimiter, nulls, noHeader, int96 };
         c.SetAction(p => Guard(() =>
         {
             foreach (var file in p.GetValue(files)!) InFile(file, () =>
@@ -73,7 +88,7 @@ public static class DataCommand
                 AnsiConsole.MarkupLine($"[bold]{Markup.Escape(file)}[/]");
                 if (DataFile.IsParquet(file))
                 {
-                    using var reader = ParquetReader.Open(file);
+                    using var reader = ParquetReader.Open(file, ParquetOptionsFrom(p, int96));
                     var t = new Table().AddColumns("column", "type", "nullable", "physical", "codec");
                     var codecs = reader.RowGroupCount > 0 ? reader.Metadata.RowGroups[0].Columns.Select(ch => ch.MetaData?.Codec.ToString() ?? "").ToArray() : [];
                     foreach (var col in reader.Columns)
@@ -112,16 +127,16 @@ public static class DataCommand
 
     private static Command Head()
     {
-        var files = Files(); var delimiter = Delimiter(); var nulls = Nulls(); var noHeader = NoHeader();
+        var files = Files(); var delimiter = Delimiter(); var nulls = Nulls(); var noHeader = NoHeader(); var int96 = Int96Unit();
         var rows = new Option<int>("--rows", "-n") { Description = "number of rows", DefaultValueFactory = _ => 10 };
         var columns = new Option<string[]>("--columns", "-c") { Description = "only these columns", AllowMultipleArgumentsPerToken = true };
-        var c = new Command("head", "Show the first rows.") { files, rows, columns, delimiter, nulls, noHeader };
+        var c = new Command("head", "Show the first rows.") { files, rows, columns, delimiter, nulls, noHeader, int96 };
         c.SetAction(p => Guard(() =>
         {
             foreach (var file in p.GetValue(files)!) InFile(file, () =>
             {
                 var wanted = p.GetValue(columns) is { Length: > 0 } cs ? cs.SelectMany(x => x.Split(',')).ToList() : null;
-                var (schema, batches) = DataFile.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader), wanted, transient: true);
+                var (schema, batches) = DataFile.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader), wanted, transient: true, warning: w => Warn(file, w), parquet: ParquetOptionsFrom(p, int96));
                 var t = new Table().Title(Markup.Escape(file));
                 foreach (var f in schema.Fields) t.AddColumn(new TableColumn(Markup.Escape(f.Name)));
                 var left = p.GetValue(rows);
@@ -140,14 +155,14 @@ public static class DataCommand
 
     private static Command Stats()
     {
-        var files = Files(); var delimiter = Delimiter(); var nulls = Nulls(); var noHeader = NoHeader();
-        var c = new Command("stats", "Per-column count, nulls, min and max (from the data); for Parquet also the row groups.") { files, delimiter, nulls, noHeader };
+        var files = Files(); var delimiter = Delimiter(); var nulls = Nulls(); var noHeader = NoHeader(); var int96 = Int96Unit();
+        var c = new Command("stats", "Per-column count, nulls, min and max (from the data); for Parquet also the row groups.") { files, delimiter, nulls, noHeader, int96 };
         c.SetAction(p => Guard(() =>
         {
             foreach (var file in p.GetValue(files)!) InFile(file, () =>
             {
-                var (schema, batches) = DataFile.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader), transient: true);
-                var acc = schema.Fields.Select(f => new ColumnStats(f.Type)).ToArray();
+                var (schema, batches) = DataFile.Open(file, CsvOptionsFrom(p, delimiter, nulls, noHeader), transient: true, warning: w => Warn(file, w), parquet: ParquetOptionsFrom(p, int96));
+                var acc = schema.Fields.Select(_ => new ColumnStats()).ToArray();
                 long total = 0;
                 foreach (var batch in batches)
                 {
@@ -184,8 +199,8 @@ public static class DataCommand
         var rowGroupMb = new Option<int>("--row-group-mb") { Description = "Parquet row group size in MiB (in memory)", DefaultValueFactory = _ => 64 };
         var badRows = new Option<string>("--bad-rows") { Description = "CSV rows that cannot be read: fail (default), skip, or quarantine (needs --quarantine)", DefaultValueFactory = _ => "fail" };
         var quarantinePath = new Option<string?>("--quarantine") { Description = "file receiving the raw text of rejected CSV rows" };
-        var delimiter = Delimiter(); var nulls = Nulls(); var noHeader = NoHeader();
-        var c = new Command("convert", "Convert CSV to Parquet, Parquet to CSV, or Parquet to Parquet with another codec.") { input, output, codec, rowGroupMb, badRows, quarantinePath, delimiter, nulls, noHeader };
+        var delimiter = Delimiter(); var nulls = Nulls(); var noHeader = NoHeader(); var int96 = Int96Unit();
+        var c = new Command("convert", "Convert CSV to Parquet, Parquet to CSV, or Parquet to Parquet with another codec.") { input, output, codec, rowGroupMb, badRows, quarantinePath, delimiter, nulls, noHeader, int96 };
         c.SetAction(p => Guard(() =>
         {
             var parsedCodec = p.GetValue(codec)!.ToLowerInvariant() switch
@@ -216,7 +231,7 @@ public static class DataCommand
             {
                 InFile(source, () =>
                 {
-                    var (schema, batches) = DataFile.Open(source, csvOptions, rejectedRows: n => rejected = n);
+                    var (schema, batches) = DataFile.Open(source, csvOptions, rejectedRows: n => rejected = n, warning: w => Warn(source, w), parquet: ParquetOptionsFrom(p, int96));
                     if (target.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) || target.EndsWith(".pq", StringComparison.OrdinalIgnoreCase))
                     {
                         using var writer = ParquetWriter.Create(partial, schema, new ParquetWriterOptions { Codec = parsedCodec, RowGroupSize = (long)p.GetValue(rowGroupMb) << 20 });
@@ -238,10 +253,13 @@ public static class DataCommand
         return c;
     }
 
+    /// <summary>A warning on standard error, so that it never mixes into data written to standard output.</summary>
+    private static void Warn(string file, string message) => Console.Error.WriteLine($"warning: {file}: {message}");
+
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
 
     /// <summary>Running null count, min, max and (bounded) distinct count of one column.</summary>
-    private sealed class ColumnStats(DataType type)
+    private sealed class ColumnStats
     {
         private readonly HashSet<string> _distinct = [];
         private bool _distinctOverflow;

@@ -1,19 +1,65 @@
 using System.CommandLine;
 using Pipelines.Cli.Hosting;
 using Pipelines.Tracking.Client;
+using Pipelines.Tracking.Model;
 using Pipelines.Tracking.Pipeline;
+using Spectre.Console;
 
 namespace Pipelines.Cli.Commands;
 
-/// <summary><c>pipelines models show|promote|rollback</c>: the registry's champion, by alias, from the command line.</summary>
+/// <summary><c>pipelines models list|show|promote|rollback</c>: the registry's models and champion, by alias, from the command line.</summary>
 public static class ModelsCommand
 {
     public static Command Create()
     {
-        var command = new Command("models", "Registered models: show aliases, promote a version, roll the champion back.");
+        var command = new Command("models", "Registered models: list them, show aliases, promote a version, roll the champion back.");
+        command.Subcommands.Add(List());
         command.Subcommands.Add(Show());
         command.Subcommands.Add(Promote());
         command.Subcommands.Add(Rollback());
+        return command;
+    }
+
+    private static Command List()
+    {
+        var db = CommonOptions.Database();
+        var command = new Command("list", "List registered models: versions, latest version, aliases and the last change.") { db };
+        command.SetAction((parse, ct) => WithTrackingAsync(parse.GetValue(db), ct, async tracking =>
+        {
+            var models = new List<RegisteredModel>();
+            string? token = null;
+            do
+            {
+                var page = await tracking.Client.SearchRegisteredModelsAsync(orderBy: ["name ASC"], pageToken: token, ct: ct);
+                models.AddRange(page.Items);
+                token = page.NextPageToken;
+            } while (token is not null);
+            if (models.Count == 0)
+            {
+                Console.WriteLine("no registered models yet (a workflow's promote step registers one)");
+                return ExitCodes.Ok;
+            }
+            var table = new Table().AddColumns("model", "versions", "latest", "aliases", "last change");
+            foreach (var m in models)
+            {
+                var versions = new List<ModelVersion>();
+                token = null;
+                do
+                {
+                    var page = await tracking.Client.SearchModelVersionsAsync($"name = '{m.Name.Replace("'", "\\'")}'", pageToken: token, ct: ct);
+                    versions.AddRange(page.Items);
+                    token = page.NextPageToken;
+                } while (token is not null);
+                var latest = versions.Select(v => int.TryParse(v.Version, out var n) ? n : 0).DefaultIfEmpty().Max();
+                var aliases = string.Join(", ", (m.Aliases ?? []).OrderBy(a => a.Alias, StringComparer.Ordinal).Select(a => $"{a.Alias}=v{a.Version}"));
+                // Promotions and rollbacks record themselves on the model; otherwise the registry's own timestamp.
+                var lastChange = m.Tags?.FirstOrDefault(t => t.Key == "pipelines.last_change")?.Value
+                                 ?? (m.LastUpdatedTimestamp is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("u") : "");
+                table.AddRow(Markup.Escape(m.Name), versions.Count.ToString(), latest == 0 ? "" : latest.ToString(), Markup.Escape(aliases), Markup.Escape(lastChange));
+            }
+            AnsiConsole.Write(table);
+            return ExitCodes.Ok;
+        }));
         return command;
     }
 

@@ -1,9 +1,11 @@
 using System.CommandLine;
+using Pipelines.Activities;
 using Pipelines.Cli.Hosting;
 using Pipelines.Cli.Rendering;
 using Pipelines.Core.Definitions;
 using Pipelines.Core.Validation;
 using Pipelines.Engine.Model;
+using Pipelines.Engine.Storage;
 using Pipelines.Engine.Workers;
 using Spectre.Console;
 
@@ -16,7 +18,7 @@ public static class RunCommand
     {
         var file = new Argument<string>("file") { Description = "Workflow YAML file." };
         var param = new Option<string[]>("--param", "-p") { Description = "Parameter as name=value (repeatable).", AllowMultipleArgumentsPerToken = false };
-        var workers = new Option<int>("--workers") { Description = "In-process worker slots (0: only submit; other workers run it).", DefaultValueFactory = _ => 4 };
+        var workers = new Option<int>("--workers") { Description = "In-process worker slots (0: other workers execute the steps while this process follows the run).", DefaultValueFactory = _ => 4 };
         var autoApprove = new Option<bool>("--auto-approve") { Description = "Approve every approval step automatically (recorded as such)." };
         var noWait = new Option<bool>("--no-wait") { Description = "Submit and exit; print the run id." };
         var db = CommonOptions.Database();
@@ -25,10 +27,17 @@ public static class RunCommand
         command.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
         {
             var path = parse.GetValue(file)!;
-            if (!File.Exists(path)) throw new WorkflowValidationException([new ValidationError(SourceLocation.None(path), "file", "file not found")]);
-            await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
-            var definition = WorkflowValidator.Load(path, engine.Registry);
+            // --auto-approve is applied by this process while it follows the run; a process that exits at once
+            // would approve nothing, silently.
+            if (parse.GetValue(noWait) && parse.GetValue(autoApprove))
+                throw new SettingException("--auto-approve cannot be combined with --no-wait: approvals are decided by the process that follows the run; "
+                    + "drop --no-wait (with --workers 0 other workers execute the steps), or decide later with 'pipelines approve RUN STEP'");
+            if (!File.Exists(path)) throw new NotFoundException($"{path}: file not found");
+            // Validate before touching a database: invalid input must not provision, start or write anything.
+            var registry = BuiltinActivities.CreateRegistry();
+            var definition = WorkflowValidator.Load(path, registry);
             var parameters = ParameterBinder.Bind(definition, ParseParams(parse.GetValue(param) ?? []));
+            await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct, registry);
             var runId = await engine.Store.SubmitRunAsync(new SubmitRun(definition, parameters, parse.GetValue(user)!), ct);
             if (parse.GetValue(noWait))
             {
@@ -45,6 +54,13 @@ public static class RunCommand
             try
             {
                 var final = await ProgressView.FollowAsync(engine, runId, parse.GetValue(user)!, parse.GetValue(autoApprove), ct);
+                // Before this process (and the endpoint it may host) exits: the MLflow parent run ends with the run.
+                // A tracking server that is down must not turn a finished run into an error: the leader retries later.
+                try { await engine.CloseParentRunsAsync(ct); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Console.Error.WriteLine($"warning: could not end the MLflow parent run yet ({e.Message}); a worker's leader will");
+                }
                 return final.Run.State == RunState.Succeeded ? ExitCodes.Ok : ExitCodes.RunNotSucceeded;
             }
             finally

@@ -25,8 +25,9 @@ public static class RunsCommand
         var workflow = new Option<string?>("--workflow") { Description = "Only runs of this workflow." };
         var state = new Option<string?>("--state") { Description = "Only runs in this state (queued, running, succeeded, failed, cancelled, stopped)." };
         var limit = new Option<int>("--limit") { DefaultValueFactory = _ => 20 };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only run ids, newest first (for scripts)." };
         var db = CommonOptions.Database();
-        var command = new Command("list", "List recent runs.") { workflow, state, limit, db };
+        var command = new Command("list", "List recent runs.") { workflow, state, limit, quiet, db };
         command.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
         {
             RunState? filter = null;
@@ -38,6 +39,11 @@ public static class RunsCommand
             }
             await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
             var runs = await engine.Store.ListRunsAsync(new RunFilter(parse.GetValue(workflow), filter, parse.GetValue(limit)), ct);
+            if (parse.GetValue(quiet))
+            {
+                foreach (var r in runs) Console.WriteLine(r.Id);
+                return ExitCodes.Ok;
+            }
             var table = new Table().AddColumns("run", "workflow", "state", "trigger", "by", "created", "steps");
             foreach (var r in runs)
                 table.AddRow(r.Id.ToString(), Markup.Escape(r.Workflow), r.State.Db(), r.Trigger, Markup.Escape(r.CreatedBy),
@@ -52,13 +58,19 @@ public static class RunsCommand
     {
         var run = new Argument<string>("run");
         var json = new Option<bool>("--json") { Description = "Print the run, its steps, attempts and approvals as JSON." };
+        var results = new Option<bool>("--results") { Description = "Print what the run produced: best trial and baseline, holdout metrics against the champion, gate, approvals, promotion, reports, rows scored." };
         var db = CommonOptions.Database();
-        var command = new Command("show", "Show a run: steps, attempts (worker, times, errors, logs) and approvals.") { run, json, db };
+        var command = new Command("show", "Show a run: steps, attempts (worker, times, errors, logs) and approvals.") { run, json, results, db };
         command.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
         {
             await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
             var id = CommonOptions.ParseRunId(parse.GetValue(run)!);
             var details = await engine.Store.GetRunAsync(id, ct) ?? throw new NotFoundException($"run {id} not found");
+            if (parse.GetValue(results))
+            {
+                foreach (var line in RunResults.Lines(details)) Console.WriteLine(line);
+                return ExitCodes.Ok;
+            }
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(details, new JsonSerializerOptions { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } }));

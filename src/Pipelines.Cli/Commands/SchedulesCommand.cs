@@ -25,13 +25,15 @@ public static class SchedulesCommand
         }));
         command.Subcommands.Add(list);
 
-        var paths = new Argument<string[]>("paths") { Description = "Workflow files or folders." };
+        var paths = new Argument<string[]>("paths") { Description = "Workflow files, or folders (the .yaml files directly in them; subfolders are not searched)." };
         var db2 = CommonOptions.Database();
         var sync = new Command("sync", "Register the schedules of these workflows (a workflow without a schedule disables its own).") { paths, db2 };
         sync.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
         {
-            await using var engine = await EngineContext.OpenAsync(parse.GetValue(db2), ct);
-            var definitions = ExpandWorkflowFiles(parse.GetValue(paths) ?? []).Select(f => WorkflowValidator.Load(f, engine.Registry)).ToList();
+            // Validate every file before touching a database: invalid input writes nothing.
+            var registry = Pipelines.Activities.BuiltinActivities.CreateRegistry();
+            var definitions = ExpandWorkflowFiles(parse.GetValue(paths) ?? []).Select(f => WorkflowValidator.Load(f, registry)).ToList();
+            await using var engine = await EngineContext.OpenAsync(parse.GetValue(db2), ct, registry);
             await engine.Store.SyncAsync(definitions, ct);
             foreach (var d in definitions)
                 Console.WriteLine(d.Schedule is { } s ? $"{d.Name}: {s.Cron} ({s.TimeZone})" : $"{d.Name}: no schedule");
@@ -41,8 +43,12 @@ public static class SchedulesCommand
         return command;
     }
 
+    /// <summary>
+    /// Files as given; a folder stands for the workflows directly in it, not in its subfolders, so that
+    /// <c>schedules sync workflows/</c> does not also schedule <c>workflows/examples/</c> (name those explicitly).
+    /// </summary>
     public static IReadOnlyList<string> ExpandWorkflowFiles(IEnumerable<string> paths) =>
         paths.SelectMany<string, string>(p => Directory.Exists(p)
-            ? Directory.EnumerateFiles(p, "*.yaml", SearchOption.AllDirectories).Order()
+            ? Directory.EnumerateFiles(p, "*.yaml", SearchOption.TopDirectoryOnly).Order()
             : [p]).ToList();
 }

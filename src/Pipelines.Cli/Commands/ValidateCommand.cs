@@ -17,11 +17,13 @@ public static class ValidateCommand
     }
 
     /// <summary>Validates every file (it does not stop at the first bad one) and prints errors as <c>file:line:column: key: message</c>.</summary>
-    /// <returns><see cref="ExitCodes.InvalidInput"/> if any file has an error, else <see cref="ExitCodes.Ok"/>.</returns>
+    /// <returns><see cref="ExitCodes.InvalidInput"/> if any file has an error, else <see cref="ExitCodes.NotFound"/> if any
+    /// file does not exist, else <see cref="ExitCodes.Ok"/>.</returns>
     public static int Run(IReadOnlyList<string> files, TextWriter stdout, TextWriter stderr)
     {
         var registry = BuiltinActivities.CreateRegistry();
         var failed = false;
+        var missing = false;
         foreach (var file in files)
         {
             try
@@ -36,7 +38,7 @@ public static class ValidateCommand
             }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {
-                failed = true;
+                missing = true;
                 stderr.WriteLine($"{file}: file not found");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -45,6 +47,7 @@ public static class ValidateCommand
                 stderr.WriteLine($"{file}: cannot read: {e.Message}");
             }
         }
-        return failed ? ExitCodes.InvalidInput : ExitCodes.Ok;
+        // An invalid file outweighs a missing one: both are reported, and fixing the content is the likelier next step.
+        return failed ? ExitCodes.InvalidInput : missing ? ExitCodes.NotFound : ExitCodes.Ok;
     }
 }

@@ -46,12 +46,12 @@ public sealed class EngineContext : IAsyncDisposable
             : throw new SettingException($"PIPELINES_ARTIFACTS_GC='{setting}': expected 'off' or a grace period; {Pipelines.Core.Definitions.Durations.Hint}");
     }
 
-    public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default)
+    public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default, ActivityRegistry? registry = null)
     {
         var cs = await DatabaseLocator.ResolveAsync(connectionString, m => Console.Error.WriteLine(m), ct);
         var db = Pipelines.Postgres.PostgresDataSource.Create(cs);
         await Migrator.ApplyAsync(db, ct);
-        var registry = BuiltinActivities.CreateRegistry();
+        registry ??= BuiltinActivities.CreateRegistry();
         return new EngineContext(db, new PostgresEngineStore(db, registry), registry);
     }
 
@@ -62,9 +62,18 @@ public sealed class EngineContext : IAsyncDisposable
     public Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct)
     {
         var schedule = CollectionSchedule(Environment.GetEnvironmentVariable("PIPELINES_ARTIFACTS_GC"));
-        Pipelines.Engine.Leadership.ILeaderSweep[] sweeps = schedule is null ? [] : [new Pipelines.Postgres.Artifacts.ArtifactCollectionSweep(ArtifactCollector, schedule)];
-        return PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct, services: ActivityServiceSet(), sweeps: sweeps);
+        List<Pipelines.Engine.Leadership.ILeaderSweep> sweeps = schedule is null ? [] : [new Pipelines.Postgres.Artifacts.ArtifactCollectionSweep(ArtifactCollector, schedule)];
+        var services = ActivityServiceSet();
+        sweeps.Add(ParentRunCloser(services, log));
+        return PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct, services: services, sweeps: sweeps);
     }
+
+    /// <summary>Ends the MLflow parent runs of ended pipeline runs on this process's tracking server (also a leader sweep).</summary>
+    public Task<int> CloseParentRunsAsync(CancellationToken ct) => ParentRunCloser(ActivityServiceSet(), null).CloseEndedAsync(ct);
+
+    private Pipelines.Activities.Model.ParentRunCloser ParentRunCloser(IServiceProvider services, Action<string>? log) =>
+        new(new Pipelines.Postgres.ActivityState.PostgresParentRuns(DataSource),
+            (Pipelines.Activities.Hosting.ActivityServices)services.GetService(typeof(Pipelines.Activities.Hosting.ActivityServices))!, log);
 
     /// <summary>
     /// What activities use: the artifact store and registry, a verified cache in the state folder, and MLflow
@@ -97,7 +106,9 @@ public sealed class EngineContext : IAsyncDisposable
         };
         return new Pipelines.Activities.Hosting.ServiceSet()
             .Add(services)
-            .Add(new Pipelines.Postgres.ActivityState.PostgresActivityState(DataSource));
+            .Add(new Pipelines.Postgres.ActivityState.PostgresActivityState(DataSource))
+            .Add<Pipelines.Postgres.Monitoring.IMonitorStore>(new Pipelines.Postgres.Monitoring.PostgresMonitorStore(DataSource))
+            .Add<Pipelines.Activities.Monitoring.Triggers.IWorkflowStarter>(new Pipelines.Activities.Monitoring.Triggers.EngineWorkflowStarter(Store, Registry));
     }
 
     /// <summary>Set by commands that host the built-in MLflow endpoint themselves (e.g. the demo run).</summary>

@@ -17,16 +17,19 @@ public static class ProgressView
         var asked = new HashSet<string>();
         // Shown under the live table on every refresh, so a redraw never hides them.
         var notes = new List<IRenderable>();
+        var frame = new LiveFrame();
         RunDetails details;
         while (true)
         {
             details = (await engine.Store.GetRunAsync(runId, ct))!;
-            if (interactive) Render(details, notes);
+            if (interactive) Render(details, notes, frame);
             else PrintChanges(details, seen);
 
             foreach (var approval in details.Approvals.Where(a => a.Decision is null && asked.Add(a.StepId)))
             {
-                var note = await DecideAsync(engine, details, approval, user, autoApprove, interactive, ct);
+                var (note, prompted) = await DecideAsync(engine, details, approval, user, autoApprove, interactive, ct);
+                // The prompt and its answers were written below the frame: keep them, and draw the next frame under them.
+                if (prompted) frame.Forget();
                 if (note is null) continue;
                 notes.Add(note);
                 if (!interactive) WriteNote(note);
@@ -43,15 +46,15 @@ public static class ProgressView
             if (details.Run.State.IsTerminal()) break;
             await Task.Delay(interactive ? 200 : 100, ct);
         }
-        if (interactive) Render(details, notes);
+        if (interactive) Render(details, notes, frame);
         PrintArtifacts(details);
         var color = details.Run.State == RunState.Succeeded ? "green" : "red";
         AnsiConsole.MarkupLine($"run {runId} [{color}]{details.Run.State.Db()}[/]{(details.Run.Error is null ? "" : ": " + Markup.Escape(details.Run.Error))}");
         return details;
     }
 
-    /// <returns>What to keep on screen, or null.</returns>
-    private static async Task<IRenderable?> DecideAsync(EngineContext engine, RunDetails run, ApprovalView approval, string user, bool autoApprove,
+    /// <returns>What to keep on screen, or null; and whether a prompt was written to the terminal.</returns>
+    private static async Task<(IRenderable? Note, bool Prompted)> DecideAsync(EngineContext engine, RunDetails run, ApprovalView approval, string user, bool autoApprove,
         bool interactive, CancellationToken ct)
     {
         var runId = run.Run.Id;
@@ -59,13 +62,13 @@ public static class ProgressView
         if (autoApprove)
         {
             await engine.Store.DecideAsync(runId, approval.StepId, ApprovalDecision.Approve, "auto-approve", "approved by --auto-approve", ct);
-            return Line($"approval [bold]{Markup.Escape(approval.StepId)}[/]: approved automatically (--auto-approve)");
+            return (Line($"approval [bold]{Markup.Escape(approval.StepId)}[/]: approved automatically (--auto-approve)"), false);
         }
         var summary = new Rows(Line($"approval [bold]{Markup.Escape(approval.StepId)}[/] is waiting:"), ApprovalSummaryView.Build(approval.Summary));
         if (approval.WhyNot(user, run.Run.CreatedBy) is { } reason)
-            return new Rows(summary, Line($"[yellow]{Markup.Escape(reason)}[/]: {commands} (with --user)"));
+            return (new Rows(summary, Line($"[yellow]{Markup.Escape(reason)}[/]: {commands} (with --user)")), false);
         if (!interactive || Console.IsInputRedirected)
-            return new Rows(summary, Line($"decide with {commands}"));
+            return (new Rows(summary, Line($"decide with {commands}")), false);
 
         WriteNote(summary);
         var approve = AnsiConsole.Confirm($"Approve '{approval.StepId}' as {user}?", defaultValue: false);
@@ -73,11 +76,11 @@ public static class ProgressView
         try
         {
             await engine.Store.DecideAsync(runId, approval.StepId, approve ? ApprovalDecision.Approve : ApprovalDecision.Reject, user, comment, ct);
-            return Line($"approval [bold]{Markup.Escape(approval.StepId)}[/]: {(approve ? "approved" : "rejected")} by {Markup.Escape(user)}");
+            return (Line($"approval [bold]{Markup.Escape(approval.StepId)}[/]: {(approve ? "approved" : "rejected")} by {Markup.Escape(user)}"), true);
         }
         catch (Exception e) when (e is PolicyException or ConflictException)
         {
-            return Line($"[red]{Markup.Escape(e.Message)}[/]");
+            return (Line($"[red]{Markup.Escape(e.Message)}[/]"), true);
         }
     }
 
@@ -122,7 +125,46 @@ public static class ProgressView
         return state;
     }
 
-    private static void Render(RunDetails details, IReadOnlyList<IRenderable> notes)
+    /// <summary>
+    /// The live view's last drawing: the next one moves the cursor back up over it and erases from there down,
+    /// instead of clearing the screen, which on most terminals also wipes the scrollback.
+    /// </summary>
+    private sealed class LiveFrame
+    {
+        private int _lines;
+
+        /// <summary>Draws <paramref name="content"/> over the previous frame.</summary>
+        public void Draw(IEnumerable<IRenderable> content)
+        {
+            var text = new StringWriter();
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Ansi = AnsiSupport.Yes,
+                ColorSystem = AnsiConsole.Profile.Capabilities.ColorSystem switch
+                {
+                    ColorSystem.TrueColor => ColorSystemSupport.TrueColor,
+                    ColorSystem.EightBit => ColorSystemSupport.EightBit,
+                    ColorSystem.Standard => ColorSystemSupport.Standard,
+                    ColorSystem.Legacy => ColorSystemSupport.Legacy,
+                    _ => ColorSystemSupport.NoColors,
+                },
+                Out = new AnsiConsoleOutput(text),
+            });
+            console.Profile.Width = AnsiConsole.Profile.Width;
+            foreach (var part in content) console.Write(part);
+            var frame = text.ToString();
+            // CSI n F: to the start of the line n lines up; CSI J: erase to the end of the screen.
+            var up = _lines > 0 ? $"\u001b[{_lines}F\u001b[J" : "";
+            Console.Out.Write(up + frame);
+            Console.Out.Flush();
+            _lines = frame.Count(c => c == '\n');
+        }
+
+        /// <summary>Something else was written below the frame; the next frame starts under it.</summary>
+        public void Forget() => _lines = 0;
+    }
+
+    private static void Render(RunDetails details, IReadOnlyList<IRenderable> notes, LiveFrame frame)
     {
         var table = new Table().Border(TableBorder.Rounded).AddColumns("step", "state", "attempts", "duration");
         foreach (var s in details.Steps.Where(s => s.ItemIndex is null))
@@ -130,10 +172,13 @@ public static class ProgressView
             var duration = s.StartedAt is { } start ? ((s.FinalizedAt ?? DateTimeOffset.UtcNow) - start).TotalSeconds.ToString("0.0") + "s" : "";
             table.AddRow(Markup.Escape(s.StepId), $"[{Color(s)}]{Markup.Escape(Label(s))}[/]", s.Attempt.ToString(), duration);
         }
-        AnsiConsole.Clear();
-        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(details.Run.Workflow)}[/] run {details.Run.Id}: {details.Run.State.Db()}");
-        AnsiConsole.Write(table);
-        foreach (var note in notes) WriteNote(note);
+        var content = new List<IRenderable> { Line($"[bold]{Markup.Escape(details.Run.Workflow)}[/] run {details.Run.Id}: {details.Run.State.Db()}\n"), table };
+        foreach (var note in notes)
+        {
+            content.Add(note);
+            content.Add(Text.NewLine);
+        }
+        frame.Draw(content);
     }
 
     private static string Color(StepRunView s) => s.State switch

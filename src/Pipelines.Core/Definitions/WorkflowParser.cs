@@ -36,6 +36,13 @@ public static partial class WorkflowParser
         {
             // YamlDotNet wraps some errors (e.g. duplicate keys) around a more specific inner message.
             var message = e.InnerException is { } inner && !string.IsNullOrEmpty(inner.Message) ? $"{e.Message} ({inner.Message})" : e.Message;
+            // YamlDotNet reports a tab in indentation where the enclosing scalar or mapping started (e.g. 1:1, or
+            // the end of the line above), not where the tab is; point at the tab itself.
+            if (message.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstIndentationTab(text, (int)e.Start.Line) is { } tab)
+            {
+                ctx.Error(new SourceLocation(ctx.File, tab.Line, tab.Column), "yaml", "tab character in indentation; YAML indents with spaces only");
+                return null;
+            }
             ctx.Error(new SourceLocation(ctx.File, (int)e.Start.Line, (int)e.Start.Column), "yaml", StripLocation(message));
             return null;
         }
@@ -47,6 +54,25 @@ public static partial class WorkflowParser
         if (stream.Documents.Count > 1)
             ctx.Error(stream.Documents[1].RootNode, "yaml", "a workflow file holds exactly one YAML document");
         return stream.Documents[0].RootNode;
+    }
+
+    /// <summary>
+    /// The 1-based line and column of the first tab among a line's leading whitespace at or after line
+    /// <paramref name="from"/> (where YamlDotNet's error starts; earlier tabs may be legal block scalar content).
+    /// </summary>
+    private static (int Line, int Column)? FirstIndentationTab(string text, int from)
+    {
+        var line = 1;
+        var column = 1;
+        var leading = true;
+        foreach (var c in text)
+        {
+            if (c == '\n') { line++; column = 1; leading = true; continue; }
+            if (leading && c == '\t' && line >= from) return (line, column);
+            if (c != ' ' && c != '\r') leading = false;
+            column++;
+        }
+        return null;
     }
 
     // YamlDotNet prefixes messages with "(Line: 3, Col: 5, Idx: 20) - (…): "; our location already says that.

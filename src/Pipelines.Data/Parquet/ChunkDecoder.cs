@@ -30,12 +30,12 @@ internal abstract class ChunkDecoder
         if (Validity.Length < capacity) Validity = new bool[capacity];
     }
 
-    public static ChunkDecoder Create(PhysicalType type, int typeLength, int capacity, int byteCapacity) => type switch
+    public static ChunkDecoder Create(PhysicalType type, int typeLength, int capacity, int byteCapacity, Tables.TimeUnit int96Unit = Tables.TimeUnit.Nanos) => type switch
     {
         PhysicalType.Boolean => new FixedDecoder<bool>(type, capacity),
         PhysicalType.Int32 => new FixedDecoder<int>(type, capacity),
         PhysicalType.Int64 => new FixedDecoder<long>(type, capacity),
-        PhysicalType.Int96 => new FixedDecoder<long>(type, capacity),
+        PhysicalType.Int96 => new FixedDecoder<long>(type, capacity, int96Unit),
         PhysicalType.Float => new FixedDecoder<float>(type, capacity),
         PhysicalType.Double => new FixedDecoder<double>(type, capacity),
         PhysicalType.ByteArray => new BinaryDecoder(-1, capacity, byteCapacity),
@@ -103,9 +103,12 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
     private T[]? _dictionary;
     private int _dictCount = -1;
 
-    public FixedDecoder(PhysicalType type, int capacity)
+    private readonly Tables.TimeUnit _int96Unit;
+
+    public FixedDecoder(PhysicalType type, int capacity, Tables.TimeUnit int96Unit = Tables.TimeUnit.Nanos)
     {
         _type = type;
+        _int96Unit = int96Unit;
         _values = new T[Math.Max(capacity, 16)];
         Validity = new bool[Math.Max(capacity, 16)];
     }
@@ -219,10 +222,17 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
             var longs = MemoryMarshal.Cast<T, long>(dest);
             for (var i = 0; i < count; i++)
             {
-                // 8 bytes nanoseconds of the day, 4 bytes Julian day number.
+                // 8 bytes nanoseconds of the day, 4 bytes Julian day number. Computed in 128 bits: a Julian day
+                // number spans ±5.8 million years, far beyond what 64-bit nanoseconds hold (1677–2262).
                 var nanos = BinaryPrimitives.ReadInt64LittleEndian(data[(i * 12)..]);
                 var julian = BinaryPrimitives.ReadInt32LittleEndian(data[(i * 12 + 8)..]);
-                longs[i] = unchecked((julian - 2440588L) * 86_400_000_000_000L + nanos);
+                var total = (Int128)(julian - 2440588L) * 86_400_000_000_000L + nanos;
+                longs[i] = _int96Unit switch
+                {
+                    Tables.TimeUnit.Micros => (long)FloorDiv(total, 1000),
+                    Tables.TimeUnit.Millis => (long)FloorDiv(total, 1_000_000),
+                    _ => total >= long.MinValue && total <= long.MaxValue ? (long)total : throw Int96OutOfRange(total),
+                };
             }
         }
         else
@@ -231,6 +241,20 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
             if (bytes > data.Length) throw new InvalidDataException($"PLAIN {_type}: {count} values need {bytes} bytes, page has {data.Length}");
             MemoryMarshal.Cast<byte, T>(data[..bytes]).CopyTo(dest);
         }
+    }
+
+    private static Int128 FloorDiv(Int128 a, Int128 b) => Int128.DivRem(a, b) is var (q, r) && r < 0 ? q - 1 : q;
+
+    private static ParquetNotSupportedException Int96OutOfRange(Int128 nanos)
+    {
+        var micros = FloorDiv(nanos, 1000);
+        var ticks = micros * 10 + DateTime.UnixEpoch.Ticks;
+        var date = ticks >= DateTime.MinValue.Ticks && ticks <= DateTime.MaxValue.Ticks
+            ? new DateTime((long)ticks).ToString("yyyy-MM-dd HH:mm:ss.FFFFFF", System.Globalization.CultureInfo.InvariantCulture)
+            : $"{micros} µs from 1970-01-01";
+        return new ParquetNotSupportedException(
+            $"INT96 timestamp {date} lies outside the years 1677–2262 that nanosecond timestamps hold; " +
+            "read INT96 as microseconds (ParquetReaderOptions.Int96Unit = Micros; in the CLI --int96-unit micros)");
     }
 
     public override void Scatter()

@@ -306,6 +306,8 @@ internal sealed class ColumnChunkWriter(Field field, ParquetWriterOptions option
         using var data = new ByteBuffer(1 << 16);
         var k = 0;
         var fixedLength = _layout.Type == PhysicalType.FixedLenByteArray ? _layout.TypeLength : -1;
+        // One scratch buffer for every part: a stackalloc inside the loop would grow the stack with each part.
+        Span<byte> be = stackalloc byte[16];
         foreach (var part in parts)
         {
             if (part is BinaryColumn b)
@@ -320,7 +322,6 @@ internal sealed class ColumnChunkWriter(Field field, ParquetWriterOptions option
             else
             {
                 var d = (PrimitiveColumn<Int128>)part;
-                Span<byte> be = stackalloc byte[16];
                 for (var i = 0; i < d.Length; i++)
                 {
                     if (d.IsNull(i)) continue;

@@ -18,7 +18,7 @@ public sealed record ColumnDescriptor(
 /// <summary>Maps Parquet schema elements (physical + logical/converted type) to table types.</summary>
 internal static class SchemaMapping
 {
-    public static DataType ToDataType(SchemaElement e)
+    public static DataType ToDataType(SchemaElement e, TimeUnit int96Unit = TimeUnit.Nanos)
     {
         var lt = e.LogicalType;
         var ct = e.ConvertedType;
@@ -51,7 +51,7 @@ internal static class SchemaMapping
                     ConvertedType.UInt64 => DataType.UInt64,
                     _ => DataType.Int64,
                 };
-            case PhysicalType.Int96: return DataType.Timestamp(TimeUnit.Nanos, false);
+            case PhysicalType.Int96: return DataType.Timestamp(int96Unit, false);
             case PhysicalType.Float: return DataType.Float32;
             case PhysicalType.Double: return DataType.Float64;
             case PhysicalType.ByteArray:
@@ -91,7 +91,7 @@ internal static class SchemaMapping
     private static TimeUnit Unit(int unit) => unit switch { 1 => TimeUnit.Millis, 2 => TimeUnit.Micros, _ => TimeUnit.Nanos };
 
     /// <summary>Builds the top-level column list; nested groups are kept (as nested) so they can be named in errors.</summary>
-    public static List<ColumnDescriptor> Describe(List<SchemaElement> elements, long fileOffset)
+    public static List<ColumnDescriptor> Describe(List<SchemaElement> elements, long fileOffset, TimeUnit int96Unit = TimeUnit.Nanos)
     {
         if (elements.Count == 0) throw new ParquetFormatException("empty schema", fileOffset);
         var result = new List<ColumnDescriptor>();
@@ -115,7 +115,7 @@ internal static class SchemaMapping
                 throw new ParquetFormatException($"column {e.Name}: FIXED_LEN_BYTE_ARRAY with length {e.TypeLength}", fileOffset);
             var nullable = e.RepetitionType != Repetition.Required;
             DataType? type;
-            try { type = ToDataType(e); }
+            try { type = ToDataType(e, int96Unit); }
             catch (ParquetNotSupportedException) { type = null; }
             result.Add(new ColumnDescriptor(e.Name, false, type is null ? null : new Field(e.Name, type, nullable), leaf, 1, e, nullable ? 1 : 0));
             leaf++;

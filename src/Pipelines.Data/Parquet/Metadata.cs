@@ -444,6 +444,13 @@ internal static class MetadataCodec
             w.I32(1, dp.NumValues); w.I32(2, (int)dp.Encoding);
             w.EndStruct();
         }
+        if (h.DataPageV2 is { } v2)
+        {
+            w.StructField(8);
+            w.I32(1, v2.NumValues); w.I32(2, v2.NumNulls); w.I32(3, v2.NumRows); w.I32(4, (int)v2.Encoding);
+            w.I32(5, v2.DefinitionLevelsByteLength); w.I32(6, v2.RepetitionLevelsByteLength); w.Bool(7, v2.IsCompressed);
+            w.EndStruct();
+        }
         w.EndStruct();
     }
 

@@ -22,6 +22,13 @@ public sealed record ParquetReaderOptions
 
     /// <summary>Verify page CRCs when a writer stored them.</summary>
     public bool VerifyChecksums { get; init; } = true;
+
+    /// <summary>
+    /// The unit INT96 timestamps (Impala, Hive, old Spark) are read in. Nanoseconds (the default) keep every digit but
+    /// reach only the years 1677–2262: a value outside them fails naming the column and the date (never a wrapped
+    /// date). Microseconds reach any date INT96 can hold (e.g. the 9999-12-31 "no end" sentinel), as Spark and DuckDB read them.
+    /// </summary>
+    public TimeUnit Int96Unit { get; init; } = TimeUnit.Nanos;
 }
 
 /// <summary>
@@ -65,7 +72,7 @@ public sealed class ParquetReader : IDisposable
         ReadExactly(_footerStart, footer);
         var reader = new CompactReader(footer, _footerStart);
         Metadata = MetadataCodec.ReadFileMetaData(ref reader);
-        Columns = SchemaMapping.Describe(Metadata.Schema, _footerStart);
+        Columns = SchemaMapping.Describe(Metadata.Schema, _footerStart, _options.Int96Unit);
         var leaves = Columns.Sum(c => c.LeafCount);
         for (var g = 0; g < Metadata.RowGroups.Count; g++)
         {
@@ -113,8 +120,29 @@ public sealed class ParquetReader : IDisposable
         return c;
     }
 
-    private IReadOnlyList<ColumnDescriptor> Project(IReadOnlyList<string>? columns) =>
-        (columns ?? Columns.Select(c => c.Name).ToList()).Select(Resolve).ToList();
+    private IReadOnlyList<ColumnDescriptor> Project(IReadOnlyList<string>? columns)
+    {
+        if (columns is null && Unreadable().ToList() is { Count: > 0 } unreadable)
+            throw new ParquetNotSupportedException($"not supported: {DescribeUnreadable(unreadable)}; project them away to read the rest" +
+                (unreadable.Count == Columns.Count ? " (no other column is readable)" : ""));
+        return (columns ?? Columns.Select(c => c.Name).ToList()).Select(Resolve).ToList();
+    }
+
+    /// <summary>The top-level columns this reader cannot read: nested ones and those of unsupported types.</summary>
+    public IEnumerable<ColumnDescriptor> Unreadable() => Columns.Where(c => c.IsNested || c.Field is null);
+
+    /// <summary>"column a is nested", "columns a, b are nested, column c has an unsupported type".</summary>
+    public static string DescribeUnreadable(IReadOnlyCollection<ColumnDescriptor> columns)
+    {
+        static string Part(List<string> names, string singular, string plural) =>
+            names.Count == 1 ? $"column {names[0]} {singular}" : $"columns {string.Join(", ", names)} {plural}";
+        var parts = new List<string>();
+        var nested = columns.Where(c => c.IsNested).Select(c => c.Name).ToList();
+        var other = columns.Where(c => !c.IsNested).Select(c => c.Name).ToList();
+        if (nested.Count > 0) parts.Add(Part(nested, "is nested", "are nested"));
+        if (other.Count > 0) parts.Add(Part(other, "has an unsupported type", "have unsupported types"));
+        return string.Join(", ", parts);
+    }
 
     /// <summary>Reads one row group; <paramref name="columns"/> null = all columns (fails if any is nested).</summary>
     public Table ReadRowGroup(int index, IReadOnlyList<string>? columns = null)
@@ -180,7 +208,7 @@ public sealed class ParquetReader : IDisposable
         if (start < 4 || size < 0 || start + size > _footerStart)
             throw new ParquetFormatException($"column {column.Name}: chunk [{start}, {start + size}) lies outside the data region", _footerStart);
         var rows = (int)rg.NumRows;
-        if (rows == 0) return ColumnConversion.ToColumn(column, ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 1, 0, 0), 0);
+        if (rows == 0) return ColumnConversion.ToColumn(column, ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 1, 0, 0, _options.Int96Unit), 0);
         if (_chunkBuffer.Length < size) _chunkBuffer = new byte[size];
         var bytes = _chunkBuffer.AsSpan(0, (int)size);
         ReadExactly(start, bytes);
@@ -192,7 +220,7 @@ public sealed class ParquetReader : IDisposable
         if (reused?[slot] is { } previous) { previous.Reset(capacity, byteCapacity); decoder = previous; }
         else
         {
-            decoder = ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 0, capacity, byteCapacity);
+            decoder = ChunkDecoder.Create(element.Type!.Value, element.TypeLength ?? 0, capacity, byteCapacity, _options.Int96Unit);
             if (reused is not null) reused[slot] = decoder;
         }
         DecodePages(bytes, start, md, column, decoder, rows);
@@ -270,7 +298,9 @@ public sealed class ParquetReader : IDisposable
                             var valuesBody = body[levelBytes..];
                             var uncompressed = header.UncompressedPageSize - levelBytes - repBytes;
                             if (uncompressed < 0) throw new InvalidDataException("uncompressed page size smaller than its levels");
-                            var data = dh.IsCompressed ? Decompress(md.Codec, valuesBody, uncompressed, ref page) : valuesBody;
+                            // An all-null page has no values; writers may then leave the values section empty even
+                            // when it is flagged compressed (no codec block at all), so there is nothing to decompress.
+                            var data = dh.IsCompressed && !(valuesBody.IsEmpty && uncompressed == 0) ? Decompress(md.Codec, valuesBody, uncompressed, ref page) : valuesBody;
                             var nonNull = decoder.AppendLevels(levels, maxDef, dh.NumValues);
                             if (dh.NumNulls != dh.NumValues - nonNull) throw new InvalidDataException($"page says {dh.NumNulls} nulls, levels say {dh.NumValues - nonNull}");
                             decoder.ReadValues(dh.Encoding, data, nonNull);
@@ -282,6 +312,10 @@ public sealed class ParquetReader : IDisposable
                 catch (InvalidDataException e)
                 {
                     throw new ParquetFormatException($"column {column.Name}: {e.Message}", headerOffset, e);
+                }
+                catch (ParquetNotSupportedException e) when (!e.Message.StartsWith("column ", StringComparison.Ordinal))
+                {
+                    throw new ParquetNotSupportedException($"column {column.Name}: {e.Message}");
                 }
                 catch (Exception e) when (e is not (ParquetFormatException or ParquetNotSupportedException or InvalidOperationException or OutOfMemoryException))
                 {

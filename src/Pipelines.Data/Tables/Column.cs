@@ -41,6 +41,32 @@ public abstract class Column
         }
     }
 
+    /// <summary>
+    /// A timestamp or time of day with every fractional digit its unit has (3, 6 or 9; trailing zeros dropped), exactly:
+    /// DateTime holds 100 ns ticks, so nanoseconds are split off as an integer and never pass through it. Values
+    /// outside DateTime's calendar print as the raw count of units.
+    /// </summary>
+    public static string FormatTemporal(long raw, DataType type)
+    {
+        var (perSecond, digits) = type.Unit switch { TimeUnit.Millis => (1_000L, 3), TimeUnit.Micros => (1_000_000L, 6), _ => (1_000_000_000L, 9) };
+        var seconds = Math.DivRem(raw, perSecond, out var fraction);
+        if (fraction < 0) { seconds--; fraction += perSecond; } // floor: 1 ns before the epoch is 23:59:59.999999999
+        string whole;
+        if (type.Kind == TypeKind.Time)
+        {
+            if (seconds is < 0 or >= 86_400) return raw.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            whole = TimeOnly.FromTimeSpan(TimeSpan.FromSeconds(seconds)).ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            var ticks = (Int128)seconds * TimeSpan.TicksPerSecond + DateTime.UnixEpoch.Ticks;
+            if (ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks) return raw.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            whole = new DateTime((long)ticks).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (fraction == 0) return whole;
+        return whole + "." + fraction.ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(digits, '0').TrimEnd('0');
+    }
+
     /// <summary>The boxed value of row <paramref name="i"/> (null for a null), in its natural CLR form.</summary>
     public abstract object? GetValue(int i);
 
@@ -56,6 +82,7 @@ public abstract class Column
     public string? Format(int i)
     {
         if (IsNull(i)) return null;
+        if (Type.Kind is TypeKind.Timestamp or TypeKind.Time && this is PrimitiveColumn<long> temporal) return FormatTemporal(temporal[i], Type);
         var v = GetValue(i);
         return v switch
         {
@@ -112,7 +139,7 @@ public sealed class PrimitiveColumn<T> : Column where T : unmanaged
             case TypeKind.Timestamp:
             {
                 var raw = Unsafe.As<T, long>(ref v);
-                var ticks = Type.Unit switch { TimeUnit.Millis => (Int128)raw * 10_000, TimeUnit.Micros => (Int128)raw * 10, _ => raw / 100 };
+                var ticks = Type.Unit switch { TimeUnit.Millis => (Int128)raw * 10_000, TimeUnit.Micros => (Int128)raw * 10, _ => Math.DivRem(raw, 100) is var (q, r) && r < 0 ? q - 1 : q }; // floor, as FormatTemporal
                 var absolute = DateTime.UnixEpoch.Ticks + ticks;
                 return absolute >= DateTime.MinValue.Ticks && absolute <= DateTime.MaxValue.Ticks
                     ? new DateTime((long)absolute, Type.IsUtc ? DateTimeKind.Utc : DateTimeKind.Unspecified)
@@ -121,7 +148,7 @@ public sealed class PrimitiveColumn<T> : Column where T : unmanaged
             case TypeKind.Time:
             {
                 var raw = Unsafe.As<T, long>(ref v);
-                var ticks = Type.Unit switch { TimeUnit.Millis => (Int128)raw * 10_000, TimeUnit.Micros => (Int128)raw * 10, _ => raw / 100 };
+                var ticks = Type.Unit switch { TimeUnit.Millis => (Int128)raw * 10_000, TimeUnit.Micros => (Int128)raw * 10, _ => Math.DivRem(raw, 100) is var (q, r) && r < 0 ? q - 1 : q }; // floor, as FormatTemporal
                 return ticks >= 0 && ticks < TimeSpan.TicksPerDay ? new TimeOnly((long)ticks) : raw;
             }
             case TypeKind.Decimal: return new DecimalValue(Unsafe.As<T, Int128>(ref v), Type.Scale);

@@ -10,99 +10,145 @@ using YamlDotNet.RepresentationModel;
 namespace Pipelines.Ml.Packaging;
 
 /// <summary>
-/// An MLflow model directory: <c>MLmodel</c> (xgboost and python_function flavors, signature), the XGBoost model
-/// file, the fitted feature pipeline, and environment files. Python loads it with <c>mlflow.xgboost.load_model(dir)</c>
-/// (a <c>xgboost.Booster</c>) or <c>xgboost.Booster(model_file=dir/model.ubj)</c>; the Booster takes the
-/// pipeline's output features, named as in the signature.
+/// An MLflow model directory of a model Pipelines trained (see <see cref="MlflowModelDirectory"/> for the MLflow
+/// parts): the model file, the fitted feature pipeline (<c>feature_pipeline.json</c>), <c>pipelines_model.json</c>
+/// saying how to predict, and a <c>python_function</c> flavor whose loader (<c>code/pipelines_pyfunc.py</c>) applies
+/// the feature pipeline, so <c>mlflow.pyfunc.load_model(dir).predict(raw_df)</c> takes the raw input columns the
+/// signature lists and returns what Pipelines predicts. XGBoost models also carry the <c>xgboost</c> flavor:
+/// <c>mlflow.xgboost.load_model(dir)</c> returns the <c>xgboost.Booster</c>, which takes the pipeline's output features.
 /// </summary>
 public static class MlflowModel
 {
-    public const string MLmodelFile = "MLmodel";
+    public const string MLmodelFile = MlflowModelDirectory.MLmodelFile;
     public const string PipelineFile = "feature_pipeline.json";
-    /// <summary>The MLflow version whose model format we write (the fields mlflow.xgboost reads have been stable since 1.x).</summary>
-    public const string MlflowVersion = "2.3.0";
+    /// <summary>How the pyfunc loader predicts: kind (xgboost, linear, constant), model file, task, classes.</summary>
+    public const string DescriptorFile = "pipelines_model.json";
+    public const string MlflowVersion = MlflowModelDirectory.MlflowVersion;
+    /// <summary>Raw input rows kept as the input example.</summary>
+    public const int ExampleRows = 5;
 
-    /// <summary>Writes the directory (which must not exist or be empty) and returns its path.</summary>
+    /// <summary>
+    /// Writes the directory (which must not exist or be empty) and returns its path. <paramref name="inputExample"/>
+    /// (raw rows as the model will be given them; the first <see cref="ExampleRows"/> are kept) gives the
+    /// signature its exact column types; without it the types follow the pipeline's input kinds.
+    /// </summary>
     public static string Save(string directory, XGBoostModel model, FeaturePipeline pipeline, ModelFormat format = ModelFormat.Ubj,
-        Guid? modelId = null, DateTime? createdUtc = null)
+        Guid? modelId = null, DateTime? createdUtc = null, Table? inputExample = null)
+    {
+        Prepare(directory, pipeline);
+        var modelFile = format == ModelFormat.Json ? "model.json" : "model.ubj";
+        model.Save(Path.Combine(directory, modelFile));
+        var xgbVersion = XGBoostLibrary.Version.ToString(3);
+        Finish(directory, pipeline, model.Task, model.ClassCount, "xgboost", modelFile, inputExample, modelId, createdUtc,
+            new Dictionary<string, IReadOnlyDictionary<string, object?>>
+            {
+                ["xgboost"] = new Dictionary<string, object?>
+                {
+                    ["code"] = null,
+                    ["data"] = modelFile,
+                    ["model_class"] = "xgboost.core.Booster",
+                    ["model_format"] = format == ModelFormat.Json ? "json" : "ubj",
+                    ["xgb_version"] = xgbVersion,
+                },
+            },
+            [$"xgboost=={xgbVersion}", "numpy", "pandas"]);
+        return directory;
+    }
+
+    /// <summary>
+    /// Writes a baseline (logistic or ridge regression, or the constant prior) as a pyfunc-only MLflow model directory:
+    /// Python predicts with the same coefficients after the same feature pipeline. Other model types are refused.
+    /// </summary>
+    public static string SaveBaseline(string directory, ITrainedModel model, FeaturePipeline pipeline, Guid? modelId = null,
+        DateTime? createdUtc = null, Table? inputExample = null)
+    {
+        object parameters;
+        string kind;
+        switch (model)
+        {
+            case LinearModel linear:
+                kind = "linear";
+                parameters = new
+                {
+                    mean = linear.Standardizer.Mean, scale = linear.Standardizer.Scale,
+                    coefficients = linear.Coefficients.Select(c => c.ToArray()).ToArray(),
+                };
+                break;
+            case ConstantTrainer.ConstantModel constant:
+                kind = "constant";
+                parameters = new { values = constant.Values };
+                break;
+            default:
+                throw new ArgumentException($"{model.GetType().Name} has no MLflow packaging (xgboost models use Save)");
+        }
+        Prepare(directory, pipeline);
+        const string modelFile = "baseline.json";
+        File.WriteAllText(Path.Combine(directory, modelFile), JsonSerializer.Serialize(parameters, new JsonSerializerOptions
+        {
+            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        }));
+        Finish(directory, pipeline, model.Task, model.ClassCount, kind, modelFile, inputExample, modelId, createdUtc,
+            new Dictionary<string, IReadOnlyDictionary<string, object?>>(), ["numpy", "pandas"]);
+        return directory;
+    }
+
+    private static void Prepare(string directory, FeaturePipeline pipeline)
     {
         if (!pipeline.Fitted) throw new InvalidOperationException("save a fitted feature pipeline with the model");
         if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
             throw new IOException($"model directory '{directory}' is not empty");
         Directory.CreateDirectory(directory);
-        var modelFile = format == ModelFormat.Json ? "model.json" : "model.ubj";
-        model.Save(Path.Combine(directory, modelFile));
-        pipeline.Save(Path.Combine(directory, PipelineFile));
-        var xgbVersion = XGBoostLibrary.Version.ToString(3);
-
-        var inputs = new JsonArray(pipeline.Features.Select(f => (JsonNode)new JsonObject { ["type"] = "double", ["name"] = f }).ToArray());
-        var outputs = model.Task == TaskKind.MulticlassClassification
-            ? new JsonArray(Enumerable.Range(0, model.ClassCount).Select(k => (JsonNode)new JsonObject { ["type"] = "float", ["name"] = pipeline.Label?.Classes?[k] ?? $"class_{k}" }).ToArray())
-            : new JsonArray(new JsonObject { ["type"] = "float" });
-
-        var root = new YamlMappingNode
-        {
-            { "artifact_path", "model" },
-            {
-                "flavors", new YamlMappingNode
-                {
-                    {
-                        "python_function", new YamlMappingNode
-                        {
-                            { "data", modelFile },
-                            { "env", new YamlMappingNode { { "conda", "conda.yaml" }, { "virtualenv", "python_env.yaml" } } },
-                            { "loader_module", "mlflow.xgboost" },
-                            { "python_version", "3.11" },
-                        }
-                    },
-                    {
-                        "xgboost", new YamlMappingNode
-                        {
-                            { "code", new YamlScalarNode("null") { Style = YamlDotNet.Core.ScalarStyle.Plain } },
-                            { "data", modelFile },
-                            { "model_class", "xgboost.core.Booster" },
-                            { "model_format", format == ModelFormat.Json ? "json" : "ubj" },
-                            { "xgb_version", xgbVersion },
-                        }
-                    },
-                }
-            },
-            { "mlflow_version", MlflowVersion },
-            { "model_uuid", (modelId ?? Guid.NewGuid()).ToString("N") },
-            { "utc_time_created", Quoted((createdUtc ?? DateTime.UtcNow).ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture)) },
-            {
-                "signature", new YamlMappingNode
-                {
-                    { "inputs", Quoted(inputs.ToJsonString()) },
-                    { "outputs", Quoted(outputs.ToJsonString()) },
-                }
-            },
-            {
-                "metadata", new YamlMappingNode
-                {
-                    { "feature_pipeline", PipelineFile },
-                    { "task", model.Task.ToString() },
-                    { "class_count", model.ClassCount.ToString(CultureInfo.InvariantCulture) },
-                    { "raw_inputs", Quoted(JsonSerializer.Serialize(pipeline.Inputs.Select(i => new { name = i.Name, kind = i.Kind }))) },
-                    { "producer", "Pipelines.Ml" },
-                }
-            },
-        };
-        using (var w = new StreamWriter(Path.Combine(directory, MLmodelFile)))
-            new YamlStream(new YamlDocument(root)).Save(w, assignAnchors: false);
-        // YamlDotNet ends documents with "...": harmless for PyYAML, but keep the file as MLflow writes it.
-        var text = File.ReadAllText(Path.Combine(directory, MLmodelFile)).Replace("\n...\n", "\n");
-        File.WriteAllText(Path.Combine(directory, MLmodelFile), text);
-
-        File.WriteAllText(Path.Combine(directory, "requirements.txt"), $"mlflow\nxgboost=={xgbVersion}\n");
-        File.WriteAllText(Path.Combine(directory, "python_env.yaml"),
-            $"python: 3.11\nbuild_dependencies:\n- pip\ndependencies:\n- -r requirements.txt\n");
-        File.WriteAllText(Path.Combine(directory, "conda.yaml"),
-            $"channels:\n- conda-forge\ndependencies:\n- python=3.11\n- pip\n- pip:\n  - mlflow\n  - xgboost=={xgbVersion}\nname: mlflow-env\n");
-        return directory;
     }
 
-    private static YamlScalarNode Quoted(string s) => new(s) { Style = YamlDotNet.Core.ScalarStyle.SingleQuoted };
+    private static void Finish(string directory, FeaturePipeline pipeline, TaskKind task, int classCount, string kind, string modelFile,
+        Table? inputExample, Guid? modelId, DateTime? createdUtc, IReadOnlyDictionary<string, IReadOnlyDictionary<string, object?>> flavors,
+        IReadOnlyList<string> requirements)
+    {
+        pipeline.Save(Path.Combine(directory, PipelineFile));
+        var classes = pipeline.Label?.Classes;
+        File.WriteAllText(Path.Combine(directory, DescriptorFile), MlflowModelDirectory.Json(new Dictionary<string, object?>
+        {
+            ["kind"] = kind, ["model_file"] = modelFile, ["feature_pipeline"] = PipelineFile, ["task"] = task.ToString(),
+            ["class_count"] = classCount, ["classes"] = classes, ["features"] = pipeline.Features,
+        }));
+        var inputNames = pipeline.Inputs.Select(i => i.Name).ToList();
+        Table? example = null;
+        IReadOnlyList<MlflowColumn> inputs;
+        if (inputExample is not null && inputNames.All(n => inputExample.Schema.IndexOf(n) >= 0))
+        {
+            example = inputExample.Select(inputNames.ToArray());
+            example = example.Slice(0, Math.Min(ExampleRows, example.RowCount));
+            inputs = MlflowModelDirectory.SignatureOf(inputExample.Schema, inputNames);
+        }
+        else
+            inputs = pipeline.Inputs.Select(i => new MlflowColumn(i.Name, i.Kind switch
+            {
+                "string" => "string", "temporal" => "datetime", "binary" => "binary", _ => "double",
+            })).ToList();
+        IReadOnlyList<MlflowColumn> outputs = task == TaskKind.MulticlassClassification
+            ? Enumerable.Range(0, classCount).Select(k => new MlflowColumn(classes?.ElementAtOrDefault(k) ?? $"class_{k}", "double")).ToList()
+            : [new MlflowColumn(null, task == TaskKind.Regression ? "double" : "float")];
+        new MlflowModelDirectory
+        {
+            LoaderModule = MlflowModelDirectory.PipelinesLoader,
+            CodeFiles = new Dictionary<string, string> { [MlflowModelDirectory.PipelinesLoader + ".py"] = MlflowModelDirectory.PipelinesLoaderSource() },
+            Flavors = flavors,
+            Inputs = inputs,
+            Outputs = outputs,
+            InputExample = example,
+            Requirements = requirements,
+            ModelId = modelId,
+            CreatedUtc = createdUtc,
+            Metadata = new Dictionary<string, string>
+            {
+                ["feature_pipeline"] = PipelineFile,
+                ["task"] = task.ToString(),
+                ["class_count"] = classCount.ToString(CultureInfo.InvariantCulture),
+                ["features"] = JsonSerializer.Serialize(pipeline.Features),
+                ["producer"] = "Pipelines.Ml",
+            },
+        }.Write(directory);
+    }
 
     /// <summary>Loads a directory written by <see cref="Save"/> (or any MLflow xgboost model plus our pipeline file).</summary>
     public static PackagedModel Load(string directory, int threads = 1)
@@ -114,9 +160,11 @@ public static class MlflowModel
         var root = (YamlMappingNode)yaml.Documents[0].RootNode;
         string? Scalar(YamlMappingNode m, string key) => m.Children.TryGetValue(key, out var v) && v is YamlScalarNode s ? s.Value : null;
         var flavors = (YamlMappingNode)root["flavors"];
-        if (!flavors.Children.TryGetValue("xgboost", out var xgbNode)) throw new InvalidDataException($"'{path}' has no xgboost flavor");
-        var data = Scalar((YamlMappingNode)xgbNode, "data") ?? throw new InvalidDataException($"'{path}': the xgboost flavor names no model file");
         var meta = root.Children.TryGetValue("metadata", out var m) ? (YamlMappingNode)m : new YamlMappingNode();
+        if (flavors.Children.TryGetValue(MlNetModelDirectory.Flavor, out var mlnet))
+            return MlNetModelDirectory.Load(directory, (YamlMappingNode)mlnet, meta, FeaturePipeline.Load(Path.Combine(directory, Scalar(meta, "feature_pipeline") ?? PipelineFile)));
+        if (!flavors.Children.TryGetValue("xgboost", out var xgbNode)) throw new InvalidDataException($"'{path}' has neither an xgboost nor a {MlNetModelDirectory.Flavor} flavor");
+        var data = Scalar((YamlMappingNode)xgbNode, "data") ?? throw new InvalidDataException($"'{path}': the xgboost flavor names no model file");
         var pipeline = FeaturePipeline.Load(Path.Combine(directory, Scalar(meta, "feature_pipeline") ?? PipelineFile));
         var task = Enum.Parse<TaskKind>(Scalar(meta, "task") ?? nameof(TaskKind.BinaryClassification));
         var classes = int.Parse(Scalar(meta, "class_count") ?? "2", CultureInfo.InvariantCulture);
@@ -125,10 +173,10 @@ public static class MlflowModel
     }
 }
 
-/// <summary>A loaded model directory: raw table in, predictions out, with the same feature pipeline as in training.</summary>
-public sealed class PackagedModel(XGBoostModel model, FeaturePipeline pipeline, string? xgbVersion) : IDisposable
+/// <summary>A loaded model directory (XGBoost or ML.NET): raw table in, predictions out, with the same feature pipeline as in training.</summary>
+public sealed class PackagedModel(ITrainedModel model, FeaturePipeline pipeline, string? xgbVersion) : IDisposable
 {
-    public XGBoostModel Model => model;
+    public ITrainedModel Model => model;
     public FeaturePipeline Pipeline => pipeline;
     public string? XGBoostVersion => xgbVersion;
 

@@ -2,6 +2,9 @@ using MathNet.Numerics.LinearAlgebra;
 
 namespace Pipelines.Ml.Trainers;
 
+// The logistic baseline is ML.NET's L-BFGS logistic regression (Pipelines.Ml.MlNet, trainer "logistic"); it
+// replaced a hand-written IRLS one that built dense n×p matrices and dominated the nightly's time.
+
 /// <summary>Predicts the training prior: class frequencies (so argmax is the majority class), or the mean.</summary>
 public sealed class ConstantTrainer(TaskKind task, int classCount = 0) : ITrainer
 {
@@ -26,9 +29,11 @@ public sealed class ConstantTrainer(TaskKind task, int classCount = 0) : ITraine
         return new ConstantModel(task, k, sums);
     }
 
-    private sealed class ConstantModel(TaskKind task, int classes, double[] value) : ITrainedModel
+    internal sealed class ConstantModel(TaskKind task, int classes, double[] value) : ITrainedModel
     {
         public TaskKind Task => task;
+        /// <summary>What every row gets: class probabilities, or the mean (read by the MLflow packaging).</summary>
+        internal double[] Values => value;
         public int ClassCount => classes;
         public IReadOnlyList<IterationReport> History => [];
 
@@ -43,7 +48,7 @@ public sealed class ConstantTrainer(TaskKind task, int classCount = 0) : ITraine
     }
 }
 
-/// <summary>Per-column mean and scale of a feature matrix; the linear baselines fit on standardized features.</summary>
+/// <summary>Per-column mean and scale of a feature matrix; ridge fits on standardized features.</summary>
 internal sealed record Standardizer(double[] Mean, double[] Scale)
 {
     public static Standardizer Fit(FeatureMatrix x)
@@ -73,76 +78,6 @@ internal sealed record Standardizer(double[] Mean, double[] Scale)
     }
 }
 
-/// <summary>
-/// L2-regularized logistic regression by Newton's method (IRLS) on standardized features. Multiclass is
-/// one-vs-rest with probabilities normalized to sum to one.
-/// </summary>
-public sealed class LogisticRegressionTrainer(TaskKind task = TaskKind.BinaryClassification, double l2 = 1.0, int maxIterations = 50, double tolerance = 1e-8, int classCount = 0) : ITrainer
-{
-    public string Name => "logistic_regression";
-    public TaskKind Task => task;
-
-    public ITrainedModel Fit(TrainingSet train, IReadOnlyList<(string Name, TrainingSet Data)>? evaluation = null,
-        Func<IterationReport, bool>? onIteration = null, CancellationToken cancellationToken = default)
-    {
-        if (task == TaskKind.Regression) throw new ArgumentException("logistic regression is for classification; use RidgeTrainer for regression");
-        TrainingChecks.RequireComplete(train.Features, Name);
-        var k = TrainingChecks.ClassCount(task, train.Labels, classCount);
-        var std = Standardizer.Fit(train.Features);
-        var x = std.Design(train.Features);
-        var history = new List<IterationReport>();
-        var coefficients = new List<Vector<double>>();
-        foreach (var positive in task == TaskKind.BinaryClassification ? [1] : Enumerable.Range(0, k))
-        {
-            var y = Vector<double>.Build.Dense(train.Labels.Length, i => train.Labels[i] == positive ? 1.0 : 0.0);
-            coefficients.Add(Newton(x, y, train.Weights, history, positive, cancellationToken));
-        }
-        return new LinearModel(task, k, std, coefficients, history);
-    }
-
-    private Vector<double> Newton(Matrix<double> x, Vector<double> y, double[]? weights, List<IterationReport> history, int cls, CancellationToken ct)
-    {
-        var n = x.RowCount;
-        var p = x.ColumnCount;
-        var beta = Vector<double>.Build.Dense(p);
-        var penalty = Vector<double>.Build.Dense(p, j => j == 0 ? 0 : l2); // the intercept is not penalized
-        for (var it = 0; it < maxIterations; it++)
-        {
-            ct.ThrowIfCancellationRequested();
-            var eta = x * beta;
-            var mu = eta.Map(Sigmoid);
-            var w = Vector<double>.Build.Dense(n, i => Math.Max(mu[i] * (1 - mu[i]), 1e-12) * (weights?[i] ?? 1.0));
-            var r = Vector<double>.Build.Dense(n, i => (mu[i] - y[i]) * (weights?[i] ?? 1.0));
-            var gradient = x.TransposeThisAndMultiply(r) + penalty.PointwiseMultiply(beta);
-            var xw = RowScaled(x, w.AsArray());
-            var hessian = x.TransposeThisAndMultiply(xw) + Matrix<double>.Build.DiagonalOfDiagonalVector(penalty);
-            var step = hessian.Cholesky().Solve(gradient);
-            beta -= step;
-            double loss = 0;
-            for (var i = 0; i < n; i++)
-            {
-                var m = Math.Clamp(mu[i], 1e-15, 1 - 1e-15);
-                loss -= (weights?[i] ?? 1.0) * (y[i] * Math.Log(m) + (1 - y[i]) * Math.Log(1 - m));
-            }
-            history.Add(new IterationReport(history.Count, [new EvaluationValue("train", $"class{cls}-logloss", loss / n)]));
-            if (step.InfinityNorm() < tolerance) break;
-        }
-        return beta;
-    }
-
-    /// <summary>diag(w) · x, scaling the column-major storage directly (SetRow per row is far slower).</summary>
-    internal static Matrix<double> RowScaled(Matrix<double> x, double[] w)
-    {
-        var n = x.RowCount;
-        var values = (double[])x.AsColumnMajorArray().Clone();
-        for (var j = 0; j < x.ColumnCount; j++)
-            for (var i = 0; i < n; i++) values[j * n + i] *= w[i];
-        return Matrix<double>.Build.Dense(n, x.ColumnCount, values);
-    }
-
-    internal static double Sigmoid(double z) => z >= 0 ? 1 / (1 + Math.Exp(-z)) : Math.Exp(z) / (1 + Math.Exp(z));
-}
-
 /// <summary>Ridge (L2) linear regression in closed form on standardized features; alpha = 0 is ordinary least squares.</summary>
 public sealed class RidgeTrainer(double alpha = 1.0) : ITrainer
 {
@@ -156,38 +91,36 @@ public sealed class RidgeTrainer(double alpha = 1.0) : ITrainer
         var std = Standardizer.Fit(train.Features);
         var x = std.Design(train.Features);
         var w = train.Weights;
-        var xw = w is null ? x : LogisticRegressionTrainer.RowScaled(x, w);
+        var xw = w is null ? x : RowScaled(x, w);
         var y = Vector<double>.Build.DenseOfArray(train.Labels);
         var a = xw.TransposeThisAndMultiply(x);
         for (var j = 1; j < a.ColumnCount; j++) a[j, j] += alpha;
         var beta = a.Solve(xw.TransposeThisAndMultiply(y));
-        return new LinearModel(TaskKind.Regression, 1, std, [beta], []);
+        return new LinearModel(std, beta);
+    }
+
+    /// <summary>diag(w) · x, scaling the column-major storage directly (SetRow per row is far slower).</summary>
+    private static Matrix<double> RowScaled(Matrix<double> x, double[] w)
+    {
+        var n = x.RowCount;
+        var values = (double[])x.AsColumnMajorArray().Clone();
+        for (var j = 0; j < x.ColumnCount; j++)
+            for (var i = 0; i < n; i++) values[j * n + i] *= w[i];
+        return Matrix<double>.Build.Dense(n, x.ColumnCount, values);
     }
 }
 
-internal sealed class LinearModel(TaskKind task, int classes, Standardizer std, IReadOnlyList<Vector<double>> coefficients, IReadOnlyList<IterationReport> history) : ITrainedModel
+/// <summary>A linear regression model on standardized features.</summary>
+internal sealed class LinearModel(Standardizer std, Vector<double> coefficients) : ITrainedModel
 {
-    public TaskKind Task => task;
-    public int ClassCount => classes;
-    public IReadOnlyList<IterationReport> History => history;
+    public TaskKind Task => TaskKind.Regression;
+    public int ClassCount => 1;
+    public IReadOnlyList<IterationReport> History => [];
+    /// <summary>Read by the MLflow packaging, which writes them for the Python loader.</summary>
+    internal Standardizer Standardizer => std;
+    internal IReadOnlyList<Vector<double>> Coefficients => [coefficients];
 
-    public Predictions Predict(FeatureMatrix features)
-    {
-        var x = std.Design(features);
-        var scores = coefficients.Select(b => x * b).ToList();
-        var n = features.Rows;
-        if (task == TaskKind.Regression) return new Predictions(scores[0].ToArray(), n, 1);
-        if (task == TaskKind.BinaryClassification)
-            return new Predictions(scores[0].Select(LogisticRegressionTrainer.Sigmoid).ToArray(), n, 1);
-        var values = new double[n * classes];
-        for (var i = 0; i < n; i++)
-        {
-            double sum = 0;
-            for (var c = 0; c < classes; c++) sum += values[i * classes + c] = LogisticRegressionTrainer.Sigmoid(scores[c][i]);
-            for (var c = 0; c < classes; c++) values[i * classes + c] /= sum;
-        }
-        return new Predictions(values, n, classes);
-    }
+    public Predictions Predict(FeatureMatrix features) => new((std.Design(features) * coefficients).ToArray(), features.Rows, 1);
 
     public void Dispose() { }
 }

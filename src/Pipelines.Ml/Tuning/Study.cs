@@ -84,7 +84,7 @@ public sealed class GridSampler(int pointsPerDimension = 3) : ISampler
             o[space.Dimensions[i].Name] = grids[i][rest % grids[i].Count].DeepClone();
             rest /= grids[i].Count;
         }
-        return new JsonObject(space.Dimensions.Select(d => KeyValuePair.Create(d.Name, o[d.Name]!.DeepClone())));
+        return new JsonObject(space.Dimensions.Select(d => KeyValuePair.Create<string, JsonNode?>(d.Name, o[d.Name]!.DeepClone())));
     }
 }
 

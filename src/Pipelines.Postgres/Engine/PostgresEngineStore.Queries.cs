@@ -88,9 +88,22 @@ public sealed partial class PostgresEngineStore
         await using var cmd = Db.Cmd(conn, null, "ListSchedules");
         await using var r = await cmd.ExecuteReaderAsync(ct);
         var list = new List<ScheduleView>();
+        var now = _time.GetUtcNow();
         while (await r.ReadAsync(ct))
+        {
+            var next = r.ReadTimeOrNull(8);
+            if (next is null && r.GetBoolean(6))
+            {
+                // No leader has planned this schedule yet: plan it as the leader's next tick would. A fire time
+                // already due (catch-up) is shown as the next fire: the leader's next tick creates its run.
+                var plan = Pipelines.Core.Scheduling.CatchUpPlanner.Plan(Pipelines.Core.Scheduling.CronExpression.Parse(r.GetString(2)),
+                    TimeZoneInfo.FindSystemTimeZoneById(r.GetString(3)), r.ReadTimeOrNull(9), r.ReadTime(10), now,
+                    Enum.Parse<Pipelines.Core.Definitions.CatchUpPolicy>(r.GetString(4), ignoreCase: true), r.GetInt32(11));
+                next = plan.FireNow.Count > 0 ? plan.FireNow[0] : plan.Next;
+            }
             list.Add(new ScheduleView(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt32(5),
-                r.GetBoolean(6), r.ReadTimeOrNull(7), r.ReadTimeOrNull(8)));
+                r.GetBoolean(6), r.ReadTimeOrNull(7), next));
+        }
         return list;
     }
 }

@@ -84,6 +84,38 @@ public sealed class LocalPostgres
         await RunAsync(PostgresBinaries.Locate().PgCtl, ["stop", "-D", info.DataDir, "-m", "fast", "-w"], ServiceUser.ForCurrentProcess(), ct);
     }
 
+    /// <summary>What <c>pipelines local status</c> shows: whether a server was provisioned here, and whether it runs.</summary>
+    public sealed record Status(bool Provisioned, bool Running, int? Pid, string? DataDirectory, int? Port, string? LogFile);
+
+    /// <summary>Reads the server's state without starting or creating anything.</summary>
+    public async Task<Status> GetStatusAsync(CancellationToken ct = default)
+    {
+        var info = LoadInfo();
+        if (info is null || !File.Exists(Path.Combine(info.DataDir, "PG_VERSION")))
+            return new Status(false, false, null, info?.DataDir, info?.Port, null);
+        var (code, output) = await RunAsync(PostgresBinaries.Locate().PgCtl, ["status", "-D", info.DataDir], ServiceUser.ForCurrentProcess(), ct, throwOnError: false);
+        // pg_ctl status prints "server is running (PID: 1234)" and exits 0; 3 when not running.
+        var pid = System.Text.RegularExpressions.Regex.Match(output, @"PID: (\d+)") is { Success: true } m ? int.Parse(m.Groups[1].Value) : (int?)null;
+        return new Status(true, code == 0, code == 0 ? pid : null, info.DataDir, info.Port, LogPath(info));
+    }
+
+    /// <summary>
+    /// Stops the server if it runs (fast shutdown: open sessions are disconnected, committed work is kept), under
+    /// the same lock as <see cref="EnsureStartedAsync"/> so a concurrent start is not cut short.
+    /// </summary>
+    /// <returns>True when a running server was stopped.</returns>
+    public async Task<bool> StopIfRunningAsync(CancellationToken ct = default)
+    {
+        if (!Directory.Exists(_stateDir) || LoadInfo() is not { } info) return false;
+        using var _ = await AcquireLockAsync(ct);
+        var bin = PostgresBinaries.Locate();
+        var runAs = ServiceUser.ForCurrentProcess();
+        var (code, _) = await RunAsync(bin.PgCtl, ["status", "-D", info.DataDir], runAs, ct, throwOnError: false);
+        if (code != 0) return false;
+        await RunAsync(bin.PgCtl, ["stop", "-D", info.DataDir, "-m", "fast", "-w"], runAs, ct);
+        return true;
+    }
+
     public string AdminConnectionString() => ConnectionString(LoadInfo() ?? throw new InvalidOperationException("not provisioned"), "postgres");
 
     private static string ConnectionString(ClusterInfo info, string database) => new NpgsqlConnectionStringBuilder

@@ -281,8 +281,12 @@ WHERE r.state = 'queued' ORDER BY r.created_at;
 UPDATE runs SET state = 'running', started_at = @now WHERE id = @id AND state = 'queued';
 
 -- name: ListSchedules
-SELECT id, workflow_name, cron, timezone, catch_up, max_concurrent_runs, enabled, last_fire_at, next_fire_at
-FROM schedules ORDER BY workflow_name;
+-- last_fire_at is the scheduler's cursor (also moved by ticks that fire nothing, and by a changed cron); users see
+-- the last fire time that created a run, and the next fire computed from the cursor until a leader has set one.
+SELECT s.id, s.workflow_name, s.cron, s.timezone, s.catch_up, s.max_concurrent_runs, s.enabled,
+       (SELECT max(f.fire_time) FROM schedule_fires f WHERE f.schedule_id = s.id), s.next_fire_at,
+       s.last_fire_at, s.created_at, s.max_catch_up
+FROM schedules s ORDER BY s.workflow_name;
 
 -- name: ListRuns
 SELECT r.id, r.workflow_name, r.state, r.created_by, r.trigger, r.created_at, r.finalized_at, r.error,

@@ -68,3 +68,29 @@ public sealed class LocalArtifactFiles(string root) : IArtifactFiles
 }
 
 public sealed class InvalidArtifactPathException(string path) : Exception($"Invalid path: '{path}'");
+
+/// <summary>
+/// The artifact proxy's path check, as MLflow's <c>validate_path_is_safe</c>: the path is percent-decoded (repeatedly,
+/// so <c>..%252f</c> is caught too) and refused when it contains <c>#</c> or a backslash, has a <c>..</c> segment, is
+/// absolute (a leading slash, or a Windows drive), or is a <c>file:</c> URI. Refusals are a 400 naming the path as sent.
+/// </summary>
+public static class ArtifactPaths
+{
+    /// <returns>The decoded path, to store and read under.</returns>
+    public static string Check(string path)
+    {
+        var decoded = path;
+        for (var i = 0; i < 8; i++)
+        {
+            var next = Uri.UnescapeDataString(decoded);
+            if (next == decoded) break;
+            decoded = next;
+        }
+        if (decoded.Contains('#') || decoded.Contains('\\') || decoded.Contains('\0')
+            || decoded.StartsWith('/') || decoded.StartsWith("file:", StringComparison.OrdinalIgnoreCase)
+            || (decoded.Length >= 2 && decoded[1] == ':' && char.IsAsciiLetter(decoded[0]))
+            || decoded.Split('/').Any(s => s == ".."))
+            throw new InvalidArtifactPathException(path);
+        return decoded;
+    }
+}

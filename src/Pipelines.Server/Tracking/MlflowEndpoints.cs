@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -149,6 +150,36 @@ public static class MlflowEndpoints
             await store.DeleteTagAsync(r.Required("run_id"), r.Required("key"), ct);
             return Empty;
         });
+        Json(app, "POST", "runs/log-model", async (r, ct) =>
+        {
+            // As MLflow's record_logged_model: the model's identifying fields are appended to the run's
+            // mlflow.log-model.history tag (a JSON list), which the UI reads to show logged models.
+            var runId = r.Required("run_id");
+            var text = r.Required("model_json");
+            JsonObject model;
+            try { model = JsonNode.Parse(text) as JsonObject ?? throw new JsonException(); }
+            catch (JsonException) { throw Validation.Invalid($"Malformed model info. \n {text} \n is not a valid JSON."); }
+            var missing = new[] { "artifact_path", "flavors", "utc_time_created", "run_id" }.Where(k => !model.ContainsKey(k)).ToList();
+            if (missing.Count > 0) throw Validation.Invalid($"Model json is missing mandatory fields: {{{string.Join(", ", missing.Select(m => $"'{m}'"))}}}");
+            var entry = new JsonObject();
+            foreach (var key in new[] { "run_id", "artifact_path", "utc_time_created", "model_uuid" })
+                if (model.ContainsKey(key)) entry[key] = model[key]?.DeepClone();
+            var flavors = new JsonObject();
+            foreach (var (flavor, config) in model["flavors"] as JsonObject ?? [])
+            {
+                var copy = config?.DeepClone();
+                if (copy is JsonObject o) o.Remove("config");
+                flavors[flavor] = copy;
+            }
+            entry["flavors"] = flavors;
+            var run = await store.GetRunAsync(runId, ct);
+            var history = run.Data.Tag(LoggedModelsTag) is { } previous && JsonNode.Parse(previous) is JsonArray a ? a : [];
+            history.Add(entry);
+            var tag = new Tag(LoggedModelsTag, history.ToJsonString());
+            Validation.RunTag(tag);
+            await store.LogBatchAsync(runId, [], [], [tag], ct);
+            return Empty;
+        });
         Json(app, "GET", "metrics/get-history", async (r, ct) =>
         {
             var metrics = await store.MetricHistoryAsync(RunId(r), r.Required("metric_key"), ct);
@@ -257,14 +288,56 @@ public static class MlflowEndpoints
             return new ModelVersionResponse(await store.ModelVersionByAliasAsync(name, alias, ct));
         });
 
+        Json(app, "GET", "model-versions/get-download-uri", async (r, ct) =>
+        {
+            // As MLflow: the version's source (a runs:/ URI stays one; clients resolve it through the run).
+            var name = Validation.ModelName(r.String("name"));
+            var version = await store.GetModelVersionAsync(name, Validation.ModelVersion(r.String("version")), ct);
+            return new { artifact_uri = version.Source };
+        });
+        foreach (var method in new[] { "POST", "GET" })
+            Json(app, method, "registered-models/get-latest-versions", async (r, ct) =>
+            {
+                var name = Validation.ModelName(r.String("name"));
+                var stages = r.Strings("stages").Select(Validation.Stage).ToHashSet();
+                var versions = await store.LatestVersionsAsync(name, stages, ct);
+                return new GetLatestVersionsResponse(versions.Count > 0 ? versions : null);
+            });
+        Json(app, "POST", "model-versions/transition-stage", async (r, ct) =>
+        {
+            var name = Validation.ModelName(r.String("name"));
+            var version = Validation.ModelVersion(r.String("version"));
+            var stage = Validation.Stage(r.Required("stage"));
+            var archive = Validation.Flag(r.String("archive_existing_versions"), "archive_existing_versions") ?? false;
+            if (archive && stage is not ("Staging" or "Production"))
+                // MLflow raises this without an error code, hence INTERNAL_ERROR (500), as the real server answers.
+                throw MlflowException.Create(MlflowErrorCodes.InternalError,
+                    $"Model version transition cannot archive existing model versions because '{r.Required("stage")}' is not an Active stage. Valid stages are ['Staging', 'Production']");
+            return new ModelVersionResponse(await store.TransitionStageAsync(name, version, stage, archive, ct));
+        });
+        Json(app, "DELETE", "registered-models/delete-tag", async (r, ct) =>
+        {
+            var name = Validation.ModelName(r.String("name"));
+            await store.DeleteRegisteredModelTagAsync(name, Validation.TagKey(r.String("key")), ct);
+            return Empty;
+        });
+        Json(app, "DELETE", "model-versions/delete-tag", async (r, ct) =>
+        {
+            var name = Validation.ModelName(r.String("name"));
+            var version = Validation.ModelVersion(r.String("version"));
+            await store.DeleteModelVersionTagAsync(name, version, Validation.TagKey(r.String("key")), ct);
+            return Empty;
+        });
+
         // ---- artifacts proxy
         app.MapMethods(ArtifactsApi + "/{**path}", ["PUT"], async (HttpContext ctx, string path) =>
         {
-            await artifacts.WriteAsync(path, ctx.Request.Body, ctx.RequestAborted);
+            await artifacts.WriteAsync(ArtifactPaths.Check(RawPath(ctx, path)), ctx.Request.Body, ctx.RequestAborted);
             await WriteJson(ctx, 200, "{}");
         });
         app.MapMethods(ArtifactsApi + "/{**path}", ["GET"], async (HttpContext ctx, string path) =>
         {
+            path = ArtifactPaths.Check(RawPath(ctx, path));
             await using var stream = artifacts.OpenRead(path) ?? throw MlflowException.NotFound($"File {path} not found");
             ctx.Response.ContentType = "application/octet-stream";
             ctx.Response.ContentLength = stream.Length;
@@ -272,7 +345,8 @@ public static class MlflowEndpoints
         });
         app.MapMethods(ArtifactsApi, ["GET"], async (HttpContext ctx) =>
         {
-            var files = artifacts.List(ctx.Request.Query["path"].LastOrDefault() ?? "");
+            var requested = ctx.Request.Query["path"].LastOrDefault() ?? "";
+            var files = artifacts.List(requested.Length == 0 ? "" : ArtifactPaths.Check(requested));
             await WriteJson(ctx, 200, JsonSerializer.Serialize(new ListArtifactsResponse(null, files.Count > 0 ? files : null, null), MlflowJson.Indented));
         });
 
@@ -281,6 +355,22 @@ public static class MlflowEndpoints
     }
 
     private static readonly object Empty = new { };
+
+    /// <summary>
+    /// The artifact path as the client sent it: routing hands a catch-all value with "//" collapsed, which would
+    /// hide a leading slash from the check; the raw request path keeps it (still percent-encoded, decoded by the check).
+    /// </summary>
+    private static string RawPath(HttpContext ctx, string routed)
+    {
+        var raw = ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? "";
+        var q = raw.IndexOf('?');
+        if (q >= 0) raw = raw[..q];
+        var prefix = ArtifactsApi + "/";
+        return raw.StartsWith(prefix, StringComparison.Ordinal) ? raw[prefix.Length..] : routed;
+    }
+    private const string LoggedModelsTag = "mlflow.log-model.history";
+
+    private sealed record GetLatestVersionsResponse(IReadOnlyList<ModelVersion>? ModelVersions);
 
     private sealed record MetricIn(string? Key, double? Value, long? Timestamp, long? Step);
     private sealed record ParamIn(string? Key, string? Value);

@@ -20,7 +20,7 @@ public static class RunSearch
     public sealed record Spec(IReadOnlySet<string> Types, IReadOnlySet<string> NumericAttributes, IReadOnlySet<string> StringAttributes,
         IReadOnlySet<string> ListAttributes, string AttributeHint);
 
-    public static readonly Spec Runs = new(new HashSet<string> { "metrics", "params", "tags", "attributes" },
+    public static readonly Spec Runs = new(new HashSet<string> { "metrics", "params", "tags", "attributes", "datasets" },
         new HashSet<string> { "start_time", "end_time", "created" },
         new HashSet<string> { "status", "run_name", "artifact_uri", "user_id", "run_id", "lifecycle_stage" },
         new HashSet<string> { "run_id" },
@@ -80,8 +80,24 @@ public static class RunSearch
         return clauses;
     }
 
+    /// <summary>What <c>datasets.KEY</c> may name in a runs filter, and how it may compare (as MLflow 2.17).</summary>
+    private static readonly HashSet<string> DatasetKeys = ["name", "digest", "context"];
+    private static readonly HashSet<string> DatasetComparators = ["!=", "=", "LIKE", "ILIKE", "IN", "NOT IN"];
+
     private static Clause Check(string type, string key, string comparator, string raw, string filter, Spec spec)
     {
+        if (type == "datasets")
+        {
+            if (!DatasetComparators.Contains(comparator))
+                throw Validation.Invalid($"Invalid comparator '{comparator}' not one of '{{'!=', '=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'}}");
+            if (comparator is "IN" or "NOT IN")
+            {
+                if (!raw.StartsWith('(')) throw Validation.Invalid($"While parsing a list in the query, expected a non-empty list of string values, but got {raw}");
+                return new Clause(type, key, comparator, Tokenize(raw[1..^1]).Where(t => t != ",")
+                    .Select(t => Unquote(t) ?? throw Validation.Invalid($"Expected a quoted string value for dataset attributes. Got value {t}")).ToList());
+            }
+            return new Clause(type, key, comparator, Unquote(raw) ?? throw Validation.Invalid($"Expected a quoted string value for dataset attributes. Got value {raw}"));
+        }
         var numeric = type == "metrics" || (type == "attributes" && spec.NumericAttributes.Contains(key));
         if (type == "attributes" && spec.ListAttributes.Contains(key) && comparator is "IN" or "NOT IN")
         {
@@ -126,6 +142,8 @@ public static class RunSearch
             "param" or "params" or "parameter" or "parameters" => ("params", key),
             "tag" or "tags" => ("tags", key),
             "attribute" or "attributes" or "attr" or "run" => ("attributes", Attribute(key, spec)),
+            "dataset" or "datasets" when spec.Types.Contains("datasets") => ("datasets", DatasetKeys.Contains(key) ? key
+                : throw Validation.Invalid($"Invalid dataset key '{key}' specified. Valid keys are '{{'name', 'digest', 'context'}}'")),
             _ => throw Validation.Invalid($"Invalid entity type '{token[..dot]}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']"),
         };
         if (!spec.Types.Contains(result.Item1))
@@ -202,6 +220,19 @@ public static class RunSearch
                 return run.Data.Param(c.Key) is { } p && CompareString(p, (string)c.Value, c.Comparator);
             case "tags":
                 return run.Data.Tag(c.Key) is { } t && CompareString(t, (string)c.Value, c.Comparator);
+            case "datasets":
+                // As MLflow: true when any of the run's dataset inputs matches (context: its mlflow.data.context tag).
+                return (run.Inputs?.DatasetInputs ?? []).Any(i =>
+                {
+                    var value = c.Key switch
+                    {
+                        "name" => i.Dataset.Name,
+                        "digest" => i.Dataset.Digest,
+                        _ => i.Tags?.FirstOrDefault(t => t.Key == "mlflow.data.context")?.Value,
+                    };
+                    if (value is null) return false;
+                    return c.Value is List<string> list ? list.Contains(value) == (c.Comparator == "IN") : CompareString(value, (string)c.Value, c.Comparator);
+                });
         }
         var info = run.Info;
         switch (c.Key)
@@ -277,7 +308,8 @@ public static class RunSearch
         }
         if (!keys.Any(k => k.Type == "attributes" && k.Key is "start_time" or "created"))
             ordered = ordered is null ? runs.OrderByDescending(r => r.Info.StartTime) : ordered.ThenByDescending(r => r.Info.StartTime);
-        return ordered.ThenBy(r => r.Info.RunId, StringComparer.Ordinal);
+        // Not null: either a key ordered the runs or the start-time default above did.
+        return ordered!.ThenBy(r => r.Info.RunId, StringComparer.Ordinal);
     }
 
     private static object? Value(Run r, OrderKey k) => k.Type switch

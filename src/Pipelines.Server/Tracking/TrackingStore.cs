@@ -302,6 +302,43 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
         return await Cmd(c, tx, "AliasDelete", ("name", name), ("alias", alias)).ExecuteNonQueryAsync(ct);
     }, ct);
 
+    public Task DeleteRegisteredModelTagAsync(string name, string key, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        // As MLflow: the model must exist; a tag that is not there is no error.
+        await ModelNameOrThrow(c, tx, name, ct);
+        return await Cmd(c, tx, "RegisteredModelTagDelete", ("name", name), ("key", key)).ExecuteNonQueryAsync(ct);
+    }, ct);
+
+    public Task DeleteModelVersionTagAsync(string name, int version, string key, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        await ModelVersionOrThrow(c, tx, name, version, ct);
+        return await Cmd(c, tx, "ModelVersionTagDelete", ("name", name), ("version", version), ("key", key)).ExecuteNonQueryAsync(ct);
+    }, ct);
+
+    /// <summary>
+    /// Moves a version to <paramref name="stage"/> (canonical: None, Staging, Production, Archived); with
+    /// <paramref name="archiveExisting"/> the model's other versions in that stage become Archived, in one transaction.
+    /// </summary>
+    public Task<ModelVersion> TransitionStageAsync(string name, int version, string stage, bool archiveExisting, CancellationToken ct) => InTx(async (c, tx) =>
+    {
+        if (await Cmd(c, tx, "RegisteredModelLock", ("name", name)).ExecuteScalarAsync(ct) is null)
+            throw MlflowException.NotFound($"Registered Model with name={name} not found");
+        await ModelVersionOrThrow(c, tx, name, version, ct);
+        var now = Now;
+        if (archiveExisting)
+            await Cmd(c, tx, "ModelVersionsArchiveStage", ("name", name), ("version", version), ("stage", stage), ("now", now)).ExecuteNonQueryAsync(ct);
+        await Cmd(c, tx, "ModelVersionSetStage", ("name", name), ("version", version), ("stage", stage), ("now", now)).ExecuteNonQueryAsync(ct);
+        await Cmd(c, tx, "RegisteredModelTouch", ("name", name), ("now", now)).ExecuteNonQueryAsync(ct);
+        return await ModelVersionOrThrow(c, tx, name, version, ct);
+    }, ct);
+
+    /// <summary>The latest version per stage of a model, only of <paramref name="stages"/> (canonical names; empty: all).</summary>
+    public async Task<IReadOnlyList<ModelVersion>> LatestVersionsAsync(string name, IReadOnlyCollection<string> stages, CancellationToken ct)
+    {
+        var model = await GetRegisteredModelAsync(name, ct);
+        return (model.LatestVersions ?? []).Where(v => stages.Count == 0 || stages.Contains(v.CurrentStage ?? "None")).ToList();
+    }
+
     // ---- helpers
 
     private async Task<T> InTx<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct)

@@ -103,6 +103,24 @@ internal static partial class Validation
         return int.TryParse(version, out var v) ? v : throw Invalid($"Model version must be an integer, got '{version}'");
     }
 
+    private static readonly string[] Stages = ["None", "Staging", "Production", "Archived"];
+
+    /// <summary>A model version stage in MLflow's canonical spelling (any case accepted, as MLflow's get_canonical_stage).</summary>
+    public static string Stage(string? stage) =>
+        Stages.FirstOrDefault(s => s.Equals(stage, StringComparison.OrdinalIgnoreCase))
+        ?? throw Invalid($"Invalid Model Version stage: {stage}. Value must be one of {string.Join(", ", Stages)}.");
+
+    /// <summary>A boolean request parameter (JSON true/false, or "true"/"false" in a query); null when absent.</summary>
+    public static bool? Flag(string? value, string parameter) => value switch
+    {
+        null => null,
+        _ when bool.TryParse(value, out var b) => b,
+        _ => throw Invalid($"Invalid value \"{value}\" for parameter '{parameter}' supplied. Hint: Value was of type 'string'. See the API docs for more information about request parameters."),
+    };
+
+    /// <returns>The tag key of a delete-tag request, once present.</returns>
+    public static string TagKey(string? key) => string.IsNullOrEmpty(key) ? throw Missing("key") : key;
+
     /// <returns>The alias, once valid.</returns>
     public static string Alias(string? alias)
     {

@@ -7,7 +7,6 @@ public sealed record BlobClientOptions
     public int BlockSize { get; init; } = 8 << 20;
     /// <summary>Blocks uploaded at once (memory use is about this many blocks).</summary>
     public int MaxBlocksInFlight { get; init; } = 4;
-    public string ApiVersion { get; init; } = "2023-11-03";
     /// <summary>Create the container on first write when the credential may (Shared Key, Entra ID).</summary>
     public bool CreateContainer { get; init; } = true;
     /// <summary>Receives retry and failure notes; every line is redacted.</summary>

@@ -26,6 +26,13 @@ public sealed record TrialResult
     public IReadOnlyDictionary<string, IReadOnlyList<double>> IterationMetrics { get; init; } = new Dictionary<string, IReadOnlyList<double>>();
     public IReadOnlyDictionary<string, double> FinalMetrics { get; init; } = new Dictionary<string, double>();
     public string Status { get; init; } = RunStatus.Finished;
+    /// <summary>Tags set when the run is created (besides the parent link).</summary>
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+    /// <summary>Who trained it (the run's <c>user_id</c> and <c>mlflow.user</c>); null leaves them to the server.</summary>
+    public string? User { get; init; }
+    /// <summary>An MLflow model directory uploaded below <see cref="ModelArtifactPath"/> before the run ends.</summary>
+    public string? ModelDirectory { get; init; }
+    public string ModelArtifactPath { get; init; } = PipelineTracking.ModelArtifactPath;
 }
 
 /// <summary>What a promotion or rollback changed: the champion before and after, and who did it, when and why.</summary>
@@ -40,6 +47,11 @@ public sealed class PipelineTracking(IMlflowClient client, TimeProvider? time = 
 {
     public const string Champion = "champion";
     public const string PreviousChampion = "previous-champion";
+    /// <summary>Where a run keeps its model directory, as mlflow.&lt;flavor&gt;.log_model(…, "model") does.</summary>
+    public const string ModelArtifactPath = "model";
+
+    /// <summary>The source a version registered from a run's model directory has: accepted by MLflow and the built-in endpoint alike.</summary>
+    public static string RunModelUri(string runId, string artifactPath = ModelArtifactPath) => $"runs:/{runId}/{artifactPath.Trim('/')}";
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     /// <summary>The client underneath, for registry and search calls this class does not wrap.</summary>
@@ -49,9 +61,10 @@ public sealed class PipelineTracking(IMlflowClient client, TimeProvider? time = 
     public async Task<TrackedRun> StartWorkflowRunAsync(WorkflowRunStart start, CancellationToken ct = default)
     {
         var experimentId = await client.GetOrCreateExperimentAsync(start.ExperimentName, ct: ct);
+        var user = start.User is { Length: > 0 } u ? u : Environment.UserName;
         var tags = new List<Tag>
         {
-            new(MlflowTags.User, start.User ?? Environment.UserName),
+            new(MlflowTags.User, user),
             new(MlflowTags.SourceName, start.WorkflowName),
             new(MlflowTags.SourceType, "JOB"),
             new(PipelineTags.Workflow, start.WorkflowName),
@@ -67,6 +80,7 @@ public sealed class PipelineTracking(IMlflowClient client, TimeProvider? time = 
             ExperimentId = experimentId,
             RunName = $"{start.WorkflowName}-{start.PipelineRunId}",
             StartTime = Now,
+            UserId = user,
             Tags = tags,
         }, ct);
         if (start.Parameters.Count > 0)
@@ -74,24 +88,32 @@ public sealed class PipelineTracking(IMlflowClient client, TimeProvider? time = 
         return new TrackedRun(experimentId, run.Info.RunId, run.Info.ArtifactUri!);
     }
 
-    /// <summary>Records a finished trial as a nested run of <paramref name="parent"/>.</summary>
+    /// <summary>
+    /// Records a finished trial as a nested run of <paramref name="parent"/>: params, per-step and final metrics,
+    /// tags, and its model directory (uploaded before the run ends, so a FINISHED run has its model).
+    /// </summary>
     public async Task<TrackedRun> LogTrialAsync(TrackedRun parent, TrialResult trial, CancellationToken ct = default)
     {
         var now = Now;
+        List<Tag> tags = [new(MlflowTags.ParentRunId, parent.RunId), .. trial.Tags.Select(t => new Tag(t.Key, t.Value))];
+        if (trial.User is { Length: > 0 } user) tags.Add(new Tag(MlflowTags.User, user));
         var run = await client.CreateRunAsync(new CreateRunRequest
         {
             ExperimentId = parent.ExperimentId,
             RunName = trial.Name,
             StartTime = now,
-            Tags = [new(MlflowTags.ParentRunId, parent.RunId)],
+            UserId = trial.User,
+            Tags = tags,
         }, ct);
         var metrics = trial.IterationMetrics
             .SelectMany(m => m.Value.Select((value, step) => new Metric(m.Key, value, now, step)))
             .Concat(trial.FinalMetrics.Select(m => new Metric(m.Key, m.Value, now)))
             .ToList();
         await client.LogBatchAsync(run.Info.RunId, metrics, trial.Parameters.Select(p => new Param(p.Key, p.Value)).ToList(), ct: ct);
+        var tracked = new TrackedRun(parent.ExperimentId, run.Info.RunId, run.Info.ArtifactUri!);
+        if (trial.ModelDirectory is { } dir) await UploadDirectoryAsync(tracked, trial.ModelArtifactPath, dir, ct);
         await client.UpdateRunAsync(run.Info.RunId, trial.Status, Now, ct: ct);
-        return new TrackedRun(parent.ExperimentId, run.Info.RunId, run.Info.ArtifactUri!);
+        return tracked;
     }
 
     public Task LogMetricsAsync(TrackedRun run, IReadOnlyDictionary<string, double> metrics, long step = 0, CancellationToken ct = default) =>
@@ -100,23 +122,36 @@ public sealed class PipelineTracking(IMlflowClient client, TimeProvider? time = 
     /// <summary>
     /// Records an input dataset with MLflow's runs/log-inputs: the dataset's digest is the content hash cut to
     /// MLflow's 36-character limit (the full hash stays in the source JSON), <paramref name="context"/> becomes the
-    /// <c>mlflow.data.context</c> input tag, <paramref name="schema"/> and <paramref name="profile"/> are JSON as MLflow stores them.
+    /// <c>mlflow.data.context</c> input tag, <paramref name="schema"/> and <paramref name="profile"/> are JSON as MLflow
+    /// stores them (<c>{"mlflow_colspec": [...]}</c>, <c>{"num_rows": …, "num_elements": …}</c>). The source is one
+    /// MLflow's <c>mlflow.data.get_source()</c> recognises: <c>http</c> (<c>{"url"}</c>) for http(s) URIs such as
+    /// blob URLs, otherwise <c>local</c> (<c>{"uri"}</c>).
     /// </summary>
     public Task LogInputAsync(TrackedRun run, string name, string uri, string contentHash, string? context = null,
         string? schema = null, string? profile = null, CancellationToken ct = default)
     {
         var digest = contentHash.StartsWith("sha256:", StringComparison.Ordinal) ? contentHash["sha256:".Length..] : contentHash;
+        var (sourceType, source) = DatasetSource(uri, contentHash);
         var dataset = new Dataset
         {
             Name = name,
             Digest = digest.Length > DatasetDigestLength ? digest[..DatasetDigestLength] : digest,
-            SourceType = PipelineTags.DatasetSourceType,
-            Source = JsonSerializer.Serialize(new Dictionary<string, string> { ["uri"] = uri, ["content_hash"] = contentHash }),
+            SourceType = sourceType,
+            Source = source,
             Schema = schema,
             Profile = profile,
         };
         IReadOnlyList<Tag>? tags = context is null ? null : [new Tag(PipelineTags.DatasetContext, context)];
         return client.LogInputsAsync(run.RunId, [new DatasetInput { Tags = tags, Dataset = dataset }], ct);
+    }
+
+    /// <summary>MLflow's source type and source JSON for a dataset at <paramref name="uri"/> (see <see cref="LogInputAsync"/>).</summary>
+    public static (string Type, string Json) DatasetSource(string uri, string contentHash)
+    {
+        var http = uri.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || uri.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+        return http
+            ? ("http", JsonSerializer.Serialize(new Dictionary<string, string> { ["url"] = uri, ["content_hash"] = contentHash }))
+            : ("local", JsonSerializer.Serialize(new Dictionary<string, string> { ["uri"] = uri, ["content_hash"] = contentHash }));
     }
 
     private const int DatasetDigestLength = 36;
@@ -138,8 +173,13 @@ public sealed class PipelineTracking(IMlflowClient client, TimeProvider? time = 
     public async Task FinishAsync(TrackedRun run, string status = RunStatus.Finished, CancellationToken ct = default) =>
         await client.UpdateRunAsync(run.RunId, status, Now, ct: ct);
 
-    /// <summary>Registers the model artifact at <paramref name="artifactPath"/> of <paramref name="run"/> as a new version; waits until READY.</summary>
-    public async Task<ModelVersion> RegisterModelAsync(string modelName, TrackedRun run, string artifactPath = "model", string? description = null, CancellationToken ct = default)
+    /// <summary>
+    /// Registers the model directory at <paramref name="artifactPath"/> of <paramref name="run"/> as a new version
+    /// (source <c>runs:/RUN/PATH</c>, which the real MLflow server and the built-in endpoint both accept and resolve
+    /// for <c>models:/</c> loads); waits until READY.
+    /// </summary>
+    public async Task<ModelVersion> RegisterModelAsync(string modelName, TrackedRun run, string artifactPath = ModelArtifactPath, string? description = null,
+        IReadOnlyList<Tag>? tags = null, CancellationToken ct = default)
     {
         try
         {
@@ -149,7 +189,7 @@ public sealed class PipelineTracking(IMlflowClient client, TimeProvider? time = 
         {
         }
         var version = await client.CreateModelVersionAsync(new CreateModelVersionRequest(modelName,
-            $"{run.ArtifactUri.TrimEnd('/')}/{artifactPath.Trim('/')}", run.RunId, Description: description), ct);
+            RunModelUri(run.RunId, artifactPath), run.RunId, tags, Description: description), ct);
         return await client.WaitForModelVersionReadyAsync(modelName, version.Version, ct: ct);
     }
 
@@ -203,5 +243,4 @@ public static class PipelineTags
     public const string SourceVersion = "pipelines.source_version";
     /// <summary>MLflow's input tag saying what a dataset was used for (training, evaluation, …).</summary>
     public const string DatasetContext = "mlflow.data.context";
-    public const string DatasetSourceType = "pipelines";
 }

@@ -163,6 +163,27 @@ public class RunCommandsTests
     }
 
     [Test]
+    public async Task SchedulesSyncOfTheWorkflowsFolder_SchedulesTheShippedWorkflowsButNotTheExamples_AndListShowsTheNextFireAtOnce()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var workflows = Path.Combine(TestPostgres.RepositoryRoot(), "workflows");
+        var (code, output) = await CliProcess.RunAsync("schedules", "sync", workflows, "--db", db.ConnectionString);
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("adult-income-nightly: 0 2 * * * (Europe/Amsterdam)").And.Not.Contain("hello"));
+        Assert.That(await db.ScalarAsync<long>("SELECT count(*) FROM schedules WHERE workflow_name IN ('hello', 'approval')"), Is.EqualTo(0));
+
+        // No worker has led yet: the next fire is shown all the same, and no last fire, since no run fired.
+        (code, output) = await CliProcess.RunAsync("schedules", "list", "--db", db.ConnectionString);
+        Assert.That(code, Is.EqualTo(0), output);
+        var nightly = output.Split('\n').Single(l => l.Contains("adult-income-nightly"));
+        var times = System.Text.RegularExpressions.Regex.Matches(nightly, @"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ").Select(m => DateTimeOffset.Parse(m.Value)).ToList();
+        Assert.That(times, Has.Count.EqualTo(1), "only a next fire: " + nightly);
+        var amsterdam = TimeZoneInfo.ConvertTime(times[0], TimeZoneInfo.FindSystemTimeZoneById("Europe/Amsterdam"));
+        Assert.That((amsterdam.Hour, amsterdam.Minute), Is.EqualTo((2, 0)), nightly);
+        Assert.That(times[0], Is.GreaterThan(DateTimeOffset.UtcNow).And.LessThan(DateTimeOffset.UtcNow.AddDays(1).AddMinutes(1)), nightly);
+    }
+
+    [Test]
     public async Task Run_WithAutoApprove_DecidesApprovalsAndRecordsItAsSuch()
     {
         await using var db = await TestPostgres.CreateDatabaseAsync();

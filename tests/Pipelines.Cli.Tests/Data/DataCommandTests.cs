@@ -173,6 +173,68 @@ public class DataCommandTests
         Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "truncated.parquet" }));
     }
 
+    private string DuckDbParquet(string name, string select)
+    {
+        var path = Path.Combine(_dir, name);
+        using var connection = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"COPY ({select}) TO '{path.Replace("'", "''")}' (FORMAT PARQUET)";
+        command.ExecuteNonQuery();
+        return path;
+    }
+
+    [TestCase("head")]
+    [TestCase("convert")]
+    public async Task FileWhoseEveryColumnIsNested_FailsNamingThem_AndWritesNothing(string subcommand)
+    {
+        var nested = DuckDbParquet("nested.parquet", "SELECT [i] AS l, {'a': i} AS s FROM range(0, 3) t(i)");
+        var target = Path.Combine(_dir, "out.csv");
+
+        var (code, output) = await CliProcess.RunAsync(subcommand == "head" ? ["data", "head", nested] : ["data", "convert", nested, target]);
+
+        Assert.That(code, Is.EqualTo(2), output);
+        Assert.That(output, Does.Contain("nested.parquet: no readable columns: columns l, s are nested"));
+        Assert.That(File.Exists(target), Is.False);
+    }
+
+    [Test]
+    public async Task HeadAndConvert_LeavingOutNestedColumns_WarnNamingThem()
+    {
+        var mixed = DuckDbParquet("mixed.parquet", "SELECT i AS id, [i] AS l, 'v' || i::VARCHAR AS name FROM range(0, 3) t(i)");
+        var target = Path.Combine(_dir, "out.csv");
+
+        var (headCode, head) = await CliProcess.RunAsync("data", "head", mixed);
+        var (convertCode, convert) = await CliProcess.RunAsync("data", "convert", mixed, target);
+
+        Assert.That(headCode, Is.EqualTo(0), head);
+        Assert.That(head, Does.Contain("warning: " + mixed + ": left out, not supported: column l is nested"));
+        Assert.That(Rows(head)[0], Is.EqualTo(new[] { "id", "name" }));
+        Assert.That(convertCode, Is.EqualTo(0), convert);
+        Assert.That(convert, Does.Contain("warning: " + mixed + ": left out, not supported: column l is nested"));
+        Assert.That(File.ReadAllLines(target), Is.EqualTo(new[] { "id,name", "0,v0", "1,v1", "2,v2" }));
+    }
+
+    [Test]
+    public async Task HeadAndConvert_PrintNanosecondTimestampsWithEveryDigit()
+    {
+        var source = Path.Combine(_dir, "ns.parquet");
+        var type = Pipelines.Data.Tables.DataType.Timestamp(Pipelines.Data.Tables.TimeUnit.Nanos, false);
+        var b = new Pipelines.Data.Tables.PrimitiveBuilder<long>(type);
+        b.Append(-8_520_336_000_000_000_000L + 1); // 1700-01-01 00:00:00.000000001
+        b.Append(1_700_000_000_123_456_789L);
+        ParquetWriter.WriteTable(source, new Pipelines.Data.Tables.Table(new Pipelines.Data.Tables.Schema([new("t", type)]), [b.Build()]));
+        var target = Path.Combine(_dir, "ns.csv");
+
+        var (headCode, head) = await CliProcess.RunAsync("data", "head", source);
+        var (convertCode, convert) = await CliProcess.RunAsync("data", "convert", source, target);
+
+        Assert.That(headCode, Is.EqualTo(0), head);
+        Assert.That(Rows(head).Skip(1).Select(r => r[0]), Is.EqualTo(new[] { "1700-01-01 00:00:00.000000001", "2023-11-14 22:13:20.123456789" }));
+        Assert.That(convertCode, Is.EqualTo(0), convert);
+        Assert.That(File.ReadAllLines(target), Is.EqualTo(new[] { "t", "1700-01-01 00:00:00.000000001", "2023-11-14 22:13:20.123456789" }));
+    }
+
     [Test]
     public async Task Convert_OfAMissingFile_FailsWithNotFound()
     {

@@ -39,6 +39,12 @@ public sealed partial class TerminalSession : IDisposable
         get { lock (_screen) return Escapes().Replace(_screen.ToString(), "").Replace("\r", ""); }
     }
 
+    /// <summary>The terminal's output so far, escape sequences included.</summary>
+    public string Raw
+    {
+        get { lock (_screen) return _screen.ToString(); }
+    }
+
     /// <summary>Waits until the screen shows <paramref name="text"/> after <paramref name="from"/> characters of it.</summary>
     public async Task<int> WaitForAsync(string text, TimeSpan timeout, int from = 0)
     {

@@ -60,6 +60,16 @@ public class ShippedWorkflowTests
 
         (code, output) = await RunAsync(db, home, "models", "show", "adult-income");
         Assert.That(output, Does.Contain("champion: version 1"), output);
+
+        // The demo's closing summary: rows scored, with which version, and where the manifest is.
+        var scoring = await db.ScalarAsync<Guid>("SELECT id FROM runs WHERE workflow_name = 'adult-income-scoring'");
+        (code, output) = await RunAsync(db, home, "runs", "list", "--workflow", "adult-income-scoring", "--quiet");
+        Assert.That(output.Trim(), Is.EqualTo(scoring.ToString()));
+        (code, output) = await RunAsync(db, home, "runs", "show", scoring.ToString(), "--results");
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain($"adult-income-scoring run {scoring}: succeeded")
+            .And.Contain("scored: 16281 rows in 3 partitions with model version 1")
+            .And.Contain($"predictions manifest: file://{manifest}"));
     }
 
     [Test]
@@ -95,5 +105,21 @@ public class ShippedWorkflowTests
             Does.StartWith("policy: improvement 0.00").And.Contain("no slice regresses"));
         (code, output) = await RunAsync(db, home, "models", "show", "adult-income");
         Assert.That(output, Does.Contain("champion: version 2"), output);
+
+        // The results of the second run, as the demo ends: every figure is the one its step recorded.
+        var second = Guid.Parse((await RunAsync(db, home, "runs", "list", "--workflow", "adult-income-nightly", "--limit", "1", "-q")).Output.Trim());
+        (code, output) = await RunAsync(db, home, "runs", "show", second.ToString(), "--results");
+        Assert.That(code, Is.EqualTo(0), output);
+        var evaluation = System.Text.Json.Nodes.JsonNode.Parse(await db.ScalarAsync<string>(
+            "SELECT outputs::text FROM step_runs WHERE run_id = @r AND step_id = 'evaluate'", ("r", second)))!["summary"]!;
+        string F(string path) => evaluation[path.Split('.')[0]]![path.Split('.')[1]]!.GetValue<double>().ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);
+        var auc = $"{F("metrics.roc_auc")}";
+        Assert.That(output, Does.Contain($"adult-income-nightly run {second}: succeeded")
+            .And.Contain("evaluate: holdout of 16281 rows, candidate against the champion at the time, version 1:")
+            .And.Match($@"roc_auc\s+{System.Text.RegularExpressions.Regex.Escape(auc)}\s+champion\s+{System.Text.RegularExpressions.Regex.Escape(evaluation["champion"]!["metrics"]!["roc_auc"]!.GetValue<double>().ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture))}\s+change \+0\.00")
+            .And.Contain("leaderboard: best trial #").And.Contain("; baseline (logistic) ").And.Contain(", beaten")
+            .And.Contain("review: approved by policy")
+            .And.Contain("promoted: adult-income version 2 is now champion (previous champion: version 1)")
+            .And.Contain("reports: file://").And.Contain("evaluation.html (HTML)"));
     }
 }

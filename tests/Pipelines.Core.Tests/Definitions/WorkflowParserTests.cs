@@ -194,6 +194,16 @@ public class WorkflowParserTests
         }));
     }
 
+    [TestCase("name: t\nsteps:\n  - id: a\n\tuses: log\n", "wf.yaml:4:1")]
+    [TestCase("name: t\nsteps:\n  - id: a\n    uses: log\n    with:\n\tmessage: hi\n", "wf.yaml:6:1")]
+    [TestCase("name: t\n\tsteps: []\n", "wf.yaml:2:1")]
+    [TestCase("name: t\nsteps:\n  - id: a\n  \t uses: log\n", "wf.yaml:4:3")]
+    public void Parse_ReportsATabInIndentation_WhereTheTabIs(string yaml, string location)
+    {
+        var errors = ParseErrors(yaml);
+        Assert.That(errors, Is.EqualTo(new[] { $"{location}: yaml: tab character in indentation; YAML indents with spaces only" }));
+    }
+
     [Test]
     public void Parse_ReportsMalformedYaml_WithLocation()
     {

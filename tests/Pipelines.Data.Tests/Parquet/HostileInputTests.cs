@@ -35,7 +35,7 @@ public class HostileInputTests
         new() { Name = "x", Type = type, RepetitionType = repetition };
 
     /// <summary>PAR1, the given pages (header + body each) as one chunk of column x, then a footer describing them.</summary>
-    private static byte[] BuildFile(SchemaElement leaf, long rows, CompressionCodec codec, params (PageHeader Header, byte[] Body)[] pages)
+    internal static byte[] BuildFile(SchemaElement leaf, long rows, CompressionCodec codec, params (PageHeader Header, byte[] Body)[] pages)
     {
         using var file = new MemoryStream();
         file.Write("PAR1"u8);
@@ -88,7 +88,7 @@ public class HostileInputTests
         return file.ToArray();
     }
 
-    private static byte[] Varint(ulong v)
+    internal static byte[] Varint(ulong v)
     {
         var bytes = new List<byte>();
         while (v >= 0x80) { bytes.Add((byte)(v | 0x80)); v >>= 7; }

@@ -41,6 +41,36 @@ public class ScheduleFiringTests
             Is.EqualTo(new DateTime(2026, 3, 1, 1, 0, 0, DateTimeKind.Utc)));
     }
 
+    [Test]
+    public async Task List_ShowsTheNextFireBeforeAnyLeaderRan_AndTheLastFireOnlyOnceARunFired()
+    {
+        // 2026-03-01 01:30 Amsterdam (UTC+1) = 00:30 UTC; the 02:00 fire is at 01:00 UTC.
+        var time = new ManualTime(new DateTimeOffset(2026, 3, 1, 0, 30, 0, TimeSpan.Zero));
+        await using var h = await EngineHarness.CreateAsync(time);
+        await h.Store.SyncAsync([h.Load(Nightly())]);
+        var firstFire = new DateTimeOffset(2026, 3, 1, 1, 0, 0, TimeSpan.Zero);
+
+        var s = (await h.Store.ListSchedulesAsync()).Single();
+        Assert.That((s.LastFireAt, s.NextFireAt), Is.EqualTo(((DateTimeOffset?)null, (DateTimeOffset?)firstFire)), "before any leader");
+
+        time.Advance(TimeSpan.FromMinutes(10));
+        Assert.That(await h.Store.FireSchedulesAsync(), Is.EqualTo(0));
+        s = (await h.Store.ListSchedulesAsync()).Single();
+        Assert.That((s.LastFireAt, s.NextFireAt), Is.EqualTo(((DateTimeOffset?)null, (DateTimeOffset?)firstFire)), "a tick that fired nothing is no fire");
+
+        time.Advance(TimeSpan.FromMinutes(20.5)); // 01:00:30 UTC, within catch_up: skip's misfire threshold
+        Assert.That(await h.Store.FireSchedulesAsync(), Is.EqualTo(1));
+        s = (await h.Store.ListSchedulesAsync()).Single();
+        Assert.That((s.LastFireAt, s.NextFireAt), Is.EqualTo(((DateTimeOffset?)firstFire, (DateTimeOffset?)firstFire.AddDays(1))));
+
+        // A changed expression restarts the scheduler's cursor at "now"; the last fire stays the one that ran.
+        await h.Store.SyncAsync([h.Load(Nightly().Replace("0 2 * * *", "0 3 * * *"))]);
+        time.Advance(TimeSpan.FromMinutes(1));
+        await h.Store.FireSchedulesAsync();
+        s = (await h.Store.ListSchedulesAsync()).Single();
+        Assert.That(s.LastFireAt, Is.EqualTo((DateTimeOffset?)firstFire));
+    }
+
     [TestCase("skip", 0)]
     [TestCase("latest", 1)]
     [TestCase("all", 3)]

@@ -95,6 +95,44 @@ public class SweepOnEngineTests
     }
 
     [Test]
+    public async Task OneSweep_ComparesTrainerKinds_AndTheWinnersDirectoryReproducesItsScore()
+    {
+        // The trainer is a dimension of the search space, so each trial trains one kind on the same data.
+        var workflow = Sweep("grid", 4)
+            .Replace("""
+                        max_depth: { type: int, low: 2, high: 6 }
+                        eta: { type: log_uniform, low: 0.05, high: 0.5 }
+                        min_child_weight: { type: choice, values: [1, 5] }
+                """, """
+                        trainer: { type: choice, values: [xgboost, lightgbm, fasttree, sdca] }
+                """);
+        Assert.That(workflow, Does.Contain("trainer: { type: choice"));
+        await using var h = await EngineHarness.CreateAsync();
+        var run = await h.SubmitAsync(workflow);
+        await h.StartWorkersAsync(1);
+        var details = await h.WaitForEndAsync(run, TimeSpan.FromMinutes(10));
+        Assert.That(details.Run.State, Is.EqualTo(RunState.Succeeded), details.Run.Error + string.Join("\n", details.Steps.SelectMany(s => s.Attempts).Select(a => a.Error)));
+
+        var items = details.Steps.Where(s => s.StepId == "trials" && s.ItemIndex is not null).OrderBy(s => s.ItemIndex).ToList();
+        var results = items.Select(s => s.Outputs!["result"]!).ToList();
+        Assert.That(results.Select(r => r["trainer"]!.GetValue<string>()), Is.EquivalentTo(new[] { "xgboost", "lightgbm", "fasttree", "sdca" }));
+        foreach (var r in results)
+        {
+            TestContext.Out.WriteLine($"{r["trainer"]}: AUC {r["value"]}");
+            Assert.That(r["value"]!.GetValue<double>(), Is.GreaterThan(0.85), r["trainer"]!.ToString());
+            Assert.That(r["model_dir"]!.GetValue<string>(), Is.Not.Empty, "every kind is packaged as a model directory");
+        }
+        var baseline = h.Step(details, "baseline").Outputs!["result"]!;
+        Assert.That(baseline["trainer"]!.GetValue<string>(), Is.EqualTo("logistic"));
+        Assert.That(baseline["model_dir"]!.GetValue<string>(), Is.Not.Empty, "the ML.NET logistic baseline is a model like any other");
+
+        var board = h.Step(details, "board").Outputs!;
+        using var best = MlflowModel.Load(board["best"]!["model_dir"]!.GetValue<string>());
+        var labels = best.Pipeline.Labels(TestData.AdultTest);
+        Assert.That(Metric.RocAuc(labels, best.Predict(TestData.AdultTest).Values), Is.EqualTo(board["best_value"]!.GetValue<double>()).Within(1e-12));
+    }
+
+    [Test]
     public async Task BadColumn_FailsTheTrial_WithTheColumnName()
     {
         await using var h = await EngineHarness.CreateAsync();

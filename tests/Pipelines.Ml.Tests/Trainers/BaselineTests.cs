@@ -26,30 +26,12 @@ public class BaselineTests
     }
 
     [Test]
-    public void Logistic_RecoversTheDecisionRule()
-    {
-        var x = Random(3000, 2, 2, out var rng);
-        var y = Enumerable.Range(0, 3000).Select(i => rng.NextDouble() < LogisticRegressionTrainer.Sigmoid(1.5 * x[i, 0] - 2 * x[i, 1]) ? 1.0 : 0.0).ToArray();
-        using var m = new LogisticRegressionTrainer(l2: 1e-6).Fit(new TrainingSet(x, y));
-        var p = m.Predict(x).Values;
-        var truth = Enumerable.Range(0, 3000).Select(i => LogisticRegressionTrainer.Sigmoid(1.5 * x[i, 0] - 2 * x[i, 1])).ToArray();
-        Assert.That(p.Zip(truth, (a, b) => Math.Abs(a - b)).Max(), Is.LessThan(0.08));
-        Assert.That(m.History, Is.Not.Empty);
-    }
-
-    [Test]
-    public void Constant_PredictsThePrior_AndMulticlassLogisticSumsToOne()
+    public void Constant_PredictsThePrior()
     {
         var x = Random(100, 2, 3, out _);
         var y = Enumerable.Range(0, 100).Select(i => (double)(i % 4 == 0 ? 1 : 0)).ToArray();
         using var c = new ConstantTrainer(TaskKind.BinaryClassification).Fit(new TrainingSet(x, y));
         Assert.That(c.Predict(x).Values.Distinct().Single(), Is.EqualTo(0.25));
-        var cls = Enumerable.Range(0, 100).Select(i => (double)(x[i, 0] > 0.5 ? 2 : x[i, 0] > -0.5 ? 1 : 0)).ToArray();
-        using var mc = new LogisticRegressionTrainer(TaskKind.MulticlassClassification).Fit(new TrainingSet(x, cls));
-        var p = mc.Predict(x);
-        Assert.That(p.Columns, Is.EqualTo(3));
-        for (var i = 0; i < p.Rows; i++) Assert.That(p.Row(i).ToArray().Sum(), Is.EqualTo(1).Within(1e-12));
-        Assert.That(Metric.Multiclass(cls, p.Values, 3).Accuracy, Is.GreaterThan(0.85));
     }
 
     [Test]

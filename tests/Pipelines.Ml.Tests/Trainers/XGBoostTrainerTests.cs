@@ -38,7 +38,8 @@ public class XGBoostTrainerTests
     {
         var (train, test, _) = Adult();
         using var xgb = new XGBoostTrainer(new XGBoostOptions { Rounds = 60, Seed = 1, Threads = 2, Parameters = Sampling }).Train(train);
-        using var logistic = new LogisticRegressionTrainer().Fit(train);
+        // The logistic baseline is ML.NET's L-BFGS logistic regression.
+        using var logistic = new Pipelines.Ml.MlNet.MlNetTrainer(new Pipelines.Ml.MlNet.MlNetOptions { Kind = "logistic", Seed = 1 }).Fit(train);
         using var constant = new ConstantTrainer(TaskKind.BinaryClassification).Fit(train);
         double Auc(ITrainedModel m) => Metric.RocAuc(test.Labels, m.Predict(test.Features).Values);
         double Loss(ITrainedModel m) => Metric.LogLoss(test.Labels, m.Predict(test.Features).Values);

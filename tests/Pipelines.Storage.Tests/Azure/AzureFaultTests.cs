@@ -46,44 +46,115 @@ public sealed class AzureFaultTests
             Log = log is null ? null : line => { lock (log) log.Add(line); },
         });
 
+    /// <summary>
+    /// Fails requests while Azurite is down, and holds each failure until the restart has finished: the retry
+    /// that follows meets a running service however long the restart takes on a loaded machine, so load changes
+    /// the test's duration, never its verdict. A restart that fails surfaces with Azurite's own output.
+    /// </summary>
+    private sealed class Outage(AzuriteServer azurite, Func<AzuriteServer, Task> bringDown)
+    {
+        private int _blocksDone;
+        private int _down;
+        private readonly TaskCompletionSource _failureSeen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _restarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool WentDown => Volatile.Read(ref _down) == 1;
+        public Task Restarted => _restarted.Task;
+
+        public HookHandler Handler(int afterBlocks) => new(async (req, send, ct) =>
+        {
+            HttpResponseMessage resp;
+            try
+            {
+                resp = await send();
+            }
+            catch (HttpRequestException) when (WentDown)
+            {
+                _failureSeen.TrySetResult();
+                await _restarted.Task; // throws the restart's own failure instead of a retry that cannot succeed
+                throw;
+            }
+            if (HookHandler.IsPutBlock(req) && resp.IsSuccessStatusCode && Interlocked.Increment(ref _blocksDone) == afterBlocks && Interlocked.Exchange(ref _down, 1) == 0)
+            {
+                await bringDown(azurite);
+                // Restart once a client request has failed, so the outage is certainly seen.
+                _ = Task.Run(async () =>
+                {
+                    await _failureSeen.Task;
+                    try
+                    {
+                        await azurite.StartAsync();
+                        _restarted.SetResult();
+                    }
+                    catch (Exception e)
+                    {
+                        _restarted.SetException(e);
+                    }
+                });
+            }
+            return resp;
+        });
+
+        /// <summary>Fails the test with the restart's own error when the restart is what went wrong.</summary>
+        public void ThrowIfRestartFailed()
+        {
+            if (_restarted.Task.IsFaulted) Assert.Fail("restarting Azurite failed: " + _restarted.Task.Exception!.InnerException!.Message);
+        }
+    }
+
     [Test]
     public async Task Upload_WhenAzuriteStopsMidway_RetriesAndCompletesAfterRestart()
     {
         var container = AzuriteFixture.NewContainer();
         var data = Data(12 * Block + 7);
-        var blocksDone = 0;
-        var stopped = 0;
-        var failureSeen = new TaskCompletionSource();
-        Task? restart = null;
-        var handler = new HookHandler(async (req, send, ct) =>
-        {
-            try
-            {
-                var resp = await send();
-                if (HookHandler.IsPutBlock(req) && resp.IsSuccessStatusCode && Interlocked.Increment(ref blocksDone) == 3 && Interlocked.Exchange(ref stopped, 1) == 0)
-                {
-                    await _azurite.StopAsync();
-                    restart = Task.Run(async () => { await failureSeen.Task; await _azurite.StartAsync(); });
-                }
-                return resp;
-            }
-            catch (HttpRequestException)
-            {
-                failureSeen.TrySetResult();
-                throw;
-            }
-        });
+        var outage = new Outage(_azurite, a => a.StopAsync());
         var log = new List<string>();
-        using var store = Store(container, handler, new RetryPolicy { MaxAttempts = 40, InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromMilliseconds(500) }, log);
+        using var store = Store(container, outage.Handler(afterBlocks: 3), new RetryPolicy { MaxAttempts = 6, InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromMilliseconds(500) }, log);
 
-        var stored = await store.CreateAsync("model/big.bin", new MemoryStream(data));
+        StoredObject stored;
+        try { stored = await store.CreateAsync("model/big.bin", new MemoryStream(data)); }
+        catch (ArtifactStoreException)
+        {
+            outage.ThrowIfRestartFailed();
+            throw;
+        }
 
-        Assert.That(stopped, Is.EqualTo(1), "Azurite was stopped during the upload");
-        await restart!;
+        Assert.That(outage.WentDown, Is.True, "Azurite was stopped during the upload");
+        await outage.Restarted;
         Assert.That(log, Has.Some.Contains("connection failed"), "the outage was retried");
         using var fresh = Store(container);
         Assert.That(await fresh.ReadAllBytesAsync("model/big.bin"), Is.EqualTo(data));
         Assert.That(stored.Sha256, Is.EqualTo(Convert.ToHexStringLower(SHA256.HashData(data))));
+    }
+
+    [Test]
+    public async Task AFailedRestart_IsReportedWithAzuritesOwnOutput()
+    {
+        // Another process takes the port while Azurite is down: the restart must say so, not time out silently.
+        await _azurite.StopAsync();
+        using var squatter = new System.Net.Sockets.TcpListener(IPAddress.Loopback, _azurite.Port);
+        squatter.Start();
+        _azurite.PortWait = TimeSpan.FromSeconds(2); // the squatter never leaves: the verdict does not depend on this bound
+        try
+        {
+            var e = Assert.ThrowsAsync<InvalidOperationException>(() => _azurite.StartAsync());
+            Assert.That(e!.Message, Does.Contain($"port {_azurite.Port}").And.Contain("still taken"));
+        }
+        finally
+        {
+            squatter.Stop();
+            _azurite.PortWait = TimeSpan.FromMinutes(1);
+        }
+        await _azurite.StartAsync();
+    }
+
+    [Test]
+    public void AStartThatFails_ReportsTheExitCodeAndAzuritesOwnError()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "no-such-dir-" + Guid.NewGuid().ToString("N"), "cert.pem");
+        var e = Assert.ThrowsAsync<InvalidOperationException>(() => AzuriteServer.StartNewAsync(null, "--cert", missing, "--key", missing));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Message, Does.Contain("exited with").And.Contain(missing));
     }
 
     [Test]
@@ -174,18 +245,23 @@ public sealed class AzureFaultTests
         var data = Data(5 * Block + 11);
         using (var writer = Store(container)) await writer.CreateAsync("d/x.bin", new MemoryStream(data));
         var gets = 0;
+        var resumes = new List<string>();
         var handler = new HookHandler(async (req, send, ct) =>
         {
+            // A resume asks for the rest of the same blob version: a range pinned by If-Match.
+            if (HookHandler.IsGetBlob(req) && req.Headers.IfMatch.Count > 0)
+                lock (resumes) resumes.Add(req.Headers.TryGetValues("x-ms-range", out var r) ? r.Single() : req.Headers.Range?.ToString() ?? "");
             var resp = await send();
             // The first two responses break part-way; the third runs to the end.
             if (HookHandler.IsGetBlob(req) && Interlocked.Increment(ref gets) <= 2) BreakingContent.Replace(resp, 100_000);
             return resp;
         });
-        var log = new List<string>();
-        using var reader = Store(container, handler, log: log);
+        using var reader = Store(container, handler);
         Assert.That(await reader.ReadAllBytesAsync("d/x.bin"), Is.EqualTo(data));
         Assert.That(await reader.ReadAllBytesAsync("d/x.bin", new ByteRange(1000, 3 * Block)), Is.EqualTo(data[1000..(1000 + 3 * Block)]));
-        Assert.That(log.Count(l => l.Contains("resuming")), Is.EqualTo(2));
+        Assert.That(resumes, Has.Count.EqualTo(2));
+        Assert.That(resumes[0], Does.StartWith("bytes=100000-"), "the first resume starts where the first response broke");
+        Assert.That(resumes[1], Does.StartWith("bytes=200000-"));
     }
 
     [Test]
@@ -210,34 +286,14 @@ public sealed class AzureFaultTests
         // container). Either outcome is acceptable — complete, or a clear error — but never a partial blob.
         var container = AzuriteFixture.NewContainer();
         var data = Data(12 * Block + 5);
-        var blocksDone = 0;
-        var killed = 0;
-        var failureSeen = new TaskCompletionSource();
-        Task? restart = null;
-        var handler = new HookHandler(async (req, send, ct) =>
-        {
-            try
-            {
-                var resp = await send();
-                if (HookHandler.IsPutBlock(req) && resp.IsSuccessStatusCode && Interlocked.Increment(ref blocksDone) == 3 && Interlocked.Exchange(ref killed, 1) == 0)
-                {
-                    await _azurite.KillAsync();
-                    restart = Task.Run(async () => { await failureSeen.Task; await _azurite.StartAsync(); });
-                }
-                return resp;
-            }
-            catch (HttpRequestException)
-            {
-                failureSeen.TrySetResult();
-                throw;
-            }
-        });
-        using var store = Store(container, handler, new RetryPolicy { MaxAttempts = 40, InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromMilliseconds(500) });
+        var outage = new Outage(_azurite, a => a.KillAsync());
+        using var store = Store(container, outage.Handler(afterBlocks: 3), new RetryPolicy { MaxAttempts = 6, InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromMilliseconds(500) });
         Exception? error = null;
         try { await store.CreateAsync("model/big.bin", new MemoryStream(data)); }
         catch (ArtifactStoreException e) { error = e; }
-        Assert.That(killed, Is.EqualTo(1));
-        await restart!;
+        outage.ThrowIfRestartFailed();
+        Assert.That(outage.WentDown, Is.True);
+        await outage.Restarted;
 
         using var fresh = Store(container);
         if (error is null)

@@ -53,6 +53,21 @@ public sealed class BlobConnectionTests
         Assert.That(e!.Message, Does.Not.Contain(Key));
     }
 
+    [TestCase("https://acct.blob.core.windows.net/models/prod")]
+    [TestCase("AccountName=acct;Container=models;Prefix=prod")]
+    public void WithoutKeyOrSas_AuthenticatesWithDefaultAzureCredential(string text)
+    {
+        var c = BlobConnection.Parse(text);
+        Assert.That(c.Credential, Is.InstanceOf<BlobCredential.EntraId>());
+        Assert.That(((BlobCredential.EntraId)c.Credential).Credential, Is.InstanceOf<global::Azure.Identity.DefaultAzureCredential>());
+        Assert.That(c.ContainerUri.AbsoluteUri, Is.EqualTo("https://acct.blob.core.windows.net/models"));
+        Assert.That(c.Prefix, Is.EqualTo("prod/"));
+        // The store builds the SDK client for it without contacting anything (tokens are fetched on first use).
+        using var store = new AzureBlobStore(c);
+        Assert.That(store.UriFor("m/model.zip"), Is.EqualTo("https://acct.blob.core.windows.net/models/prod/m/model.zip"));
+        Assert.That(store.Location, Does.Contain("EntraId(DefaultAzureCredential)"));
+    }
+
     [TestCase("UseDevelopmentStorage=true", true)]
     [TestCase("https://a.blob.core.windows.net/c", true)]
     [TestCase("/var/lib/pipelines/artifacts", false)]

@@ -54,7 +54,9 @@ public class PipelineTrackingTests
         var input = run.Inputs!.DatasetInputs!.Single();
         Assert.That(input.Dataset.Name, Is.EqualTo("train"));
         Assert.That(input.Dataset.Digest, Is.EqualTo(new string('a', 36)));
-        Assert.That(input.Dataset.SourceType, Is.EqualTo(PipelineTags.DatasetSourceType));
+        Assert.That(input.Dataset.SourceType, Is.EqualTo("local"), "a source type MLflow recognises (mlflow.data.get_source)");
+        Assert.That(input.Dataset.Source, Does.Contain("\"uri\":\"file:///data/train.parquet\""));
+        Assert.That(run.Info.UserId, Is.EqualTo("ana"));
         Assert.That(input.Dataset.Source, Does.Contain("file:///data/train.parquet").And.Contain(hash));
         Assert.That(input.Dataset.Schema, Is.EqualTo("{\"columns\":[\"age\"]}"));
         Assert.That(input.Tags, Is.EqualTo(new[] { new Tag(PipelineTags.DatasetContext, "training") }));
@@ -78,7 +80,7 @@ public class PipelineTrackingTests
         await using (var s = new MemoryStream("{}"u8.ToArray())) await tracking.UploadArtifactAsync(parent, "model/MLmodel", s);
         var v1 = await tracking.RegisterModelAsync("churn", parent);
         var v2 = await tracking.RegisterModelAsync("churn", parent);
-        Assert.That(v1.Source, Is.EqualTo(parent.ArtifactUri + "/model"));
+        Assert.That(v1.Source, Is.EqualTo($"runs:/{parent.RunId}/model"));
         Assert.That(v1.RunId, Is.EqualTo(parent.RunId));
 
         var first = await tracking.PromoteAsync("churn", v1.Version, "ana", "first model");

@@ -127,6 +127,16 @@ WHERE (r.run_uuid = @run_uuid::text OR @run_uuid::text IS NULL)
               (SELECT mlflow_compare_text(p.value, c.op, c.txt) FROM mlflow_run_params p WHERE p.run_uuid = r.run_uuid AND p.key = c.key)
           WHEN c.type = 'tags' THEN
               (SELECT mlflow_compare_text(t.value, c.op, c.txt) FROM mlflow_run_tags t WHERE t.run_uuid = r.run_uuid AND t.key = c.key)
+          WHEN c.type = 'datasets' THEN EXISTS (
+              -- Any dataset input of the run matches (context: the input's mlflow.data.context tag), as MLflow.
+              SELECT 1 FROM mlflow_run_inputs i
+              JOIN mlflow_datasets d ON d.dataset_uuid = i.dataset_uuid
+              LEFT JOIN mlflow_run_input_tags it ON it.run_uuid = i.run_uuid AND it.dataset_uuid = i.dataset_uuid AND it.key = 'mlflow.data.context'
+              WHERE i.run_uuid = r.run_uuid
+                AND CASE WHEN c.op IN ('IN', 'NOT IN')
+                         THEN (c.list::jsonb ? (CASE c.key WHEN 'name' THEN d.name WHEN 'digest' THEN d.digest ELSE it.value END)) = (c.op = 'IN')
+                         ELSE mlflow_compare_text(CASE c.key WHEN 'name' THEN d.name WHEN 'digest' THEN d.digest ELSE it.value END, c.op, c.txt)
+                    END)
           WHEN c.key = 'run_id' AND c.op IN ('IN', 'NOT IN') THEN (c.list::jsonb ? r.run_uuid) = (c.op = 'IN')
           WHEN c.key IN ('start_time', 'created') THEN mlflow_compare_number(r.start_time, c.op, c.num)
           WHEN c.key = 'end_time' THEN mlflow_compare_number(r.end_time, c.op, c.num)
@@ -306,3 +316,17 @@ SELECT version FROM mlflow_registered_model_aliases WHERE name = @name AND alias
 
 -- name: AliasDelete
 DELETE FROM mlflow_registered_model_aliases WHERE name = @name AND alias = @alias;
+
+-- name: RegisteredModelTagDelete
+DELETE FROM mlflow_registered_model_tags WHERE name = @name AND key = @key;
+
+-- name: ModelVersionTagDelete
+DELETE FROM mlflow_model_version_tags WHERE name = @name AND version = @version AND key = @key;
+
+-- name: ModelVersionSetStage
+UPDATE mlflow_model_versions SET current_stage = @stage, last_updated_timestamp = @now WHERE name = @name AND version = @version;
+
+-- name: ModelVersionsArchiveStage
+-- transition-stage with archive_existing_versions: the other versions in the target stage become Archived.
+UPDATE mlflow_model_versions SET current_stage = 'Archived', last_updated_timestamp = @now
+WHERE name = @name AND version <> @version AND current_stage = @stage;

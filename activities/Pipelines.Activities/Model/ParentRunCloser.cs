@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+using Pipelines.Activities.Hosting;
+using Pipelines.Engine.Leadership;
+using Pipelines.Postgres.ActivityState;
+using Pipelines.Tracking.Client;
+using Pipelines.Tracking.Model;
+
+namespace Pipelines.Activities.Model;
+
+/// <summary>
+/// Ends the MLflow parent runs of pipeline runs that have ended, with the pipeline's outcome: succeeded → FINISHED,
+/// failed → FAILED, stopped (by a gate or a rejection) and cancelled → KILLED, with the end time the pipeline run
+/// ended at and the outcome and reason as tags (<c>pipelines.outcome</c>, <c>pipelines.stop_reason</c> or
+/// <c>pipelines.error</c>). The leader sweeps it; <c>pipelines run</c> also calls it once its run has ended, so the
+/// parent run is closed before the process (and the built-in endpoint it hosts) exits.
+/// </summary>
+/// <remarks>
+/// Only parent runs on this process's tracking server are closed here (another server's are closed by a process
+/// that tracks there). A parent run deleted from MLflow meanwhile is recorded closed and left alone. Closing twice
+/// (two leaders in a hand-over) sets the same status and tags: harmless.
+/// </remarks>
+public sealed class ParentRunCloser(PostgresParentRuns records, ActivityServices services, Action<string>? log = null) : ILeaderSweep
+{
+    public const string OutcomeTag = "pipelines.outcome";
+    public const string StopReasonTag = "pipelines.stop_reason";
+    public const string ErrorTag = "pipelines.error";
+    /// <summary>MLflow's limit on a run tag value.</summary>
+    private const int MaxTagValue = 8000;
+    private const int PerPass = 50;
+
+    public string Name => "close MLflow parent runs of ended pipeline runs";
+
+    public Task<int> RunAsync(CancellationToken ct) => CloseEndedAsync(ct);
+
+    /// <summary>Closes what has ended (up to a bounded batch); returns how many were closed.</summary>
+    public async Task<int> CloseEndedAsync(CancellationToken ct = default)
+    {
+        if (services.Tracking is not { } tracking) return 0;
+        var ended = await records.EndedAsync($"{ModelTracking.ParentRunKeyPrefix}/{services.TrackingServer}/", PerPass, ct);
+        var closed = 0;
+        foreach (var e in ended)
+        {
+            var runId = JsonNode.Parse(e.Value)?["run_id"]?.GetValue<string>();
+            var (status, reasonTag) = e.State switch
+            {
+                "succeeded" => (RunStatus.Finished, null),
+                "failed" => (RunStatus.Failed, ErrorTag),
+                "stopped" => (RunStatus.Killed, StopReasonTag),
+                _ => (RunStatus.Killed, StopReasonTag),
+            };
+            if (runId is null)
+            {
+                await records.MarkClosedAsync(e.Key, "unreadable record", ct);
+                continue;
+            }
+            try
+            {
+                var tags = new List<Tag> { new(OutcomeTag, e.State) };
+                if (reasonTag is not null)
+                {
+                    var reason = e.Error is { Length: > 0 } error ? error : e.State == "cancelled" ? "cancelled" : "(no reason recorded)";
+                    tags.Add(new Tag(reasonTag, reason.Length > MaxTagValue ? reason[..MaxTagValue] : reason));
+                }
+                await tracking.Client.LogBatchAsync(runId, tags: tags, ct: ct);
+                await tracking.Client.UpdateRunAsync(runId, status, e.FinalizedAt.ToUnixTimeMilliseconds(), ct: ct);
+                await records.MarkClosedAsync(e.Key, status, ct);
+                closed++;
+            }
+            catch (ResourceDoesNotExistException)
+            {
+                await records.MarkClosedAsync(e.Key, "gone", ct);
+            }
+            catch (InvalidParameterValueException ex)
+            {
+                // e.g. the run was deleted (MLflow refuses to change a deleted run): nothing to close any more.
+                log?.Invoke($"parent run {runId}: {ex.Message}; left as it is");
+                await records.MarkClosedAsync(e.Key, "refused", ct);
+            }
+        }
+        return closed;
+    }
+}

@@ -1,0 +1,96 @@
+using Npgsql;
+using Pipelines.Api.Domain;
+
+namespace Pipelines.Api.Data;
+
+public sealed record ApiKeyInfo(Guid Id, string Name, IReadOnlyList<string> Roles, string CreatedBy, DateTimeOffset CreatedAt,
+    DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, string? RevokedBy, DateTimeOffset? LastUsedAt);
+
+public sealed record Session(string User, IReadOnlyList<Role> Roles, string CsrfToken, DateTimeOffset ExpiresAt);
+
+/// <summary>API keys and browser sessions. Secrets are compared by their SHA-256 only.</summary>
+public sealed class KeyStore(NpgsqlDataSource db, TimeProvider time)
+{
+    private DateTimeOffset Now => time.GetUtcNow();
+
+    /// <summary>Creates a key and returns it with its secret; the secret is not stored and cannot be shown again.</summary>
+    public async Task<(ApiKeyInfo Info, string Key)> CreateAsync(string name, IReadOnlyList<Role> roles, DateTimeOffset? expiresAt, string createdBy, CancellationToken ct)
+    {
+        var key = ApiKeyFormat.NewKey();
+        var id = Guid.NewGuid();
+        var now = Now;
+        await Sql.ExecAsync(db, """
+            INSERT INTO api_keys (id, name, hash, roles, created_by, created_at, expires_at)
+            VALUES (@id, @name, @hash, @roles, @by, @now, @exp)
+            """, ct, Sql.Uuid("id", id), Sql.Text("name", name), new NpgsqlParameter("hash", ApiKeyFormat.Hash(key)),
+            new NpgsqlParameter("roles", roles.Select(r => r.Name()).ToArray()), Sql.Text("by", createdBy), Sql.Time("now", now), Sql.Time("exp", expiresAt));
+        return (new ApiKeyInfo(id, name, [.. roles.Select(r => r.Name())], createdBy, now, expiresAt, null, null, null), key);
+    }
+
+    /// <summary>The key's owner and roles when the key exists, is not revoked and has not expired; else null.</summary>
+    public async Task<ApiKeyInfo?> VerifyAsync(string key, CancellationToken ct)
+    {
+        var rows = await Sql.ListAsync(db, """
+            UPDATE api_keys SET last_used_at = @now
+            WHERE hash = @hash AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @now)
+            RETURNING id, name, roles, created_by, created_at, expires_at, revoked_at, revoked_by, last_used_at
+            """, Read, ct, new NpgsqlParameter("hash", ApiKeyFormat.Hash(key)), Sql.Time("now", Now));
+        return rows.SingleOrDefault();
+    }
+
+    public Task<List<ApiKeyInfo>> ListAsync(CancellationToken ct) => Sql.ListAsync(db,
+        "SELECT id, name, roles, created_by, created_at, expires_at, revoked_at, revoked_by, last_used_at FROM api_keys ORDER BY created_at DESC, id",
+        Read, ct);
+
+    /// <summary>False when there is no such key or it was already revoked.</summary>
+    public async Task<bool> RevokeAsync(Guid id, string by, CancellationToken ct) =>
+        await Sql.ExecAsync(db, "UPDATE api_keys SET revoked_at = @now, revoked_by = @by WHERE id = @id AND revoked_at IS NULL", ct,
+            Sql.Uuid("id", id), Sql.Text("by", by), Sql.Time("now", Now)) == 1;
+
+    public async Task<bool> ExistsAsync(Guid id, CancellationToken ct) =>
+        (await Sql.ListAsync(db, "SELECT 1 FROM api_keys WHERE id = @id", _ => 1, ct, Sql.Uuid("id", id))).Count == 1;
+
+    private static ApiKeyInfo Read(NpgsqlDataReader r) => new(r.GetGuid(0), r.GetString(1), r.GetFieldValue<string[]>(2), r.GetString(3),
+        r.TimeAt(4), r.TimeOrNull(5), r.TimeOrNull(6), r.StringOrNull(7), r.TimeOrNull(8));
+
+    /// <summary>Starts a browser session; returns the cookie token (kept only as a hash).</summary>
+    public async Task<(string Token, Session Session)> StartSessionAsync(string user, IReadOnlyList<Role> roles, TimeSpan lifetime, CancellationToken ct)
+    {
+        var token = ApiKeyFormat.NewToken();
+        var session = new Session(user, roles, ApiKeyFormat.NewToken(), Now + lifetime);
+        await Sql.ExecAsync(db, """
+            DELETE FROM api_sessions WHERE expires_at < @now;
+            INSERT INTO api_sessions (hash, user_name, roles, csrf_token, created_at, expires_at) VALUES (@hash, @user, @roles, @csrf, @now, @exp)
+            """, ct, new NpgsqlParameter("hash", ApiKeyFormat.Hash(token)), Sql.Text("user", user),
+            new NpgsqlParameter("roles", roles.Select(r => r.Name()).ToArray()), Sql.Text("csrf", session.CsrfToken), Sql.Time("now", Now),
+            Sql.Time("exp", session.ExpiresAt));
+        return (token, session);
+    }
+
+    public async Task<Session?> FindSessionAsync(string token, CancellationToken ct)
+    {
+        var rows = await Sql.ListAsync(db, "SELECT user_name, roles, csrf_token, expires_at FROM api_sessions WHERE hash = @hash AND expires_at > @now",
+            r => new Session(r.GetString(0), [.. r.GetFieldValue<string[]>(1).Select(n => Roles.TryParse(n, out var x) ? (Role?)x : null).OfType<Role>()],
+                r.GetString(2), r.TimeAt(3)), ct, new NpgsqlParameter("hash", ApiKeyFormat.Hash(token)), Sql.Time("now", Now));
+        return rows.SingleOrDefault();
+    }
+
+    public Task EndSessionAsync(string token, CancellationToken ct) =>
+        Sql.ExecAsync(db, "DELETE FROM api_sessions WHERE hash = @hash", ct, new NpgsqlParameter("hash", ApiKeyFormat.Hash(token)));
+
+    /// <summary>Until when this client must wait before trying to log in again, or null.</summary>
+    public async Task<DateTimeOffset?> ThrottledUntilAsync(string client, CancellationToken ct)
+    {
+        var rows = await Sql.ListAsync(db, "SELECT failures, last_at FROM login_failures WHERE client = @c", r => (r.GetInt32(0), r.TimeAt(1)), ct, Sql.Text("c", client));
+        return rows.Count == 0 ? null : LoginThrottle.BlockedUntil(rows[0].Item1, rows[0].Item2, Now);
+    }
+
+    public Task RecordFailureAsync(string client, CancellationToken ct) => Sql.ExecAsync(db, """
+        INSERT INTO login_failures (client, failures, last_at) VALUES (@c, 1, @now)
+        ON CONFLICT (client) DO UPDATE
+        SET failures = CASE WHEN login_failures.last_at < @now - @window THEN 1 ELSE login_failures.failures + 1 END, last_at = @now
+        """, ct, Sql.Text("c", client), Sql.Time("now", Now), new NpgsqlParameter("window", LoginThrottle.Window));
+
+    public Task ClearFailuresAsync(string client, CancellationToken ct) =>
+        Sql.ExecAsync(db, "DELETE FROM login_failures WHERE client = @c", ct, Sql.Text("c", client));
+}

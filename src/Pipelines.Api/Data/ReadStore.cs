@@ -1,0 +1,109 @@
+using System.Text.Json.Nodes;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Pipelines.Api.Data;
+
+public sealed record RunListItem(Guid Id, string Workflow, string State, string StartedBy, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt, string Trigger, string? Error);
+
+public sealed record RunHeader(Guid Id, string Workflow, long VersionId, int? Revision, string Yaml, string Path, string StartedBy);
+
+public sealed record ApprovalRow(Guid Id, Guid RunId, string Workflow, string Step, DateTimeOffset RequestedAt, string RequestedBy,
+    JsonNode? Summary, DateTimeOffset? ExpiresAt, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt, string? Comment,
+    bool AllowSelfApproval, IReadOnlyList<string> Approvers, string StepState);
+
+public sealed record ItemRow(int Index, JsonNode? Key, string State, int Attempts, string? Error);
+public sealed record AttemptRow(int Attempt, string State, string Worker, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Error, string Logs);
+public sealed record WorkerRow(string Id, string Host, int Pid, IReadOnlyList<string> Queues, int Concurrency, DateTimeOffset StartedAt,
+    DateTimeOffset HeartbeatAt, DateTimeOffset? StoppedAt);
+public sealed record LeaseRow(string Worker, Guid RunId, string Step, int? Item, int Attempt, DateTimeOffset ExpiresAt);
+public sealed record QueueRow(string Queue, long Available, long Running, long Failed);
+public sealed record AttemptListRow(Guid RunId, string Workflow, string Step, int? Item, int Attempt, string? Worker, DateTimeOffset StartedAt,
+    DateTimeOffset? FinishedAt, string State, string? Error);
+
+/// <summary>The API's read queries (the engine store covers the CLI's; these add paging, filters and the UI's views).</summary>
+public sealed class ReadStore(NpgsqlDataSource db)
+{
+    /// <summary>Newest first. The cursor is the (created_at, id) of the previous page's last run.</summary>
+    public Task<List<RunListItem>> RunsAsync(string? workflow, string? state, int limit, (DateTimeOffset At, Guid Id)? after, CancellationToken ct) =>
+        Sql.ListAsync(db, """
+            SELECT id, workflow_name, state, created_by, created_at, started_at, finalized_at, trigger, error FROM runs
+            WHERE (@workflow::text IS NULL OR workflow_name = @workflow) AND (@state::text IS NULL OR state = @state)
+              AND (@at::timestamptz IS NULL OR (created_at, id) < (@at, @id))
+            ORDER BY created_at DESC, id DESC LIMIT @limit
+            """, r => new RunListItem(r.GetGuid(0), r.GetString(1), r.GetString(2), r.GetString(3), r.TimeAt(4), r.TimeOrNull(5), r.TimeOrNull(6),
+                r.GetString(7), r.StringOrNull(8)),
+            ct, Sql.Text("workflow", workflow), Sql.Text("state", state), Sql.Time("at", after?.At), Sql.Uuid("id", after?.Id ?? Guid.Empty),
+            new NpgsqlParameter("limit", limit));
+
+    public async Task<RunHeader?> RunHeaderAsync(Guid id, CancellationToken ct) => (await Sql.ListAsync(db, """
+        SELECT r.id, r.workflow_name, r.workflow_version_id,
+               (SELECT max(revision) FROM api_workflow_revisions x WHERE x.workflow_version_id = r.workflow_version_id),
+               v.source_text, v.source_path, r.created_by
+        FROM runs r JOIN workflow_versions v ON v.id = r.workflow_version_id WHERE r.id = @id
+        """, r => new RunHeader(r.GetGuid(0), r.GetString(1), r.GetInt64(2), r.IntOrNull(3), r.GetString(4), r.GetString(5), r.GetString(6)),
+        ct, Sql.Uuid("id", id))).SingleOrDefault();
+
+    private const string ApprovalSelect = """
+        SELECT a.step_run_id, a.run_id, r.workflow_name, s.step_id, a.requested_at, r.created_by, a.summary, a.expires_at, a.decision,
+               a.decided_by, a.decided_at, a.comment, a.allow_self_approval, a.approvers, s.state
+        FROM approvals a JOIN step_runs s ON s.id = a.step_run_id JOIN runs r ON r.id = a.run_id
+        """;
+
+    private static ApprovalRow ReadApproval(NpgsqlDataReader r) => new(r.GetGuid(0), r.GetGuid(1), r.GetString(2), r.GetString(3), r.TimeAt(4),
+        r.GetString(5), r.JsonOrNull(6), r.TimeOrNull(7), r.StringOrNull(8), r.StringOrNull(9), r.TimeOrNull(10), r.StringOrNull(11),
+        r.GetBoolean(12), r.GetFieldValue<string[]>(13), r.GetString(14));
+
+    /// <summary>Waiting approvals (oldest first) or decided ones (newest first, at most <paramref name="limit"/>).</summary>
+    public Task<List<ApprovalRow>> ApprovalsAsync(bool waiting, int limit, CancellationToken ct) => Sql.ListAsync(db,
+        ApprovalSelect + (waiting
+            ? " WHERE a.decision IS NULL AND s.state = 'waiting' ORDER BY a.requested_at LIMIT @limit"
+            : " WHERE a.decision IS NOT NULL ORDER BY a.decided_at DESC LIMIT @limit"),
+        ReadApproval, ct, new NpgsqlParameter("limit", limit));
+
+    public async Task<ApprovalRow?> ApprovalAsync(Guid id, CancellationToken ct) =>
+        (await Sql.ListAsync(db, ApprovalSelect + " WHERE a.step_run_id = @id", ReadApproval, ct, Sql.Uuid("id", id))).SingleOrDefault();
+
+    public async Task<Guid?> StepRunIdAsync(Guid runId, string step, CancellationToken ct) => (await Sql.ListAsync(db,
+        "SELECT id FROM step_runs WHERE run_id = @run AND step_id = @step AND parent_id IS NULL", r => r.GetGuid(0), ct,
+        Sql.Uuid("run", runId), Sql.Text("step", step))).Cast<Guid?>().SingleOrDefault();
+
+    public Task<List<ItemRow>> ItemsAsync(Guid parent, int limit, int after, CancellationToken ct) => Sql.ListAsync(db, """
+        SELECT item_index, item, state, attempt, error FROM step_runs WHERE parent_id = @parent AND item_index > @after
+        ORDER BY item_index LIMIT @limit
+        """, r => new ItemRow(r.GetInt32(0), r.JsonOrNull(1), r.GetString(2), r.GetInt32(3), r.StringOrNull(4)), ct,
+        Sql.Uuid("parent", parent), new NpgsqlParameter("after", after), new NpgsqlParameter("limit", limit));
+
+    /// <summary>Attempts of a step run, or of one of its fan-out items when <paramref name="item"/> is given.</summary>
+    public Task<List<AttemptRow>> AttemptsAsync(Guid stepRun, int? item, CancellationToken ct) => Sql.ListAsync(db, """
+        SELECT a.attempt, a.state, a.worker_id, a.started_at, a.ended_at, a.error, a.logs
+        FROM attempts a JOIN step_runs s ON s.id = a.step_run_id
+        WHERE (@item::int IS NULL AND s.id = @sr) OR (s.parent_id = @sr AND s.item_index = @item)
+        ORDER BY a.attempt
+        """, r => new AttemptRow(r.GetInt32(0), r.GetString(1), r.GetString(2), r.TimeAt(3), r.TimeOrNull(4), r.StringOrNull(5), r.GetString(6)),
+        ct, Sql.Uuid("sr", stepRun), new NpgsqlParameter("item", NpgsqlDbType.Integer) { Value = (object?)item ?? DBNull.Value });
+
+    public Task<List<WorkerRow>> WorkersAsync(CancellationToken ct) => Sql.ListAsync(db, """
+        SELECT id, host, pid, queues, concurrency, started_at, heartbeat_at, stopped_at FROM workers
+        ORDER BY stopped_at IS NOT NULL, heartbeat_at DESC LIMIT 500
+        """, r => new WorkerRow(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetFieldValue<string[]>(3), r.GetInt32(4), r.TimeAt(5), r.TimeAt(6),
+            r.TimeOrNull(7)), ct);
+
+    public Task<List<LeaseRow>> LeasesAsync(CancellationToken ct) => Sql.ListAsync(db, """
+        SELECT lease_owner, run_id, step_id, item_index, attempt, lease_expires_at FROM step_runs WHERE state = 'running' ORDER BY lease_expires_at
+        """, r => new LeaseRow(r.GetString(0), r.GetGuid(1), r.GetString(2), r.IntOrNull(3), r.GetInt32(4), r.TimeAt(5)), ct);
+
+    public Task<List<QueueRow>> QueuesAsync(CancellationToken ct) => Sql.ListAsync(db, """
+        SELECT queue, count(*) FILTER (WHERE state = 'available'), count(*) FILTER (WHERE state = 'running'),
+               count(*) FILTER (WHERE state = 'failed')
+        FROM step_runs WHERE kind <> 'approval' GROUP BY queue ORDER BY queue
+        """, r => new QueueRow(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3)), ct);
+
+    public Task<List<AttemptListRow>> AttemptListAsync(string state, int limit, CancellationToken ct) => Sql.ListAsync(db, """
+        SELECT s.run_id, r.workflow_name, s.step_id, s.item_index, a.attempt, a.worker_id, a.started_at, a.ended_at, a.state, a.error
+        FROM attempts a JOIN step_runs s ON s.id = a.step_run_id JOIN runs r ON r.id = s.run_id
+        WHERE a.state = @state ORDER BY a.started_at DESC LIMIT @limit
+        """, r => new AttemptListRow(r.GetGuid(0), r.GetString(1), r.GetString(2), r.IntOrNull(3), r.GetInt32(4), r.StringOrNull(5), r.TimeAt(6),
+            r.TimeOrNull(7), r.GetString(8), r.StringOrNull(9)), ct, Sql.Text("state", state), new NpgsqlParameter("limit", limit));
+}

@@ -1,0 +1,40 @@
+using Npgsql;
+using Pipelines.Postgres.Sql;
+
+namespace Pipelines.Postgres.ActivityState;
+
+/// <summary>A recorded MLflow parent run whose pipeline run has ended: the record, and how the pipeline run ended.</summary>
+public sealed record EndedParentRun(string Key, string Value, string State, string? Error, DateTimeOffset FinalizedAt, string CreatedBy);
+
+/// <summary>
+/// The MLflow parent runs (recorded once per tracking server, pipeline run and experiment in activity_once) whose
+/// pipeline run has ended and that nobody has closed yet; closing one is recorded beside it, once.
+/// </summary>
+public sealed class PostgresParentRuns(NpgsqlDataSource db, TimeProvider? time = null)
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    /// <summary>Ended and not closed, oldest first; <paramref name="prefix"/> is <c>mlflow.parent_run/SERVER/</c>.</summary>
+    public async Task<IReadOnlyList<EndedParentRun>> EndedAsync(string prefix, int limit, CancellationToken ct = default)
+    {
+        await using var cmd = db.CreateCommand(SqlCatalog.Get("ParentRunsEnded"));
+        cmd.Parameters.AddWithValue("prefix", prefix);
+        cmd.Parameters.AddWithValue("prefix_like", prefix.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_") + "%");
+        cmd.Parameters.AddWithValue("limit", limit);
+        var result = new List<EndedParentRun>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+            result.Add(new EndedParentRun(r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
+                r.GetFieldValue<DateTimeOffset>(4), r.GetString(5)));
+        return result;
+    }
+
+    public async Task MarkClosedAsync(string key, string status, CancellationToken ct = default)
+    {
+        await using var cmd = db.CreateCommand(SqlCatalog.Get("ParentRunClosed"));
+        cmd.Parameters.AddWithValue("key", key);
+        cmd.Parameters.AddWithValue("status", status);
+        cmd.Parameters.AddWithValue("closed_at", _time.GetUtcNow());
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+}

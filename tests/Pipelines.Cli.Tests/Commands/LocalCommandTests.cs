@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Pipelines.Cli.Tests.Processes;
+using Pipelines.Postgres.Provisioning;
+using Pipelines.Testing;
+
+namespace Pipelines.Cli.Tests.Commands;
+
+/// <summary><c>pipelines local status|stop</c> on a private PostgreSQL provisioned by a real command in an empty state folder.</summary>
+public class LocalCommandTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void CreateDirectory()
+    {
+        _dir = Directory.CreateTempSubdirectory("pipelines-local-").FullName;
+        // As root the server runs as 'postgres', which must reach the state folder.
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(_dir, (UnixFileMode)0b111_101_101);
+    }
+
+    [TearDown]
+    public async Task StopAndDelete()
+    {
+        await new LocalPostgres(Path.Combine(_dir, ".pipelines")).StopIfRunningAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private Task<(int Code, string Output)> Cli(params string[] args) => CliProcess.RunAsync(new Dictionary<string, string>
+    {
+        ["PIPELINES_DB"] = "",
+        ["PIPELINES_CONFIG"] = Path.Combine(_dir, "pipelines.json"),
+        ["PIPELINES_HOME"] = "",
+    }, _dir, TimeSpan.FromSeconds(120), args);
+
+    [Test]
+    public async Task Status_ShowsTheServerACommandLeftRunning_AndStopStopsIt()
+    {
+        var (code, output) = await Cli("local", "status");
+        Assert.That(code, Is.EqualTo(ExitCodes.NotFound), output);
+        Assert.That(output, Does.Contain("no private PostgreSQL in " + Path.Combine(_dir, ".pipelines")));
+        Assert.That(Directory.Exists(Path.Combine(_dir, ".pipelines")), Is.False, "status creates nothing");
+
+        (code, output) = await Cli("runs", "list");
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), output);
+
+        (code, output) = await Cli("local", "status");
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), output);
+        Assert.That(output, Does.StartWith("running: PostgreSQL on 127.0.0.1:"));
+        var pid = int.Parse(System.Text.RegularExpressions.Regex.Match(output, @"process (\d+)").Groups[1].Value);
+        Assert.That(ProcessExists(pid), Is.True, "the process status names is the server's");
+
+        (code, output) = await Cli("local", "stop");
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), output);
+        Assert.That(output, Does.StartWith("stopped the private PostgreSQL"));
+        // pg_ctl returns when the server removed its pid file, a moment before the process is gone.
+        await Eventually.WaitAsync(() => Task.FromResult(ProcessExists(pid)), exists => !exists, TimeSpan.FromSeconds(60), $"server process {pid} to exit");
+
+        (code, output) = await Cli("local", "status");
+        Assert.That(code, Is.EqualTo(ExitCodes.NotFound), output);
+        Assert.That(output, Does.StartWith("stopped:"));
+
+        (code, output) = await Cli("local", "stop");
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), output);
+        Assert.That(output, Does.StartWith("no private PostgreSQL running"));
+    }
+
+    private static bool ProcessExists(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            // An exited child not yet reaped by its parent (a zombie) has stopped all the same.
+            var stat = File.Exists($"/proc/{pid}/stat") ? File.ReadAllText($"/proc/{pid}/stat") : "";
+            return !p.HasExited && !stat[(stat.LastIndexOf(')') + 1)..].TrimStart().StartsWith('Z');
+        }
+        catch (ArgumentException) { return false; }
+    }
+}

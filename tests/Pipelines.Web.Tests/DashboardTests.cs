@@ -1,0 +1,73 @@
+using System.Text.RegularExpressions;
+
+namespace Pipelines.Web.Tests;
+
+/// <summary>The jobs dashboard shows a killed worker's step being rescued by another worker.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class DashboardTests
+{
+    private WebServer _server = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+    [OneTimeSetUp]
+    public async Task Start()
+    {
+        _server = await WebServer.StartAsync();
+        (_playwright, _browser) = await Browser.LaunchAsync();
+    }
+
+    [OneTimeTearDown]
+    public async Task Stop()
+    {
+        if (_browser is not null) await _browser.DisposeAsync();
+        _playwright?.Dispose();
+        if (_server is not null) await _server.DisposeAsync();
+    }
+
+    [Test]
+    public async Task A_killed_workers_step_is_rescued_and_the_dashboard_shows_it()
+    {
+        using var admin = _server.Api("root", "admin", "operator");
+        using (var r = await admin.PostAsync("/api/v1/workflows", Json(new { name = "rescue", yaml = "name: rescue\nsteps:\n  - id: slow\n    uses: sleep@1\n    with: { ms: 15000 }\n    cache: false\n" })))
+            Assert.That((int)r.StatusCode, Is.EqualTo(201), await r.Content.ReadAsStringAsync());
+        var first = _server.StartWorker(concurrency: 1);
+        string runId;
+        using (var r = await admin.PostAsync("/api/v1/runs", Json(new { workflow = "rescue", @params = new { } })))
+        {
+            var body = await r.Content.ReadAsStringAsync();
+            Assert.That((int)r.StatusCode, Is.EqualTo(201), body);
+            runId = System.Text.Json.Nodes.JsonNode.Parse(body)!["id"]!.GetValue<string>();
+        }
+
+        var page = await Browser.AsUserAsync(_browser, _server, "olga", "operator");
+        await page.GotoAsync("/jobs");
+        // The first worker holds the step's lease.
+        var workers = page.GetByTestId("workers");
+        await Assertions.Expect(workers.GetByText(new Regex("slow.*attempt 1"))).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("running").GetByText("slow")).ToBeVisibleAsync();
+
+        // Killed without a chance to hand the lease back; a second worker (and leader) rescues the step as attempt 2.
+        first.KillHard();
+        var second = _server.StartWorker(concurrency: 1);
+        await Assertions.Expect(workers.GetByText(new Regex("slow.*attempt 2"))).ToBeVisibleAsync(new() { Timeout = 120_000 });
+        await Assertions.Expect(page.GetByTestId("running").Locator("tr", new() { HasText = "slow" }).Locator("td").Nth(2)).ToHaveTextAsync("2");
+        await Browser.ShotAsync(page, "dashboard");
+
+        // The run view lists both attempts: the lost one on the killed worker, the rescue on the other.
+        await page.GotoAsync($"/runs/{runId}?step=slow");
+        await Assertions.Expect(page.GetByTestId("run-state")).ToHaveTextAsync("succeeded", new() { Timeout = 120_000 });
+        var attempts = page.GetByTestId("step-detail").Locator("table tbody tr");
+        await Assertions.Expect(attempts).ToHaveCountAsync(2);
+        await Assertions.Expect(attempts.Nth(1)).ToContainTextAsync("succeeded");
+        var w1 = await attempts.Nth(0).Locator("td").Nth(2).InnerTextAsync();
+        var w2 = await attempts.Nth(1).Locator("td").Nth(2).InnerTextAsync();
+        Assert.That(w1, Is.Not.EqualTo(w2), "the rescue ran on another worker");
+        await Browser.ShotAsync(page, "run-rescued");
+        second.Terminate();
+    }
+
+    private static StringContent Json(object o) =>
+        new(System.Text.Json.JsonSerializer.Serialize(o), System.Text.Encoding.UTF8, "application/json");
+}

@@ -1,0 +1,3 @@
+global using NUnit.Framework;
+global using Microsoft.Playwright;
+global using Pipelines.Testing;
