@@ -47,6 +47,8 @@ param workerMemory string = '4Gi'
 @description('Seconds a worker lets in-flight steps finish on shutdown before handing them back; below the 60 s Container Apps allows.')
 param workerShutdownGraceSeconds int = 40
 
+@description('Set after the first deployment, once an operator API key for the workers (pipelines keys create --role operator) is stored in Key Vault as "pipelines-worker-token": the server\'s MLflow endpoint needs it for the workers\' tracking.')
+param workerTokenInKeyVault bool = false
 param oidcAuthority string = ''
 param oidcAudience string = ''
 param logRetentionDays int = 30
@@ -522,6 +524,15 @@ resource server 'Microsoft.App/containerApps@2024-10-02-preview' = {
   dependsOn: [acrPull, vaultReader, artifactsWriter]
 }
 
+var workerTokenSecret = workerTokenInKeyVault ? [
+  {
+    name: 'pipelines-worker-token'
+    keyVaultUrl: '${vault.properties.vaultUri}secrets/pipelines-worker-token'
+    identity: identity.id
+  }
+] : []
+var workerTokenEnv = workerTokenInKeyVault ? [{ name: 'MLFLOW_TRACKING_TOKEN', secretRef: 'pipelines-worker-token' }] : []
+
 resource worker 'Microsoft.App/containerApps@2024-10-02-preview' = {
   name: 'ca-${baseName}-worker'
   location: location
@@ -541,7 +552,7 @@ resource worker 'Microsoft.App/containerApps@2024-10-02-preview' = {
           identity: identity.id
         }
       ]
-      secrets: secrets
+      secrets: concat(secrets, workerTokenSecret)
     }
     template: {
       // Longer than the shutdown grace: the worker hands back its steps before it is killed.
@@ -559,7 +570,7 @@ resource worker 'Microsoft.App/containerApps@2024-10-02-preview' = {
             { name: 'PIPELINES_WORKER_CONCURRENCY', value: string(workerConcurrency) }
             { name: 'PIPELINES_SHUTDOWN_GRACE', value: '${workerShutdownGraceSeconds}s' }
             { name: 'MLFLOW_TRACKING_URI', value: 'https://${server.properties.configuration.ingress.fqdn}' }
-          ])
+          ], workerTokenEnv)
           volumeMounts: [
             { volumeName: 'state', mountPath: '/var/lib/pipelines' }
           ]

@@ -60,7 +60,8 @@ debian_image localhost/pipelines-build/node:20 trixie --include=ca-certificates,
 [ "${BASES_ONLY:-}" = 1 ] && exit 0
 
 . infra/image/podman-options.sh localhost/pipelines-build/debian:bookworm
-podman "${PODMAN_GLOBAL[@]}" build "${PODMAN_RUN[@]}" -f infra/Dockerfile -t "$tag" \
+# Docker format: the OCI image format has no HEALTHCHECK.
+podman "${PODMAN_GLOBAL[@]}" build "${PODMAN_RUN[@]}" --format docker -f infra/Dockerfile -t "$tag" \
   --build-arg SDK_IMAGE=localhost/pipelines-build/sdk:10.0 \
   --build-arg NODE_IMAGE=localhost/pipelines-build/node:20 \
   --build-arg BASE_IMAGE=localhost/pipelines-build/debian:bookworm \

@@ -10,7 +10,15 @@
 #   worker   --shutdown-grace $PIPELINES_SHUTDOWN_GRACE; --concurrency from PIPELINES_WORKER_CONCURRENCY;
 #            --queues from PIPELINES_QUEUES
 #   migrate  --wait $PIPELINES_MIGRATE_WAIT (default 120s: the database may still be starting)
+#
+# MLFLOW_TRACKING_TOKEN_FILE: read MLFLOW_TRACKING_TOKEN from this file when it is not set (a mounted secret, or the
+# key the compose bootstrap service writes).
 set -euo pipefail
+
+if [ -z "${MLFLOW_TRACKING_TOKEN:-}" ] && [ -n "${MLFLOW_TRACKING_TOKEN_FILE:-}" ] && [ -s "$MLFLOW_TRACKING_TOKEN_FILE" ]; then
+  MLFLOW_TRACKING_TOKEN=$(<"$MLFLOW_TRACKING_TOKEN_FILE")
+  export MLFLOW_TRACKING_TOKEN
+fi
 
 dll=${PIPELINES_DLL:-/app/pipelines.dll}
 command=${1:-server}

@@ -107,9 +107,11 @@ public partial class BicepTests
     {
         foreach (var app in Resources("Microsoft.App/containerApps"))
         {
-            var secrets = app["properties"]!["configuration"]!["secrets"]!;
-            Assert.That(secrets.ToJsonString(), Does.Contain("keyVaultUrl"));
-            Assert.That(secrets.ToJsonString(), Does.Not.Contain("\"value\""), "no secret values inline");
+            // An array, or (the workers': shared list plus the optional tracking-key secret) an ARM concat expression.
+            var node = app["properties"]!["configuration"]!["secrets"]!;
+            var secrets = node.GetValueKind() == System.Text.Json.JsonValueKind.String ? (string)node! : node.ToJsonString();
+            Assert.That(secrets, Does.Contain("keyVaultUrl"));
+            Assert.That(secrets, Does.Not.Contain("\"value\"").And.Not.Contain("'value'"), "no secret values inline");
             var env = app["properties"]!["template"]!["containers"]![0]!["env"]!.ToJsonString();
             Assert.That(env, Does.Contain("PIPELINES_ARTIFACTS").And.Contain("AZURE_CLIENT_ID"));
             Assert.That(env, Does.Not.Contain("AccountKey").And.Not.Contain("sig="));

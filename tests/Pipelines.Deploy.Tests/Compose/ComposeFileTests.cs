@@ -53,7 +53,7 @@ public class ComposeFileTests
     [Test]
     public void TheStack_HasPostgresAzuriteMigrationsServerAndTwoWorkers_AndMlflowOnlyInItsProfile()
     {
-        Assert.That(_services.Select(kv => kv.Key), Is.EquivalentTo(new[] { "postgres", "azurite", "migrate", "server", "worker-1", "worker-2", "mlflow" }));
+        Assert.That(_services.Select(kv => kv.Key), Is.EquivalentTo(new[] { "postgres", "azurite", "migrate", "bootstrap", "server", "worker-1", "worker-2", "mlflow" }));
         Assert.That(Service("mlflow")["profiles"]!.AsArray().Select(p => (string?)p), Is.EqualTo(new[] { "mlflow" }));
         foreach (var (name, service) in _services.Where(kv => kv.Key != "mlflow"))
             Assert.That(service!["profiles"], Is.Null, $"{name} starts by default");
@@ -83,8 +83,15 @@ public class ComposeFileTests
         Assert.That((string?)Service("migrate")["depends_on"]!["postgres"]!["condition"], Is.EqualTo("service_healthy"));
         Assert.That(Service("postgres")["healthcheck"], Is.Not.Null);
         Assert.That((string?)Service("migrate")["restart"], Is.EqualTo("no"));
-        foreach (var name in new[] { "server", "worker-1", "worker-2" })
+        foreach (var name in new[] { "server", "bootstrap" })
             Assert.That((string?)Service(name)["depends_on"]!["migrate"]!["condition"], Is.EqualTo("service_completed_successfully"), name);
+        // Workers start once the bootstrap has written their tracking key (after the migrations).
+        foreach (var name in new[] { "worker-1", "worker-2" })
+        {
+            Assert.That((string?)Service(name)["depends_on"]!["bootstrap"]!["condition"], Is.EqualTo("service_completed_successfully"), name);
+            Assert.That(Env(Service(name), "MLFLOW_TRACKING_TOKEN_FILE"), Does.StartWith("/var/lib/pipelines-shared/"), name);
+            Assert.That(Service(name)["volumes"]!.AsArray().Select(v => (string?)v), Does.Contain("keys:/var/lib/pipelines-shared:ro"), name);
+        }
     }
 
     [Test]
