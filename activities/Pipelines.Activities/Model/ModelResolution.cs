@@ -55,13 +55,37 @@ public static class ModelResolution
             ? await services.Artifacts.Registry.GetAsync(artifactId, ct)
             : null;
         if (record is null && version.Source is { } source) record = await services.Artifacts.Registry.FindAsync(source, ct);
-        if (record is null)
-            throw new ActivityException($"model {modelName} v{version.Version}: its source '{version.Source}' is not a Pipelines model artifact", retryable: false);
+        if (record is null) return await FromMlflowAsync(context, tracking, version, lineageName, ct);
         var zip = await ArtifactRefs.LocalFileAsync(context, record, lineageName, ct);
         var dir = Path.Combine(services.WorkDirectory(context), lineageName);
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         ZipFile.ExtractToDirectory(zip, dir);
         return new ResolvedModel(modelName, version.Version, dir, ArtifactRefs.ToJson(record));
+    }
+
+    /// <summary>
+    /// A version that is not a Pipelines artifact (e.g. logged from a notebook with <c>mlflow.xgboost.log_model</c>):
+    /// its model directory is downloaded from the tracking server into this attempt's folder.
+    /// </summary>
+    private static async Task<ResolvedModel> FromMlflowAsync(ActivityContext context, Pipelines.Tracking.Pipeline.PipelineTracking tracking,
+        ModelVersion version, string lineageName, CancellationToken ct)
+    {
+        var source = version.Source ?? throw new ActivityException($"model {version.Name} v{version.Version} has no source", retryable: false);
+        var dir = Path.Combine(ActivityServices.From(context).WorkDirectory(context), lineageName);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        try
+        {
+            var uri = await tracking.ModelSourceUriAsync(source, ct);
+            await tracking.DownloadDirectoryAsync(uri, dir, ct);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new ActivityException($"model {version.Name} v{version.Version}: {e.Message}", retryable: false, e);
+        }
+        if (!File.Exists(Path.Combine(dir, Pipelines.Ml.Packaging.MlflowModel.MLmodelFile)))
+            throw new ActivityException($"model {version.Name} v{version.Version}: its source '{source}' holds no MLmodel file", retryable: false);
+        context.Log.Write($"model {version.Name} v{version.Version} is not a Pipelines artifact: downloaded from MLflow ({source})");
+        return new ResolvedModel(version.Name, version.Version, dir, new JsonObject { ["mlflow_source"] = source, ["run_id"] = version.RunId });
     }
 
     public static Column Strings(IEnumerable<string?> values)

@@ -33,7 +33,10 @@ public sealed class PromoteActivity : IActivity
             .Optional("previous_champion", SchemaBuilder.String())
             .Build());
 
-    public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct)
+    public Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct) =>
+        TrackingFaults.RunAsync(context, () => PromoteAsync(context, ct), ct);
+
+    private static async Task<ActivityResult> PromoteAsync(ActivityContext context, CancellationToken ct)
     {
         var services = ActivityServices.From(context);
         var tracking = services.Tracking ?? throw new ActivityException("promote needs MLflow tracking, but this worker has none", retryable: false);

@@ -165,11 +165,46 @@ public static class MlflowModel
             return MlNetModelDirectory.Load(directory, (YamlMappingNode)mlnet, meta, FeaturePipeline.Load(Path.Combine(directory, Scalar(meta, "feature_pipeline") ?? PipelineFile)));
         if (!flavors.Children.TryGetValue("xgboost", out var xgbNode)) throw new InvalidDataException($"'{path}' has neither an xgboost nor a {MlNetModelDirectory.Flavor} flavor");
         var data = Scalar((YamlMappingNode)xgbNode, "data") ?? throw new InvalidDataException($"'{path}': the xgboost flavor names no model file");
-        var pipeline = FeaturePipeline.Load(Path.Combine(directory, Scalar(meta, "feature_pipeline") ?? PipelineFile));
+        var pipelineFile = Path.Combine(directory, Scalar(meta, "feature_pipeline") ?? PipelineFile);
+        if (!File.Exists(pipelineFile))
+            return LoadForeign(path, root, Path.Combine(directory, data), Scalar((YamlMappingNode)xgbNode, "xgb_version"), threads);
+        var pipeline = FeaturePipeline.Load(pipelineFile);
         var task = Enum.Parse<TaskKind>(Scalar(meta, "task") ?? nameof(TaskKind.BinaryClassification));
         var classes = int.Parse(Scalar(meta, "class_count") ?? "2", CultureInfo.InvariantCulture);
         var model = XGBoostModel.Load(Path.Combine(directory, data), task, classes, threads);
         return new PackagedModel(model, pipeline, Scalar((YamlMappingNode)xgbNode, "xgb_version"));
+    }
+
+    /// <summary>
+    /// An xgboost-flavor model logged by MLflow itself (e.g. <c>mlflow.xgboost.log_model</c> in a notebook): no
+    /// feature pipeline, so the features are the signature's input columns, in order, taken as numbers (as
+    /// <c>xgboost.DMatrix(df)</c> takes them); the task follows the booster's objective.
+    /// </summary>
+    private static PackagedModel LoadForeign(string mlmodel, YamlMappingNode root, string modelFile, string? xgbVersion, int threads)
+    {
+        var signature = root.Children.TryGetValue("signature", out var s) && s is YamlMappingNode sig
+                        && sig.Children.TryGetValue("inputs", out var i) && i is YamlScalarNode inputs && inputs.Value is { Length: > 0 } json
+            ? JsonNode.Parse(json) as JsonArray
+            : null;
+        var names = signature?.Select(c => c?["name"]?.GetValue<string>()).ToList();
+        if (names is null || names.Count == 0 || names.Any(n => n is null))
+            throw new InvalidDataException($"'{mlmodel}' has no feature pipeline and no signature with named input columns: the model's features are unknown");
+        var booster = Booster.Load(modelFile);
+        var config = booster.Configuration();
+        var objective = config["learner"]?["objective"]?["name"]?.GetValue<string>() ?? "";
+        var classCount = int.TryParse(config["learner"]?["learner_model_param"]?["num_class"]?.GetValue<string>(), out var k) ? k : 0;
+        booster.Dispose();
+        var task = objective.StartsWith("binary:", StringComparison.Ordinal) ? TaskKind.BinaryClassification
+            : objective.StartsWith("multi:", StringComparison.Ordinal) ? TaskKind.MulticlassClassification
+            : TaskKind.Regression;
+        var pipeline = new FeaturePipeline
+        {
+            Fitted = true,
+            Inputs = names.Select(n => new InputColumn(n!, "number")).ToList(),
+            Features = names.Select(n => n!).ToList(),
+        };
+        var model = XGBoostModel.Load(modelFile, task, task == TaskKind.BinaryClassification ? 2 : classCount, threads);
+        return new PackagedModel(model, pipeline, xgbVersion);
     }
 }
 

@@ -170,6 +170,47 @@ public sealed class PipelineTracking(IMlflowClient client, TimeProvider? time = 
         }
     }
 
+    /// <summary>
+    /// The artifact URI a model version's source names: <c>runs:/RUN/PATH</c> through the run's artifact root, an
+    /// <c>mlflow-artifacts:</c> URI as it is. Other sources (a local path, <c>models:/</c>) cannot be fetched here.
+    /// </summary>
+    public async Task<string> ModelSourceUriAsync(string source, CancellationToken ct = default)
+    {
+        if (source.StartsWith("runs:/", StringComparison.Ordinal))
+        {
+            var rest = source["runs:/".Length..].TrimStart('/');
+            var slash = rest.IndexOf('/');
+            var runId = slash < 0 ? rest : rest[..slash];
+            var path = slash < 0 ? "" : rest[(slash + 1)..].Trim('/');
+            var run = await client.GetRunAsync(runId, ct);
+            var root = run.Info.ArtifactUri ?? throw new InvalidOperationException($"run {runId} has no artifact URI");
+            return path.Length == 0 ? root : $"{root.TrimEnd('/')}/{path}";
+        }
+        if (source.StartsWith("mlflow-artifacts:", StringComparison.Ordinal)) return source;
+        throw new NotSupportedException($"model source '{source}' is neither a runs:/ nor an mlflow-artifacts: URI, so it cannot be downloaded through the tracking server");
+    }
+
+    /// <summary>Downloads every file below <paramref name="artifactUri"/> into <paramref name="directory"/>, keeping the layout.</summary>
+    public async Task DownloadDirectoryAsync(string artifactUri, string directory, CancellationToken ct = default)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var entry in await client.ListArtifactsAsync(artifactUri, ct: ct))
+        {
+            // The proxy lists names relative to the listed folder (MLflow's mlflow-artifacts list does too).
+            var name = entry.Path.Split('/')[^1];
+            if (name is "" or "." or ".." || name.Contains('\\')) throw new InvalidDataException($"artifact listing of '{artifactUri}' has an unsafe name '{entry.Path}'");
+            var child = $"{artifactUri.TrimEnd('/')}/{name}";
+            if (entry.IsDir)
+            {
+                await DownloadDirectoryAsync(child, Path.Combine(directory, name), ct);
+                continue;
+            }
+            await using var source = await client.DownloadArtifactAsync(artifactUri, name, ct);
+            await using var target = File.Create(Path.Combine(directory, name));
+            await source.CopyToAsync(target, ct);
+        }
+    }
+
     public async Task FinishAsync(TrackedRun run, string status = RunStatus.Finished, CancellationToken ct = default) =>
         await client.UpdateRunAsync(run.RunId, status, Now, ct: ct);
 

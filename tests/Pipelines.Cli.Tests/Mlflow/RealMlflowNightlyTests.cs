@@ -110,4 +110,52 @@ public class RealMlflowNightlyTests
             Directory.Delete(home, recursive: true);
         }
     }
+
+    /// <summary>
+    /// The other direction: a model trained and registered from Python with the xgboost flavor is what the shipped
+    /// scoring workflow scores (<c>models:/NAME@champion</c>, features from its signature), with Python's numbers.
+    /// </summary>
+    [Test]
+    public async Task Scoring_UsesAModelLoggedFromPython_AndPredictsAsPythonDoes()
+    {
+        var mlflow = await RealMlflow.SharedAsync();
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        var home = Directory.CreateTempSubdirectory("pipelines-home-").FullName;
+        try
+        {
+            var model = "notebook-adult-" + Guid.NewGuid().ToString("N")[..8];
+            var data = Path.Combine(Repo, "workflows", "data", "adult");
+            var reference = Path.Combine(home, "python.json");
+            await mlflow.PythonAsync(Path.Combine(AppContext.BaseDirectory, "Mlflow", "log_python_model.py"),
+                [Path.Combine(data, "adult.data"), Path.Combine(data, "adult.test"), model, reference]);
+            var python = JsonNode.Parse(await File.ReadAllTextAsync(reference))!;
+
+            var env = new Dictionary<string, string> { ["PIPELINES_HOME"] = home, ["MLFLOW_TRACKING_URI"] = mlflow.Uri };
+            var (code, output) = await CliProcess.RunAsync(env, Repo, TimeSpan.FromMinutes(5), "run", Workflow("adult-income-scoring.yaml"),
+                "-p", "partitions=2", "-p", $"model_name={model}", "--db", db.ConnectionString);
+            Assert.That(code, Is.EqualTo(0), output);
+            var scoring = WorkflowDb.RunId(output);
+            var expected = python["predictions"]!.AsArray().Select(p => p!.GetValue<double>()).ToArray();
+            var scored = new Dictionary<long, (double Value, string Version)>();
+            foreach (var uri in await WorkflowDb.StringsAsync(db, """
+                         SELECT a.uri FROM artifacts a JOIN step_runs s ON s.id = a.step_run_id
+                         WHERE s.run_id = @run AND s.step_id = 'score' AND a.name LIKE 'predictions-%' AND s.state = 'succeeded'
+                         """, ("run", scoring)))
+            {
+                var (ps, pb) = DataFile.Open(WorkflowDb.LocalPath(uri));
+                var part = Table.Concat(ps, pb);
+                for (var i = 0; i < part.RowCount; i++)
+                    scored[(long)part["row"].GetValue(i)!] = ((double)part["prediction"].GetValue(i)!, part["model_version"].Format(i)!);
+            }
+            Assert.That(scored.Keys.Order(), Is.EqualTo(Enumerable.Range(0, expected.Length).Select(i => (long)i)), "every holdout row scored once");
+            Assert.That(scored.Values.Select(v => v.Version).Distinct(), Is.EqualTo(new[] { python["version"]!.GetValue<string>() }));
+            var maxDiff = scored.Max(kv => Math.Abs(kv.Value.Value - expected[kv.Key]));
+            TestContext.Out.WriteLine($"{expected.Length} rows, max abs difference {maxDiff:G3}");
+            Assert.That(maxDiff, Is.LessThanOrEqualTo(1e-6), "Pipelines' batch scoring vs mlflow.pyfunc in Python");
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
 }
