@@ -43,7 +43,13 @@ ensure_test_prerequisites() {
     apt_install python3-xgboost python3-yaml || { echo "could not install python3-xgboost" >&2; exit 1; }
   fi
   ensure_mlflow_server
-  # Node packages the tests need: Azurite only (DuckDB is in process through the DuckDB.NET NuGet package).
+  ensure_test_node_packages
+  ensure_web_ui
+  ensure_deploy_prerequisites
+}
+
+# Node packages the tests need: Azurite only (DuckDB is in process through the DuckDB.NET NuGet package).
+ensure_test_node_packages() {
   # Install when any dependency named in package.json is missing (a new one may have been added since).
   if [ -f tests/node/package.json ] && ! node -e '
       const deps = Object.keys(require("./tests/node/package.json").dependencies || {});
@@ -55,8 +61,6 @@ ensure_test_prerequisites() {
     npm install --prefix tests/node --no-package-lock --no-audit --no-fund --loglevel=error \
       || { echo "npm install in tests/node failed" >&2; exit 1; }
   fi
-  ensure_web_ui
-  ensure_deploy_prerequisites
 }
 
 # ---- deploy (issue 17): what tests/Pipelines.Deploy.Tests runs ----
