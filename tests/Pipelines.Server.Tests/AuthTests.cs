@@ -169,6 +169,64 @@ public class AuthTests
     }
 
     [Test]
+    public async Task ApiKeyUse_IsRecorded_WithoutAWritePerRequest()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        var keys = new Pipelines.Api.Data.KeyStore(server.Database.DataSource, TimeProvider.System);
+        var (info, key) = await keys.CreateAsync("busy", [Pipelines.Api.Domain.Role.Viewer], null, "root", CancellationToken.None);
+        using var client = server.Client(key);
+        using (var first = await client.GetAsync("/api/v1/runs"))
+            Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var row = $"SELECT {{0}} FROM api_keys WHERE id = '{info.Id}'";
+        var usedAt = await server.Database.ScalarAsync<DateTime>(string.Format(row, "last_used_at"));
+        // xmin changes with every update of the row: unchanged means no request after the first wrote to it.
+        var version = await server.Database.ScalarAsync<string>(string.Format(row, "xmin::text"));
+        for (var i = 0; i < 10; i++)
+        {
+            using var again = await client.GetAsync("/api/v1/runs");
+            Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+        Assert.That(await server.Database.ScalarAsync<string>(string.Format(row, "xmin::text")), Is.EqualTo(version));
+        Assert.That(await server.Database.ScalarAsync<DateTime>(string.Format(row, "last_used_at")), Is.EqualTo(usedAt));
+
+        // Once the stored use is older than the resolution, the next request records it again.
+        await server.Database.ExecAsync($"UPDATE api_keys SET last_used_at = now() - interval '2 minutes' WHERE id = '{info.Id}'");
+        using (var later = await client.GetAsync("/api/v1/runs"))
+            Assert.That(later.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var listed = JsonNode.Parse(await (await server.As("root", "admin").GetAsync("/api/v1/keys")).Content.ReadAsStringAsync())!;
+        var lastUsed = listed["items"]!.AsArray().Single(k => k!["id"]!.GetValue<string>() == info.Id.ToString())!["lastUsedAt"]!.GetValue<DateTimeOffset>();
+        Assert.That(DateTimeOffset.UtcNow - lastUsed, Is.LessThan(TimeSpan.FromMinutes(1)));
+    }
+
+    [Test]
+    public async Task AValidKey_FromAThrottledAddress_IsRefused()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        var keys = new Pipelines.Api.Data.KeyStore(server.Database.DataSource, TimeProvider.System);
+        var (info, key) = await keys.CreateAsync("good", [Pipelines.Api.Domain.Role.Viewer], null, "root", CancellationToken.None);
+        using (var guesser = server.Client("pk_guessguessguessguessguessguessguess"))
+            for (var i = 0; i < 30; i++)
+            {
+                using var response = await guesser.GetAsync("/api/v1/runs");
+                if (response.StatusCode == HttpStatusCode.TooManyRequests) break;
+            }
+        using var client = server.Client(key);
+        using var refused = await client.GetAsync("/api/v1/runs");
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests), "the address is throttled whatever key it presents");
+        Assert.That(await server.Database.ScalarAsync<bool>($"SELECT last_used_at IS NULL FROM api_keys WHERE id = '{info.Id}'"), Is.True,
+            "a refused request does not count as a use of the key");
+    }
+
+    [Test]
+    public void ApiKeyUse_IsWrittenAtMostOncePerResolution()
+    {
+        var now = DateTimeOffset.Parse("2026-12-05T12:00:00Z");
+        Assert.That(Pipelines.Api.Domain.ApiKeyUse.ShouldRecord(null, now), Is.True);
+        Assert.That(Pipelines.Api.Domain.ApiKeyUse.ShouldRecord(now.AddSeconds(-59), now), Is.False);
+        Assert.That(Pipelines.Api.Domain.ApiKeyUse.ShouldRecord(now.AddSeconds(-60), now), Is.True);
+    }
+
+    [Test]
     public void LocalMode_IsRefusedOnNonLoopbackAddresses()
     {
         foreach (var url in new[] { "http://0.0.0.0:8080", "http://*:8080", "http://+:8080", "http://192.168.1.10:8080", "http://[::]:8080", "http://example.com:80" })

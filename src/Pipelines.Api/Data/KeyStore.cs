@@ -6,6 +6,9 @@ namespace Pipelines.Api.Data;
 public sealed record ApiKeyInfo(Guid Id, string Name, IReadOnlyList<string> Roles, string CreatedBy, DateTimeOffset CreatedAt,
     DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, string? RevokedBy, DateTimeOffset? LastUsedAt);
 
+/// <summary>An API-key request's checks: the address's throttle (when blocked) and the valid key, if any.</summary>
+public sealed record KeyCheck(DateTimeOffset? ThrottledUntil, ApiKeyInfo? Key);
+
 public sealed record Session(string User, IReadOnlyList<Role> Roles, string CsrfToken, DateTimeOffset ExpiresAt);
 
 /// <summary>API keys and browser sessions. Secrets are compared by their SHA-256 only.</summary>
@@ -28,14 +31,37 @@ public sealed class KeyStore(NpgsqlDataSource db, TimeProvider time)
     }
 
     /// <summary>The key's owner and roles when the key exists, is not revoked and has not expired; else null.</summary>
-    public async Task<ApiKeyInfo?> VerifyAsync(string key, CancellationToken ct)
+    public async Task<ApiKeyInfo?> VerifyAsync(string key, CancellationToken ct) => (await CheckKeyAsync(null, key, ct)).Key;
+
+    /// <summary>
+    /// What an API-key request needs, read in one round trip: whether the client's address is throttled and the key
+    /// (null when unknown, revoked or expired). A throttled caller is refused before its key counts as used; otherwise
+    /// the use is written back at most once per <see cref="ApiKeyUse.Resolution"/>, so a busy key costs no write per request.
+    /// </summary>
+    public async Task<KeyCheck> CheckKeyAsync(string? client, string key, CancellationToken ct)
     {
+        var now = Now;
         var rows = await Sql.ListAsync(db, """
-            UPDATE api_keys SET last_used_at = @now
-            WHERE hash = @hash AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @now)
-            RETURNING id, name, roles, created_by, created_at, expires_at, revoked_at, revoked_by, last_used_at
-            """, Read, ct, new NpgsqlParameter("hash", ApiKeyFormat.Hash(key)), Sql.Time("now", Now));
-        return rows.SingleOrDefault();
+            SELECT f.failures, f.last_at,
+                   k.id, k.name, k.roles, k.created_by, k.created_at, k.expires_at, k.revoked_at, k.revoked_by, k.last_used_at
+            FROM (SELECT 1) AS one
+            LEFT JOIN login_failures f ON f.client = @client
+            LEFT JOIN api_keys k ON k.hash = @hash AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > @now)
+            """, r => (Throttle: r.IsDBNull(0) ? ((int, DateTimeOffset)?)null : (r.GetInt32(0), r.TimeAt(1)), Key: r.IsDBNull(2) ? null : Read(r, 2)),
+            ct, Sql.Text("client", client), new NpgsqlParameter("hash", ApiKeyFormat.Hash(key)), Sql.Time("now", now));
+        var (throttle, info) = rows.Single();
+        if (throttle is var (failures, lastAt) && LoginThrottle.BlockedUntil(failures, lastAt, now) is { } until)
+            return new KeyCheck(until, null);
+        if (info is not null && ApiKeyUse.ShouldRecord(info.LastUsedAt, now))
+        {
+            // Guarded so that concurrent first uses within the same minute write once.
+            await Sql.ExecAsync(db, """
+                UPDATE api_keys SET last_used_at = @now
+                WHERE id = @id AND (last_used_at IS NULL OR last_used_at <= @now - @resolution)
+                """, ct, Sql.Uuid("id", info.Id), Sql.Time("now", now), new NpgsqlParameter("resolution", ApiKeyUse.Resolution));
+            info = info with { LastUsedAt = now };
+        }
+        return new KeyCheck(null, info);
     }
 
     public Task<List<ApiKeyInfo>> ListAsync(CancellationToken ct) => Sql.ListAsync(db,
@@ -50,8 +76,10 @@ public sealed class KeyStore(NpgsqlDataSource db, TimeProvider time)
     public async Task<bool> ExistsAsync(Guid id, CancellationToken ct) =>
         (await Sql.ListAsync(db, "SELECT 1 FROM api_keys WHERE id = @id", _ => 1, ct, Sql.Uuid("id", id))).Count == 1;
 
-    private static ApiKeyInfo Read(NpgsqlDataReader r) => new(r.GetGuid(0), r.GetString(1), r.GetFieldValue<string[]>(2), r.GetString(3),
-        r.TimeAt(4), r.TimeOrNull(5), r.TimeOrNull(6), r.StringOrNull(7), r.TimeOrNull(8));
+    private static ApiKeyInfo Read(NpgsqlDataReader r) => Read(r, 0);
+
+    private static ApiKeyInfo Read(NpgsqlDataReader r, int at) => new(r.GetGuid(at), r.GetString(at + 1), r.GetFieldValue<string[]>(at + 2),
+        r.GetString(at + 3), r.TimeAt(at + 4), r.TimeOrNull(at + 5), r.TimeOrNull(at + 6), r.StringOrNull(at + 7), r.TimeOrNull(at + 8));
 
     /// <summary>Starts a browser session; returns the cookie token (kept only as a hash).</summary>
     public async Task<(string Token, Session Session)> StartSessionAsync(string user, IReadOnlyList<Role> roles, TimeSpan lifetime, CancellationToken ct)

@@ -21,3 +21,15 @@ public static class ApiKeyFormat
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
+
+/// <summary>
+/// When a key's use is written back. Writing <c>last_used_at</c> on every request turned each authenticated request
+/// into a row update (WAL, a row lock every request with that key queues on); to the people reading the key list a
+/// minute's precision is as useful, so a use is recorded only when the stored one is older than that.
+/// </summary>
+public static class ApiKeyUse
+{
+    public static readonly TimeSpan Resolution = TimeSpan.FromMinutes(1);
+
+    public static bool ShouldRecord(DateTimeOffset? lastUsed, DateTimeOffset now) => lastUsed is not { } last || now - last >= Resolution;
+}
