@@ -13,7 +13,7 @@ namespace Pipelines.Postgres.Migrations;
 public static class Migrator
 {
     // Arbitrary but fixed: every Pipelines process agrees on it.
-    private const long LockKey = 0x5049_5045_4D49_4752; // "PIPEMIGR"
+    public const long LockKey = 0x5049_5045_4D49_4752; // "PIPEMIGR"
 
     public sealed record Migration(int Version, string Name, string Sql)
     {
@@ -25,6 +25,9 @@ public static class Migrator
     public static async Task<IReadOnlyList<Migration>> ApplyAsync(NpgsqlDataSource db, CancellationToken ct = default)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
+        // Nearly always the schema is current: confirm that with one read and no lock, so that short commands do not
+        // queue behind a running migration's lock or pay for three statements. Anything else takes the locked path.
+        if (await IsCurrentAsync(conn, ct)) return [];
         await Exec(conn, $"SELECT pg_advisory_lock({LockKey})", ct);
         try
         {
@@ -71,6 +74,26 @@ public static class Migrator
             await Exec(conn, $"SELECT pg_advisory_unlock({LockKey})", CancellationToken.None);
         }
     }
+
+    private static async Task<bool> IsCurrentAsync(NpgsqlConnection conn, CancellationToken ct)
+    {
+        var applied = new Dictionary<int, string>();
+        try
+        {
+            await using var cmd = new NpgsqlCommand("SELECT version, checksum FROM schema_migrations", conn);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) applied[reader.GetInt32(0)] = reader.GetString(1);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return false;
+        }
+        return IsCurrent(applied, All);
+    }
+
+    /// <summary>True when exactly the known migrations are applied, each with its current text.</summary>
+    public static bool IsCurrent(IReadOnlyDictionary<int, string> applied, IReadOnlyList<Migration> known) =>
+        applied.Count == known.Count && known.All(m => applied.TryGetValue(m.Version, out var checksum) && checksum == m.Checksum);
 
     private static async Task Exec(NpgsqlConnection conn, string sql, CancellationToken ct)
     {

@@ -64,6 +64,40 @@ public class LocalCommandTests
         Assert.That(output, Does.StartWith("no private PostgreSQL running"));
     }
 
+    [Test]
+    public async Task ACommandAfterStop_StartsTheServerAgain()
+    {
+        var (code, output) = await Cli("runs", "list");
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), output);
+        var dataDir = Path.Combine(_dir, ".pipelines", "postgres", "data");
+        Assert.That(File.Exists(Path.Combine(dataDir, "postmaster.pid")), Is.True);
+
+        (code, output) = await Cli("local", "stop");
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), output);
+        // Later commands trust postmaster.pid to skip pg_ctl; without it they must start the server, not fail to connect.
+        (code, output) = await Cli("runs", "list");
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), output);
+        (code, output) = await Cli("local", "status");
+        Assert.That(output, Does.StartWith("running: PostgreSQL on 127.0.0.1:"));
+    }
+
+    [Test]
+    public void PostmasterFile_IsTrustedOnlyForALiveServerOnThePort()
+    {
+        var lines = new[] { "4242", "/data", "1733400000", "5432", "", "127.0.0.1", "  1234  5678", "ready   " };
+        Assert.That(PostmasterFile.Parse(lines), Is.EqualTo(new PostmasterFile.State(4242, 5432, true)));
+        Assert.That(PostmasterFile.Parse([.. lines[..7], "starting"])!.Ready, Is.False);
+        Assert.That(PostmasterFile.Parse(lines[..4]), Is.Null, "a file cut short (server starting) is not trusted");
+
+        // A stale file whose process id now belongs to another program (here: this test process).
+        var dir = Path.Combine(_dir, "data");
+        Directory.CreateDirectory(dir);
+        lines[0] = Environment.ProcessId.ToString();
+        File.WriteAllLines(Path.Combine(dir, "postmaster.pid"), lines);
+        Assert.That(PostmasterFile.IsReady(dir, 5432), Is.False);
+        Assert.That(PostmasterFile.IsReady(Path.Combine(_dir, "missing"), 5432), Is.False);
+    }
+
     private static bool ProcessExists(int pid)
     {
         try

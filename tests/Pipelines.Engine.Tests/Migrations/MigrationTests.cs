@@ -27,4 +27,36 @@ public class MigrationTests
         var ex = Assert.ThrowsAsync<InvalidOperationException>(() => Migrator.ApplyAsync(db.DataSource));
         Assert.That(ex!.Message, Does.Contain("was changed after it was applied"));
     }
+
+    [Test]
+    public async Task ACurrentSchema_IsConfirmedWithoutWaitingForTheMigrationLock()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        await using var holder = await db.DataSource.OpenConnectionAsync();
+        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({Migrator.LockKey})", holder))
+            await take.ExecuteNonQueryAsync();
+        // Before, every process queued on this lock even with nothing to apply; a held lock would cancel this.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        Assert.That(await Migrator.ApplyAsync(db.DataSource, timeout.Token), Is.Empty);
+    }
+
+    [Test]
+    public async Task ADatabaseNewerThanTheProgram_IsRefused()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        await db.ExecAsync("INSERT INTO schema_migrations(version, name, checksum) VALUES (9999, 'future', 'x')");
+        var ex = Assert.ThrowsAsync<InvalidOperationException>(() => Migrator.ApplyAsync(db.DataSource));
+        Assert.That(ex!.Message, Does.Contain("newer than this program knows"));
+    }
+
+    [Test]
+    public void IsCurrent_NeedsExactlyTheKnownMigrationsWithTheirText()
+    {
+        var known = Migrator.All;
+        var applied = known.ToDictionary(m => m.Version, m => m.Checksum);
+        Assert.That(Migrator.IsCurrent(applied, known), Is.True);
+        Assert.That(Migrator.IsCurrent(applied.Where(a => a.Key != known[^1].Version).ToDictionary(), known), Is.False, "one missing");
+        Assert.That(Migrator.IsCurrent(new Dictionary<int, string>(applied) { [known[0].Version] = "changed" }, known), Is.False, "one changed");
+        Assert.That(Migrator.IsCurrent(new Dictionary<int, string>(applied) { [9999] = "x" }, known), Is.False, "one unknown");
+    }
 }
