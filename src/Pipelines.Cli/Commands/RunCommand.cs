@@ -6,6 +6,7 @@ using Pipelines.Core.Definitions;
 using Pipelines.Core.Validation;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Storage;
+using Pipelines.Engine.Leadership;
 using Pipelines.Engine.Workers;
 using Spectre.Console;
 
@@ -38,10 +39,9 @@ public static class RunCommand
             var definition = WorkflowValidator.Load(path, registry);
             var parameters = ParameterBinder.Bind(definition, ParseParams(parse.GetValue(param) ?? []));
             await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct, registry);
-            var runId = await engine.Store.SubmitRunAsync(new SubmitRun(definition, parameters, parse.GetValue(user)!), ct);
             if (parse.GetValue(noWait))
             {
-                Console.WriteLine(runId);
+                Console.WriteLine(await engine.Store.SubmitRunAsync(new SubmitRun(definition, parameters, parse.GetValue(user)!), ct));
                 return ExitCodes.Ok;
             }
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -49,10 +49,14 @@ public static class RunCommand
             Task? processing = null;
             await using var mlflow = await EmbeddedTracking.StartIfNotConfiguredAsync(engine, ct);
             if (parse.GetValue(workers) > 0)
-                processing = await engine.StartProcessingAsync(new WorkerOptions { Concurrency = parse.GetValue(workers) }, TimeSpan.FromMilliseconds(500),
+                processing = await engine.StartProcessingAsync(new WorkerOptions { Concurrency = parse.GetValue(workers) }, LeaderService.DefaultInterval,
                     m => { lock (logs) logs.Add(m); }, stop.Token);
             try
             {
+                // Submitted only now that this process's worker is listening (StartProcessingAsync returns after LISTEN):
+                // submitted earlier, the first step's wake-up could come before anyone listened, and the run would
+                // wait for the next poll.
+                var runId = await engine.Store.SubmitRunAsync(new SubmitRun(definition, parameters, parse.GetValue(user)!), ct);
                 var final = await ProgressView.FollowAsync(engine, runId, parse.GetValue(user)!, parse.GetValue(autoApprove), ct);
                 // Before this process (and the endpoint it may host) exits: the MLflow parent run ends with the run.
                 // A tracking server that is down must not turn a finished run into an error: the leader retries later.

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Pipelines.Api.Hosting;
 using Pipelines.Cli.Hosting;
 using Pipelines.Core.Definitions;
+using Pipelines.Engine.Leadership;
 using Pipelines.Engine.Workers;
 
 namespace Pipelines.Cli.Commands;
@@ -68,7 +69,7 @@ public static class ServerCommand
             Task? processing = null;
             await using var mlflow = parse.GetValue(workers) > 0 ? await EmbeddedTracking.StartIfNotConfiguredAsync(engine, ct) : null;
             if (parse.GetValue(workers) > 0)
-                processing = await engine.StartProcessingAsync(new WorkerOptions { Concurrency = parse.GetValue(workers) }, TimeSpan.FromSeconds(1),
+                processing = await engine.StartProcessingAsync(new WorkerOptions { Concurrency = parse.GetValue(workers) }, LeaderService.DefaultInterval,
                     m => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {m}"), stop.Token);
             try { await Task.Delay(Timeout.Infinite, stop.Token); }
             catch (OperationCanceledException) { }

@@ -14,10 +14,10 @@ public static class WorkerCommand
     {
         var queues = new Option<string>("--queues") { Description = "Comma-separated queues to take jobs from.", DefaultValueFactory = _ => "default" };
         var concurrency = new Option<int>("--concurrency") { Description = "Jobs run at once.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var lease = new Option<string>("--lease") { Description = "Lease duration (e.g. 30s).", DefaultValueFactory = _ => "30s" };
-        var heartbeat = new Option<string>("--heartbeat") { Description = "Heartbeat interval (e.g. 5s).", DefaultValueFactory = _ => "5s" };
+        var lease = new Option<string>("--lease") { Description = "Lease duration (e.g. 30s): a killed worker's step runs again about this long after.", DefaultValueFactory = _ => "4s" };
+        var heartbeat = new Option<string>("--heartbeat") { Description = "Heartbeat interval (e.g. 5s); shorter than the lease.", DefaultValueFactory = _ => "1s" };
         var poll = new Option<string>("--poll") { Description = "Polling fallback interval.", DefaultValueFactory = _ => "1s" };
-        var leaderInterval = new Option<string>("--leader-interval") { Description = "How often the leader sweeps.", DefaultValueFactory = _ => "1s" };
+        var leaderInterval = new Option<string>("--leader-interval") { Description = "How often the leader sweeps.", DefaultValueFactory = _ => "500ms" };
         var grace = new Option<string>("--shutdown-grace") { Description = "On SIGTERM, how long in-flight steps may finish before being handed back.", DefaultValueFactory = _ => "10s" };
         var workflows = new Option<string[]>("--workflows") { Description = "Workflow files or folders whose schedules this process registers at start." };
         var db = CommonOptions.Database();

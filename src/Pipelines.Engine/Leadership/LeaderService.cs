@@ -13,6 +13,9 @@ namespace Pipelines.Engine.Leadership;
 public sealed class LeaderService(ILeaderElection election, IMaintenance maintenance, TimeSpan interval, ILogger? log = null,
     IReadOnlyList<ILeaderSweep>? sweeps = null)
 {
+    /// <summary>How often the leader sweeps by default: expired leases are found at most this long after they ran out.</summary>
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromMilliseconds(500);
+
     private readonly ILogger _log = log ?? NullLogger.Instance;
     private readonly IReadOnlyList<ILeaderSweep> _sweeps = sweeps ?? [];
 

@@ -36,7 +36,12 @@ public sealed record JobCompletion(
     JsonObject? Outputs,
     string? Error,
     bool Retryable,
-    string Logs);
+    string Logs,
+    // A fan-out item (ClaimedJob.ItemIndex set): its success is recorded without locking the run's row.
+    bool FanOutItem = false);
+
+/// <summary>A completion recorded (false: the lease was lost, nothing changed) and the jobs claimed in the same transaction.</summary>
+public sealed record CompletedAndClaimed(bool Recorded, IReadOnlyList<ClaimedJob> Next);
 
 public sealed record HeartbeatResult(IReadOnlySet<Guid> Lost, IReadOnlySet<Guid> CancelRequested);
 

@@ -42,6 +42,18 @@ public interface IJobQueue
     /// <summary>Records the attempt's end and advances the run. False when the lease was lost: nothing was changed.</summary>
     Task<bool> CompleteAsync(JobCompletion completion, CancellationToken ct = default);
 
+    /// <summary>
+    /// <see cref="CompleteAsync"/>, then claims up to <paramref name="max"/> jobs for the same worker: a store that can
+    /// does both in one transaction, so a worker moves to the next step (often the one this completion made ready)
+    /// without another round trip or waiting for a wake-up.
+    /// </summary>
+    async Task<CompletedAndClaimed> CompleteAndClaimAsync(JobCompletion completion, IReadOnlyList<string> queues, int max, TimeSpan lease,
+        CancellationToken ct = default)
+    {
+        var recorded = await CompleteAsync(completion, ct);
+        return new CompletedAndClaimed(recorded, max > 0 ? await ClaimAsync(completion.WorkerId, queues, max, lease, ct) : []);
+    }
+
     /// <summary>Gives an unfinished attempt back to the queue (graceful shutdown). False when the lease was lost.</summary>
     Task<bool> HandBackAsync(Guid stepRunId, Guid runId, int attempt, string workerId, string logs, CancellationToken ct = default);
 }

@@ -25,6 +25,7 @@ public sealed class Worker
     private readonly IServiceProvider? _services;
     private readonly ILogger _log;
     private readonly ConcurrentDictionary<Guid, InFlight> _inFlight = new();
+    private CancellationToken _stopping = new(canceled: true);
 
     // While the database is away (e.g. restarting): claims back off to 2 s; a finished attempt's result is written
     // again sooner and more often, since it is work already done.
@@ -68,6 +69,7 @@ public sealed class Worker
     /// <summary>Runs until <paramref name="stoppingToken"/> fires, then finishes or hands back in-flight work.</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
+        _stopping = stoppingToken;
         _wakeups.JobsAvailable += OnJobsAvailable;
         _wakeups.CancelRequested += OnCancelRequested;
         try
@@ -222,12 +224,19 @@ public sealed class Worker
             error = $"{e.GetType().Name}: {e.Message}";
             retryable = TransientFaults.IsTransient(e);
         }
-        var completion = new JobCompletion(job.StepRunId, job.RunId, job.Attempt, _options.Id, outcome, outputs, error, retryable, Logs(flight));
+        var completion = new JobCompletion(job.StepRunId, job.RunId, job.Attempt, _options.Id, outcome, outputs, error, retryable, Logs(flight),
+            FanOutItem: job.ItemIndex is not null);
+        // This attempt's slot goes straight to the next job, claimed in the completion's own transaction (unless
+        // stopping): no extra round trip, no wait for a wake-up.
+        IReadOnlyList<ClaimedJob> next = [];
         await RetryUntilAsync(async () =>
         {
-            if (!await _queue.CompleteAsync(completion, CancellationToken.None))
+            var result = await _queue.CompleteAndClaimAsync(completion, _options.Queues, _stopping.IsCancellationRequested ? 0 : 1, _options.Lease, CancellationToken.None);
+            if (!result.Recorded)
                 _log.LogWarning("worker {WorkerId}: {StepId} ({StepRunId}) attempt {Attempt} finished after its lease was lost; result dropped", _options.Id, job.StepId, job.StepRunId, job.Attempt);
+            next = result.Next;
         }, CancellationToken.None);
+        foreach (var claimed in next) Start(claimed);
     }
 
     private static string Logs(InFlight f)
@@ -266,14 +275,20 @@ public sealed class Worker
 
     private async Task DrainAsync()
     {
-        var pending = _inFlight.Values.Select(f => f.Execution).OfType<Task>().ToArray();
-        if (pending.Length == 0) return;
-        _log.LogInformation("worker {WorkerId}: waiting up to {ShutdownGrace} for {InFlight} in-flight step(s)", _options.Id, _options.ShutdownGrace, pending.Length);
-        var all = Task.WhenAll(pending);
-        if (await Task.WhenAny(all, Task.Delay(_options.ShutdownGrace)) != all)
+        var deadline = Task.Delay(_options.ShutdownGrace);
+        // Repeated: a completion that was already under way when the stop came may have claimed one more job.
+        for (var round = 0; ; round++)
         {
-            foreach (var f in _inFlight.Values) f.Stop(StopReason.Shutdown);
-            await all;
+            var pending = _inFlight.Values.Select(f => f.Execution).OfType<Task>().ToArray();
+            if (pending.Length == 0) return;
+            if (round == 0)
+                _log.LogInformation("worker {WorkerId}: waiting up to {ShutdownGrace} for {InFlight} in-flight step(s)", _options.Id, _options.ShutdownGrace, pending.Length);
+            var all = Task.WhenAll(pending);
+            if (await Task.WhenAny(all, deadline) != all)
+            {
+                foreach (var f in _inFlight.Values) f.Stop(StopReason.Shutdown);
+                await all;
+            }
         }
     }
 

@@ -5,9 +5,14 @@ public sealed record WorkerOptions
     public string Id { get; init; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
     public IReadOnlyList<string> Queues { get; init; } = ["default"];
     public int Concurrency { get; init; } = 4;
-    /// <summary>How long a claim stays valid without a heartbeat; after that the leader hands the job to another worker.</summary>
-    public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(30);
-    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long a claim stays valid without a heartbeat; after that the leader hands the job to another worker. With
+    /// the leader's default sweep (<see cref="Leadership.LeaderService.DefaultInterval"/>) a killed worker's step runs
+    /// again within lease + sweep = 4.5 s; the price is one heartbeat statement per worker per second (issue 19).
+    /// </summary>
+    public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(4);
+    /// <summary>Leaves room for three missed heartbeats (a GC pause, a slow commit) before the lease runs out.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>Fallback polling when no notification arrives.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>On shutdown, how long in-flight attempts may run before they are handed back.</summary>

@@ -168,33 +168,56 @@ public sealed partial class PostgresEngineStore
     private IEnumerable<string> OutputNames(string kind) =>
         (_registry.Find(kind)?.OutputSchema["properties"] as JsonObject)?.Select(p => p.Key) ?? [];
 
-    /// <summary>A child of a fan-out reached a terminal state: release the next sibling, and close the parent after the last one.</summary>
-    /// <returns>Whether the run may need advancing: the parent closed, or was already closed (e.g. cancelled).</returns>
-    private async Task<bool> ChildFinishedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, Guid parentId, HashSet<string> queues, CancellationToken ct)
+    /// <summary>
+    /// A child of a fan-out reached a terminal state: release the next sibling (max_parallel), and have the parent
+    /// checked for closing once this transaction committed. Nothing here locks the parent's row, so the items of one
+    /// fan-out finish in parallel (issue 19).
+    /// </summary>
+    private async Task ChildFinishedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid runId, Guid parentId, int maxParallel,
+        bool cancelRequested, HashSet<string> queues, CancellationToken ct)
     {
-        int open, maxParallel;
-        StepState parentState;
-        await using (var cmd = Db.Cmd(conn, tx, "ChildFinished", ("parent_id", parentId)))
-        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        if (maxParallel > 0 && !cancelRequested) await ReleaseChildrenAsync(conn, tx, parentId, 1, queues, ct);
+        var fanOuts = _outbox.GetOrAdd(tx, _ => new Outbox()).FanOuts;
+        lock (fanOuts) fanOuts.Add((runId, parentId));
+    }
+
+    /// <summary>
+    /// After an item's completion committed: when no item of the parent is open any more, close the parent with the
+    /// items' outputs and advance the run (under the run's lock, once: later callers find the parent closed). Also
+    /// advances the run when the parent was closed already (a cancelled run finalises after its last running item).
+    /// </summary>
+    private async Task CloseFanOutIfDoneAsync(Guid runId, Guid parentId, CancellationToken ct)
+    {
+        await using (var conn = await _db.OpenConnectionAsync(ct))
+        await using (var check = Db.Cmd(conn, null, "FanOutToClose", ("parent_id", parentId)))
+            if (await check.ExecuteScalarAsync(ct) is not true) return;
+        await InTx(async (conn, tx) =>
         {
-            await r.ReadAsync(ct);
-            open = r.GetInt32(0);
-            maxParallel = r.IsDBNull(1) ? 0 : r.GetInt32(1);
-            parentState = StateNames.ParseStep(r.GetString(2));
-        }
-        if (parentState != StepState.Waiting) return true;
-        if (maxParallel > 0 && !run.CancelRequested) await ReleaseChildrenAsync(conn, tx, parentId, 1, queues, ct);
-        if (open > 0) return false;
-
-        var children = new List<(int Index, StepState State, JsonObject? Outputs, string? Error)>();
-        await using (var cmd = Db.Cmd(conn, tx, "ChildrenOf", ("parent_id", parentId)))
-        await using (var r = await cmd.ExecuteReaderAsync(ct))
-            while (await r.ReadAsync(ct))
-                children.Add((r.GetInt32(0), StateNames.ParseStep(r.GetString(1)), r.ReadObject(2), r.ReadStringOrNull(3)));
-
-        var (state, outputs, error) = FanIn(children);
-        await Db.Cmd(conn, tx, "FinishParent", ("id", parentId), ("state", state.Db()), ("outputs", outputs), ("error", error), ("now", Now)).ExecAsync(ct);
-        return true;
+            var run = await LockRunAsync(conn, tx, runId, ct);
+            if (run is null) return false;
+            StepState parentState;
+            bool open;
+            await using (var cmd = Db.Cmd(conn, tx, "LockFanOut", ("parent_id", parentId)))
+            await using (var r = await cmd.ExecuteReaderAsync(ct))
+            {
+                if (!await r.ReadAsync(ct)) return false;
+                parentState = StateNames.ParseStep(r.GetString(0));
+                open = r.GetBoolean(1);
+            }
+            if (parentState == StepState.Waiting)
+            {
+                if (open) return false;
+                var children = new List<(int Index, StepState State, JsonObject? Outputs, string? Error)>();
+                await using (var cmd = Db.Cmd(conn, tx, "ChildrenOf", ("parent_id", parentId)))
+                await using (var r = await cmd.ExecuteReaderAsync(ct))
+                    while (await r.ReadAsync(ct))
+                        children.Add((r.GetInt32(0), StateNames.ParseStep(r.GetString(1)), r.ReadObject(2), r.ReadStringOrNull(3)));
+                var (state, outputs, error) = FanIn(children);
+                await Db.Cmd(conn, tx, "FinishParent", ("id", parentId), ("state", state.Db()), ("outputs", outputs), ("error", error), ("now", Now)).ExecAsync(ct);
+            }
+            await AdvanceAsync(conn, tx, run, ct);
+            return true;
+        }, ct);
     }
 
     private async Task ReleaseChildrenAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid parentId, int? limit, HashSet<string> queues, CancellationToken ct)

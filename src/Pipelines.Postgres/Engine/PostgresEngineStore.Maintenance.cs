@@ -47,11 +47,8 @@ public sealed partial class PostgresEngineStore
                     ("error", $"worker {job.Owner} stopped renewing its lease"), ("logs", ""), ("now", Now)).ExecAsync(ct);
                 var queues = new HashSet<string>();
                 if (state == StepState.Available.Db()) queues.Add(queue);
-                else
-                {
-                    if (parent is not { } p || await ChildFinishedAsync(conn, tx, run, p, queues, ct))
-                        await AdvanceAsync(conn, tx, run, ct);
-                }
+                else if (parent is { } p) await ItemEndedAsync(conn, tx, run, p, ct);
+                else await AdvanceAsync(conn, tx, run, ct);
                 foreach (var q in queues) await NotifyAsync(conn, tx, Channels.Jobs, q, ct);
                 return true;
             }, ct);

@@ -30,8 +30,16 @@ public sealed partial class PostgresEngineStore
         var jobs = new List<ClaimedJob>();
         if (max <= 0) return jobs;
         await using var conn = await _db.OpenConnectionAsync(ct);
-        await using var cmd = Db.Cmd(conn, null, "Claim", ("worker", workerId), ("max", max), ("now", Now), ("lease_until", Now + lease));
-        cmd.Parameters.Add(Db.Typed("queues", NpgsqlDbType.Array | NpgsqlDbType.Text, queues.ToArray()));
+        await using var cmd = ClaimCommand(conn, null, workerId, queues, max, lease);
+        jobs.AddRange(await ReadClaimsAsync(cmd, ct));
+        // The claimed steps' state changes wrote event rows.
+        if (jobs.Count > 0) _notifier.EventsWritten();
+        return jobs;
+    }
+
+    private static async Task<List<ClaimedJob>> ReadClaimsAsync(NpgsqlCommand cmd, CancellationToken ct)
+    {
+        var jobs = new List<ClaimedJob>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
         {
@@ -53,15 +61,20 @@ public sealed partial class PostgresEngineStore
         return jobs;
     }
 
+    private NpgsqlCommand ClaimCommand(NpgsqlConnection conn, NpgsqlTransaction? tx, string workerId, IReadOnlyList<string> queues, int max, TimeSpan lease)
+    {
+        var cmd = Db.Cmd(conn, tx, "Claim", ("worker", workerId), ("max", max), ("now", Now), ("lease_until", Now + lease));
+        cmd.Parameters.Add(Db.Typed("queues", NpgsqlDbType.Array | NpgsqlDbType.Text, queues.ToArray()));
+        return cmd;
+    }
+
     public async Task<HeartbeatResult> HeartbeatAsync(string workerId, IReadOnlyList<(Guid StepRunId, int Attempt)> jobs, TimeSpan lease, CancellationToken ct = default)
     {
         var alive = new HashSet<Guid>();
         var cancel = new HashSet<Guid>();
         await using var conn = await _db.OpenConnectionAsync(ct);
-        await Db.Cmd(conn, null, "WorkerHeartbeat", ("id", workerId), ("now", Now)).ExecAsync(ct);
-        if (jobs.Count > 0)
+        await using (var cmd = Db.Cmd(conn, null, "Heartbeat", ("worker", workerId), ("now", Now), ("lease_until", Now + lease)))
         {
-            await using var cmd = Db.Cmd(conn, null, "Heartbeat", ("worker", workerId), ("lease_until", Now + lease));
             cmd.Parameters.Add(Db.Typed("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid, jobs.Select(j => j.StepRunId).ToArray()));
             cmd.Parameters.Add(Db.Typed("attempts", NpgsqlDbType.Array | NpgsqlDbType.Integer, jobs.Select(j => j.Attempt).ToArray()));
             await using var r = await cmd.ExecuteReaderAsync(ct);
@@ -74,14 +87,58 @@ public sealed partial class PostgresEngineStore
         return new HeartbeatResult(jobs.Select(j => j.StepRunId).Where(id => !alive.Contains(id)).ToHashSet(), cancel);
     }
 
-    public Task<bool> CompleteAsync(JobCompletion c, CancellationToken ct = default) =>
+    public async Task<bool> CompleteAsync(JobCompletion c, CancellationToken ct = default) =>
+        (await CompleteAndClaimAsync(c, [], 0, TimeSpan.Zero, ct)).Recorded;
+
+    public Task<CompletedAndClaimed> CompleteAndClaimAsync(JobCompletion c, IReadOnlyList<string> queues, int max, TimeSpan lease,
+        CancellationToken ct = default) =>
         InTx(async (conn, tx) =>
         {
             var terminalOutcome = c.Outcome is AttemptOutcome.Succeeded or AttemptOutcome.Stopped or AttemptOutcome.Cancelled;
-            return terminalOutcome
-                ? await CompleteTerminalAsync(conn, tx, c, ct)
+            var recorded = terminalOutcome
+                ? c.FanOutItem ? await CompleteItemAsync(conn, tx, c, ct) : await CompleteTerminalAsync(conn, tx, c, ct)
                 : await CompleteFailureAsync(conn, tx, c, ct);
+            if (max <= 0) return new CompletedAndClaimed(recorded, []);
+            // Same transaction: the worker's next job, often the step this completion just made ready.
+            await using var claim = ClaimCommand(conn, tx, c.WorkerId, queues, max, lease);
+            return new CompletedAndClaimed(recorded, await ReadClaimsAsync(claim, ct));
         }, ct);
+
+    private static (StepState Step, AttemptState Attempt) TerminalStates(AttemptOutcome outcome) => outcome switch
+    {
+        AttemptOutcome.Succeeded => (StepState.Succeeded, AttemptState.Succeeded),
+        AttemptOutcome.Stopped => (StepState.Stopped, AttemptState.Stopped),
+        _ => (StepState.Cancelled, AttemptState.Cancelled),
+    };
+
+    /// <summary>
+    /// A fan-out item's terminal end, in one statement that locks only the item's row: the run's row and the parent's
+    /// are left alone, so a fan-out's items complete in parallel. The parent is closed after commit by whoever finds
+    /// no item open (see <see cref="CloseFanOutIfDoneAsync"/>).
+    /// </summary>
+    private async Task<bool> CompleteItemAsync(NpgsqlConnection conn, NpgsqlTransaction tx, JobCompletion c, CancellationToken ct)
+    {
+        var (stepState, attemptState) = TerminalStates(c.Outcome);
+        Guid parentId;
+        int maxParallel;
+        bool cancelRequested;
+        await using (var cmd = Db.Cmd(conn, tx, "FinishItemAttempt", ("id", c.StepRunId), ("attempt", c.Attempt), ("worker", c.WorkerId),
+                         ("state", stepState.Db()), ("attempt_state", attemptState.Db()),
+                         ("outputs", c.Outcome == AttemptOutcome.Cancelled ? null : c.Outputs ?? new JsonObject()),
+                         ("error", c.Error), ("logs", c.Logs), ("now", Now)))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            // No row: not ours any more (lease lost), or not an item after all.
+            if (!await r.ReadAsync(ct)) return false;
+            parentId = r.GetGuid(0);
+            maxParallel = r.GetInt32(1);
+            cancelRequested = r.GetBoolean(2);
+        }
+        var queues = new HashSet<string>();
+        await ChildFinishedAsync(conn, tx, c.RunId, parentId, maxParallel, cancelRequested, queues, ct);
+        foreach (var q in queues) await NotifyAsync(conn, tx, Channels.Jobs, q, ct);
+        return true;
+    }
 
     /// <summary>
     /// The common path, in one round trip: lock the run, finish the step (guarded on state, attempt and
@@ -89,12 +146,7 @@ public sealed partial class PostgresEngineStore
     /// </summary>
     private async Task<bool> CompleteTerminalAsync(NpgsqlConnection conn, NpgsqlTransaction tx, JobCompletion c, CancellationToken ct)
     {
-        var (stepState, attemptState) = c.Outcome switch
-        {
-            AttemptOutcome.Succeeded => (StepState.Succeeded, AttemptState.Succeeded),
-            AttemptOutcome.Stopped => (StepState.Stopped, AttemptState.Stopped),
-            _ => (StepState.Cancelled, AttemptState.Cancelled),
-        };
+        var (stepState, attemptState) = TerminalStates(c.Outcome);
         LockedRun? run;
         Guid? parentId;
         List<PlanStep> snapshot;
@@ -129,11 +181,24 @@ public sealed partial class PostgresEngineStore
     private async Task AfterTerminalAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, Guid? parentId, List<PlanStep>? snapshot,
         CancellationToken ct)
     {
+        if (parentId is { } parent)
+        {
+            // A fan-out item: the run advances when its parent closes, after commit.
+            await ItemEndedAsync(conn, tx, run, parent, ct);
+            return;
+        }
+        await AdvanceAsync(conn, tx, run, ct, snapshot);
+    }
+
+    /// <summary>An item ended on a path that holds the run's lock (failure, rescue).</summary>
+    private async Task ItemEndedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, LockedRun run, Guid parentId, CancellationToken ct)
+    {
+        int maxParallel;
+        await using (var cmd = Db.Cmd(conn, tx, "MaxParallel", ("id", parentId)))
+            maxParallel = Convert.ToInt32(await cmd.ExecuteScalarAsync(ct));
         var queues = new HashSet<string>();
-        // A fan-out item whose siblings are still open changes nothing the planner looks at.
-        var advance = parentId is not { } parent || await ChildFinishedAsync(conn, tx, run, parent, queues, ct);
+        await ChildFinishedAsync(conn, tx, run.Id, parentId, maxParallel, run.CancelRequested, queues, ct);
         foreach (var q in queues) await NotifyAsync(conn, tx, Channels.Jobs, q, ct);
-        if (advance) await AdvanceAsync(conn, tx, run, ct, snapshot);
     }
 
     /// <summary>A failed or timed-out attempt: retried with backoff while the policy allows and the error is retryable.</summary>

@@ -111,11 +111,8 @@ public sealed partial class PostgresEngineStore
             var queues = new HashSet<string>();
             foreach (var (parent, maxParallel) in parents)
             {
-                var reset = 0;
-                await using (var cmd = Db.Cmd(conn, tx, "ResetFailedChildren", ("parent_id", parent)))
-                await using (var r = await cmd.ExecuteReaderAsync(ct))
-                    while (await r.ReadAsync(ct)) reset++;
-                await Db.Cmd(conn, tx, "ReopenParent", ("id", parent), ("open", reset)).ExecAsync(ct);
+                await Db.Cmd(conn, tx, "ResetFailedChildren", ("parent_id", parent)).ExecAsync(ct);
+                await Db.Cmd(conn, tx, "ReopenParent", ("id", parent)).ExecAsync(ct);
                 // Only as many as max_parallel allows; finishing items release the rest.
                 await ReleaseChildrenAsync(conn, tx, parent, maxParallel > 0 ? maxParallel : null, queues, ct);
             }

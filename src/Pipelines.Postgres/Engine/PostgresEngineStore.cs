@@ -21,6 +21,16 @@ public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJo
     private readonly PostgresEngineOptions _options;
     private readonly Func<double> _random;
     private readonly ConcurrentDictionary<long, WorkflowDefinition> _definitions = new();
+    private readonly PostCommitNotifier _notifier;
+    // Wake-ups decided inside a transaction, sent once it committed (see PostCommitNotifier for why not inside).
+    // Likewise the fan-outs whose items finished in a transaction: checked for closing once it committed.
+    private readonly ConcurrentDictionary<NpgsqlTransaction, Outbox> _outbox = new();
+
+    private sealed class Outbox
+    {
+        public readonly List<(string Channel, string Payload)> Wakeups = new();
+        public readonly List<(Guid RunId, Guid ParentId)> FanOuts = new();
+    }
 
     public PostgresEngineStore(NpgsqlDataSource db, ActivityRegistry registry, TimeProvider? time = null,
         PostgresEngineOptions? options = null, Func<double>? random = null)
@@ -30,12 +40,39 @@ public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJo
         _time = time ?? TimeProvider.System;
         _options = options ?? new PostgresEngineOptions();
         _random = random ?? Random.Shared.NextDouble;
+        _notifier = new PostCommitNotifier(db);
     }
 
     private DateTime Now => _time.GetUtcNow().UtcDateTime;
 
-    private Task<T> InTx<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct) =>
-        Db.InTransactionAsync(_db, work, ct);
+    /// <summary>
+    /// One transaction (retried on deadlock); the wake-ups it queued with <see cref="NotifyAsync"/> are sent after
+    /// it committed, and the event stream is woken (every transaction here may have written event rows).
+    /// </summary>
+    private async Task<T> InTx<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct)
+    {
+        NpgsqlTransaction? last = null;
+        try
+        {
+            var result = await Db.InTransactionAsync(_db, async (conn, tx) =>
+            {
+                if (last is not null) _outbox.TryRemove(last, out _); // an aborted try's wake-ups are void
+                last = tx;
+                return await work(conn, tx);
+            }, ct);
+            if (_outbox.TryRemove(last!, out var outbox))
+            {
+                foreach (var (channel, payload) in outbox.Wakeups) _notifier.Notify(channel, payload);
+                foreach (var (runId, parentId) in outbox.FanOuts.Distinct()) await CloseFanOutIfDoneAsync(runId, parentId, ct);
+            }
+            _notifier.EventsWritten();
+            return result;
+        }
+        finally
+        {
+            if (last is not null) _outbox.TryRemove(last, out _);
+        }
+    }
 
     /// <summary>Definitions are immutable per version, so each process parses a version once.</summary>
     private async Task<WorkflowDefinition> DefinitionAsync(NpgsqlConnection conn, NpgsqlTransaction tx, long versionId, CancellationToken ct)
@@ -57,13 +94,12 @@ public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJo
         return id;
     }
 
-    private static async Task NotifyAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string channel, string payload, CancellationToken ct)
+    /// <summary>Queues a wake-up that <see cref="InTx{T}"/> sends once <paramref name="tx"/> committed: no wake-up for work that never existed.</summary>
+    private Task NotifyAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string channel, string payload, CancellationToken ct)
     {
-        // Delivered by PostgreSQL only when the transaction commits: no wake-up for work that never existed.
-        await using var cmd = new NpgsqlCommand("SELECT pg_notify(@c, @p)", conn, tx);
-        cmd.Parameters.AddWithValue("c", channel);
-        cmd.Parameters.AddWithValue("p", payload);
-        await cmd.ExecuteNonQueryAsync(ct);
+        var list = _outbox.GetOrAdd(tx, _ => new Outbox()).Wakeups;
+        lock (list) if (!list.Contains((channel, payload))) list.Add((channel, payload));
+        return Task.CompletedTask;
     }
 
     internal static class Channels

@@ -62,7 +62,7 @@ INSERT INTO approvals (step_run_id, run_id, summary, allow_self_approval, approv
 VALUES (@step_run_id, @run_id, @summary, @allow_self, @approvers, @now, @expires_at);
 
 -- name: StartFanOut
-UPDATE step_runs SET state = 'waiting', cache_key = @cache_key, children_total = @n, children_open = @n,
+UPDATE step_runs SET state = 'waiting', cache_key = @cache_key, children_total = @n,
                      max_parallel = @max_parallel, started_at = @now
 WHERE id = @id AND state = 'pending'
 RETURNING run_id, kind, activity_version, queue, max_attempts, timeout_ms, backoff;
@@ -81,10 +81,37 @@ WHERE p.id = @parent_id;
 UPDATE step_runs SET state = @state, outputs = @outputs, error = @error, finalized_at = @now
 WHERE id = @id AND state = 'waiting';
 
--- name: ChildFinished
-UPDATE step_runs SET children_open = children_open - 1
-WHERE id = @parent_id
-RETURNING children_open, max_parallel, state;
+-- name: FanOutToClose
+-- Read without locks after an item's completion committed: true when the parent may need closing (no item open any
+-- more) or the run advancing (the parent was closed already, e.g. cancelled). Whoever commits last sees every other
+-- item's commit, so the last item's check is always true.
+SELECT p.state <> 'waiting'
+       OR NOT EXISTS (SELECT 1 FROM step_runs c WHERE c.parent_id = p.id AND c.state IN ('pending', 'available', 'running', 'retrying'))
+FROM step_runs p WHERE p.id = @parent_id;
+
+-- name: MaxParallel
+SELECT coalesce(max_parallel, 0) FROM step_runs WHERE id = @id;
+
+-- name: LockFanOut
+SELECT state,
+       EXISTS (SELECT 1 FROM step_runs c WHERE c.parent_id = p.id AND c.state IN ('pending', 'available', 'running', 'retrying'))
+FROM step_runs p WHERE p.id = @parent_id FOR UPDATE;
+
+-- name: FinishItemAttempt
+-- A fan-out item's end, locking only its own row: neither the run's row nor the parent's (issue 19).
+WITH finished AS (
+    UPDATE step_runs
+    SET state = @state, outputs = @outputs, error = @error, available_at = NULL, finalized_at = @now,
+        lease_owner = NULL, lease_expires_at = NULL
+    WHERE id = @id AND state = 'running' AND attempt = @attempt AND lease_owner = @worker AND parent_id IS NOT NULL
+    RETURNING parent_id, run_id
+), attempt AS (
+    UPDATE attempts a SET state = @attempt_state, ended_at = @now, error = @error, logs = @logs
+    FROM finished
+    WHERE a.step_run_id = @id AND a.attempt = @attempt AND a.state = 'running'
+)
+SELECT f.parent_id, coalesce(p.max_parallel, 0), r.cancel_requested_at IS NOT NULL
+FROM finished f JOIN step_runs p ON p.id = f.parent_id JOIN runs r ON r.id = f.run_id;
 
 -- name: ReleaseChildren
 -- Up to @limit pending items, in item order (NULL: all of them).
@@ -118,13 +145,12 @@ WITH picked AS (
 SELECT * FROM claimed;
 
 -- name: Heartbeat
+-- One statement per beat, whether the worker holds jobs or not: its own row and its jobs' leases.
+WITH worker AS (UPDATE workers SET heartbeat_at = @now WHERE id = @worker)
 UPDATE step_runs s SET lease_expires_at = @lease_until
 FROM unnest(@ids::uuid[], @attempts::int[]) AS j(id, attempt)
 WHERE s.id = j.id AND s.attempt = j.attempt AND s.state = 'running' AND s.lease_owner = @worker
 RETURNING s.id, s.cancel_requested;
-
--- name: WorkerHeartbeat
-UPDATE workers SET heartbeat_at = @now WHERE id = @id;
 
 -- name: LockRunningStep
 SELECT parent_id, max_attempts, backoff, rescues FROM step_runs
@@ -193,7 +219,7 @@ WHERE id = @id AND state = 'queued';
 -- name: ResetFailedTopLevel
 UPDATE step_runs
 SET state = 'pending', error = NULL, outputs = NULL, finalized_at = NULL, cancel_requested = false, rescues = 0,
-    available_at = NULL, children_total = NULL, children_open = NULL
+    available_at = NULL, children_total = NULL
 WHERE run_id = @run_id AND parent_id IS NULL AND state IN ('failed', 'cancelled', 'stopped', 'skipped')
   AND children_total IS NULL
 RETURNING id;
@@ -210,7 +236,7 @@ SELECT id, max_parallel FROM step_runs
 WHERE run_id = @run_id AND parent_id IS NULL AND state IN ('failed', 'cancelled', 'stopped') AND children_total IS NOT NULL;
 
 -- name: ReopenParent
-UPDATE step_runs SET state = 'waiting', error = NULL, outputs = NULL, finalized_at = NULL, children_open = @open
+UPDATE step_runs SET state = 'waiting', error = NULL, outputs = NULL, finalized_at = NULL
 WHERE id = @id;
 
 -- name: ReopenRun
@@ -303,8 +329,10 @@ FROM runs r WHERE r.id = @id;
 
 -- name: RunSteps
 SELECT id, step_id, item_index, kind, state, attempt, cached_from IS NOT NULL, inputs, outputs, error, started_at, finalized_at,
-       children_total, children_open
-FROM step_runs WHERE run_id = @run_id
+       children_total,
+       CASE WHEN children_total IS NOT NULL THEN
+           (SELECT count(*)::int FROM step_runs c WHERE c.parent_id = s.id AND c.state IN ('pending', 'available', 'running', 'retrying')) END
+FROM step_runs s WHERE run_id = @run_id
 ORDER BY position, coalesce(item_index, -1);
 
 -- name: RunAttempts
