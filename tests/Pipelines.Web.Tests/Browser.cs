@@ -46,6 +46,8 @@ public static class Browser
     /// <summary>Browser console errors and uncaught exceptions go to the test's output, to explain a failure.</summary>
     private static IPage Watch(IPage page)
     {
+        // A loaded shared machine can take tens of seconds to answer a click (Monaco's first load, a busy server).
+        page.SetDefaultTimeout(90_000);
         page.Console += (_, m) => { if (m.Type == "error") TestContext.Progress.WriteLine($"browser console: {m.Text}"); };
         page.PageError += (_, e) => TestContext.Progress.WriteLine($"browser page error: {e}");
         return page;

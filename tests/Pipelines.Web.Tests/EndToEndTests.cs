@@ -18,6 +18,9 @@ public sealed class EndToEndTests
     [OneTimeSetUp]
     public async Task Start()
     {
+        // The machine running these tests is shared and often loaded: Playwright's 5 s defaults made a correct UI
+        // fail while a worker trained or the server answered slowly. Generous waits, never fixed sleeps.
+        Assertions.SetDefaultExpectTimeout(90_000);
         _server = await WebServer.StartAsync();
         (_playwright, _browser) = await Browser.LaunchAsync();
         _server.StartWorker();
@@ -44,7 +47,6 @@ public sealed class EndToEndTests
     }
 
     [Test]
-    [Explicit("Up to the approval this passed in the browser; its promote step failed in the last run (workers then got MLFLOW_TRACKING_URI/TOKEN for the server's endpoint, not yet re-run): run by hand until it passes")]
     public async Task Design_save_run_watch_approve_as_a_second_person_and_see_the_promotion()
     {
         // Alice signs in with an API key through the login form (cookie session with a CSRF token).

@@ -153,6 +153,7 @@ public static class ApiServer
         EventEndpoints.Map(api.MapGroup("").WithTags("events"));
         WebhookEndpoints.Map(api.MapGroup("").WithTags("webhooks"));
         ArtifactEndpoints.Map(api.MapGroup("").WithTags("artifacts"));
+        ArtifactPreviewEndpoints.Map(api.MapGroup("").WithTags("artifacts"));
         ModelEndpoints.Map(api.MapGroup("").WithTags("models"));
 
         app.MapMlflow(new TrackingStore(options.DataSource, options.Time), new LocalArtifactFiles(options.TrackingArtifactRoot));

@@ -17,7 +17,7 @@ export interface Run { id: string; workflow: string; version?: number; state: st
 interface Attempt { attempt: number; state: string; worker?: string; startedAt?: string; finishedAt?: string; error?: string }
 interface Item { index: number; key?: string; state: string; attempts: number; error?: string }
 interface LogLine { at?: string; level?: string; message: string }
-interface Artifact { id: string; kind: string; name: string; size?: number; rows?: number; hash?: string; producedBy?: { runId: string; step: string } }
+interface Artifact { id: string; kind: string; name: string; size?: number | null; rows?: number | null; hash?: string; producedBy?: { runId: string; step: string } }
 
 const terminal = new Set(['succeeded', 'failed', 'stopped', 'cancelled']);
 
@@ -180,7 +180,7 @@ export function Artifacts({ runId, finished }: { runId: string; finished: boolea
         <thead><tr><th>Name</th><th>Kind</th><th>Step</th><th>Size</th><th></th></tr></thead>
         <tbody>{list.map((a) => (
           <tr key={a.id}>
-            <td>{a.name}</td><td>{a.kind}</td><td>{a.producedBy?.step}</td><td>{a.size !== undefined ? `${(a.size / 1024).toFixed(1)} KiB` : ''}{a.rows !== undefined ? ` · ${a.rows} rows` : ''}</td>
+            <td>{a.name}</td><td>{a.kind}</td><td>{a.producedBy?.step}</td><td>{a.size != null ? `${(a.size / 1024).toFixed(1)} KiB` : ''}{a.rows != null ? ` · ${a.rows} rows` : ''}</td>
             <td>
               <button className="link" onClick={() => setOpen({ id: a.id, kind: 'preview' })}>Preview</button>{' '}
               <button className="link" onClick={() => setOpen({ id: a.id, kind: 'lineage' })}>Lineage</button>{' '}
