@@ -52,15 +52,13 @@ public sealed class PromoteActivity : IActivity
         try { await tracking.Client.CreateRegisteredModelAsync(name, ct: ct); }
         catch (ResourceAlreadyExistsException) { }
 
-        var existing = await tracking.Client.SearchModelVersionsAsync($"name='{name.Replace("'", "''")}'", maxResults: 1000, ct: ct);
-        var version = existing.Items.FirstOrDefault(v => v.Tags?.Any(t => t.Key == ModelResolution.ArtifactTag && t.Value == record.Id.ToString()) == true);
-        if (version is null)
+        // Reuses the version an earlier attempt made from this artifact; duplicates a lost answer left are removed.
+        var version = await tracking.VersionForArtifactAsync(name, ModelResolution.ArtifactTag, record.Id.ToString(), async token =>
         {
-            var runId = await ModelRunAsync(context, tracking, record, ct);
-            version = await tracking.Client.CreateModelVersionAsync(new CreateModelVersionRequest(name, PipelineTracking.RunModelUri(runId), runId,
-                [new Tag(ModelResolution.ArtifactTag, record.Id.ToString()), new Tag(ModelResolution.Sha256Tag, record.Sha256), new Tag(PipelineTags.RunId, context.RunId.ToString())]), ct);
-            version = await tracking.Client.WaitForModelVersionReadyAsync(name, version.Version, ct: ct);
-        }
+            var runId = await ModelRunAsync(context, tracking, record, token);
+            return await tracking.Client.CreateModelVersionAsync(new CreateModelVersionRequest(name, PipelineTracking.RunModelUri(runId), runId,
+                [new Tag(ModelResolution.ArtifactTag, record.Id.ToString()), new Tag(ModelResolution.Sha256Tag, record.Sha256), new Tag(PipelineTags.RunId, context.RunId.ToString())]), token);
+        }, context.Log.Write, ct);
         var result = await tracking.PromoteAsync(name, version.Version, by, reason, ct);
         context.Log.Write($"{name} v{version.Version} is champion (previous: {result.PreviousChampion ?? "none"}), by {by}: {reason}");
         return ActivityResult.Success(new JsonObject

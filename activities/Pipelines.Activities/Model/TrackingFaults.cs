@@ -19,22 +19,24 @@ public static class TrackingFaults
         }
         catch (MlflowException e) when (Transient(e.StatusCode))
         {
-            throw new ActivityException($"step '{context.StepId}': the MLflow tracking server answered {(int)e.StatusCode} {e.ErrorCode}: {e.Message} (will be retried)",
+            throw new ActivityException($"step '{context.StepId}': the MLflow tracking server{At(e)} answered {(int)e.StatusCode} {e.ErrorCode}: {e.Message} (will be retried)",
                 retryable: true, e);
         }
         catch (MlflowException e)
         {
-            throw new ActivityException($"step '{context.StepId}': MLflow rejected the request: {e.ErrorCode}: {e.Message}", retryable: false, e);
+            throw new ActivityException($"step '{context.StepId}': MLflow{At(e)} rejected the request: {e.ErrorCode}: {e.Message}", retryable: false, e);
         }
         catch (HttpRequestException e)
         {
-            throw new ActivityException($"step '{context.StepId}': the MLflow tracking server cannot be reached: {e.Message} (will be retried)", retryable: true, e);
+            throw new ActivityException($"step '{context.StepId}': {e.Message} (will be retried)", retryable: true, e);
         }
         catch (TaskCanceledException e) when (!ct.IsCancellationRequested)
         {
             throw new ActivityException($"step '{context.StepId}': the MLflow tracking server did not answer in time (will be retried)", retryable: true, e);
         }
     }
+
+    private static string At(MlflowException e) => e.Server is { } server ? $" at {server}" : "";
 
     private static bool Transient(HttpStatusCode s) =>
         s is HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError;

@@ -126,8 +126,15 @@ public static class ModelsCommand
             }
             catch (MlflowException e)
             {
+                // MLflow's own code and message, verbatim, and which server said it.
+                Console.Error.WriteLine($"error: MLflow{(e.Server is { } server ? $" at {server}" : "")} answered {e.ErrorCode}: {e.Message}");
+                return e.ErrorCode is "RESOURCE_DOES_NOT_EXIST" ? ExitCodes.NotFound
+                    : (int)e.StatusCode is 429 or >= 500 ? ExitCodes.Unavailable : ExitCodes.Conflict;
+            }
+            catch (HttpRequestException e)
+            {
                 Console.Error.WriteLine($"error: {e.Message}");
-                return e.ErrorCode is "RESOURCE_DOES_NOT_EXIST" ? ExitCodes.NotFound : ExitCodes.Conflict;
+                return ExitCodes.Unavailable;
             }
             catch (InvalidOperationException e)
             {

@@ -68,6 +68,8 @@ public interface IMlflowClient
     /// <summary>One page of versions, e.g. filter <c>name='m'</c> or <c>run_id='…'</c>.</summary>
     Task<Page<ModelVersion>> SearchModelVersionsAsync(string? filter = null, int? maxResults = null, IReadOnlyList<string>? orderBy = null, string? pageToken = null, CancellationToken ct = default);
     Task SetModelVersionTagAsync(string name, string version, string key, string value, CancellationToken ct = default);
+    Task DeleteModelVersionTagAsync(string name, string version, string key, CancellationToken ct = default);
+    Task DeleteRegisteredModelTagAsync(string name, string key, CancellationToken ct = default);
     Task SetAliasAsync(string name, string alias, string version, CancellationToken ct = default);
     Task<ModelVersion> GetModelVersionByAliasAsync(string name, string alias, CancellationToken ct = default);
     Task DeleteAliasAsync(string name, string alias, CancellationToken ct = default);

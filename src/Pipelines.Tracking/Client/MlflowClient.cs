@@ -30,7 +30,14 @@ public sealed class MlflowClient : IMlflowClient, IDisposable
         _http.Timeout = options.Timeout;
         var b = options.TrackingUri.ToString();
         _base = new Uri(b.EndsWith('/') ? b : b + "/");
+        Server = ServerOf(options.TrackingUri);
     }
+
+    /// <summary>The tracking server as errors name it: scheme, host, port and path, never credentials or a query.</summary>
+    public string Server { get; }
+
+    /// <summary>A tracking URI without its user information, query or fragment, for messages and for what is stored.</summary>
+    public static string ServerOf(Uri uri) => $"{uri.Scheme}://{uri.Host}:{uri.Port}{uri.AbsolutePath.TrimEnd('/')}";
 
     public static MlflowClient FromEnvironment() => new(MlflowClientOptions.FromEnvironment());
 
@@ -261,6 +268,13 @@ public sealed class MlflowClient : IMlflowClient, IDisposable
     public Task SetModelVersionTagAsync(string name, string version, string key, string value, CancellationToken ct = default) =>
         PostAsync<JsonElement>("model-versions/set-tag", new SetModelVersionTagRequest(name, version, key, value), ct);
 
+    public Task DeleteModelVersionTagAsync(string name, string version, string key, CancellationToken ct = default) =>
+        // MLflow's server reads a DELETE's parameters from its JSON body (only GET reads the query string).
+        SendBodyAsync<JsonElement>(HttpMethod.Delete, "model-versions/delete-tag", new DeleteModelVersionTagRequest(name, version, key), ct);
+
+    public Task DeleteRegisteredModelTagAsync(string name, string key, CancellationToken ct = default) =>
+        SendBodyAsync<JsonElement>(HttpMethod.Delete, "registered-models/delete-tag", new DeleteRegisteredModelTagRequest(name, key), ct);
+
     public Task SetAliasAsync(string name, string alias, string version, CancellationToken ct = default) =>
         PostAsync<JsonElement>("registered-models/alias", new SetAliasRequest(name, alias, version), ct);
 
@@ -341,6 +355,11 @@ public sealed class MlflowClient : IMlflowClient, IDisposable
                 await Task.Delay(Backoff.Delay(attempt, _options.InitialBackoff, _options.MaxBackoff, _options.Jitter()), _options.Time, ct);
                 continue;
             }
+            catch (HttpRequestException e)
+            {
+                // Name the server: "Connection refused" alone does not say which of the configured services is down.
+                throw new HttpRequestException($"MLflow tracking server {Server} cannot be reached after {attempt} attempt(s): {e.Message}", e, e.StatusCode);
+            }
             if (response.IsSuccessStatusCode) return response;
             if (IsTransient(response.StatusCode) && attempt < max)
             {
@@ -350,7 +369,12 @@ public sealed class MlflowClient : IMlflowClient, IDisposable
                 await Task.Delay(delay, _options.Time, ct);
                 continue;
             }
-            using (response) throw await ErrorAsync(response, ct);
+            using (response)
+            {
+                var error = await ErrorAsync(response, ct);
+                error.Server = Server;
+                throw error;
+            }
         }
     }
 

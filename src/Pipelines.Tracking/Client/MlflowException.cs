@@ -35,6 +35,8 @@ public class MlflowException(string errorCode, string message, HttpStatusCode st
 {
     public string ErrorCode { get; } = errorCode;
     public HttpStatusCode StatusCode { get; } = status;
+    /// <summary>The tracking server that answered (no credentials), when the error came over HTTP.</summary>
+    public string? Server { get; set; }
 
     /// <summary>The typed exception for an error code.</summary>
     public static MlflowException Create(string errorCode, string message, HttpStatusCode? status = null)

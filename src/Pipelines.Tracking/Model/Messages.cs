@@ -55,6 +55,8 @@ public sealed record ModelVersionResponse(ModelVersion ModelVersion);
 public sealed record SetModelVersionTagRequest(string Name, string Version, string Key, string Value);
 public sealed record SetAliasRequest(string Name, string Alias, string Version);
 public sealed record DeleteAliasRequest(string Name, string Alias);
+public sealed record DeleteModelVersionTagRequest(string Name, string Version, string Key);
+public sealed record DeleteRegisteredModelTagRequest(string Name, string Key);
 public sealed record RenameRegisteredModelRequest(string Name, string NewName);
 public sealed record UpdateRegisteredModelRequest(string Name, string? Description);
 public sealed record DeleteRegisteredModelRequest(string Name);

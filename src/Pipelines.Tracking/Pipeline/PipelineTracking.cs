@@ -235,36 +235,124 @@ public sealed class PipelineTracking(IMlflowClient client, TimeProvider? time = 
     }
 
     /// <summary>
+    /// Tag on the version being promoted while a promotion is under way; its value is the champion it replaces
+    /// (empty for none). Set before any alias moves and deleted last, so a promotion interrupted after
+    /// <c>champion</c> moved (a 5xx whose request the server did carry out, a stopped server, a killed worker) is
+    /// seen as unfinished and a retried promote completes it instead of taking the moved alias as done.
+    /// </summary>
+    public const string PromotionPending = "pipelines.promotion_pending";
+    /// <summary>As <see cref="PromotionPending"/> for a rollback: on the version being restored, naming the champion rolled back.</summary>
+    public const string RollbackPending = "pipelines.rollback_pending";
+
+    /// <summary>
     /// Points <c>champion</c> at <paramref name="version"/>; the version it pointed at becomes <c>previous-champion</c>.
-    /// Who, when and why are tagged on the promoted version and on the model.
+    /// Who, when and why are tagged on the promoted version and on the model. Order, so that any prefix leaves a
+    /// consistent registry: the pending tag, <c>previous-champion</c>, <c>champion</c> (one call: the switch),
+    /// who/when/why, then the pending tag removed. Until <c>champion</c> moves, the old champion serves and a
+    /// retry starts over; after it, a retry finds the pending tag and finishes.
     /// </summary>
     public async Task<PromotionResult> PromoteAsync(string modelName, string version, string by, string reason, CancellationToken ct = default)
     {
-        await client.GetModelVersionAsync(modelName, version, ct); // fails early on an unknown version
+        var target = await client.GetModelVersionAsync(modelName, version, ct); // fails early on an unknown version
         var model = await client.GetRegisteredModelAsync(modelName, ct);
         var current = model.VersionOf(Champion);
         var at = _time.GetUtcNow();
-        if (current == version) return new PromotionResult(modelName, model.VersionOf(PreviousChampion), version, by, at, reason);
-        // previous-champion first: a crash in between leaves the old champion serving and still recorded.
+        if (current == version)
+        {
+            if (TagOf(target, PromotionPending) is not { } replaced)
+                return new PromotionResult(modelName, model.VersionOf(PreviousChampion), version, by, at, reason);
+            // champion moved, the rest did not: finish what the interrupted promotion started.
+            var former = replaced.Length == 0 ? null : replaced;
+            await Record(modelName, version, "promoted", by, at, reason, ct);
+            await client.DeleteModelVersionTagAsync(modelName, version, PromotionPending, ct);
+            return new PromotionResult(modelName, former, version, by, at, reason);
+        }
+        await client.SetModelVersionTagAsync(modelName, version, PromotionPending, current ?? "", ct);
+        // previous-champion first: a stop in between leaves the old champion serving and still recorded.
         if (current is not null) await client.SetAliasAsync(modelName, PreviousChampion, current, ct);
         await client.SetAliasAsync(modelName, Champion, version, ct);
         await Record(modelName, version, "promoted", by, at, reason, ct);
+        await client.DeleteModelVersionTagAsync(modelName, version, PromotionPending, ct);
         return new PromotionResult(modelName, current, version, by, at, reason);
     }
 
-    /// <summary>Moves <c>champion</c> back to <c>previous-champion</c> and removes that alias, so a second rollback cannot undo the first.</summary>
+    /// <summary>
+    /// Moves <c>champion</c> back to <c>previous-champion</c> and removes that alias, so a second rollback cannot undo
+    /// the first. Interrupted after <c>champion</c> moved, a retried rollback finishes it (see <see cref="RollbackPending"/>).
+    /// </summary>
     public async Task<PromotionResult> RollbackAsync(string modelName, string by, string reason, CancellationToken ct = default)
     {
         var model = await client.GetRegisteredModelAsync(modelName, ct);
-        var previous = model.VersionOf(PreviousChampion)
-                       ?? throw new InvalidOperationException($"model '{modelName}' has no '{PreviousChampion}' to roll back to");
+        var previous = model.VersionOf(PreviousChampion);
         var current = model.VersionOf(Champion);
         var at = _time.GetUtcNow();
+        if (current is not null && (previous is null || previous == current)
+            && TagOf(await client.GetModelVersionAsync(modelName, current, ct), RollbackPending) is { } rolledBack)
+        {
+            // champion already points at the restored version: finish the interrupted rollback.
+            if (previous is not null) await client.DeleteAliasAsync(modelName, PreviousChampion, ct);
+            return await FinishRollback(modelName, rolledBack.Length == 0 ? null : rolledBack, current, by, at, reason, ct);
+        }
+        if (previous is null) throw new InvalidOperationException($"model '{modelName}' has no '{PreviousChampion}' to roll back to");
+        await client.SetModelVersionTagAsync(modelName, previous, RollbackPending, current ?? "", ct);
         await client.SetAliasAsync(modelName, Champion, previous, ct);
         await client.DeleteAliasAsync(modelName, PreviousChampion, ct);
-        if (current is not null) await Record(modelName, current, "rolled_back", by, at, reason, ct);
-        await Record(modelName, previous, "restored", by, at, reason, ct);
-        return new PromotionResult(modelName, current, previous, by, at, reason);
+        return await FinishRollback(modelName, current, previous, by, at, reason, ct);
+    }
+
+    private async Task<PromotionResult> FinishRollback(string modelName, string? rolledBack, string restored, string by, DateTimeOffset at, string reason, CancellationToken ct)
+    {
+        if (rolledBack is not null) await Record(modelName, rolledBack, "rolled_back", by, at, reason, ct);
+        await Record(modelName, restored, "restored", by, at, reason, ct);
+        await client.DeleteModelVersionTagAsync(modelName, restored, RollbackPending, ct);
+        return new PromotionResult(modelName, rolledBack, restored, by, at, reason);
+    }
+
+    private static string? TagOf(ModelVersion version, string key) => version.Tags?.FirstOrDefault(t => t.Key == key)?.Value;
+
+    /// <summary>
+    /// The version of <paramref name="modelName"/> made from the artifact tagged <paramref name="tagKey"/> =
+    /// <paramref name="tagValue"/>: an existing READY one is reused; a create that the server carried out but whose
+    /// answer was lost (a 5xx, a dropped connection, retried by the client or by the step) leaves extra versions
+    /// with the same tag — those without an alias are deleted, as are versions whose registration failed — and
+    /// when there is none, <paramref name="create"/> makes it and the result is checked again.
+    /// </summary>
+    public async Task<ModelVersion> VersionForArtifactAsync(string modelName, string tagKey, string tagValue,
+        Func<CancellationToken, Task<ModelVersion>> create, Action<string>? log = null, CancellationToken ct = default)
+    {
+        for (var pass = 0; ; pass++)
+        {
+            var mine = new List<ModelVersion>();
+            string? token = null;
+            do
+            {
+                var page = await client.SearchModelVersionsAsync($"name='{modelName.Replace("'", "''")}'", maxResults: 1000, pageToken: token, ct: ct);
+                mine.AddRange(page.Items.Where(v => TagOf(v, tagKey) == tagValue));
+                token = page.NextPageToken;
+            } while (token is not null);
+            mine = mine.OrderBy(v => long.Parse(v.Version)).ToList();
+            ModelVersion? keep = null;
+            foreach (var v in mine)
+            {
+                if (v.Status == ModelVersionStatus.FailedRegistration && v.Aliases is not { Count: > 0 })
+                {
+                    log?.Invoke($"deleting {modelName} v{v.Version}: its registration failed ({v.StatusMessage})");
+                    await client.DeleteModelVersionAsync(modelName, v.Version, ct);
+                    continue;
+                }
+                // An aliased duplicate is in use: prefer it, whatever its number.
+                if (keep is null || (v.Aliases is { Count: > 0 } && keep.Aliases is not { Count: > 0 })) keep = v;
+            }
+            foreach (var v in mine.Where(v => keep is not null && v.Version != keep.Version && v.Status != ModelVersionStatus.FailedRegistration
+                                              && v.Aliases is not { Count: > 0 }))
+            {
+                log?.Invoke($"deleting {modelName} v{v.Version}: a duplicate of v{keep!.Version} left by a retried create");
+                await client.DeleteModelVersionAsync(modelName, v.Version, ct);
+            }
+            if (keep is not null) return await client.WaitForModelVersionReadyAsync(modelName, keep.Version, ct: ct);
+            if (pass > 0) throw new InvalidOperationException($"model version of {modelName} with {tagKey}={tagValue} was created but cannot be found");
+            await create(ct);
+        }
     }
 
     private async Task Record(string model, string version, string what, string by, DateTimeOffset at, string reason, CancellationToken ct)
