@@ -38,9 +38,9 @@ ensure_test_prerequisites() {
   ensure_tzdata
   # Debian's Python xgboost (same build as libxgboost0) and scikit-learn, which the ML tests run as reference
   # peers (python3-xgboost pulls in numpy).
-  if ! /usr/bin/python3 -c "import xgboost, yaml" >/dev/null 2>&1; then
-    echo "installing python3-xgboost..."
-    apt_install python3-xgboost python3-yaml || { echo "could not install python3-xgboost" >&2; exit 1; }
+  if ! /usr/bin/python3 -c "import xgboost, yaml, sklearn" >/dev/null 2>&1; then
+    echo "installing python3-xgboost and python3-sklearn..."
+    apt_install python3-xgboost python3-yaml python3-sklearn || { echo "could not install python3-xgboost/python3-sklearn" >&2; exit 1; }
   fi
   ensure_mlflow_server
   ensure_test_node_packages

@@ -276,6 +276,9 @@ public static class SlicedMetrics
             d["accuracy"] = (double)(cm.TruePositive + cm.TrueNegative) / rows.Length;
             d["log_loss"] = Metric.LogLoss(ys, ps);
             d["positive_rate"] = ys.Average();
+            // Fairness inputs: the share predicted positive, and the true positive rate (recall) where the slice has positives.
+            d[Fairness.SelectionRate] = (double)(cm.TruePositive + cm.FalsePositive) / rows.Length;
+            if (cm.TruePositive + cm.FalseNegative > 0) d[Fairness.TruePositiveRate] = (double)cm.TruePositive / (cm.TruePositive + cm.FalseNegative);
             if (ys.Distinct().Count() == 2) d["roc_auc"] = Metric.RocAuc(ys, ps);
             return d;
         });

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Pipelines.Ml.XGBoost;
+using Pipelines.Ml.Explain;
 
 namespace Pipelines.Ml.Trainers;
 
@@ -195,6 +196,21 @@ public sealed class XGBoostModel : ITrainedModel
     {
         using var m = DMatrix.FromFeatures(features, Threads);
         return Booster.Predict(m, kind);
+    }
+
+    /// <summary>
+    /// SHAP contributions per row through XGBoost's own TreeSHAP (<see cref="PredictionKind.Contribution"/>), in margin
+    /// units: for each output (one, or one per class) the features' values then the bias; a row's values sum to its margin.
+    /// </summary>
+    public Contributions Contributions(FeatureMatrix features)
+    {
+        var raw = PredictRaw(features, PredictionKind.Contribution);
+        var outputs = ClassCount > 2 ? ClassCount : 1;
+        var width = raw.Columns / outputs;
+        if (width != features.Columns + 1)
+            throw new InvalidOperationException($"XGBoost returned {width} contributions per output for {features.Columns} features");
+        var names = features.Names.Count == features.Columns ? features.Names : Enumerable.Range(0, features.Columns).Select(i => $"f{i}").ToArray();
+        return new Contributions(raw.Values, raw.Rows, outputs, names);
     }
 
     public void Dispose() => Booster.Dispose();

@@ -12,6 +12,11 @@ public enum PredictionKind
     Value = 0,
     /// <summary>Raw margin (log-odds for binary:logistic).</summary>
     Margin = 1,
+    /// <summary>
+    /// Exact SHAP (TreeSHAP) contributions in margin units, as Python's <c>predict(pred_contribs=True)</c>: per row
+    /// one value per feature plus the bias last ([rows, features + 1]; [rows, classes, features + 1] for multiclass).
+    /// </summary>
+    Contribution = 2,
 }
 
 /// <summary>Predictions with their shape: [rows] for one output per row, [rows, k] for k classes.</summary>
