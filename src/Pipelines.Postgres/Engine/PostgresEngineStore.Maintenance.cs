@@ -54,6 +54,14 @@ public sealed partial class PostgresEngineStore
             }, ct);
             if (done) rescued++;
         }
+        // Safety net for the check that closes a fan-out after its last item's commit: a process that died (or lost
+        // the database) between that commit and the check leaves a parent with no open item; closed here.
+        var stranded = new List<(Guid RunId, Guid ParentId)>();
+        await using (var conn = await _db.OpenConnectionAsync(ct))
+        await using (var cmd = Db.Cmd(conn, null, "StrandedFanOuts"))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+            while (await r.ReadAsync(ct)) stranded.Add((r.GetGuid(0), r.GetGuid(1)));
+        foreach (var (runId, parentId) in stranded) await CloseFanOutIfDoneAsync(runId, parentId, ct);
         return rescued;
     }
 

@@ -63,7 +63,13 @@ public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJo
             if (_outbox.TryRemove(last!, out var outbox))
             {
                 foreach (var (channel, payload) in outbox.Wakeups) _notifier.Notify(channel, payload);
-                foreach (var (runId, parentId) in outbox.FanOuts.Distinct()) await CloseFanOutIfDoneAsync(runId, parentId, ct);
+                foreach (var (runId, parentId) in outbox.FanOuts.Distinct())
+                {
+                    // The change is committed: failing here must not look like a failed completion (the worker would
+                    // retry it and find it done). A parent left open is closed by the leader's sweep.
+                    try { await CloseFanOutIfDoneAsync(runId, parentId, ct); }
+                    catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException) { }
+                }
             }
             _notifier.EventsWritten();
             return result;

@@ -92,6 +92,12 @@ FROM step_runs p WHERE p.id = @parent_id;
 -- name: MaxParallel
 SELECT coalesce(max_parallel, 0) FROM step_runs WHERE id = @id;
 
+-- name: StrandedFanOuts
+SELECT p.run_id, p.id FROM step_runs p
+WHERE p.state = 'waiting' AND p.children_total IS NOT NULL AND p.parent_id IS NULL
+  AND NOT EXISTS (SELECT 1 FROM step_runs c WHERE c.parent_id = p.id AND c.state IN ('pending', 'available', 'running', 'retrying'))
+LIMIT 100;
+
 -- name: LockFanOut
 SELECT state,
        EXISTS (SELECT 1 FROM step_runs c WHERE c.parent_id = p.id AND c.state IN ('pending', 'available', 'running', 'retrying'))

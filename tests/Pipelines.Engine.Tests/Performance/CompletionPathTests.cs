@@ -128,6 +128,32 @@ public class CompletionPathTests
     }
 
     [Test]
+    public async Task FanOutWhoseClosingCheckNeverRan_IsClosedByTheLeadersSweep()
+    {
+        await using var h = await EngineHarness.CreateAsync();
+        var run = await h.SubmitAsync(Fan);
+        await FanOutItemsAsync(h);
+        // Every item finished, but the process died between its commit and the closing check (simulated by
+        // finishing the items behind the store's back).
+        await using (var conn = await h.Database.DataSource.OpenConnectionAsync())
+        await using (var cmd = new NpgsqlCommand("""
+            UPDATE step_runs SET state = 'succeeded', outputs = jsonb_build_object('value', item_index), finalized_at = now(),
+                                 lease_owner = NULL, lease_expires_at = NULL
+            WHERE run_id = @run AND parent_id IS NOT NULL
+            """, conn))
+        {
+            cmd.Parameters.AddWithValue("run", run);
+            Assert.That(await cmd.ExecuteNonQueryAsync(), Is.EqualTo(20));
+        }
+        Assert.That((await h.RunAsync(run)).Run.State, Is.EqualTo(RunState.Running));
+
+        await h.Store.RescueExpiredLeasesAsync();
+        var details = await h.RunAsync(run);
+        Assert.That(details.Run.State, Is.EqualTo(RunState.Succeeded));
+        Assert.That(h.Step(details, "each").Outputs!["value"]!.AsArray().Select(v => v!.GetValue<int>()), Is.EqualTo(Enumerable.Range(0, 20)));
+    }
+
+    [Test]
     public async Task Completion_ClaimsTheNextStep_InTheSameCall()
     {
         await using var h = await EngineHarness.CreateAsync();
