@@ -51,16 +51,24 @@ public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJo
     /// </summary>
     private async Task<T> InTx<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken ct)
     {
+        // Npgsql reuses a connection's transaction object: once ours committed and the connection went back to the
+        // pool, another operation may already hold the same object as its key. So this transaction's outbox is
+        // registered when it starts and removed only while it is still ours (key and value), never by key alone, or
+        // that other operation's wake-ups and fan-out checks would be dropped (its fan-out then waited for the sweep).
         NpgsqlTransaction? last = null;
+        Outbox? mine = null;
         try
         {
             var result = await Db.InTransactionAsync(_db, async (conn, tx) =>
             {
-                if (last is not null) _outbox.TryRemove(last, out _); // an aborted try's wake-ups are void
+                if (last is not null) _outbox.TryRemove(KeyValuePair.Create(last, mine!)); // an aborted try's wake-ups are void
                 last = tx;
+                mine = new Outbox();
+                _outbox[tx] = mine;
                 return await work(conn, tx);
             }, ct);
-            if (_outbox.TryRemove(last!, out var outbox))
+            _outbox.TryRemove(KeyValuePair.Create(last!, mine!));
+            var outbox = mine!;
             {
                 foreach (var (channel, payload) in outbox.Wakeups) _notifier.Notify(channel, payload);
                 foreach (var (runId, parentId) in outbox.FanOuts.Distinct())
@@ -76,7 +84,7 @@ public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJo
         }
         finally
         {
-            if (last is not null) _outbox.TryRemove(last, out _);
+            if (last is not null) _outbox.TryRemove(KeyValuePair.Create(last, mine!));
         }
     }
 

@@ -154,6 +154,23 @@ public class CompletionPathTests
     }
 
     [Test]
+    public async Task FanOutItems_CompletingAllAtOnce_ThroughOneStore_CloseTheParentThemselves()
+    {
+        // One store per process, as workers use it: completions share its pooled connections (and Npgsql's reused
+        // transaction objects). A completion must never drop another's post-commit check: the parent closes with the
+        // last item, not later by the leader's sweep (no leader runs here).
+        for (var round = 0; round < 5; round++)
+        {
+            await using var h = await EngineHarness.CreateAsync();
+            var run = await h.SubmitAsync(Fan);
+            var items = await FanOutItemsAsync(h);
+            var results = await Task.WhenAll(items.Select(i => Task.Run(() => h.Store.CompleteAsync(Success(i, "w")))));
+            Assert.That(results, Is.All.True);
+            Assert.That((await h.RunAsync(run)).Run.State, Is.EqualTo(RunState.Succeeded), $"round {round}: the parent closed");
+        }
+    }
+
+    [Test]
     public async Task Completion_ClaimsTheNextStep_InTheSameCall()
     {
         await using var h = await EngineHarness.CreateAsync();
