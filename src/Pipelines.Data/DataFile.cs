@@ -74,7 +74,33 @@ public static class DataFile
     private static IEnumerable<Table> Stream(ParquetReader reader, IReadOnlyList<string> names, bool transient)
     {
         using (reader)
-            foreach (var batch in reader.ReadRowGroups(names, reuseBuffers: transient)) yield return batch;
+        {
+            if (transient)
+            {
+                // Reused buffers: the next row group may only be decoded once the consumer is done with this one.
+                foreach (var batch in reader.ReadRowGroups(names, reuseBuffers: true)) yield return batch;
+                yield break;
+            }
+            // Decode the next row group on another core while the consumer works on this one (a model scoring it, a
+            // writer encoding it): the CSV path overlaps its parsing the same way, so Parquet input is not left
+            // waiting on one thread. Only one decode runs at a time, so the reader is never used concurrently.
+            using var groups = reader.ReadRowGroups(names).GetEnumerator();
+            var next = Task.Run(groups.MoveNext);
+            try
+            {
+                while (next.GetAwaiter().GetResult())
+                {
+                    var current = groups.Current;
+                    next = Task.Run(groups.MoveNext);
+                    yield return current;
+                }
+            }
+            finally
+            {
+                // Abandoned early (or failed): let the running decode finish before the reader is disposed.
+                try { next.Wait(); } catch (AggregateException) { }
+            }
+        }
     }
 
     private static IEnumerable<Table> Stream(CsvBatchReader reader, int batchRows, Action<long>? rejectedRows)

@@ -81,12 +81,9 @@ internal static class PageCompression
                 src.CopyTo(dst);
                 return src.Length;
             case CompressionCodec.Snappy:
-            {
-                var encoded = IronSnappy.Snappy.Encode(src);
-                Ensure(ref dst, encoded.Length);
-                encoded.CopyTo(dst, 0);
-                return encoded.Length;
-            }
+                // Snappier compresses straight into our pooled buffer; IronSnappy allocated a new array per page.
+                Ensure(ref dst, Snappier.Snappy.GetMaxCompressedLength(src.Length));
+                return Snappier.Snappy.Compress(src, dst);
             case CompressionCodec.Gzip:
             {
                 var ms = new MemoryStream();

@@ -4,7 +4,7 @@ namespace Pipelines.Data.Compression;
 
 /// <summary>
 /// Snappy block decompression straight into the caller's buffer (IronSnappy allocates a new array per
-/// call, which for 1 MB pages means large-object garbage on every page). Compression still uses IronSnappy.
+/// call, which for 1 MB pages means large-object garbage on every page). Compression uses Snappier.
 /// Format: varint uncompressed length, then literal and copy elements (see snappy's format_description.txt).
 /// </summary>
 internal static class SnappyDecoder

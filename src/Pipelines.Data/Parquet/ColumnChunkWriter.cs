@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Pipelines.Data.Compression;
 using Pipelines.Data.Parquet.Encodings;
@@ -175,10 +176,10 @@ internal sealed class ColumnChunkWriter(Field field, ParquetWriterOptions option
         int[]? indices = null;
         T[]? dictionary = null;
         if (options.UseDictionary && _layout.Type != PhysicalType.Boolean && values.Length > 0)
-            (dictionary, indices) = BuildDictionary(values, options.DictionaryPageSizeLimit / System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+            (dictionary, indices) = BuildDictionary(values, options.DictionaryPageSizeLimit / Unsafe.SizeOf<T>());
         try
         {
-            var width = _layout.Type == PhysicalType.Boolean ? 1 : System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+            var width = _layout.Type == PhysicalType.Boolean ? 1 : Unsafe.SizeOf<T>();
             return WritePages(output, position, defs, rows, stats, dictionary is null ? -1 : dictionary.Length,
                 writeDictionary: buffer => buffer.Write<T>(dictionary),
                 valuesPerPage: Math.Max(1, options.PageSize / width),
@@ -192,25 +193,60 @@ internal sealed class ColumnChunkWriter(Field field, ParquetWriterOptions option
         finally { if (indices is not null) ArrayPool<int>.Shared.Return(indices); }
     }
 
-    private static (T[]?, int[]?) BuildDictionary<T>(T[] values, int maxEntries) where T : unmanaged, IEquatable<T>
+    // Keyed by the value's bits, not by T.Equals: double.Equals calls 0.0 and -0.0 equal (one entry would rewrite the
+    // other's sign) and every NaN payload equal. Open addressing over the bits is also several times faster than
+    // Dictionary<T, int> (no comparer calls, no entry objects), which matters as every fixed-width column goes through here.
+    private static (T[]?, int[]?) BuildDictionary<T>(T[] values, int maxEntries) where T : unmanaged
     {
-        var map = new Dictionary<T, int>();
+        var size = Unsafe.SizeOf<T>();
+        // A dictionary that saves nothing (more than half the values distinct) is not worth the indirection;
+        // entries only grow, so give up the moment either limit is crossed instead of hashing the rest.
+        var limit = values.Length > 64 ? Math.Min(maxEntries, values.Length / 2) : Math.Min(maxEntries, values.Length);
+        var bits = 4;
+        while ((1 << bits) < 2 * (limit + 1)) bits++;
+        var mask = (1 << bits) - 1;
+        var slots = ArrayPool<int>.Shared.Rent(1 << bits);
+        var keys = ArrayPool<ulong>.Shared.Rent(limit + 1);
+        var firsts = ArrayPool<int>.Shared.Rent(limit + 1);
         var indices = ArrayPool<int>.Shared.Rent(values.Length);
-        var order = new List<T>();
-        for (var i = 0; i < values.Length; i++)
+        var table = slots.AsSpan(0, 1 << bits);
+        table.Clear(); // 0 = empty, otherwise entry index + 1
+        var count = 0;
+        try
         {
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(map, values[i], out var exists);
-            if (!exists)
+            for (var i = 0; i < values.Length; i++)
             {
-                // A dictionary that saves nothing (more than half the values distinct) is not worth the indirection;
-                // entries only grow, so give up the moment either limit is crossed instead of hashing the rest.
-                if (order.Count >= maxEntries || (order.Count >= values.Length / 2 && values.Length > 64)) { ArrayPool<int>.Shared.Return(indices); return (null, null); }
-                slot = order.Count;
-                order.Add(values[i]);
+                var key = size == 8 ? Unsafe.As<T, ulong>(ref values[i])
+                    : size == 4 ? Unsafe.As<T, uint>(ref values[i])
+                    : size == 2 ? Unsafe.As<T, ushort>(ref values[i])
+                    : Unsafe.As<T, byte>(ref values[i]);
+                var h = (int)((key * 0x9E3779B97F4A7C15UL) >> (64 - bits));
+                while (true)
+                {
+                    var s = table[h];
+                    if (s == 0)
+                    {
+                        if (count >= limit && (count >= maxEntries || values.Length > 64)) { ArrayPool<int>.Shared.Return(indices); return (null, null); }
+                        keys[count] = key;
+                        firsts[count] = i;
+                        table[h] = ++count;
+                        indices[i] = count - 1;
+                        break;
+                    }
+                    if (keys[s - 1] == key) { indices[i] = s - 1; break; }
+                    h = (h + 1) & mask;
+                }
             }
-            indices[i] = slot;
+            var dictionary = new T[count];
+            for (var e = 0; e < count; e++) dictionary[e] = values[firsts[e]];
+            return (dictionary, indices);
         }
-        return (order.ToArray(), indices);
+        finally
+        {
+            ArrayPool<int>.Shared.Return(slots);
+            ArrayPool<ulong>.Shared.Return(keys);
+            ArrayPool<int>.Shared.Return(firsts);
+        }
     }
 
     private static void WriteIndices(ByteBuffer buffer, ReadOnlySpan<int> indices, int dictionarySize)

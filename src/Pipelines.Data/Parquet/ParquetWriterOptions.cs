@@ -7,8 +7,9 @@ public sealed record ParquetWriterOptions
     /// <summary>A row group is cut when its buffered (uncompressed, in-memory) size reaches this many bytes.</summary>
     public long RowGroupSize { get; init; } = 64L << 20;
 
-    /// <summary>And at the latest after this many rows.</summary>
-    public int MaxRowGroupRows { get; init; } = 1 << 20;
+    /// <summary>And at the latest after this many rows: 122,880 like DuckDB (60 × 2,048), so a reader can decode one
+    /// row group while the previous one is being used, and a row group's columns stay in the CPU's caches.</summary>
+    public int MaxRowGroupRows { get; init; } = 122_880;
 
     /// <summary>Target uncompressed size of one data page.</summary>
     public int PageSize { get; init; } = 1 << 20;

@@ -203,4 +203,35 @@ public class NoSilentWrongValuesTests
         var net = ParquetNetPeer.Read(path)[0].Values.Select(v => (long)(Int128.Parse(v!) / 1000)).ToList();
         Assert.That(net, Is.EqualTo(ours));
     }
+
+    [Test]
+    public void NegativeZero_KeepsItsSign_ThroughTheDictionaryEncoder()
+    {
+        // 0.0 and -0.0 compare equal, so a dictionary keyed by value equality gave both one entry and wrote every
+        // -0.0 back as 0.0 (or the reverse). 200 rows of 4 distinct bit patterns: the writer does use a dictionary.
+        var doubles = new PrimitiveBuilder<double>(DataType.Float64);
+        var floats = new PrimitiveBuilder<float>(DataType.Float32);
+        double[] d = [0.0, -0.0, 1.5, double.NaN];
+        float[] f = [-0f, 0f, 2.5f, float.NaN];
+        for (var i = 0; i < 200; i++) { doubles.Append(d[i % 4]); floats.Append(f[i % 4]); }
+        var table = new Table(new Schema([new Field("d", DataType.Float64), new Field("f", DataType.Float32)]), [doubles.Build(), floats.Build()]);
+        var path = Path.Combine(_dir, "zeros.parquet");
+        ParquetWriter.WriteTable(path, table);
+
+        using var reader = ParquetReader.Open(path);
+        foreach (var chunk in reader.Metadata.RowGroups[0].Columns)
+            Assert.That(chunk.MetaData!.Encodings, Does.Contain(Encoding.RleDictionary), "the test must go through the dictionary");
+        var back = reader.ReadAll();
+        var bd = ((PrimitiveColumn<double>)back.Columns[0]).Values;
+        var bf = ((PrimitiveColumn<float>)back.Columns[1]).Values;
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.That(BitConverter.DoubleToInt64Bits(bd[i]), Is.EqualTo(BitConverter.DoubleToInt64Bits(d[i % 4])), $"row {i}, column d");
+            Assert.That(BitConverter.SingleToInt32Bits(bf[i]), Is.EqualTo(BitConverter.SingleToInt32Bits(f[i % 4])), $"row {i}, column f");
+        }
+        // And an independent reader sees the signs too.
+        var duck = DuckDbPeer.DumpSource($"(SELECT count(*) FILTER (WHERE d = 0 AND signbit(d)) AS nd, count(*) FILTER (WHERE f = 0 AND signbit(f)) AS nf FROM read_parquet({DuckDbPeer.Quote(path)}))");
+        Assert.That(duck[0].Values[0], Is.EqualTo("50"));
+        Assert.That(duck[1].Values[0], Is.EqualTo("50"));
+    }
 }
