@@ -24,9 +24,12 @@ public static class EvaluationReport
     private static string E(object? o) => WebUtility.HtmlEncode(o?.ToString() ?? "");
 
     // Numbers to four decimals: enough to compare candidates, short enough to read.
-    private static string N(JsonNode? n) => n is JsonValue v && v.TryGetValue<double>(out var d) ? d.ToString("0.####", Inv) : E(n);
+    private static string N(JsonNode? n) => D(n) is { } d ? d.ToString("0.####", Inv) : E(n);
 
-    private static double? D(JsonNode? n) => n is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
+    // Counts arrive as integers (long), rates as doubles: read both.
+    private static double? D(JsonNode? n) => n is JsonValue v
+        ? v.TryGetValue<double>(out var d) ? d : v.TryGetValue<long>(out var l) ? l : v.TryGetValue<int>(out var i) ? i : null
+        : null;
 
     private static string F(double v) => v.ToString("0.###", Inv);
 
@@ -91,7 +94,7 @@ public static class EvaluationReport
         {
             var series = new List<Series> { new("candidate", Xs(pr["recall"]), Xs(pr["precision"]), Candidate, false) };
             if (championCharts?["pr"] is JsonObject c) series.Add(new(label!, Xs(c["recall"]), Xs(c["precision"]), Champion, false));
-            sb.Append(LineChart("Precision–recall curve", "recall", "precision", series, diagonal: false));
+            sb.Append(LineChart("Precision–recall curve", "recall", "precision", series, diagonal: false, legendLow: true, legendRight: false));
         }
         if (charts["calibration"] is JsonArray bins)
         {
@@ -112,8 +115,11 @@ public static class EvaluationReport
     private const int Size = 300, Left = 46, Top = 26, Plot = 230;
 
     /// <summary>A unit-square line chart (both axes 0–1) with grid, ticks, legend and an optional y = x reference.</summary>
-    private static string LineChart(string title, string xLabel, string yLabel, IReadOnlyList<Series> series, bool diagonal)
+    private static string LineChart(string title, string xLabel, string yLabel, IReadOnlyList<Series> series, bool diagonal, bool legendLow = true, bool legendRight = true)
     {
+        // Curves that bend towards the top-left (ROC, calibration) leave the lower right free for the legend.
+        var lx = legendRight ? Left + Plot - 110 : Left + 8;
+        var ly = legendLow ? Top + Plot - 12 - 15 * series.Count : Top + 8;
         static string X(double v) => F(Left + v * Plot);
         static string Y(double v) => F(Top + (1 - v) * Plot);
         var sb = new StringBuilder($"<div class=\"chart\"><svg role=\"img\" aria-label=\"{E(title)}\" width=\"{Size}\" height=\"{Size}\" viewBox=\"0 0 {Size} {Size}\">");
@@ -136,7 +142,7 @@ public static class EvaluationReport
             sb.Append($"<polyline points=\"{points}\" fill=\"none\" stroke=\"{line.Color}\" stroke-width=\"2\"{(s > 0 ? " stroke-dasharray=\"6 3\"" : "")}/>");
             if (line.Markers)
                 for (var i = 0; i < line.X.Length; i++) sb.Append($"<circle cx=\"{X(line.X[i])}\" cy=\"{Y(line.Y[i])}\" r=\"3\" fill=\"{line.Color}\"/>");
-            sb.Append($"<rect x=\"{Left + 8}\" y=\"{Top + 8 + s * 15}\" width=\"10\" height=\"10\" fill=\"{line.Color}\"/><text x=\"{Left + 22}\" y=\"{Top + 17 + s * 15}\">{E(line.Name)}</text>");
+            sb.Append($"<rect x=\"{lx}\" y=\"{ly + s * 15}\" width=\"10\" height=\"10\" fill=\"{line.Color}\"/><text x=\"{lx + 14}\" y=\"{ly + 9 + s * 15}\">{E(line.Name)}</text>");
         }
         return sb.Append("</svg></div>").ToString();
     }
