@@ -61,9 +61,10 @@ public sealed class BatchPredictActivity : IActivity
             .Optional("model", SchemaBuilder.Any("A model artifact reference instead of the registry."))
             .Optional("keep_columns", SchemaBuilder.Array(SchemaBuilder.String(), "Input columns copied next to the prediction (e.g. an id)."))
             .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String()))
+            .Optional("explain_top_k", SchemaBuilder.Integer("Write each row's k largest SHAP contributions (XGBoost models): columns explain_1_feature, explain_1_value, … (default 0: none)."))
             .Build(),
         SchemaBuilder.Object()
-            .Required("predictions", SchemaBuilder.Any("Predictions artifact: row, prediction, model_version, run_id (+ keep_columns)."))
+            .Required("predictions", SchemaBuilder.Any("Predictions artifact: row, prediction, model_version, run_id (+ keep_columns, + explain_i_feature/explain_i_value)."))
             .Required("rows", SchemaBuilder.Integer())
             .Required("model_version", SchemaBuilder.String())
             .Required("partition", SchemaBuilder.Integer())
@@ -99,13 +100,33 @@ public sealed class BatchPredictActivity : IActivity
             throw new ActivityException($"partition {index} [{start}, {start + length}) is outside the dataset's {data.RowCount} rows", retryable: false);
         var slice = data.Slice(start, length);
 
+        var topK = (int)(JsonNumber.Long(inputs["explain_top_k"]) ?? 0);
+        if (topK < 0) throw new ActivityException($"explain_top_k must be 0 or more, got {topK}", retryable: false);
         double[] values;
+        var explainFields = new List<Field>();
+        var explainColumns = new List<Column>();
         using (var model = MlflowModel.Load(modelDir))
         {
             try
             {
                 var p = model.Predict(slice);
                 values = p.Columns == 1 ? p.Values : Enumerable.Range(0, p.Rows).Select(r => (double)ArgMax(p.Row(r))).ToArray();
+                if (topK > 0)
+                {
+                    if (model.Model is not Pipelines.Ml.Trainers.XGBoostModel xgb)
+                        throw new ActivityException($"explain_top_k: {modelLabel} is not an XGBoost model; only XGBoost has native SHAP contributions", retryable: false);
+                    var c = xgb.Contributions(model.Pipeline.TransformToMatrix(slice));
+                    // Multiclass: the contributions to the predicted class; otherwise the single output (margin units).
+                    var tops = Enumerable.Range(0, c.Rows).Select(r => c.TopK(r, topK, c.Outputs > 1 ? (int)values[r] : 0)).ToList();
+                    for (var k = 0; k < topK; k++)
+                    {
+                        var kk = k;
+                        explainFields.Add(new Field($"explain_{k + 1}_feature", DataType.String, true));
+                        explainColumns.Add(ModelResolution.Strings(tops.Select(t => kk < t.Count ? t[kk].Feature : null)));
+                        explainFields.Add(new Field($"explain_{k + 1}_value", DataType.Float64, true));
+                        explainColumns.Add(ModelResolution.NullableDoubles(tops.Select(t => kk < t.Count ? t[kk].Value : (double?)null)));
+                    }
+                }
             }
             catch (Pipelines.Ml.ColumnMismatchException e)
             {
@@ -127,6 +148,8 @@ public sealed class BatchPredictActivity : IActivity
             fields.Add(slice.Schema.Fields[i]);
             columns.Add(slice.Columns[i]);
         }
+        fields.AddRange(explainFields);
+        columns.AddRange(explainColumns);
         var path = Path.Combine(services.WorkDirectory(context), $"predictions-{index:D5}.parquet");
         ParquetWriter.WriteTable(path, new Table(new Schema(fields), columns));
         JsonObject published;

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Pipelines.Activities.Hosting;
@@ -32,11 +30,14 @@ public sealed class EvaluateActivity : IActivity
             .Optional("threshold", SchemaBuilder.Number("Decision threshold for binary metrics (default 0.5)."))
             .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String(), "CSV values read as missing (default [''])."))
             .Optional("experiment", SchemaBuilder.String("MLflow experiment (default 'pipelines')."))
+            .Optional("explain", SchemaBuilder.Boolean("Global importance (gain) and mean |SHAP| of an XGBoost candidate in the report (default true)."))
+            .Optional("explain_rows", SchemaBuilder.Integer("Holdout rows whose SHAP values are computed for the summary (default 5000, the first rows)."))
+            .Optional("min_slice_rows", SchemaBuilder.Integer("Slices with fewer rows are left out of the fairness disparities (default 30)."))
             .Build(),
         SchemaBuilder.Object()
-            .Required("summary", SchemaBuilder.Any("{task, primary_metric, maximize, metrics, slices, champion: {version, metrics, slices} | null} — feed to evaluation_gate."))
+            .Required("summary", SchemaBuilder.Any("{task, primary_metric, maximize, metrics, slices, fairness, champion: {version, metrics, slices} | null} — feed to evaluation_gate."))
             .Required("metrics", SchemaBuilder.Any("Candidate holdout metrics."))
-            .Required("report", SchemaBuilder.Any("JSON report artifact."))
+            .Required("report", SchemaBuilder.Any("JSON report artifact (evaluation.json): the summary plus charts (ROC, PR, calibration, confusion matrix) and explanations."))
             .Required("report_html", SchemaBuilder.Any("HTML report artifact."))
             .Required("predictions", SchemaBuilder.Any("Holdout predictions (Parquet, column 'prediction') artifact."))
             .Build());
@@ -48,12 +49,17 @@ public sealed class EvaluateActivity : IActivity
         var holdout = ModelTraining.Read(await ArtifactRefs.LocalFileAsync(context, "holdout", ct), ModelTraining.CsvOf(inputs));
         var slices = (inputs["slices"] as JsonArray)?.Select(s => s!.GetValue<string>()).ToList() ?? [];
         var threshold = JsonNumber.Double(inputs["threshold"]) ?? 0.5;
+        var minSliceRows = (int)(JsonNumber.Long(inputs["min_slice_rows"]) ?? 30);
 
         var candidateDir = await ModelResolution.LocalModelAsync(context, "model", ct);
         var holdoutName = ArtifactRefs.DisplayName(inputs["holdout"]);
         var candidate = Evaluate(candidateDir, "the candidate model", holdout, holdoutName, slices, threshold);
+        JsonObject? explanations = null;
+        if (inputs["explain"]?.GetValue<bool>() ?? true)
+            explanations = Explain(candidateDir, holdout, (int)(JsonNumber.Long(inputs["explain_rows"]) ?? 5000), context);
 
         JsonObject? champion = null;
+        JsonObject? championCharts = null;
         if (inputs["model_name"]?.GetValue<string>() is { Length: > 0 } modelName)
         {
             var alias = inputs["alias"]?.GetValue<string>() ?? PipelineTracking.Champion;
@@ -61,6 +67,7 @@ public sealed class EvaluateActivity : IActivity
             {
                 var c = Evaluate(resolved.Directory, $"{alias} (version {resolved.Version})", holdout, holdoutName, slices, threshold);
                 champion = new JsonObject { ["version"] = resolved.Version, ["alias"] = alias, ["metrics"] = c.Metrics, ["slices"] = c.Slices };
+                championCharts = c.Task == TaskKind.BinaryClassification ? Charts(c, threshold) : null;
             }
             else context.Log.Write($"model '{modelName}' has no '{alias}' yet: nothing to compare with");
         }
@@ -73,13 +80,21 @@ public sealed class EvaluateActivity : IActivity
             ["rows"] = holdout.RowCount,
             ["metrics"] = candidate.Metrics.DeepClone(),
             ["slices"] = candidate.Slices.DeepClone(),
+            ["fairness"] = candidate.Task == TaskKind.BinaryClassification ? FairnessJson(candidate.SliceList, minSliceRows) : null,
             ["champion"] = champion,
         };
+        // The report file is the summary plus what only people and the UI read: charts and explanations (kept out of
+        // the step output, which every later step and the run view load).
+        var full = (JsonObject)summary.DeepClone();
+        full["threshold"] = threshold;
+        full["charts"] = candidate.Task == TaskKind.BinaryClassification ? Charts(candidate, threshold) : null;
+        full["champion_charts"] = championCharts;
+        full["explanations"] = explanations;
         var work = services.WorkDirectory(context);
         var jsonPath = Path.Combine(work, "evaluation.json");
-        await File.WriteAllTextAsync(jsonPath, summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), ct);
+        await File.WriteAllTextAsync(jsonPath, full.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), ct);
         var htmlPath = Path.Combine(work, "evaluation.html");
-        await File.WriteAllTextAsync(htmlPath, Html(summary), ct);
+        await File.WriteAllTextAsync(htmlPath, EvaluationReport.Html(full), ct);
         var predictionsPath = Path.Combine(work, "holdout-predictions.parquet");
         ParquetWriter.WriteTable(predictionsPath, new Table(new Schema([new Field("prediction", DataType.Float64, false)]), [ModelResolution.Doubles(candidate.Scores)]));
 
@@ -108,7 +123,70 @@ public sealed class EvaluateActivity : IActivity
         });
     }
 
-    private sealed record Evaluation(TaskKind Task, string Primary, JsonObject Metrics, JsonArray Slices, double[] Scores);
+    private sealed record Evaluation(TaskKind Task, string Primary, JsonObject Metrics, JsonArray Slices, double[] Scores, double[] Labels, IReadOnlyList<MetricSlice> SliceList);
+
+    /// <summary>ROC and PR curves, calibration bins and the confusion matrix of a binary model's holdout scores.</summary>
+    private static JsonObject? Charts(Evaluation e, double threshold)
+    {
+        static JsonArray A(IEnumerable<double> v) => new(v.Select(x => (JsonNode?)(double.IsFinite(x) ? x : null)).ToArray());
+        var charts = new JsonObject();
+        var cm = Metric.Confusion(e.Labels, e.Scores, threshold);
+        charts["confusion"] = new JsonObject
+        {
+            ["labels"] = new JsonArray("negative", "positive"),
+            ["matrix"] = new JsonArray(cm.ToArray().Select(r => (JsonNode)new JsonArray(r.Select(v => (JsonNode)v).ToArray())).ToArray()),
+            ["threshold"] = threshold,
+        };
+        charts["calibration"] = new JsonArray(Metric.Calibration(e.Labels, e.Scores).Select(b => (JsonNode)new JsonObject
+        {
+            ["lower"] = b.Lower, ["upper"] = b.Upper, ["mean_predicted"] = b.MeanPredicted, ["fraction_positive"] = b.FractionPositive, ["count"] = b.Count,
+        }).ToArray());
+        // One class only: the curves are undefined (as their AUCs, reported null); the other charts still are.
+        if (e.Labels.Distinct().Count() == 2)
+        {
+            var roc = Curves.Roc(e.Labels, e.Scores);
+            charts["roc"] = new JsonObject { ["fpr"] = A(roc.FalsePositiveRate), ["tpr"] = A(roc.TruePositiveRate), ["thresholds"] = A(roc.Thresholds) };
+            var pr = Curves.PrecisionRecall(e.Labels, e.Scores);
+            charts["pr"] = new JsonObject { ["precision"] = A(pr.Precision), ["recall"] = A(pr.Recall), ["thresholds"] = A(pr.Thresholds) };
+        }
+        return charts;
+    }
+
+    private static JsonArray FairnessJson(IReadOnlyList<MetricSlice> slices, int minRows) =>
+        new(Fairness.Disparities(slices, minRows).Select(d => (JsonNode)new JsonObject
+        {
+            ["column"] = d.Column, ["measure"] = d.Measure, ["difference"] = d.Difference,
+            ["high"] = new JsonObject { ["value"] = d.HighValue, ["metric"] = d.High },
+            ["low"] = new JsonObject { ["value"] = d.LowValue, ["metric"] = d.Low },
+            ["groups"] = d.Groups,
+        }).ToArray());
+
+    /// <summary>
+    /// Global importance of an XGBoost model: gain per feature and mean |SHAP| over the first <paramref name="rows"/>
+    /// holdout rows (XGBoost's own TreeSHAP). Other model kinds have no native contributions: null, with a log line.
+    /// </summary>
+    private static JsonObject? Explain(string modelDir, Table holdout, int rows, ActivityContext context)
+    {
+        if (rows <= 0) throw new ActivityException($"explain_rows must be positive, got {rows}", retryable: false);
+        using var model = MlflowModel.Load(modelDir);
+        if (model.Model is not XGBoostModel xgb)
+        {
+            context.Log.Write("explanations: only XGBoost models have native SHAP contributions; skipped");
+            return null;
+        }
+        var sample = holdout.RowCount > rows ? holdout.Slice(0, rows) : holdout;
+        var contributions = xgb.Contributions(model.Pipeline.TransformToMatrix(sample));
+        var summary = contributions.Summary(xgb.Booster.FeatureImportance("gain"));
+        return new JsonObject
+        {
+            ["rows"] = sample.RowCount,
+            ["method"] = "xgboost TreeSHAP (pred_contribs), margin units",
+            ["features"] = new JsonArray(summary.Select(f => (JsonNode)new JsonObject
+            {
+                ["feature"] = f.Feature, ["gain"] = f.Gain, ["mean_abs_shap"] = f.MeanAbsShap, ["mean_shap"] = f.MeanShap,
+            }).ToArray()),
+        };
+    }
 
     private static Evaluation Evaluate(string modelDir, string modelLabel, Table holdout, string holdoutName, IReadOnlyList<string> sliceColumns, double threshold)
     {
@@ -167,7 +245,7 @@ public sealed class EvaluateActivity : IActivity
             foreach (var (key, value) in x.Metrics) o[key] = double.IsFinite(value) ? value : null;
             return (JsonNode)new JsonObject { ["column"] = x.Column, ["value"] = x.Value, ["rows"] = x.Rows, ["metrics"] = o };
         }).ToArray());
-        return new Evaluation(task, primary, m, s, scores);
+        return new Evaluation(task, primary, m, s, scores, y, slices);
     }
 
     private static int ArgMax(ReadOnlySpan<double> row)
@@ -175,36 +253,5 @@ public sealed class EvaluateActivity : IActivity
         var best = 0;
         for (var i = 1; i < row.Length; i++) if (row[i] > row[best]) best = i;
         return best;
-    }
-
-    private static string Html(JsonObject summary)
-    {
-        static string E(object? o) => WebUtility.HtmlEncode(o?.ToString() ?? "");
-        // Numbers to four decimals: enough to compare candidates, short enough to read.
-        static string N(JsonNode? n) => n is JsonValue v && v.TryGetValue<double>(out var d)
-            ? d.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)
-            : E(n);
-        var champion = summary["champion"] as JsonObject;
-        var sb = new StringBuilder();
-        sb.Append("<!doctype html><html><head><meta charset=\"utf-8\"><title>Evaluation</title><style>body{font-family:sans-serif}")
-            .Append("table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 8px;text-align:right}</style></head><body>");
-        sb.Append($"<h1>Evaluation ({E(summary["task"])}, {E(summary["rows"])} rows)</h1><h2>Metrics</h2><table><tr><th>metric</th><th>candidate</th>");
-        if (champion is not null) sb.Append($"<th>champion v{E(champion["version"])}</th>");
-        sb.Append("</tr>");
-        foreach (var (k, v) in (JsonObject)summary["metrics"]!)
-            sb.Append($"<tr><td>{E(k)}</td><td>{N(v)}</td>{(champion is null ? "" : $"<td>{N(champion["metrics"]?[k])}</td>")}</tr>");
-        var slices = ((JsonArray)summary["slices"]!).OfType<JsonObject>().ToList();
-        var names = slices.SelectMany(s => (s["metrics"] as JsonObject ?? new JsonObject()).Select(p => p.Key)).Distinct().ToList();
-        sb.Append("</table><h2>Slices</h2><table><tr><th>column</th><th>value</th><th>rows</th>");
-        foreach (var name in names) sb.Append($"<th>{E(name)}</th>");
-        sb.Append("</tr>");
-        foreach (var s in slices)
-        {
-            sb.Append($"<tr><td>{E(s["column"])}</td><td>{E(s["value"])}</td><td>{E(s["rows"])}</td>");
-            foreach (var name in names) sb.Append($"<td>{N(s["metrics"]?[name])}</td>");
-            sb.Append("</tr>");
-        }
-        sb.Append("</table></body></html>");
-        return sb.ToString();
     }
 }

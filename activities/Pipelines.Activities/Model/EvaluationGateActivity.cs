@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Pipelines.Core.Activities;
+using Pipelines.Ml.Metrics;
 using Pipelines.Ml.Tuning;
 
 namespace Pipelines.Activities.Model;
@@ -22,6 +23,7 @@ public sealed class EvaluationGateActivity : IActivity
             .Optional("slice_min", SchemaBuilder.Any("Lower bounds per slice, e.g. {roc_auc: 0.8}."))
             .Optional("min_slice_rows", SchemaBuilder.Integer("Slices with fewer rows are not judged (default 30)."))
             .Optional("max_slice_regression", SchemaBuilder.Number("Largest allowed primary-metric drop of any slice versus the champion's same slice."))
+            .Optional("max_disparity", SchemaBuilder.Any("Fairness bound over each slice column (binary): a number for both measures, or {demographic_parity_difference, equal_opportunity_difference}."))
             .Optional("auto_approve", SchemaBuilder.Any("Policy {min_improvement, max_slice_regression (default 0)}: auto_approve is true when both hold against a champion."))
             .Build(),
         SchemaBuilder.Object()
@@ -62,6 +64,9 @@ public sealed class EvaluationGateActivity : IActivity
             foreach (var s in slices)
                 Check(name, JsonNumber.Double(s["metrics"]?[name]), JsonNumber.Double(bound)!.Value, atLeast: true, $"slice {s["column"]}={s["value"]}: ");
 
+        if (inputs["max_disparity"] is { } bounds)
+            violations.AddRange(DisparityViolations(slices, bounds, minRows));
+
         var worstSliceDrop = WorstSliceDrop(slices, champion, primary, maximize);
         if (JsonNumber.Double(inputs["max_slice_regression"]) is { } maxDrop && worstSliceDrop is { } drop && drop.Drop > maxDrop)
             violations.Add($"slice {drop.Slice}: {primary} drops by {F(drop.Drop)} versus the champion (at most {F(maxDrop)} allowed)");
@@ -86,6 +91,37 @@ public sealed class EvaluationGateActivity : IActivity
             if (value is not { } v) violations.Add($"{where}{name} is missing");
             else if (atLeast ? v < bound : v > bound) violations.Add($"{where}{name} = {F(v)} is {(atLeast ? "below" : "above")} {F(bound)}");
         }
+    }
+
+    /// <summary>
+    /// Fairness violations: per slice column (slices of at least <paramref name="minRows"/> rows) the spread of selection
+    /// rate / true positive rate between its groups, against the bound; each message names the column, the measure and
+    /// the two slices that make the spread.
+    /// </summary>
+    public static IReadOnlyList<string> DisparityViolations(IReadOnlyList<JsonObject> slices, JsonNode bounds, long minRows)
+    {
+        var limits = new Dictionary<string, double>();
+        if (bounds is JsonValue && JsonNumber.Double(bounds) is { } all)
+            foreach (var measure in Fairness.Measures.Keys) limits[measure] = all;
+        else if (bounds is JsonObject o)
+            foreach (var (measure, bound) in o)
+            {
+                if (!Fairness.Measures.ContainsKey(measure))
+                    throw new ActivityException($"max_disparity: unknown measure '{measure}' (known: {string.Join(", ", Fairness.Measures.Keys)})", retryable: false);
+                limits[measure] = JsonNumber.Double(bound) ?? throw new ActivityException($"max_disparity.{measure} must be a number", retryable: false);
+            }
+        else throw new ActivityException("max_disparity must be a number or an object of measures", retryable: false);
+
+        var parsed = slices.Select(s => new MetricSlice(s["column"]?.ToString() ?? "", s["value"]?.ToString() ?? "", (int)(JsonNumber.Long(s["rows"]) ?? 0),
+            (s["metrics"] as JsonObject ?? []).Where(m => JsonNumber.Double(m.Value) is not null).ToDictionary(m => m.Key, m => JsonNumber.Double(m.Value)!.Value))).ToList();
+        if (parsed.Count > 0 && !parsed.Any(s => s.Metrics.ContainsKey(Fairness.SelectionRate)))
+            throw new ActivityException("max_disparity needs a binary model's slices (selection_rate, tpr): give evaluate 'slices' on a binary model", retryable: false);
+        static string F(double v) => v.ToString("0.#####", CultureInfo.InvariantCulture);
+        return Fairness.Disparities(parsed, (int)minRows)
+            .Where(d => limits.TryGetValue(d.Measure, out var limit) && d.Difference > limit)
+            .Select(d => $"slice {d.Column}={d.LowValue}: {d.Measure} over '{d.Column}' = {F(d.Difference)} " +
+                         $"({Fairness.Measures[d.Measure]} {d.Column}={d.HighValue} {F(d.High)} vs {d.Column}={d.LowValue} {F(d.Low)}) is above max_disparity {F(limits[d.Measure])}")
+            .ToList();
     }
 
     /// <summary>The slice whose primary metric fell the most versus the champion's same slice (positive = worse).</summary>

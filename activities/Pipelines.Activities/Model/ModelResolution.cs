@@ -106,6 +106,17 @@ public static class ModelResolution
         return b.Build();
     }
 
+    public static Column NullableDoubles(IEnumerable<double?> values)
+    {
+        var b = new PrimitiveBuilder<double>(DataType.Float64);
+        foreach (var v in values)
+        {
+            if (v is { } d) b.Append(d);
+            else b.AppendNull();
+        }
+        return b.Build();
+    }
+
     public static Column Longs(IEnumerable<long> values)
     {
         var b = new PrimitiveBuilder<long>(DataType.Int64);
