@@ -68,6 +68,69 @@ public sealed class DashboardTests
         second.Terminate();
     }
 
+    [Test]
+    public async Task The_run_view_previews_a_table_and_draws_the_training_curve()
+    {
+        using var admin = _server.Api("root", "admin", "operator");
+        const string yaml = """
+            name: curves
+            steps:
+              - id: ingest
+                uses: ingest
+                with: { source: workflows/data/energy/energy-train.csv }
+              - id: train
+                uses: train
+                with:
+                  train: ${{ steps.ingest.outputs.table }}
+                  label: kwh
+                  task: regression
+                  rounds: 15
+                  threads: 1
+                  seed: 1
+                  pipeline: [{ op: one_hot, columns: [building, weekday] }]
+            """;
+        using (var r = await admin.PostAsync("/api/v1/workflows", Json(new { name = "curves", yaml })))
+            Assert.That((int)r.StatusCode, Is.EqualTo(201), await r.Content.ReadAsStringAsync());
+        var worker = _server.StartWorker(concurrency: 2);
+        string runId;
+        using (var r = await admin.PostAsync("/api/v1/runs", Json(new { workflow = "curves", @params = new { } })))
+        {
+            var body = await r.Content.ReadAsStringAsync();
+            Assert.That((int)r.StatusCode, Is.EqualTo(201), body);
+            runId = System.Text.Json.Nodes.JsonNode.Parse(body)!["id"]!.GetValue<string>();
+        }
+        var page = await Browser.AsUserAsync(_browser, _server, "vera", "viewer");
+        await page.GotoAsync($"/runs/{runId}");
+        await Assertions.Expect(page.GetByTestId("run-state")).ToHaveTextAsync(new Regex("succeeded|failed"), new() { Timeout = 180_000 });
+        Assert.That(await page.GetByTestId("run-state").InnerTextAsync(), Is.EqualTo("succeeded"), _server.ServerOutput);
+
+        // The ingested table's first rows, as the CSV has them.
+        var table = page.GetByRole(AriaRole.Region, new() { Name = "Artifacts" }).Locator("tr", new() { HasText = "ingest" }).First;
+        await table.GetByRole(AriaRole.Button, new() { Name = "Preview" }).ClickAsync();
+        var preview = page.GetByTestId("preview");
+        await Assertions.Expect(preview).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        var csv = File.ReadLines(Path.Combine(WebServer.Root, "workflows", "data", "energy", "energy-train.csv")).Take(2).Select(l => l.Split(',')).ToList();
+        var headers = await preview.Locator("thead th").AllInnerTextsAsync();
+        Assert.That(headers.Select(h => h.Split(' ')[0]), Is.EqualTo(csv[0]));
+        Assert.That(await preview.Locator("tbody tr").First.Locator("td").AllInnerTextsAsync(), Is.EqualTo(csv[1]));
+        Assert.That(await preview.Locator("tbody tr").CountAsync(), Is.EqualTo(20), "the first 20 rows");
+        await Browser.ShotAsync(page, "run-preview");
+
+        // The training step's validation curve, one point per boosting round, as the tracking server recorded it.
+        using var viewer = _server.Api("vera", "viewer");
+        var curves = await _server.GetJsonAsync(viewer, $"/api/v1/runs/{runId}/steps/train/metrics");
+        var series = curves["series"]!.AsArray();
+        Assert.That(series.Select(s => s!["metric"]!.GetValue<string>()), Is.EqualTo(new[] { "valid_rmse" }), curves.ToJsonString());
+        Assert.That(series[0]!["points"]!.AsArray(), Has.Count.EqualTo(15), "one point per round");
+        await page.GotoAsync($"/runs/{runId}?step=train");
+        var chart = page.GetByTestId("metric-curves");
+        await Assertions.Expect(chart.GetByRole(AriaRole.Figure, new() { Name = "valid_rmse by round" })).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(chart.Locator("canvas")).ToHaveCountAsync(1);
+        await Assertions.Expect(chart.Locator(".u-legend")).ToContainTextAsync(series[0]!["label"]!.GetValue<string>());
+        await Browser.ShotAsync(page, "run-curves");
+        worker.Terminate();
+    }
+
     private static StringContent Json(object o) =>
         new(System.Text.Json.JsonSerializer.Serialize(o), System.Text.Encoding.UTF8, "application/json");
 }

@@ -69,6 +69,10 @@ public sealed class ReadStore(NpgsqlDataSource db)
         "SELECT id FROM step_runs WHERE run_id = @run AND step_id = @step AND parent_id IS NULL", r => r.GetGuid(0), ct,
         Sql.Uuid("run", runId), Sql.Text("step", step))).Cast<Guid?>().SingleOrDefault();
 
+    /// <summary>A step's own row and its fan-out items' rows: tracked runs name the row they came from.</summary>
+    public Task<List<Guid>> StepRunIdsAsync(Guid stepRun, CancellationToken ct) => Sql.ListAsync(db,
+        "SELECT id FROM step_runs WHERE id = @sr OR parent_id = @sr", r => r.GetGuid(0), ct, Sql.Uuid("sr", stepRun));
+
     public Task<List<ItemRow>> ItemsAsync(Guid parent, int limit, int after, CancellationToken ct) => Sql.ListAsync(db, """
         SELECT item_index, item, state, attempt, error FROM step_runs WHERE parent_id = @parent AND item_index > @after
         ORDER BY item_index LIMIT @limit

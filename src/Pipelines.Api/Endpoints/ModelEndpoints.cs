@@ -114,7 +114,7 @@ public static class ModelEndpoints
 
     private static DateTimeOffset? Time(long? ms) => ms is { } v ? DateTimeOffset.FromUnixTimeMilliseconds(v) : null;
 
-    private static async Task<IResult> Guarded(Func<Task<IResult>> action)
+    internal static async Task<IResult> Guarded(Func<Task<IResult>> action)
     {
         try
         {

@@ -155,6 +155,7 @@ public static class ApiServer
         ArtifactEndpoints.Map(api.MapGroup("").WithTags("artifacts"));
         ArtifactPreviewEndpoints.Map(api.MapGroup("").WithTags("artifacts"));
         ModelEndpoints.Map(api.MapGroup("").WithTags("models"));
+        RunMetricsEndpoints.Map(api.MapGroup("").WithTags("runs"));
 
         app.MapMlflow(new TrackingStore(options.DataSource, options.Time), new LocalArtifactFiles(options.TrackingArtifactRoot));
 

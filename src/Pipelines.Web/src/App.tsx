@@ -6,13 +6,14 @@ import { SessionContext } from './session';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { Workflows } from './screens/Workflows';
 import { Runs } from './screens/Runs';
-import { RunView } from './screens/RunView';
 import { Approvals } from './screens/Approvals';
-import { Models } from './screens/Models';
-import { Dashboard } from './screens/Dashboard';
 
-// The designer carries Monaco: loaded only when opened, so the first load stays small.
+// The designer carries Monaco, the run view, models and jobs screens the graph and chart libraries: each is loaded
+// when first opened, so the first page (workflows, runs, the inbox) stays small.
 const Designer = lazy(() => import('./screens/Designer'));
+const RunView = lazy(() => import('./screens/RunView').then((m) => ({ default: m.RunView })));
+const Models = lazy(() => import('./screens/Models').then((m) => ({ default: m.Models })));
+const Dashboard = lazy(() => import('./screens/Dashboard').then((m) => ({ default: m.Dashboard })));
 
 function Login({ config, onSession }: { config: AuthConfig; onSession: (s: Session) => void }) {
   const [key, setKey] = useState('');
@@ -91,7 +92,7 @@ export function App() {
         </span>
       </header>
       <main id="main" tabIndex={-1}>
-        <Suspense fallback={<p aria-busy="true">Loading the designer…</p>}>
+        <Suspense fallback={<p aria-busy="true">Loading…</p>}>
           <ErrorBoundary resetKey={path}><Route path={path} /></ErrorBoundary>
         </Suspense>
       </main>

@@ -5,7 +5,7 @@ import { api, ApiError, fmtTime, items, subscribe, type Page } from '../api';
 import { ErrorNote, usePoll } from '../components/common';
 import { Link } from '../router';
 import { useCan, whyNot } from '../session';
-import { Preview } from './RunView';
+import { Preview } from '../components/Preview';
 
 interface Approval {
   id: string; runId: string; workflow: string; step: string; requestedAt: string; requestedBy: string; canDecide: boolean; whyNot?: string;

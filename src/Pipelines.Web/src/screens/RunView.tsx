@@ -2,12 +2,13 @@
 // per-attempt logs, fan-out items in a virtualised list, outputs, artifacts with previews and lineage, and trial
 // metric curves.
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { all, api, ApiError, fmtDuration, fmtTime, items, subscribe, type Page } from '../api';
+import { all, api, fmtDuration, fmtTime, items, subscribe, type Page } from '../api';
 import { LineChart } from '../components/Chart';
 import { ActionButton, ErrorNote, StateBadge } from '../components/common';
 import { StepGraph, type GraphStep } from '../components/StepGraph';
 import { VirtualList } from '../components/VirtualList';
 import { Link, navigate } from '../router';
+import { Preview } from '../components/Preview';
 
 export interface RunStep {
   id: string; uses: string; state: string; attempts: number; cached?: boolean; startedAt?: string; finishedAt?: string; error?: string;
@@ -104,7 +105,8 @@ function StepDetail({ run, step, logEvents, itemTick }: { run: Run; step: RunSte
   const [attempt, setAttempt] = useState<number>();
   const [logs, setLogs] = useState<LogLine[]>([]);
   const [itemList, setItems] = useState<Item[]>([]);
-  const [metrics, setMetrics] = useState<{ label: string; points: { x: number; y: number }[] }[]>([]);
+  const [curves, setCurves] = useState<StepCurves>();
+  const [metric, setMetric] = useState<string>();
   const base = `/runs/${run.id}/steps/${encodeURIComponent(step.id)}`;
   useEffect(() => {
     api<Attempt[] | Page<Attempt>>(`${base}/attempts`).then((a) => {
@@ -122,10 +124,9 @@ function StepDetail({ run, step, logEvents, itemTick }: { run: Run; step: RunSte
     all<Item>(`${base}/items`, 20000).then(setItems).catch(() => {});
   }, [base, itemTick, !!step.items]);
   useEffect(() => {
-    api<{ series: { label: string; points: { step: number; value: number }[] }[] }>(`${base}/metrics`)
-      .then((m) => setMetrics((m.series ?? []).map((s) => ({ label: s.label, points: s.points.map((p) => ({ x: p.step, y: p.value })) }))))
-      .catch(() => setMetrics([]));
-  }, [base, step.state]);
+    // Curves exist once a training step (or a sweep's trial) has logged them; refreshed as items finish.
+    api<StepCurves>(`${base}/metrics${metric ? `?metric=${encodeURIComponent(metric)}` : ''}`).then(setCurves).catch(() => setCurves(undefined));
+  }, [base, step.state, metric, step.items ? itemTick : 0]);
   const liveLines = logEvents.filter((e) => e.step === step.id && e.attempt === attempt).map((e) => e.line);
   const shown = [...logs, ...liveLines.filter((l) => !logs.some((x) => x.message === l.message && x.at === l.at))];
   return (
@@ -163,8 +164,40 @@ function StepDetail({ run, step, logEvents, itemTick }: { run: Run; step: RunSte
         <pre className="logs" data-testid="logs" tabIndex={0} aria-label="Logs">{shown.length === 0 ? <span className="muted-dark">no log lines</span> : shown.map((l, i) => <div key={i} className={`log-${l.level ?? 'info'}`}>{l.at ? `${l.at.slice(11, 23)} ` : ''}{l.message}</div>)}</pre>
       </>}
       {step.outputs && Object.keys(step.outputs).length > 0 && <><h3>Outputs</h3><pre className="json" data-testid="step-outputs">{JSON.stringify(step.outputs, null, 2)}</pre></>}
-      {metrics.length > 0 && <LineChart title="Trial metrics" series={metrics} />}
+      {curves && curves.series.length > 0 && <MetricCharts curves={curves} metric={metric} onMetric={setMetric} />}
     </div>
+  );
+}
+
+interface StepCurves { metric?: string | null; metrics: string[]; truncated?: boolean; series: { label: string; metric: string; points: { step: number; value: number }[] }[] }
+
+/** One chart per metric key, a line per tracked run (trial) over boosting rounds; the metric picker asks the server for another key. */
+function MetricCharts({ curves, metric, onMetric }: { curves: StepCurves; metric?: string; onMetric: (m?: string) => void }) {
+  const byMetric = useMemo(() => {
+    const groups = new Map<string, { label: string; points: { x: number; y: number }[] }[]>();
+    for (const s of curves.series) {
+      const list = groups.get(s.metric) ?? [];
+      list.push({ label: s.label, points: s.points.map((p) => ({ x: p.step, y: p.value })) });
+      groups.set(s.metric, list);
+    }
+    return [...groups];
+  }, [curves]);
+  return (
+    <section aria-label="Metric curves" data-testid="metric-curves">
+      <div className="row">
+        <h3>Metrics by round</h3>
+        {curves.metrics.length > 1 && (
+          <label>Metric{' '}
+            <select value={metric ?? ''} onChange={(e) => onMetric(e.target.value || undefined)}>
+              <option value="">validation (valid_*)</option>
+              {curves.metrics.map((m) => <option key={m} value={m}>{m}</option>)}
+            </select>
+          </label>
+        )}
+      </div>
+      {byMetric.map(([key, series]) => <LineChart key={key} title={`${key} by round`} series={series} />)}
+      {curves.truncated && <p className="help">Only the first curves are drawn; pick one metric to see fewer.</p>}
+    </section>
   );
 }
 
@@ -193,24 +226,6 @@ export function Artifacts({ runId, finished }: { runId: string; finished: boolea
       {open?.kind === 'lineage' && <Lineage id={open.id} />}
     </section>
   );
-}
-
-export function Preview({ id }: { id: string }) {
-  const [p, setP] = useState<{ columns?: { name: string; type: string }[]; rows?: unknown[][]; html?: string; text?: string }>();
-  const [error, setError] = useState<unknown>();
-  useEffect(() => { api<typeof p>(`/artifacts/${id}/preview?rows=20`).then(setP).catch(setError); }, [id]);
-  if (error) return <ErrorNote error={error instanceof ApiError && error.status === 404 ? new Error('No preview for this artifact.') : error} />;
-  if (!p) return <p aria-busy="true">Loading preview…</p>;
-  if (p.html !== undefined) return <iframe className="report" title="Report" sandbox="" srcDoc={p.html} />;
-  if (p.columns) return (
-    <div className="table-scroll" tabIndex={0} role="region" aria-label="Table preview">
-      <table className="preview" data-testid="preview">
-        <thead><tr>{p.columns.map((c) => <th key={c.name}>{c.name} <span className="type">{c.type}</span></th>)}</tr></thead>
-        <tbody>{(p.rows ?? []).map((r, i) => <tr key={i}>{r.map((v, j) => <td key={j}>{v === null ? '∅' : String(v)}</td>)}</tr>)}</tbody>
-      </table>
-    </div>
-  );
-  return <pre className="json">{p.text ?? JSON.stringify(p, null, 2)}</pre>;
 }
 
 export function Lineage({ id }: { id: string }) {
