@@ -65,7 +65,7 @@ public sealed class TrainerKindsBenchmark : IBenchmark
         sb.AppendLine($"Command: `dotnet run -c Release --project src/Pipelines.Benchmarks -- trainers {rows} {threads} {rounds}`  ");
         sb.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {BenchmarkReport.MachineLine()}; ML.NET {MlNetModel.Version}, " +
                       $"libxgboost {Pipelines.Ml.XGBoost.XGBoostLibrary.Version.ToString(3)}; load average (1/5/15 min) {loadBefore} before, {TrainingBenchmark.LoadAverage()} after. " +
-                      "**The 2 cores were shared with about seven other sessions' builds and tests: times are single runs under that load and move with it; AUCs do not.**  ");
+                      "Times are single runs at the load averages shown and move with the load; AUCs do not.  ");
         sb.AppendLine($"Adult: adult.data ({adult.TrainRows:N0} rows) → adult.test ({adult.TestRows:N0} rows), {adult.Features} features after the nightly baseline's pipeline (impute, one-hot, log1p). " +
                       $"Synthetic: {rows:N0} rows × 20 float64 columns (the training benchmark's table, x5 and x12 mean-imputed), stratified 80/20 split ({syn.TrainRows:N0} / {syn.TestRows:N0}). " +
                       $"Threads {threads}; tree kinds {rounds} rounds/trees with their defaults (XGBoost: hist, max_depth 6, eta 0.1, subsample and colsample 0.8 as in the training benchmark; " +

@@ -75,8 +75,8 @@ public sealed class MonitorBenchmark : IBenchmark
             sb.AppendLine();
             sb.AppendLine($"Command: `dotnet run -c Release --project src/Pipelines.Benchmarks -- monitor {rows} {repeats}`  ");
             sb.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {BenchmarkReport.MachineLine()}.  ");
-            sb.AppendLine($"**Load average {loadAtStart} at the start and {Load()} at the end**: the 2 cores were shared with about seven other helpers' builds and tests, " +
-                          "so these figures are noisy and pessimistic; rerun on an idle machine for a clean number.  ");
+            sb.AppendLine($"**Load average {loadAtStart} at the start and {Load()} at the end**: figures on the 2 cores move with the load, " +
+                          "so compare runs at similar load.  ");
             sb.AppendLine($"Batch: Adult's test split tiled to {rows:N0} rows × 14 features (6 numeric, 8 categorical strings), ages +12 (so the verdict is `{result!.Verdict.ToString().ToLowerInvariant()}`), " +
                           $"Snappy Parquet ({new FileInfo(batchPath).Length / 1e6:N1} MB), plus {rows:N0} predictions. Reference: the profile of adult.data (32,561 rows; built in {profileMs:N0} ms). " +
                           $"The comparison runs on one thread; median of {repeats} runs by total.");

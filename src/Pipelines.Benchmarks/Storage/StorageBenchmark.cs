@@ -73,7 +73,7 @@ public sealed class StorageBenchmark : IBenchmark
             md.AppendLine();
             md.AppendLine($"Command: `dotnet run -c Release --project src/Pipelines.Benchmarks -- storage {mib}`  ");
             md.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {BenchmarkReport.MachineLine()}; load average (1/5/15 min) {loadBefore} before, {LoadAverage()} after. " +
-                          "**The 2 cores were shared with about seven other sessions' builds and tests, so single figures are noisy; compare the alternating pairs, not single rows.**  ");
+                          "The load averages say how busy the 2 cores were (Azurite's Node process shares them); single figures are noisy, so compare the alternating pairs, not single rows.  ");
             md.AppendLine($"One {mib} MiB file of random bytes ({bytes / 1e6:N0} MB, used for MB/s) through `IArtifactStore`, Azurite 3.37.0 on loopback (its Node process shares the cores). " +
                           "Upload = `CreateAsync` from a file (SHA-256 and MD5 computed while streaming; Put Block with Content-MD5 per block, one create-only Put Block List). " +
                           "Download = `OpenReadAsync` copied to a file (Content-MD5 and SHA-256 verified at the end). The two Azure clients alternate A B B A per setting; " +
