@@ -18,7 +18,8 @@ public class StepMetricsTests
         await server.StartWorkersAsync();
         await server.CreateWorkflowAsync(Workflows.Hello);
         var id = await server.StartRunAsync("hello", "olga");
-        var other = await server.StartRunAsync("hello", "olga");
+        // Another count: neither run's steps can be served from the other's cache, so both have their own item rows.
+        var other = await server.StartRunAsync("hello", "olga", new { count = 3 });
         await server.WaitForRunAsync(id, r => r["state"]!.GetValue<string>() == "succeeded", "the run to succeed");
         await server.WaitForRunAsync(other, r => r["state"]!.GetValue<string>() == "succeeded", "the other run to succeed");
         var items = await RowsAsync(server, id, "greet");

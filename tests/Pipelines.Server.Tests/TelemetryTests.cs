@@ -35,10 +35,16 @@ public class TelemetryTests
         await using (var server = await ServerHarness.StartAsync(otlp: $"http://127.0.0.1:{port}"))
         {
             await server.CreateWorkflowAsync(Workflows.Hello);
+            await server.StartWorkersAsync();
             runId = await server.StartRunAsync("hello", "olga");
+            try
+            {
             await Eventually.WaitAsync(() => Task.FromResult(posts.ToList()),
-                p => p.Any(x => x.Path == "/v1/traces" && x.Body.Contains(runId.ToString())) && p.Any(x => x.Path == "/v1/metrics" && x.Body.Contains("pipelines.queue.depth")),
+                p => p.Any(x => x.Path == "/v1/traces" && x.Body.Contains(runId.ToString())) && p.Any(x => x.Path == "/v1/metrics" && x.Body.Contains("pipelines.queue.depth"))
+                    && p.Any(x => x.Path == "/v1/traces" && x.Body.Contains("step greet")) && p.Any(x => x.Path == "/v1/traces" && x.Body.Contains("activity log@1")),
                 TimeSpan.FromSeconds(60), "spans and metrics at the OTLP receiver");
+            }
+            catch (TimeoutException) { TestContext.Out.WriteLine(string.Join("\n----\n", posts.Select(p => p.Path + ": " + p.Body))); throw; }
         }
         var traces = posts.Where(p => p.Path == "/v1/traces").Select(p => p.Body).ToList();
         Assert.That(traces.Any(t => t.Contains("pipelines.run_id") && t.Contains("/api/v1/runs")), "the request span that started the run names it");
@@ -46,6 +52,54 @@ public class TelemetryTests
         Assert.That(posts.Where(p => p.Path == "/v1/metrics").Any(p => p.Body.Contains("pipelines.approvals.waiting") && p.Body.Contains("pipelines.leases.expired")));
         listener.Stop();
         await receiving;
+    }
+
+    [Test]
+    public async Task StepSpans_JoinTheTraceOfTheRequestThatStartedTheRun()
+    {
+        var spans = new ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name is "Microsoft.AspNetCore" or Pipelines.Engine.Workers.StepTracing.SourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        await using var server = await ServerHarness.StartAsync();
+        await server.CreateWorkflowAsync(Workflows.Hello);
+        await server.CreateWorkflowAsync(Workflows.Failing);
+        await server.StartWorkersAsync();
+        var id = await server.StartRunAsync("hello", "olga");
+        var failing = await server.StartRunAsync("failing", "olga");
+        await server.WaitForRunAsync(id, r => r["state"]!.GetValue<string>() == "succeeded", "the run to succeed");
+        await server.WaitForRunAsync(failing, r => r["state"]!.GetValue<string>() == "failed", "the failing run to fail");
+
+        string Tag(System.Diagnostics.Activity a, string key) => a.GetTagItem(key)?.ToString() ?? "";
+        List<System.Diagnostics.Activity> Of(Guid run) => spans.Where(a => Tag(a, "pipelines.run_id") == run.ToString()).ToList();
+        var all = await Eventually.WaitAsync(() => Task.FromResult(Of(id)), l => l.Count(a => a.OperationName.StartsWith("step ", StringComparison.Ordinal)) >= 3,
+            TimeSpan.FromSeconds(30), "the step spans of the run");
+        var request = all.Single(a => a.Source.Name == "Microsoft.AspNetCore");
+        var steps = all.Where(a => a.Source.Name == Pipelines.Engine.Workers.StepTracing.SourceName).ToList();
+        Assert.That(steps.Select(a => a.OperationName).Order(), Is.EqualTo(new[] { "step greet", "step greet", "step numbers" }), "one span per attempt, each fan-out item its own");
+        foreach (var step in steps)
+        {
+            Assert.That(step.TraceId, Is.EqualTo(request.TraceId), $"{step.OperationName} is in the trace of the request that started the run");
+            Assert.That(step.ParentSpanId, Is.EqualTo(request.SpanId), $"{step.OperationName} is a child of that request's span");
+            Assert.That(step.Status, Is.EqualTo(System.Diagnostics.ActivityStatusCode.Ok));
+            var activity = spans.Single(a => a.ParentSpanId == step.SpanId);
+            Assert.That(activity.OperationName, Is.EqualTo(step.OperationName == "step numbers" ? "activity range@1" : "activity log@1"));
+            Assert.That(activity.TraceId, Is.EqualTo(request.TraceId));
+        }
+        Assert.That(steps.Where(a => a.OperationName == "step greet").Select(a => Tag(a, "pipelines.item")).Order(), Is.EqualTo(new[] { "0", "1" }));
+
+        var boom = Of(failing).Where(a => a.OperationName == "step boom").ToList();
+        Assert.That(boom, Is.Not.Empty);
+        foreach (var attempt in boom)
+        {
+            Assert.That(attempt.Status, Is.EqualTo(System.Diagnostics.ActivityStatusCode.Error), "a failed attempt's span is an error");
+            Assert.That(attempt.StatusDescription, Does.Contain("it broke"), "and says why");
+            Assert.That(Tag(attempt, "pipelines.outcome"), Is.EqualTo("failed"));
+        }
     }
 
     private static int FreePort()

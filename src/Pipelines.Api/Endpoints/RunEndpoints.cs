@@ -265,7 +265,6 @@ public static class RunEndpoints
         return sr is null ? (default, null, Problems.NotFound($"run {id} has no step '{step}'")) : (sr.Value, item, null);
     }
 
-
     internal static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues v) => v.Count == 0 || string.IsNullOrEmpty(v[0]) ? null : v[0];
 }
 

@@ -22,8 +22,15 @@ public sealed class Telemetry : IDisposable
 
     public Telemetry(NpgsqlDataSource db)
     {
-        Meter.CreateObservableGauge("pipelines.queue.depth", () => Read(db,
-            "SELECT queue, count(*) FROM step_runs WHERE state = 'available' GROUP BY queue", "queue"), description: "Jobs waiting for a worker");
+        // Every queue a running worker serves reports, 0 when empty: a gauge that vanishes when its queue drains reads
+        // as a gap on a dashboard, not as "nothing waiting".
+        Meter.CreateObservableGauge("pipelines.queue.depth", () => Read(db, """
+            SELECT q.queue, count(s.id)
+            FROM (SELECT unnest(queues) AS queue FROM workers WHERE stopped_at IS NULL
+                  UNION SELECT queue FROM step_runs WHERE state = 'available') q
+            LEFT JOIN step_runs s ON s.queue = q.queue AND s.state = 'available'
+            GROUP BY q.queue
+            """, "queue"), description: "Jobs waiting for a worker");
         Meter.CreateObservableGauge("pipelines.approvals.waiting", () => Read(db,
             "SELECT 'all', count(*) FROM approvals WHERE decision IS NULL", null), description: "Approvals waiting for a decision");
         Meter.CreateObservableCounter("pipelines.runs.finished", () => Read(db,
@@ -62,7 +69,7 @@ public sealed class Telemetry : IDisposable
         var uri = endpoint.Trim().TrimEnd('/');
         services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("pipelines-server"))
-            .WithTracing(t => t.AddSource(Name).AddAspNetCoreInstrumentation()
+            .WithTracing(t => t.AddSource(Name, Pipelines.Engine.Workers.StepTracing.SourceName).AddAspNetCoreInstrumentation()
                 .AddOtlpExporter(o => { o.Endpoint = new Uri(uri + "/v1/traces"); o.Protocol = OtlpExportProtocol.HttpProtobuf; }))
             .WithMetrics(m => m.AddMeter(Name).AddAspNetCoreInstrumentation()
                 .AddOtlpExporter((o, reader) =>
@@ -71,6 +78,21 @@ public sealed class Telemetry : IDisposable
                     o.Protocol = OtlpExportProtocol.HttpProtobuf;
                     reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 10_000;
                 }));
+    }
+
+    /// <summary>
+    /// For a <c>pipelines worker</c> process: its step and activity spans exported over OTLP to <paramref name="endpoint"/>
+    /// (the same collector the server sends to); null, and no cost, when no endpoint is configured.
+    /// </summary>
+    public static IDisposable? WorkerTracing(string? endpoint)
+    {
+        if (string.IsNullOrWhiteSpace(endpoint)) return null;
+        var uri = endpoint.Trim().TrimEnd('/');
+        return OpenTelemetry.Sdk.CreateTracerProviderBuilder()
+            .ConfigureResource(r => r.AddService("pipelines-worker"))
+            .AddSource(Pipelines.Engine.Workers.StepTracing.SourceName)
+            .AddOtlpExporter(o => { o.Endpoint = new Uri(uri + "/v1/traces"); o.Protocol = OtlpExportProtocol.HttpProtobuf; })
+            .Build();
     }
 
     public void Dispose()

@@ -24,6 +24,8 @@ public static class WorkerCommand
         var command = new Command("worker", "Run a worker process.") { queues, concurrency, lease, heartbeat, poll, leaderInterval, grace, workflows, db };
         command.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
         {
+            // Step spans go to the OTLP collector named the standard way, joining the traces of the requests that started the runs.
+            using var tracing = Pipelines.Api.Hosting.Telemetry.WorkerTracing(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
             await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
             var files = SchedulesCommand.ExpandWorkflowFiles(parse.GetValue(workflows) ?? []);
             if (files.Count > 0)

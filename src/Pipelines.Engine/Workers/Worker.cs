@@ -24,6 +24,7 @@ public sealed class Worker
     private readonly WorkerOptions _options;
     private readonly IServiceProvider? _services;
     private readonly ILogger _log;
+    private readonly StepTracing _tracing;
     private readonly ConcurrentDictionary<Guid, InFlight> _inFlight = new();
     private CancellationToken _stopping = new(canceled: true);
 
@@ -34,7 +35,7 @@ public sealed class Worker
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     public Worker(IJobQueue queue, IWakeups wakeups, ActivityRegistry registry, WorkerOptions options,
-        TimeProvider? time = null, IServiceProvider? services = null, ILogger? log = null)
+        TimeProvider? time = null, IServiceProvider? services = null, ILogger? log = null, IRunTraces? traces = null)
     {
         options.Validate();
         _queue = queue;
@@ -44,6 +45,7 @@ public sealed class Worker
         _time = time ?? TimeProvider.System;
         _services = services;
         _log = log ?? NullLogger.Instance;
+        _tracing = new StepTracing(traces, _log);
     }
 
     public string Id => _options.Id;
@@ -96,6 +98,7 @@ public sealed class Worker
             _wakeups.CancelRequested -= OnCancelRequested;
             try { await _queue.UnregisterWorkerAsync(_options.Id, CancellationToken.None); }
             catch (Exception e) { _log.LogWarning(e, "could not mark worker {WorkerId} stopped: {Error}", _options.Id, e.Message); }
+            _tracing.Dispose();
         }
     }
 
@@ -163,6 +166,8 @@ public sealed class Worker
     private async Task ExecuteAsync(InFlight flight)
     {
         var job = flight.Job;
+        // The trace read must not be cut short by the attempt's token: a cancelled attempt is still recorded (and traced).
+        using var stepSpan = _tracing.StartStep(job, _options.Id, await _tracing.RunContextAsync(job, CancellationToken.None));
         if (job.CancelRequested) flight.Stop(StopReason.Cancelled);
         if (job.Timeout is { } timeout)
         {
@@ -185,7 +190,8 @@ public sealed class Worker
                 Inputs = job.Inputs, Run = job.Run ?? new System.Text.Json.Nodes.JsonObject(), Item = job.Item, ItemIndex = job.ItemIndex, Time = _time, Log = new BufferLog(flight.Logs),
                 Services = _services,
             };
-            var result = await activity.ExecuteAsync(context, flight.Cts.Token);
+            ActivityResult result;
+            using (_tracing.StartActivity(job)) result = await activity.ExecuteAsync(context, flight.Cts.Token);
             outcome = result.Outcome == ActivityOutcome.Succeeded ? AttemptOutcome.Succeeded : AttemptOutcome.Stopped;
             outputs = result.Outputs;
             error = result.Reason;
@@ -224,6 +230,7 @@ public sealed class Worker
             error = $"{e.GetType().Name}: {e.Message}";
             retryable = TransientFaults.IsTransient(e);
         }
+        StepTracing.End(stepSpan, outcome, error);
         var completion = new JobCompletion(job.StepRunId, job.RunId, job.Attempt, _options.Id, outcome, outputs, error, retryable, Logs(flight),
             FanOutItem: job.ItemIndex is not null);
         // This attempt's slot goes straight to the next job, claimed in the completion's own transaction (unless

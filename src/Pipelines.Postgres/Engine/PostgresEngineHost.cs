@@ -20,7 +20,7 @@ public static class PostgresEngineHost
     {
         var wakeups = new PostgresWakeups(db, logs.CreateLogger("Pipelines.Wakeups"));
         await wakeups.StartAsync(ct);
-        var worker = new Worker(store, wakeups, registry, options, time, services, logs.CreateLogger("Pipelines.Worker"));
+        var worker = new Worker(store, wakeups, registry, options, time, services, logs.CreateLogger("Pipelines.Worker"), traces: store);
         var election = new PostgresLeaderElection(db);
         var leader = new LeaderService(election, store, leaderInterval, logs.CreateLogger("Pipelines.Leader"), sweeps);
         var workerTask = worker.RunAsync(ct);

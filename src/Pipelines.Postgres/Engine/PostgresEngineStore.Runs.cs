@@ -17,10 +17,14 @@ public sealed partial class PostgresEngineStore
         var errors = WorkflowValidator.Validate(request.Definition, _registry);
         if (errors.Count > 0) throw new WorkflowValidationException(errors);
         var parameters = ParameterBinder.Bind(request.Definition, request.Params);
+        // Whatever traced span submits the run (the API request) becomes the parent of its steps' spans. Written in the
+        // run's own transaction: a worker may claim the first step the moment it commits.
+        var traceParent = TraceParentOf(System.Diagnostics.Activity.Current);
         return InTx(async (conn, tx) =>
         {
             var versionId = await UpsertVersionAsync(conn, tx, request.Definition, ct);
             var runId = await InsertRunAsync(conn, tx, request with { Params = parameters }, versionId, RunState.Running, ct);
+            if (traceParent is not null) await Db.Cmd(conn, tx, "RecordRunTrace", ("run_id", runId), ("trace_parent", traceParent)).ExecAsync(ct);
             var run = (await LockRunAsync(conn, tx, runId, ct))!;
             await AdvanceAsync(conn, tx, run, ct);
             return runId;
