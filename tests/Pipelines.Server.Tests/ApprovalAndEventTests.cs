@@ -48,6 +48,75 @@ public class ApprovalAndEventTests
     }
 
     [Test]
+    public async Task Approval_ShowsAnEvaluationSummary_MetricsSlicesWorseFirst_AndTheRunsReport()
+    {
+        // The shape evaluate's summary has (the nightly passes it to its approval step).
+        const string yaml = """
+            name: evaluated
+            steps:
+              - id: evaluate
+                uses: log
+                with: { message: "evaluated" }
+              - id: review
+                uses: approval
+                needs: evaluate
+                with:
+                  summary:
+                    task: binary
+                    primary_metric: roc_auc
+                    maximize: true
+                    metrics: { roc_auc: 0.92, log_loss: 0.30, rows: 1000 }
+                    slices:
+                      - { column: sex, value: Female, rows: 330, metrics: { roc_auc: 0.90 } }
+                      - { column: sex, value: Male, rows: 670, metrics: { roc_auc: 0.93 } }
+                      - { column: race, value: Other, rows: 12, metrics: { roc_auc: 0.70 } }
+                    champion:
+                      version: "3"
+                      metrics: { roc_auc: 0.91, log_loss: 0.31 }
+                      slices:
+                        - { column: sex, value: Female, rows: 330, metrics: { roc_auc: 0.91 } }
+                        - { column: sex, value: Male, rows: 670, metrics: { roc_auc: 0.92 } }
+                        - { column: race, value: Other, rows: 12, metrics: { roc_auc: 0.75 } }
+            """;
+        await using var server = await ServerHarness.StartAsync();
+        await server.CreateWorkflowAsync(yaml);
+        await server.StartWorkersAsync();
+        var id = await server.StartRunAsync("evaluated", "alice");
+        await server.WaitForRunAsync(id, r => r["steps"]![1]!["state"]!.GetValue<string>() == "waiting", "the approval to wait");
+
+        using var bob = server.As("bob", "approver");
+        var approval = (await server.GetJsonAsync(bob, "/api/v1/approvals"))["items"]!.AsArray().Single()!;
+        // (PostgreSQL's jsonb keeps keys in its own order: compared as sets.)
+        Assert.That(JsonNode.DeepEquals(approval["candidate"]!["metrics"], JsonNode.Parse("""{"roc_auc":0.92,"log_loss":0.3,"rows":1000}""")), Is.True,
+            approval["candidate"]!.ToJsonString());
+        Assert.That(JsonNode.DeepEquals(approval["champion"]!["metrics"], JsonNode.Parse("""{"roc_auc":0.91,"log_loss":0.31}""")), Is.True,
+            approval["champion"]!.ToJsonString());
+        Assert.That(approval["primaryMetric"]!.GetValue<string>(), Is.EqualTo("roc_auc"));
+        var slices = approval["slices"]!.AsArray();
+        Assert.That(slices.Select(x => ($"{x!["column"]}={x["value"]}", x["worse"]!.GetValue<bool>())),
+            Is.EqualTo(new[] { ("race=Other", true), ("sex=Female", true), ("sex=Male", false) }), "worse slices first, the largest drop first");
+        Assert.That(slices[0]!["change"]!.GetValue<double>(), Is.EqualTo(0.70 - 0.75).Within(1e-12));
+        Assert.That(approval["reportArtifactId"], Is.Null, "the run has no evaluation report yet");
+
+        // Once the run has an evaluation.html (as evaluate writes one), the approval links it.
+        var report = Guid.NewGuid();
+        await using (var cmd = server.Database.DataSource.CreateCommand("""
+            INSERT INTO artifacts (id, uri, sha256, size, media_type, kind, name, step_run_id, attempt, created_at)
+            SELECT $1, 'file:///reports/' || $1::text || '/evaluation.html', repeat('a', 64), 10, 'text/html', 'file', 'evaluation.html', a.step_run_id, a.attempt, now()
+            FROM attempts a JOIN step_runs s ON s.id = a.step_run_id WHERE s.run_id = $2 AND s.step_id = 'evaluate'
+            """))
+        {
+            cmd.Parameters.Add(new Npgsql.NpgsqlParameter { Value = report });
+            cmd.Parameters.Add(new Npgsql.NpgsqlParameter { Value = id });
+            Assert.That(await cmd.ExecuteNonQueryAsync(), Is.EqualTo(1));
+        }
+        var linked = await server.GetJsonAsync(bob, $"/api/v1/approvals/{approval["id"]!.GetValue<string>()}");
+        Assert.That(linked["reportArtifactId"]!.GetValue<string>(), Is.EqualTo(report.ToString()));
+        var listed = (await server.GetJsonAsync(bob, "/api/v1/approvals"))["items"]!.AsArray().Single()!;
+        Assert.That(listed["reportArtifactId"]!.GetValue<string>(), Is.EqualTo(report.ToString()));
+    }
+
+    [Test]
     public async Task Events_StreamStepChanges_AndResumeFromLastEventIdWithoutLoss()
     {
         await using var server = await ServerHarness.StartAsync();

@@ -131,6 +131,56 @@ public sealed class DashboardTests
         worker.Terminate();
     }
 
+    [Test]
+    public async Task The_inbox_compares_an_evaluated_candidate_with_the_champion_slice_by_slice()
+    {
+        using var admin = _server.Api("root", "admin", "operator");
+        const string yaml = """
+            name: evaluated
+            steps:
+              - id: review
+                uses: approval
+                with:
+                  summary:
+                    task: binary
+                    primary_metric: roc_auc
+                    maximize: true
+                    metrics: { roc_auc: 0.92, log_loss: 0.30 }
+                    slices:
+                      - { column: sex, value: Female, rows: 330, metrics: { roc_auc: 0.90 } }
+                      - { column: sex, value: Male, rows: 670, metrics: { roc_auc: 0.93 } }
+                    champion:
+                      version: "3"
+                      metrics: { roc_auc: 0.91, log_loss: 0.31 }
+                      slices:
+                        - { column: sex, value: Female, rows: 330, metrics: { roc_auc: 0.91 } }
+                        - { column: sex, value: Male, rows: 670, metrics: { roc_auc: 0.92 } }
+            """;
+        using (var r = await admin.PostAsync("/api/v1/workflows", Json(new { name = "evaluated", yaml })))
+            Assert.That((int)r.StatusCode, Is.EqualTo(201), await r.Content.ReadAsStringAsync());
+        var worker = _server.StartWorker(concurrency: 1);
+        string runId;
+        using (var r = await admin.PostAsync("/api/v1/runs", Json(new { workflow = "evaluated", @params = new { } })))
+            runId = System.Text.Json.Nodes.JsonNode.Parse(await r.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var bob = await Browser.AsUserAsync(_browser, _server, "bob", "approver");
+        await bob.GotoAsync("/approvals");
+        var card = bob.GetByTestId($"approval-{runId}");
+        await Assertions.Expect(card).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        var metrics = card.Locator("table.metrics").First;
+        await Assertions.Expect(metrics.Locator("tr", new() { HasText = "roc_auc" })).ToContainTextAsync("+0.0100");
+        await Assertions.Expect(metrics.Locator("tr", new() { HasText = "log_loss" })).Not.ToHaveClassAsync("worse");
+        var slices = card.GetByTestId("slices");
+        await Assertions.Expect(slices.Locator("caption")).ToContainTextAsync("worse in 1");
+        await Assertions.Expect(slices.Locator("tbody tr").First).ToContainTextAsync("sex = Female");
+        await Assertions.Expect(slices.Locator("tbody tr").First).ToHaveClassAsync("worse");
+        await Assertions.Expect(slices.Locator("tbody tr").Nth(1)).ToContainTextAsync("+0.0100");
+        await Browser.ShotAsync(bob, "inbox-slices");
+        await card.GetByTestId("reject").ClickAsync();
+        await bob.GetByRole(AriaRole.Tab, new() { Name = "History" }).ClickAsync();
+        await Assertions.Expect(bob.GetByTestId($"approval-{runId}").GetByTestId("decision")).ToContainTextAsync("Rejected by bob");
+        worker.Terminate();
+    }
+
     private static StringContent Json(object o) =>
         new(System.Text.Json.JsonSerializer.Serialize(o), System.Text.Encoding.UTF8, "application/json");
 }

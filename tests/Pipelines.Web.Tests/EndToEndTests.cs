@@ -112,6 +112,8 @@ public sealed class EndToEndTests
         await Assertions.Expect(bob.GetByTestId("approval-badge")).ToHaveTextAsync("1");
         var bobCard = bob.GetByTestId($"approval-{runId}");
         await Assertions.Expect(bobCard.GetByText("for you")).ToBeVisibleAsync();
+        // The candidate's metrics, from the summary the workflow passed (the training step's metrics).
+        await Assertions.Expect(bobCard.Locator("table.metrics")).ToContainTextAsync("valid_rmse");
         await bobCard.GetByLabel("Comment").FillAsync("RMSE fine on the training split");
         await Browser.ShotAsync(bob, "inbox");
         await bobCard.GetByTestId("approve").ClickAsync();

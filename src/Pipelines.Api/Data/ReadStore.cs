@@ -73,6 +73,22 @@ public sealed class ReadStore(NpgsqlDataSource db)
     public Task<List<Guid>> StepRunIdsAsync(Guid stepRun, CancellationToken ct) => Sql.ListAsync(db,
         "SELECT id FROM step_runs WHERE id = @sr OR parent_id = @sr", r => r.GetGuid(0), ct, Sql.Uuid("sr", stepRun));
 
+    /// <summary>
+    /// Per run, its newest evaluation report (<c>evaluation.html</c>, as the <c>evaluate</c> step writes it) that
+    /// artifact collection has not removed: what an approver reads before deciding.
+    /// </summary>
+    public async Task<Dictionary<Guid, Guid>> EvaluationReportsAsync(IReadOnlyList<Guid> runs, CancellationToken ct)
+    {
+        if (runs.Count == 0) return [];
+        var rows = await Sql.ListAsync(db, """
+            SELECT DISTINCT ON (s.run_id) s.run_id, a.id
+            FROM artifacts a JOIN step_runs s ON s.id = a.step_run_id
+            WHERE s.run_id = ANY(@runs) AND a.name = 'evaluation.html' AND a.deleted_at IS NULL
+            ORDER BY s.run_id, a.created_at DESC
+            """, r => (Run: r.GetGuid(0), Report: r.GetGuid(1)), ct, new NpgsqlParameter("runs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = runs.ToArray() });
+        return rows.ToDictionary(r => r.Run, r => r.Report);
+    }
+
     public Task<List<ItemRow>> ItemsAsync(Guid parent, int limit, int after, CancellationToken ct) => Sql.ListAsync(db, """
         SELECT item_index, item, state, attempt, error FROM step_runs WHERE parent_id = @parent AND item_index > @after
         ORDER BY item_index LIMIT @limit

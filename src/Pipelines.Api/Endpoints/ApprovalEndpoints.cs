@@ -23,11 +23,12 @@ public static class ApprovalEndpoints
             if (state is not ("waiting" or "decided")) return Problems.Field("state", $"expected 'waiting' or 'decided', got '{Requests.Clip(state)}'");
             var rows = await reads.ApprovalsAsync(state == "waiting", limit, ct);
             var views = rows.Select(r => (Row: r, WhyNot: WhyNot(http, r))).ToList();
+            var reports = await reads.EvaluationReportsAsync([.. rows.Select(r => r.RunId).Distinct()], ct);
             // Those I can decide first, each group oldest first (as listed).
             if (state == "waiting") views = [.. views.OrderBy(v => v.WhyNot is null ? 0 : 1)];
             return Results.Json(new JsonObject
             {
-                ["items"] = new JsonArray([.. views.Select(v => (JsonNode?)View(v.Row, v.WhyNot))]),
+                ["items"] = new JsonArray([.. views.Select(v => (JsonNode?)View(v.Row, v.WhyNot, ReportOf(reports, v.Row.RunId)))]),
                 ["nextCursor"] = null,
             });
         }).Requires(Role.Viewer).WithName("listApprovals");
@@ -39,7 +40,9 @@ public static class ApprovalEndpoints
         }).Requires(Role.Viewer).WithName("countApprovals");
 
         api.MapGet("/approvals/{id:guid}", async (Guid id, HttpContext http, ReadStore reads, CancellationToken ct) =>
-            await reads.ApprovalAsync(id, ct) is { } row ? Results.Json(View(row, WhyNot(http, row))) : Problems.NotFound($"approval {id} not found"))
+            await reads.ApprovalAsync(id, ct) is { } row
+                ? Results.Json(View(row, WhyNot(http, row), ReportOf(await reads.EvaluationReportsAsync([row.RunId], ct), row.RunId)))
+                : Problems.NotFound($"approval {id} not found"))
             .Requires(Role.Viewer).WithName("getApproval");
 
         api.MapPost("/approvals/{id:guid}/decision", async (Guid id, HttpContext http, ReadStore reads, PostgresEngineStore engine, CancellationToken ct) =>
@@ -63,7 +66,7 @@ public static class ApprovalEndpoints
         ApprovalPolicy.WhyNot(http.User.Name(), http.User.RolesOf(), r.RequestedBy, r.AllowSelfApproval, r.Approvers,
             r.Decision is null && r.StepState == "waiting");
 
-    private static JsonObject View(ApprovalRow r, string? whyNot)
+    private static JsonObject View(ApprovalRow r, string? whyNot, Guid? report)
     {
         var o = new JsonObject
         {
@@ -77,20 +80,21 @@ public static class ApprovalEndpoints
             ["canDecide"] = whyNot is null,
             ["whyNot"] = whyNot,
             ["summary"] = r.Summary?.DeepClone(),
-            ["candidate"] = new JsonObject { ["metrics"] = Metrics(r.Summary, "candidate") },
-            ["champion"] = Metrics(r.Summary, "champion") is { } champion ? new JsonObject { ["metrics"] = champion } : null,
+            ["candidate"] = new JsonObject { ["metrics"] = ApprovalComparison.Candidate(r.Summary) },
+            ["champion"] = ApprovalComparison.Champion(r.Summary) is { } champion ? new JsonObject { ["metrics"] = champion } : null,
+            ["primaryMetric"] = ApprovalComparison.PrimaryMetric(r.Summary),
+            ["slices"] = new JsonArray([.. ApprovalComparison.Slices(r.Summary).Select(x => (JsonNode?)new JsonObject
+            {
+                ["column"] = x.Column, ["value"] = x.Value, ["rows"] = x.Rows, ["candidate"] = x.Candidate, ["champion"] = x.Champion,
+                ["change"] = x.Change, ["worse"] = x.Worse,
+            })]),
+            ["reportArtifactId"] = report,
         };
         if (r.Decision is not null)
             o["decision"] = new JsonObject { ["approved"] = r.Decision == "approved", ["state"] = r.Decision, ["by"] = r.DecidedBy, ["at"] = r.DecidedAt, ["comment"] = r.Comment };
         return o;
     }
 
-    /// <summary>Metrics of the candidate or champion when the approval's summary carries them (the nightly's evaluation summary does).</summary>
-    private static JsonNode? Metrics(JsonNode? summary, string who)
-    {
-        if (summary is not JsonObject s) return who == "candidate" ? new JsonObject() : null;
-        var node = s[who] ?? s["evaluation"]?[who];
-        var metrics = node?["metrics"] ?? node;
-        return metrics?.DeepClone() ?? (who == "candidate" ? new JsonObject() : null);
-    }
+    // Not GetValueOrDefault: a run without a report has none, not the empty id.
+    private static Guid? ReportOf(Dictionary<Guid, Guid> reports, Guid run) => reports.TryGetValue(run, out var id) ? id : null;
 }

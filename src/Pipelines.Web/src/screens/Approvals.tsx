@@ -11,7 +11,9 @@ interface Approval {
   id: string; runId: string; workflow: string; step: string; requestedAt: string; requestedBy: string; canDecide: boolean; whyNot?: string;
   candidate?: { metrics?: Record<string, number> }; champion?: { metrics?: Record<string, number> } | null; reportArtifactId?: string;
   decision?: { approved: boolean; by: string; at: string; comment?: string }; summary?: unknown; expiresAt?: string;
+  primaryMetric?: string | null; slices?: Slice[];
 }
+interface Slice { column: string; value: string; rows: number; candidate?: number | null; champion?: number | null; change?: number | null; worse: boolean }
 
 // Metrics where lower is better; everything else (AUC, accuracy, F1…) is higher-is-better.
 const lowerIsBetter = /(loss|error|rmse|mae|mse|logloss|brier|latency)/i;
@@ -38,6 +40,27 @@ function MetricTable({ a }: { a: Approval }) {
           </tr>
         );
       })}</tbody>
+    </table>
+  );
+}
+
+/** The holdout's slices on the primary metric, those where the candidate is worse than the champion first (the server orders them). */
+function SliceTable({ a }: { a: Approval }) {
+  const slices = a.slices ?? [];
+  if (slices.length === 0 || !a.primaryMetric) return null;
+  const worse = slices.filter((x) => x.worse).length;
+  const f = (v?: number | null) => (typeof v === 'number' ? v.toFixed(4) : '—');
+  return (
+    <table className="metrics" data-testid="slices">
+      <caption>Slices by {a.primaryMetric}: {worse === 0 ? 'the candidate is worse in none' : `the candidate is worse in ${worse}`}</caption>
+      <thead><tr><th>Slice</th><th>Rows</th><th>Candidate</th><th>Champion</th><th>Change</th></tr></thead>
+      <tbody>{slices.slice(0, 20).map((x) => (
+        <tr key={`${x.column}=${x.value}`} className={x.worse ? 'worse' : ''}>
+          <th scope="row">{x.column} = {x.value}</th>
+          <td>{x.rows}</td><td>{f(x.candidate)}</td><td>{f(x.champion)}</td>
+          <td>{typeof x.change === 'number' ? `${x.change >= 0 ? '+' : ''}${x.change.toFixed(4)}` : ''}{x.worse && <span className="worse-tag"> worse</span>}</td>
+        </tr>
+      ))}</tbody>
     </table>
   );
 }
@@ -89,9 +112,13 @@ export function Approvals() {
             <p className="muted">Run <Link to={`/runs/${a.runId}?step=${encodeURIComponent(a.step)}`}>{a.runId.slice(0, 8)}</Link> started by {a.requestedBy} · requested {fmtTime(a.requestedAt)}{a.expiresAt && !a.decision ? ` · expires ${fmtTime(a.expiresAt)}` : ''}</p>
             {a.summary !== undefined && a.summary !== null && (
               typeof a.summary === 'string' ? <p className="summary">{a.summary}</p>
-                : <dl className="summary">{Object.entries(a.summary as Record<string, unknown>).map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</dd></div>)}</dl>
+                : <dl className="summary">{Object.entries(a.summary as Record<string, unknown>)
+                    // Metrics, slices and the champion are in the tables below; the rest (task, notes…) is listed.
+                    .filter(([, v]) => v === null || typeof v !== 'object').filter(([k, v]) => !(typeof v === 'number' && k in (a.candidate?.metrics ?? {})))
+                    .map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{String(v)}</dd></div>)}</dl>
             )}
             <MetricTable a={a} />
+            <SliceTable a={a} />
             {a.reportArtifactId && (
               report === a.id ? <Preview id={a.reportArtifactId} /> : <button className="link" onClick={() => setReport(a.id)}>Show the evaluation report</button>
             )}
