@@ -4,6 +4,7 @@ using Pipelines.Engine.Leadership;
 using Pipelines.Postgres.ActivityState;
 using Pipelines.Tracking.Client;
 using Pipelines.Tracking.Model;
+using Pipelines.Tracking.Pipeline;
 
 namespace Pipelines.Activities.Model;
 
@@ -15,12 +16,20 @@ namespace Pipelines.Activities.Model;
 /// parent run is closed before the process (and the built-in endpoint it hosts) exits.
 /// </summary>
 /// <remarks>
-/// Only parent runs on this process's tracking server are closed here (another server's are closed by a process
-/// that tracks there). A parent run deleted from MLflow meanwhile is recorded closed and left alone. Closing twice
-/// (two leaders in a hand-over) sets the same status and tags: harmless.
+/// Only parent runs on the servers given are closed here: the built-in store and the server this process is
+/// configured (with credentials) for; another server's are closed by a process configured for it. A parent run
+/// deleted from MLflow meanwhile is recorded closed and left alone. Closing twice (two leaders in a hand-over) sets
+/// the same status and tags: harmless.
 /// </remarks>
-public sealed class ParentRunCloser(PostgresParentRuns records, ActivityServices services, Action<string>? log = null) : ILeaderSweep
+public sealed class ParentRunCloser(PostgresParentRuns records, IReadOnlyList<(string Server, PipelineTracking Tracking)> servers,
+    Action<string>? log = null) : ILeaderSweep
 {
+    /// <summary>Closes the parent runs on the one server <paramref name="services"/> track to (none when they do not track).</summary>
+    public ParentRunCloser(PostgresParentRuns records, ActivityServices services, Action<string>? log = null)
+        : this(records, services.Tracking is { } t ? [(services.TrackingServer, t)] : [], log)
+    {
+    }
+
     public const string OutcomeTag = "pipelines.outcome";
     public const string StopReasonTag = "pipelines.stop_reason";
     public const string ErrorTag = "pipelines.error";
@@ -35,8 +44,14 @@ public sealed class ParentRunCloser(PostgresParentRuns records, ActivityServices
     /// <summary>Closes what has ended (up to a bounded batch); returns how many were closed.</summary>
     public async Task<int> CloseEndedAsync(CancellationToken ct = default)
     {
-        if (services.Tracking is not { } tracking) return 0;
-        var ended = await records.EndedAsync($"{ModelTracking.ParentRunKeyPrefix}/{services.TrackingServer}/", PerPass, ct);
+        var closed = 0;
+        foreach (var (server, tracking) in servers) closed += await CloseEndedAsync(server, tracking, ct);
+        return closed;
+    }
+
+    private async Task<int> CloseEndedAsync(string server, PipelineTracking tracking, CancellationToken ct)
+    {
+        var ended = await records.EndedAsync($"{ModelTracking.ParentRunKeyPrefix}/{server}/", PerPass, ct);
         var closed = 0;
         foreach (var e in ended)
         {

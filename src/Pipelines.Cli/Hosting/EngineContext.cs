@@ -52,7 +52,23 @@ public sealed class EngineContext : IAsyncDisposable
         var db = Pipelines.Postgres.PostgresDataSource.Create(cs);
         await Migrator.ApplyAsync(db, ct);
         registry ??= BuiltinActivities.CreateRegistry();
-        return new EngineContext(db, new PostgresEngineStore(db, registry), registry);
+        // Each run records, when it is submitted here, the tracking server this process is configured for
+        // (MLFLOW_TRACKING_URI, else the built-in store); its steps track there on whichever worker.
+        var options = new PostgresEngineOptions { RunTrackingServer = SubmissionTrackingServer };
+        return new EngineContext(db, new PostgresEngineStore(db, registry, options: options), registry);
+    }
+
+    /// <summary>The tracking server a run submitted by this process records; refuses a URI carrying credentials, naming the variable.</summary>
+    private static string SubmissionTrackingServer()
+    {
+        try
+        {
+            return Pipelines.Tracking.Client.TrackingServers.ForRun(Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI"), "MLFLOW_TRACKING_URI");
+        }
+        catch (FormatException e)
+        {
+            throw new SettingException(e.Message);
+        }
     }
 
     /// <summary>
@@ -71,13 +87,26 @@ public sealed class EngineContext : IAsyncDisposable
     /// <summary>Ends the MLflow parent runs of ended pipeline runs on this process's tracking server (also a leader sweep).</summary>
     public Task<int> CloseParentRunsAsync(CancellationToken ct) => ParentRunCloser(ActivityServiceSet(), null).CloseEndedAsync(ct);
 
-    private Pipelines.Activities.Model.ParentRunCloser ParentRunCloser(IServiceProvider services, Action<string>? log) =>
-        new(new Pipelines.Postgres.ActivityState.PostgresParentRuns(DataSource),
-            (Pipelines.Activities.Hosting.ActivityServices)services.GetService(typeof(Pipelines.Activities.Hosting.ActivityServices))!, log);
+    /// <summary>Closes parent runs on the built-in store and on the server this process is configured for (it has its credentials).</summary>
+    private Pipelines.Activities.Model.ParentRunCloser ParentRunCloser(IServiceProvider services, Action<string>? log)
+    {
+        var own = (Pipelines.Activities.Hosting.ActivityServices)services.GetService(typeof(Pipelines.Activities.Hosting.ActivityServices))!;
+        var servers = new List<(string, Pipelines.Tracking.Pipeline.PipelineTracking)>();
+        if (own.Tracking is { } tracking) servers.Add((own.TrackingServer, tracking));
+        if (own.TrackingServer != Pipelines.Tracking.Client.TrackingServers.BuiltIn || own.Tracking is null)
+            servers.Add((Pipelines.Tracking.Client.TrackingServers.BuiltIn, TrackingClients.For(Pipelines.Tracking.Client.TrackingServers.BuiltIn)));
+        return new(new Pipelines.Postgres.ActivityState.PostgresParentRuns(DataSource), servers, log);
+    }
+
+    /// <summary>This process's tracking clients per server a run may record (see <see cref="RunTrackingClients"/>).</summary>
+    public RunTrackingClients TrackingClients => _trackingClients ??= new RunTrackingClients(DataSource,
+        Path.Combine(DatabaseLocator.StateDirectory(), "mlflow-artifacts"), Environment.GetEnvironmentVariable);
+    private RunTrackingClients? _trackingClients;
 
     /// <summary>
     /// What activities use: the artifact store and registry, a verified cache in the state folder, and MLflow
-    /// tracking when <c>MLFLOW_TRACKING_URI</c> (or <see cref="TrackingUri"/>) names an endpoint.
+    /// tracking: each attempt's run's recorded server (see <see cref="TrackingClients"/>), and for runs that recorded
+    /// none the endpoint <c>MLFLOW_TRACKING_URI</c> (or <see cref="TrackingUri"/>) names.
     /// </summary>
     public IServiceProvider ActivityServiceSet()
     {
@@ -104,11 +133,13 @@ public sealed class EngineContext : IAsyncDisposable
             // Sibling trials of a sweep run on any worker process: they must see each other's intermediate values to prune.
             Sweeps = new Pipelines.Activities.Hosting.DatabaseSweepReports(new Pipelines.Postgres.ActivityState.PostgresSweepReports(DataSource)),
         };
-        return new Pipelines.Activities.Hosting.ServiceSet()
+        var set = new Pipelines.Activities.Hosting.ServiceSet()
             .Add(services)
             .Add(new Pipelines.Postgres.ActivityState.PostgresActivityState(DataSource))
             .Add<Pipelines.Postgres.Monitoring.IMonitorStore>(new Pipelines.Postgres.Monitoring.PostgresMonitorStore(DataSource))
             .Add<Pipelines.Activities.Monitoring.Triggers.IWorkflowStarter>(new Pipelines.Activities.Monitoring.Triggers.EngineWorkflowStarter(Store, Registry));
+        // Each attempt tracks to the server its run recorded, whichever worker this is.
+        return new Pipelines.Activities.Hosting.RunTrackingServices(set, TrackingClients.ForAsync);
     }
 
     /// <summary>Set by commands that host the built-in MLflow endpoint themselves (e.g. the demo run).</summary>
@@ -119,6 +150,7 @@ public sealed class EngineContext : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_trackingClients is not null) await _trackingClients.DisposeAsync();
         (_artifacts as IDisposable)?.Dispose();
         await DataSource.DisposeAsync();
     }
