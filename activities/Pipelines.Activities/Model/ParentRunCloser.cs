@@ -16,17 +16,19 @@ namespace Pipelines.Activities.Model;
 /// parent run is closed before the process (and the built-in endpoint it hosts) exits.
 /// </summary>
 /// <remarks>
-/// Only parent runs on the servers given are closed here: the built-in store and the server this process is
-/// configured (with credentials) for; another server's are closed by a process configured for it. A parent run
-/// deleted from MLflow meanwhile is recorded closed and left alone. Closing twice (two leaders in a hand-over) sets
-/// the same status and tags: harmless.
+/// Each tracking server that holds parent runs to close (found from the records) is reached as a step of that run
+/// would reach it (<c>trackingFor</c>: the built-in store, or an external server with this process's credentials
+/// only if it is the one this process is configured for); a server that cannot be reached or refuses is skipped
+/// this pass and tried again on the next. A parent run deleted from MLflow meanwhile is recorded closed and left
+/// alone. Closing twice (two leaders in a hand-over) sets the same status and tags: harmless.
 /// </remarks>
-public sealed class ParentRunCloser(PostgresParentRuns records, IReadOnlyList<(string Server, PipelineTracking Tracking)> servers,
+/// <param name="trackingFor">The client for a server; null to leave that server's parent runs to another process.</param>
+public sealed class ParentRunCloser(PostgresParentRuns records, Func<string, CancellationToken, ValueTask<PipelineTracking?>> trackingFor,
     Action<string>? log = null) : ILeaderSweep
 {
     /// <summary>Closes the parent runs on the one server <paramref name="services"/> track to (none when they do not track).</summary>
     public ParentRunCloser(PostgresParentRuns records, ActivityServices services, Action<string>? log = null)
-        : this(records, services.Tracking is { } t ? [(services.TrackingServer, t)] : [], log)
+        : this(records, (server, _) => ValueTask.FromResult(server == services.TrackingServer ? services.Tracking : null), log)
     {
     }
 
@@ -36,6 +38,9 @@ public sealed class ParentRunCloser(PostgresParentRuns records, IReadOnlyList<(s
     /// <summary>MLflow's limit on a run tag value.</summary>
     private const int MaxTagValue = 8000;
     private const int PerPass = 50;
+    private static readonly TimeSpan Rest = TimeSpan.FromMinutes(5);
+    // Servers that failed, until when they are left alone; a leader sweeps from one task at a time.
+    private readonly Dictionary<string, DateTimeOffset> _resting = new();
 
     public string Name => "close MLflow parent runs of ended pipeline runs";
 
@@ -45,7 +50,23 @@ public sealed class ParentRunCloser(PostgresParentRuns records, IReadOnlyList<(s
     public async Task<int> CloseEndedAsync(CancellationToken ct = default)
     {
         var closed = 0;
-        foreach (var (server, tracking) in servers) closed += await CloseEndedAsync(server, tracking, ct);
+        foreach (var server in await records.ServersWithEndedAsync(ct))
+        {
+            if (_resting.TryGetValue(server, out var until) && DateTimeOffset.UtcNow < until) continue;
+            try
+            {
+                if (await trackingFor(server, ct) is not { } tracking) continue;
+                closed += await CloseEndedAsync(server, tracking, ct);
+                _resting.Remove(server);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // One unreachable or refusing server must neither keep the others' parent runs open nor hold up every
+                // pass of the leader (a client retries for a while): it rests, and is tried again later.
+                _resting[server] = DateTimeOffset.UtcNow + Rest;
+                log?.Invoke($"parent runs on {server} not closed (tried again in {Rest.TotalMinutes:0} min): {e.Message}");
+            }
+        }
         return closed;
     }
 

@@ -84,18 +84,25 @@ public sealed class EngineContext : IAsyncDisposable
         return PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct, services: services, sweeps: sweeps);
     }
 
-    /// <summary>Ends the MLflow parent runs of ended pipeline runs on this process's tracking server (also a leader sweep).</summary>
-    public Task<int> CloseParentRunsAsync(CancellationToken ct) => ParentRunCloser(ActivityServiceSet(), null).CloseEndedAsync(ct);
+    /// <summary>
+    /// Ends the MLflow parent runs of ended pipeline runs on this process's own tracking server, where the run it just
+    /// followed tracked (the leader's sweep closes those on every server).
+    /// </summary>
+    public Task<int> CloseParentRunsAsync(CancellationToken ct) =>
+        new Pipelines.Activities.Model.ParentRunCloser(new Pipelines.Postgres.ActivityState.PostgresParentRuns(DataSource),
+            (Pipelines.Activities.Hosting.ActivityServices)ActivityServiceSet().GetService(typeof(Pipelines.Activities.Hosting.ActivityServices))!,
+            m => Console.Error.WriteLine($"warning: {m}")).CloseEndedAsync(ct);
 
-    /// <summary>Closes parent runs on the built-in store and on the server this process is configured for (it has its credentials).</summary>
+    /// <summary>
+    /// Closes parent runs on every server that holds some, reached as the run's steps reach it (this process's own
+    /// client for its configured server, e.g. the loopback endpoint <c>pipelines run</c> hosts).
+    /// </summary>
     private Pipelines.Activities.Model.ParentRunCloser ParentRunCloser(IServiceProvider services, Action<string>? log)
     {
         var own = (Pipelines.Activities.Hosting.ActivityServices)services.GetService(typeof(Pipelines.Activities.Hosting.ActivityServices))!;
-        var servers = new List<(string, Pipelines.Tracking.Pipeline.PipelineTracking)>();
-        if (own.Tracking is { } tracking) servers.Add((own.TrackingServer, tracking));
-        if (own.TrackingServer != Pipelines.Tracking.Client.TrackingServers.BuiltIn || own.Tracking is null)
-            servers.Add((Pipelines.Tracking.Client.TrackingServers.BuiltIn, TrackingClients.For(Pipelines.Tracking.Client.TrackingServers.BuiltIn)));
-        return new(new Pipelines.Postgres.ActivityState.PostgresParentRuns(DataSource), servers, log);
+        return new(new Pipelines.Postgres.ActivityState.PostgresParentRuns(DataSource),
+            async (server, ct) => own.Tracking is { } tracking && server == own.TrackingServer ? tracking : await TrackingClients.ForAsync(server, ct),
+            log);
     }
 
     /// <summary>This process's tracking clients per server a run may record (see <see cref="RunTrackingClients"/>).</summary>

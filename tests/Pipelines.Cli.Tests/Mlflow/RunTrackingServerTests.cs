@@ -111,7 +111,7 @@ public partial class RunTrackingServerTests
 
     /// <summary>
     /// The run's MLflow runs in its experiment on a server: exactly one parent (tagged with the pipeline run), the
-    /// train step's run nested under it, and evaluate's holdout metrics on the parent.
+    /// train step's run nested under it, evaluate's holdout metrics on the parent, and the parent closed.
     /// </summary>
     private static async Task AssertTrackedUnderOneParentAsync(IMlflowClient client, string experiment, TestDatabase db, Guid run)
     {
@@ -129,6 +129,10 @@ public partial class RunTrackingServerTests
             ("run", run))).Single();
         Assert.That(children.Select(c => c.Info.RunId), Does.Contain(trainRun), "train's run (tracked by one worker)");
         Assert.That(parent.Data.Metric("holdout_roc_auc"), Is.Not.Null, "evaluate's metrics (tracked by the other worker)");
+        // Whichever worker leads closes it there, configured for that server or not.
+        var closed = await Eventually.WaitAsync(() => client.GetRunAsync(parent.Info.RunId), r => r.Info.Status == RunStatus.Finished,
+            TimeSpan.FromSeconds(60), "the parent run to end FINISHED");
+        Assert.That(closed.Data.Tag("pipelines.outcome"), Is.EqualTo("succeeded"));
     }
 
     private InProcessEndpoint BuiltIn(TestDatabase db) =>
