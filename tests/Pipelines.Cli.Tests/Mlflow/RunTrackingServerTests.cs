@@ -222,6 +222,45 @@ public partial class RunTrackingServerTests
             "none in the worker's own state folder");
     }
 
+    /// <summary>
+    /// A run whose server demands credentials this worker was not given (a <c>pipelines server</c> with sign-in): the
+    /// step fails naming the server and what to configure, and nothing is tracked anywhere else instead.
+    /// </summary>
+    [Test]
+    public async Task WorkerWithoutCredentialsForTheRunsServer_FailsTheStep_SayingWhatToConfigure()
+    {
+        await using var db = await TestPostgres.CreateDatabaseAsync();
+        await using var other = await TestPostgres.CreateDatabaseAsync();
+        var registry = Pipelines.Activities.BuiltinActivities.CreateRegistry();
+        await using var secured = Pipelines.Api.Hosting.ApiServer.Build(new Pipelines.Api.Hosting.ApiServerOptions
+        {
+            DataSource = other.DataSource, Registry = registry, Store = new Pipelines.Postgres.Engine.PostgresEngineStore(other.DataSource, registry),
+            TrackingArtifactRoot = Path.Combine(_home, "secured-mlflow"), Urls = ["http://127.0.0.1:0"], RequestLogging = false,
+            Auth = new Pipelines.Api.Hosting.AuthSettings
+            {
+                SigningKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+                Issuer = "https://issuer.pipelines.test", Audience = "pipelines-api",
+            },
+        });
+        await Pipelines.Api.Hosting.ApiServer.StartAsync(secured, CancellationToken.None);
+        var url = Pipelines.Api.Hosting.ApiServer.Addresses(secured).First();
+        using var worker = Worker(db, "train,evaluate", null);
+        await WorkersRegisteredAsync(db, 1);
+        var name = "refused-" + Guid.NewGuid().ToString("N")[..8];
+
+        var outcome = await SubmitAndWaitAsync(db, WorkflowFile(name), url, worker);
+
+        Assert.That(outcome.State, Is.EqualTo("failed"), outcome.ToString());
+        var error = (await WorkflowDb.StringsAsync(db,
+            "SELECT a.error FROM attempts a JOIN step_runs s ON s.id = a.step_run_id WHERE s.run_id = @run AND s.step_id = 'train'",
+            ("run", outcome.Id))).Single();
+        var server = TrackingServers.IdentityOf(new Uri(url));
+        Assert.That(error, Does.Contain($"no credentials for the run's tracking server {server}").And.Contain("MLFLOW_TRACKING_TOKEN"));
+        await using var builtIn = BuiltIn(db);
+        using var client = ClientOf(builtIn);
+        Assert.That(await client.GetExperimentByNameAsync(name), Is.Null, "nothing tracked in the built-in store instead");
+    }
+
     [TestCase("http://alice:s3cret@127.0.0.1:5000", "user information")]
     [TestCase("http://127.0.0.1:5000/?token=s3cret", "query")]
     public async Task TrackingUriWithCredentials_IsRefusedAtSubmission_NamingTheVariable(string uri, string what)
