@@ -21,7 +21,7 @@ public sealed class InProcessEndpoint : IAsyncDisposable
     private readonly PipelinesServerOptions _options;
     private readonly SemaphoreSlim _startLock = new(1, 1);
     private readonly InMemoryServer _server = new();
-    private WebApplication? _app;
+    private volatile WebApplication? _app;
 
     public InProcessEndpoint(PipelinesServerOptions options)
     {

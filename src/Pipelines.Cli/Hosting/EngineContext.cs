@@ -58,8 +58,12 @@ public sealed class EngineContext : IAsyncDisposable
         return new EngineContext(db, new PostgresEngineStore(db, registry, options: options), registry);
     }
 
-    /// <summary>The tracking server a run submitted by this process records; refuses a URI carrying credentials, naming the variable.</summary>
-    private static string SubmissionTrackingServer()
+    /// <summary>
+    /// The tracking server a run submitted by this process records; refuses a URI carrying credentials, naming the
+    /// variable. Long-running processes call it at start, so that a refused setting stops them there rather than
+    /// failing each submission (and each scheduled run) later.
+    /// </summary>
+    public static string SubmissionTrackingServer()
     {
         try
         {
@@ -77,6 +81,7 @@ public sealed class EngineContext : IAsyncDisposable
     /// </summary>
     public Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct)
     {
+        SubmissionTrackingServer();
         var schedule = CollectionSchedule(Environment.GetEnvironmentVariable("PIPELINES_ARTIFACTS_GC"));
         List<Pipelines.Engine.Leadership.ILeaderSweep> sweeps = schedule is null ? [] : [new Pipelines.Postgres.Artifacts.ArtifactCollectionSweep(ArtifactCollector, schedule)];
         var services = ActivityServiceSet();

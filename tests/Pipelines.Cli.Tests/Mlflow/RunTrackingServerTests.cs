@@ -269,10 +269,15 @@ public partial class RunTrackingServerTests
         var (code, output) = await CliProcess.RunAsync(Env(uri), null, TimeSpan.FromSeconds(60), "run", WorkflowFile("refused"), "--no-wait",
             "--db", db.ConnectionString);
 
-        Assert.That(code, Is.Not.EqualTo(0), output);
+        Assert.That(code, Is.EqualTo(2), output);
         Assert.That(output, Does.Contain("MLFLOW_TRACKING_URI").And.Contain(what).And.Contain("MLFLOW_TRACKING_TOKEN"));
         Assert.That(output, Does.Not.Contain("s3cret"), "the secret is not echoed");
         Assert.That(await db.ScalarAsync<long>("SELECT count(*) FROM runs"), Is.EqualTo(0), "no run was created");
+
+        // A worker (whose leader fires schedules, i.e. submits runs) is stopped at start, not at its first submission.
+        (code, output) = await CliProcess.RunAsync(Env(uri), null, TimeSpan.FromSeconds(60), "worker", "--db", db.ConnectionString);
+        Assert.That(code, Is.EqualTo(2), output);
+        Assert.That(output, Does.Contain("MLFLOW_TRACKING_URI").And.Contain(what).And.Not.Contain("s3cret"));
     }
 
     [GeneratedRegex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")]
