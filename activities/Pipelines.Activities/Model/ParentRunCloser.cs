@@ -39,6 +39,7 @@ public sealed class ParentRunCloser(PostgresParentRuns records, Func<string, Can
     private const int MaxTagValue = 8000;
     private const int PerPass = 50;
     private static readonly TimeSpan Rest = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan PerServer = TimeSpan.FromSeconds(20);
     // Servers that failed, until when they are left alone; a leader sweeps from one task at a time.
     private readonly Dictionary<string, DateTimeOffset> _resting = new();
 
@@ -53,10 +54,13 @@ public sealed class ParentRunCloser(PostgresParentRuns records, Func<string, Can
         foreach (var server in await records.ServersWithEndedAsync(ct))
         {
             if (_resting.TryGetValue(server, out var until) && DateTimeOffset.UtcNow < until) continue;
+            // The leader sweeps one thing after another: a server that hangs must not hold up lease rescue and schedules.
+            using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            budget.CancelAfter(PerServer);
             try
             {
-                if (await trackingFor(server, ct) is not { } tracking) continue;
-                closed += await CloseEndedAsync(server, tracking, ct);
+                if (await trackingFor(server, budget.Token) is not { } tracking) continue;
+                closed += await CloseEndedAsync(server, tracking, budget.Token);
                 _resting.Remove(server);
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
