@@ -24,14 +24,19 @@ public sealed record PipelinesServerOptions
 /// <summary>The Pipelines server: today the built-in MLflow-compatible tracking and registry endpoint.</summary>
 public static class PipelinesServer
 {
-    public static WebApplication Build(PipelinesServerOptions options)
+    public static WebApplication Build(PipelinesServerOptions options) => Build(options, null);
+
+    /// <param name="options">What to serve.</param>
+    /// <param name="services">Replaces registrations before the app is built (e.g. the server: see <see cref="InProcessEndpoint"/>).</param>
+    internal static WebApplication Build(PipelinesServerOptions options, Action<IServiceCollection>? services)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         if (!options.RequestLogging) builder.Logging.ClearProviders();
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // Artifacts are streamed to disk, so large uploads are allowed; JSON endpoints cap their own bodies.
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = null);
-        builder.WebHost.UseUrls([.. options.Urls]);
+        if (options.Urls.Count > 0) builder.WebHost.UseUrls([.. options.Urls]);
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapMlflow(new TrackingStore(options.DataSource, options.Time), new LocalArtifactFiles(options.ArtifactRoot));
         return app;

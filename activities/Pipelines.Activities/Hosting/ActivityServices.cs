@@ -10,7 +10,7 @@ namespace Pipelines.Activities.Hosting;
 /// verified local cache of artifacts, MLflow tracking, and a folder for attempt-scoped scratch files. A process
 /// that runs workers builds one and hands it to activities through <see cref="ActivityContext.Services"/>.
 /// </summary>
-public sealed class ActivityServices
+public sealed record ActivityServices
 {
     public required ArtifactPublisher Artifacts { get; init; }
     public required ArtifactCache Cache { get; init; }
@@ -19,19 +19,16 @@ public sealed class ActivityServices
 
     /// <summary>
     /// Which tracking server <see cref="Tracking"/> talks to, for what is recorded per server (the MLflow parent run
-    /// of a pipeline run): <see cref="BuiltInTracking"/> for the endpoint every process can host on the shared
-    /// database, else the server's address without credentials. A run retried against another server gets a
-    /// parent run there instead of an id that server does not know.
+    /// of a pipeline run): <see cref="BuiltInTracking"/> for the built-in store on the shared database, else the
+    /// server's address without credentials. A worker's steps use the server their run recorded at submission
+    /// (see <see cref="RunTrackingServices"/>), so every step of a run tracks to the same one.
     /// </summary>
     public string TrackingServer { get; init; } = BuiltInTracking;
 
-    public const string BuiltInTracking = "built-in";
+    public const string BuiltInTracking = Pipelines.Tracking.Client.TrackingServers.BuiltIn;
 
     /// <summary>A tracking URI as an identity: scheme, host, port and path; never its user information or query.</summary>
-    public static string TrackingServerOf(string uri) =>
-        Uri.TryCreate(uri.Trim(), UriKind.Absolute, out var u)
-            ? $"{u.Scheme}://{u.Host.ToLowerInvariant()}:{u.Port}{u.AbsolutePath.TrimEnd('/')}"
-            : "unparsed";
+    public static string TrackingServerOf(string uri) => Pipelines.Tracking.Client.TrackingServers.IdentityOf(uri) ?? "unparsed";
     /// <summary>Scratch space; each attempt works in its own subfolder (see <see cref="WorkDirectory"/>).</summary>
     public required string WorkRoot { get; init; }
 

@@ -4,6 +4,7 @@ using Pipelines.Engine.Leadership;
 using Pipelines.Postgres.ActivityState;
 using Pipelines.Tracking.Client;
 using Pipelines.Tracking.Model;
+using Pipelines.Tracking.Pipeline;
 
 namespace Pipelines.Activities.Model;
 
@@ -15,18 +16,32 @@ namespace Pipelines.Activities.Model;
 /// parent run is closed before the process (and the built-in endpoint it hosts) exits.
 /// </summary>
 /// <remarks>
-/// Only parent runs on this process's tracking server are closed here (another server's are closed by a process
-/// that tracks there). A parent run deleted from MLflow meanwhile is recorded closed and left alone. Closing twice
-/// (two leaders in a hand-over) sets the same status and tags: harmless.
+/// Each tracking server that holds parent runs to close (found from the records) is reached as a step of that run
+/// would reach it (<c>trackingFor</c>: the built-in store, or an external server with this process's credentials
+/// only if it is the one this process is configured for); a server that cannot be reached or refuses is skipped
+/// this pass and tried again on the next. A parent run deleted from MLflow meanwhile is recorded closed and left
+/// alone. Closing twice (two leaders in a hand-over) sets the same status and tags: harmless.
 /// </remarks>
-public sealed class ParentRunCloser(PostgresParentRuns records, ActivityServices services, Action<string>? log = null) : ILeaderSweep
+/// <param name="trackingFor">The client for a server; null to leave that server's parent runs to another process.</param>
+public sealed class ParentRunCloser(PostgresParentRuns records, Func<string, CancellationToken, ValueTask<PipelineTracking?>> trackingFor,
+    Action<string>? log = null) : ILeaderSweep
 {
+    /// <summary>Closes the parent runs on the one server <paramref name="services"/> track to (none when they do not track).</summary>
+    public ParentRunCloser(PostgresParentRuns records, ActivityServices services, Action<string>? log = null)
+        : this(records, (server, _) => ValueTask.FromResult(server == services.TrackingServer ? services.Tracking : null), log)
+    {
+    }
+
     public const string OutcomeTag = "pipelines.outcome";
     public const string StopReasonTag = "pipelines.stop_reason";
     public const string ErrorTag = "pipelines.error";
     /// <summary>MLflow's limit on a run tag value.</summary>
     private const int MaxTagValue = 8000;
     private const int PerPass = 50;
+    private static readonly TimeSpan Rest = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan PerServer = TimeSpan.FromSeconds(20);
+    // Servers that failed, until when they are left alone; a leader sweeps from one task at a time.
+    private readonly Dictionary<string, DateTimeOffset> _resting = new();
 
     public string Name => "close MLflow parent runs of ended pipeline runs";
 
@@ -35,8 +50,33 @@ public sealed class ParentRunCloser(PostgresParentRuns records, ActivityServices
     /// <summary>Closes what has ended (up to a bounded batch); returns how many were closed.</summary>
     public async Task<int> CloseEndedAsync(CancellationToken ct = default)
     {
-        if (services.Tracking is not { } tracking) return 0;
-        var ended = await records.EndedAsync($"{ModelTracking.ParentRunKeyPrefix}/{services.TrackingServer}/", PerPass, ct);
+        var closed = 0;
+        foreach (var server in await records.ServersWithEndedAsync(ct))
+        {
+            if (_resting.TryGetValue(server, out var until) && DateTimeOffset.UtcNow < until) continue;
+            // The leader sweeps one thing after another: a server that hangs must not hold up lease rescue and schedules.
+            using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            budget.CancelAfter(PerServer);
+            try
+            {
+                if (await trackingFor(server, budget.Token) is not { } tracking) continue;
+                closed += await CloseEndedAsync(server, tracking, budget.Token);
+                _resting.Remove(server);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // One unreachable or refusing server must neither keep the others' parent runs open nor hold up every
+                // pass of the leader (a client retries for a while): it rests, and is tried again later.
+                _resting[server] = DateTimeOffset.UtcNow + Rest;
+                log?.Invoke($"parent runs on {server} not closed (tried again in {Rest.TotalMinutes:0} min): {e.Message}");
+            }
+        }
+        return closed;
+    }
+
+    private async Task<int> CloseEndedAsync(string server, PipelineTracking tracking, CancellationToken ct)
+    {
+        var ended = await records.EndedAsync($"{ModelTracking.ParentRunKeyPrefix}/{server}/", PerPass, ct);
         var closed = 0;
         foreach (var e in ended)
         {

@@ -37,6 +37,8 @@ public static class ServerCommand
             if (!parse.GetValue(local) && !auth.JwtConfigured)
                 Console.Error.WriteLine("note: no PIPELINES_OIDC_AUTHORITY or PIPELINES_JWT_SIGNING_KEY: callers authenticate with API keys (`pipelines keys create`)");
             await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
+            // Runs submitted here record this process's tracking server: a refused MLFLOW_TRACKING_URI stops it now.
+            EngineContext.SubmissionTrackingServer();
             var trackingRoot = parse.GetValue(artifacts) ?? Path.Combine(Pipelines.Postgres.Provisioning.DatabaseLocator.StateDirectory(), "mlflow-artifacts");
             Directory.CreateDirectory(trackingRoot);
             await using var app = ApiServer.Build(new ApiServerOptions

@@ -52,7 +52,27 @@ public sealed class EngineContext : IAsyncDisposable
         var db = Pipelines.Postgres.PostgresDataSource.Create(cs);
         await Migrator.ApplyAsync(db, ct);
         registry ??= BuiltinActivities.CreateRegistry();
-        return new EngineContext(db, new PostgresEngineStore(db, registry), registry);
+        // Each run records, when it is submitted here, the tracking server this process is configured for
+        // (MLFLOW_TRACKING_URI, else the built-in store); its steps track there on whichever worker.
+        var options = new PostgresEngineOptions { RunTrackingServer = SubmissionTrackingServer };
+        return new EngineContext(db, new PostgresEngineStore(db, registry, options: options), registry);
+    }
+
+    /// <summary>
+    /// The tracking server a run submitted by this process records; refuses a URI carrying credentials, naming the
+    /// variable. Long-running processes call it at start, so that a refused setting stops them there rather than
+    /// failing each submission (and each scheduled run) later.
+    /// </summary>
+    public static string SubmissionTrackingServer()
+    {
+        try
+        {
+            return Pipelines.Tracking.Client.TrackingServers.ForRun(Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI"), "MLFLOW_TRACKING_URI");
+        }
+        catch (FormatException e)
+        {
+            throw new SettingException(e.Message);
+        }
     }
 
     /// <summary>
@@ -61,6 +81,7 @@ public sealed class EngineContext : IAsyncDisposable
     /// </summary>
     public Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct)
     {
+        SubmissionTrackingServer();
         var schedule = CollectionSchedule(Environment.GetEnvironmentVariable("PIPELINES_ARTIFACTS_GC"));
         List<Pipelines.Engine.Leadership.ILeaderSweep> sweeps = schedule is null ? [] : [new Pipelines.Postgres.Artifacts.ArtifactCollectionSweep(ArtifactCollector, schedule)];
         var services = ActivityServiceSet();
@@ -68,16 +89,36 @@ public sealed class EngineContext : IAsyncDisposable
         return PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct, services: services, sweeps: sweeps);
     }
 
-    /// <summary>Ends the MLflow parent runs of ended pipeline runs on this process's tracking server (also a leader sweep).</summary>
-    public Task<int> CloseParentRunsAsync(CancellationToken ct) => ParentRunCloser(ActivityServiceSet(), null).CloseEndedAsync(ct);
+    /// <summary>
+    /// Ends the MLflow parent runs of ended pipeline runs on this process's own tracking server, where the run it just
+    /// followed tracked (the leader's sweep closes those on every server).
+    /// </summary>
+    public Task<int> CloseParentRunsAsync(CancellationToken ct) =>
+        new Pipelines.Activities.Model.ParentRunCloser(new Pipelines.Postgres.ActivityState.PostgresParentRuns(DataSource),
+            (Pipelines.Activities.Hosting.ActivityServices)ActivityServiceSet().GetService(typeof(Pipelines.Activities.Hosting.ActivityServices))!,
+            m => Console.Error.WriteLine($"warning: {m}")).CloseEndedAsync(ct);
 
-    private Pipelines.Activities.Model.ParentRunCloser ParentRunCloser(IServiceProvider services, Action<string>? log) =>
-        new(new Pipelines.Postgres.ActivityState.PostgresParentRuns(DataSource),
-            (Pipelines.Activities.Hosting.ActivityServices)services.GetService(typeof(Pipelines.Activities.Hosting.ActivityServices))!, log);
+    /// <summary>
+    /// Closes parent runs on every server that holds some, reached as the run's steps reach it (this process's own
+    /// client for its configured server, e.g. the loopback endpoint <c>pipelines run</c> hosts).
+    /// </summary>
+    private Pipelines.Activities.Model.ParentRunCloser ParentRunCloser(IServiceProvider services, Action<string>? log)
+    {
+        var own = (Pipelines.Activities.Hosting.ActivityServices)services.GetService(typeof(Pipelines.Activities.Hosting.ActivityServices))!;
+        return new(new Pipelines.Postgres.ActivityState.PostgresParentRuns(DataSource),
+            async (server, ct) => own.Tracking is { } tracking && server == own.TrackingServer ? tracking : await TrackingClients.ForAsync(server, ct),
+            log);
+    }
+
+    /// <summary>This process's tracking clients per server a run may record (see <see cref="RunTrackingClients"/>).</summary>
+    public RunTrackingClients TrackingClients => _trackingClients ??= new RunTrackingClients(DataSource,
+        Path.Combine(DatabaseLocator.StateDirectory(), "mlflow-artifacts"), Environment.GetEnvironmentVariable);
+    private RunTrackingClients? _trackingClients;
 
     /// <summary>
     /// What activities use: the artifact store and registry, a verified cache in the state folder, and MLflow
-    /// tracking when <c>MLFLOW_TRACKING_URI</c> (or <see cref="TrackingUri"/>) names an endpoint.
+    /// tracking: each attempt's run's recorded server (see <see cref="TrackingClients"/>), and for runs that recorded
+    /// none the endpoint <c>MLFLOW_TRACKING_URI</c> (or <see cref="TrackingUri"/>) names.
     /// </summary>
     public IServiceProvider ActivityServiceSet()
     {
@@ -104,11 +145,13 @@ public sealed class EngineContext : IAsyncDisposable
             // Sibling trials of a sweep run on any worker process: they must see each other's intermediate values to prune.
             Sweeps = new Pipelines.Activities.Hosting.DatabaseSweepReports(new Pipelines.Postgres.ActivityState.PostgresSweepReports(DataSource)),
         };
-        return new Pipelines.Activities.Hosting.ServiceSet()
+        var set = new Pipelines.Activities.Hosting.ServiceSet()
             .Add(services)
             .Add(new Pipelines.Postgres.ActivityState.PostgresActivityState(DataSource))
             .Add<Pipelines.Postgres.Monitoring.IMonitorStore>(new Pipelines.Postgres.Monitoring.PostgresMonitorStore(DataSource))
             .Add<Pipelines.Activities.Monitoring.Triggers.IWorkflowStarter>(new Pipelines.Activities.Monitoring.Triggers.EngineWorkflowStarter(Store, Registry));
+        // Each attempt tracks to the server its run recorded, whichever worker this is.
+        return new Pipelines.Activities.Hosting.RunTrackingServices(set, TrackingClients.ForAsync);
     }
 
     /// <summary>Set by commands that host the built-in MLflow endpoint themselves (e.g. the demo run).</summary>
@@ -119,6 +162,7 @@ public sealed class EngineContext : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_trackingClients is not null) await _trackingClients.DisposeAsync();
         (_artifacts as IDisposable)?.Dispose();
         await DataSource.DisposeAsync();
     }

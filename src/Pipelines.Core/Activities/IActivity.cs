@@ -21,7 +21,10 @@ public sealed class ActivityContext
     public required int Attempt { get; init; }
     public required string WorkerId { get; init; }
     public required JsonObject Inputs { get; init; }
-    /// <summary>Facts about the run: <c>id</c>, <c>workflow</c>, <c>workflow_version</c> (content hash), <c>params</c>, <c>created_by</c>, <c>scheduled_for</c>.</summary>
+    /// <summary>
+    /// Facts about the run: <c>id</c>, <c>workflow</c>, <c>workflow_version</c> (content hash), <c>params</c>,
+    /// <c>created_by</c>, <c>scheduled_for</c>, and <c>tracking_server</c> (recorded at submission; null for older runs).
+    /// </summary>
     public JsonObject Run { get; init; } = new();
     /// <summary>The item and its index when the step is a child of a for_each fan-out.</summary>
     public JsonNode? Item { get; init; }

@@ -183,12 +183,15 @@ public sealed class Worker
             flight.Cts.Token.ThrowIfCancellationRequested();
             var descriptor = _registry.Find(job.Kind, job.ActivityVersion)
                 ?? throw new ActivityException($"activity {job.Kind}@{job.ActivityVersion} is not registered in worker {_options.Id}", retryable: false);
-            var activity = descriptor.Factory!(_services);
+            var run = job.Run ?? new System.Text.Json.Nodes.JsonObject();
+            // Some services belong to the run, not to this process (e.g. the tracking server the run recorded).
+            var services = _services is IRunScopedServices scoped ? await scoped.ForRunAsync(run, flight.Cts.Token) : _services;
+            var activity = descriptor.Factory!(services);
             var context = new ActivityContext
             {
                 RunId = job.RunId, StepRunId = job.StepRunId, StepId = job.StepId, Attempt = job.Attempt, WorkerId = _options.Id,
-                Inputs = job.Inputs, Run = job.Run ?? new System.Text.Json.Nodes.JsonObject(), Item = job.Item, ItemIndex = job.ItemIndex, Time = _time, Log = new BufferLog(flight.Logs),
-                Services = _services,
+                Inputs = job.Inputs, Run = run, Item = job.Item, ItemIndex = job.ItemIndex, Time = _time, Log = new BufferLog(flight.Logs),
+                Services = services,
             };
             ActivityResult result;
             using (_tracing.StartActivity(job)) result = await activity.ExecuteAsync(context, flight.Cts.Token);

@@ -29,6 +29,17 @@ public sealed class PostgresParentRuns(NpgsqlDataSource db, TimeProvider? time =
         return result;
     }
 
+    /// <summary>The tracking servers (as in the keys: <c>built-in</c> or an address) holding parent runs to close.</summary>
+    public async Task<IReadOnlyList<string>> ServersWithEndedAsync(CancellationToken ct = default)
+    {
+        await using var cmd = db.CreateCommand(SqlCatalog.Get("ParentRunServersEnded"));
+        var result = new List<string>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+            if (!r.IsDBNull(0)) result.Add(r.GetString(0));
+        return result;
+    }
+
     public async Task MarkClosedAsync(string key, string status, CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand(SqlCatalog.Get("ParentRunClosed"));

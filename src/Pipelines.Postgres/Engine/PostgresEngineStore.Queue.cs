@@ -56,6 +56,7 @@ public sealed partial class PostgresEngineStore
                     ["params"] = r.ReadObject(13),
                     ["created_by"] = r.GetString(14),
                     ["scheduled_for"] = r.ReadTimeOrNull(15)?.ToString("O"),
+                    ["tracking_server"] = r.IsDBNull(16) ? null : r.GetString(16),
                 }));
         }
         return jobs;

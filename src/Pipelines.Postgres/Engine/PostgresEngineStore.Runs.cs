@@ -42,6 +42,7 @@ public sealed partial class PostgresEngineStore
         {
             cmd.Parameters.Add(Db.Typed("schedule_id", NpgsqlDbType.Bigint, request.ScheduleId));
             cmd.Parameters.Add(Db.Typed("scheduled_for", NpgsqlDbType.TimestampTz, request.ScheduledFor?.UtcDateTime));
+            cmd.Parameters.Add(Db.Typed("tracking_server", NpgsqlDbType.Text, _options.RunTrackingServer?.Invoke()));
             await cmd.ExecuteNonQueryAsync(ct);
         }
 

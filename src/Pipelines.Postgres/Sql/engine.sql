@@ -12,9 +12,9 @@ SELECT source_text, source_path FROM workflow_versions WHERE id = @id;
 
 -- name: InsertRun
 INSERT INTO runs (id, workflow_version_id, workflow_name, state, params, trigger, created_by, schedule_id,
-                  scheduled_for, created_at, started_at)
+                  scheduled_for, created_at, started_at, tracking_server)
 VALUES (@id, @version_id, @workflow, @state, @params, @trigger, @created_by, @schedule_id, @scheduled_for, @now,
-        CASE WHEN @state = 'running' THEN @now END);
+        CASE WHEN @state = 'running' THEN @now END, @tracking_server);
 
 -- name: InsertStepRuns
 INSERT INTO step_runs (id, run_id, step_id, position, kind, activity_version, state, queue, max_attempts, timeout_ms, backoff, created_at)
@@ -143,7 +143,8 @@ WITH picked AS (
     FROM picked, runs r, workflow_versions w
     WHERE s.id = picked.id AND r.id = s.run_id AND w.id = r.workflow_version_id
     RETURNING s.id, s.run_id, s.step_id, s.kind, s.activity_version, s.attempt, s.inputs, s.item, s.item_index,
-              s.timeout_ms, s.cancel_requested, r.workflow_name, w.content_hash, r.params, r.created_by, r.scheduled_for
+              s.timeout_ms, s.cancel_requested, r.workflow_name, w.content_hash, r.params, r.created_by, r.scheduled_for,
+              r.tracking_server
 ), recorded AS (
     INSERT INTO attempts (step_run_id, attempt, worker_id, state, started_at)
     SELECT id, attempt, @worker, 'running', @now FROM claimed

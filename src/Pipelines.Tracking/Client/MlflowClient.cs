@@ -372,6 +372,8 @@ public sealed class MlflowClient : IMlflowClient, IDisposable
             using (response)
             {
                 var error = await ErrorAsync(response, ct);
+                if (error is MlflowAuthorizationException && _options.AuthorizationHint is { } hint)
+                    error = new MlflowAuthorizationException(error.ErrorCode, $"{error.Message} ({hint})", error.StatusCode);
                 error.Server = Server;
                 throw error;
             }

@@ -8,6 +8,8 @@ public sealed record MlflowClientOptions
     public string? Token { get; init; }
     public string? Username { get; init; }
     public string? Password { get; init; }
+    /// <summary>Added to a 401/403's message: what to configure (e.g. a worker tracking a run's server it has no credentials for).</summary>
+    public string? AuthorizationHint { get; init; }
     /// <summary>Tries per request, the first included, for 429, 5xx and connection failures.</summary>
     public int MaxAttempts { get; init; } = 5;
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(500);

@@ -15,13 +15,24 @@ public class ContractReplayTests
 {
     private static readonly HashSet<string> ServerTimestamps = ["creation_time", "last_update_time", "creation_timestamp", "last_updated_timestamp"];
 
-    [Test]
-    public async Task EveryRecordedExchange_GetsTheRecordedResponse()
+    /// <param name="inProcess">
+    /// Through <see cref="Pipelines.Server.InProcessEndpoint"/> (how workers reach the built-in store: the same endpoint
+    /// code without a socket) instead of HTTP on a loopback port.
+    /// </param>
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task EveryRecordedExchange_GetsTheRecordedResponse(bool inProcess)
     {
         var exchanges = Transcript.Load();
         Assert.That(exchanges, Has.Count.GreaterThanOrEqualTo(30), "transcript parsed");
         await using var server = await TrackingServerHarness.StartAsync();
-        using var http = new HttpClient { BaseAddress = server.Url };
+        await using var endpoint = new Pipelines.Server.InProcessEndpoint(new Pipelines.Server.PipelinesServerOptions
+        {
+            DataSource = server.Database.DataSource, ArtifactRoot = server.ArtifactRoot,
+        });
+        using var http = inProcess
+            ? new HttpClient(endpoint.Handler, disposeHandler: false) { BaseAddress = Pipelines.Server.InProcessEndpoint.Address }
+            : new HttpClient { BaseAddress = server.Url };
         var ids = new Dictionary<string, string>();
         var failures = new List<string>();
 
