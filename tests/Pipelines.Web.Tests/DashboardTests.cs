@@ -30,16 +30,9 @@ public sealed class DashboardTests
     public async Task A_killed_workers_step_is_rescued_and_the_dashboard_shows_it()
     {
         using var admin = _server.Api("root", "admin", "operator");
-        using (var r = await admin.PostAsync("/api/v1/workflows", Json(new { name = "rescue", yaml = "name: rescue\nsteps:\n  - id: slow\n    uses: sleep@1\n    with: { ms: 15000 }\n    cache: false\n" })))
-            Assert.That((int)r.StatusCode, Is.EqualTo(201), await r.Content.ReadAsStringAsync());
+        await CreateWorkflowAsync(admin, "rescue", "name: rescue\nsteps:\n  - id: slow\n    uses: sleep@1\n    with: { ms: 15000 }\n    cache: false\n");
         var first = _server.StartWorker(concurrency: 1);
-        string runId;
-        using (var r = await admin.PostAsync("/api/v1/runs", Json(new { workflow = "rescue", @params = new { } })))
-        {
-            var body = await r.Content.ReadAsStringAsync();
-            Assert.That((int)r.StatusCode, Is.EqualTo(201), body);
-            runId = System.Text.Json.Nodes.JsonNode.Parse(body)!["id"]!.GetValue<string>();
-        }
+        var runId = await StartRunAsync(admin, "rescue");
 
         var page = await Browser.AsUserAsync(_browser, _server, "olga", "operator");
         await page.GotoAsync("/jobs");
@@ -89,16 +82,9 @@ public sealed class DashboardTests
                   seed: 1
                   pipeline: [{ op: one_hot, columns: [building, weekday] }]
             """;
-        using (var r = await admin.PostAsync("/api/v1/workflows", Json(new { name = "curves", yaml })))
-            Assert.That((int)r.StatusCode, Is.EqualTo(201), await r.Content.ReadAsStringAsync());
+        await CreateWorkflowAsync(admin, "curves", yaml);
         var worker = _server.StartWorker(concurrency: 2);
-        string runId;
-        using (var r = await admin.PostAsync("/api/v1/runs", Json(new { workflow = "curves", @params = new { } })))
-        {
-            var body = await r.Content.ReadAsStringAsync();
-            Assert.That((int)r.StatusCode, Is.EqualTo(201), body);
-            runId = System.Text.Json.Nodes.JsonNode.Parse(body)!["id"]!.GetValue<string>();
-        }
+        var runId = await StartRunAsync(admin, "curves");
         var page = await Browser.AsUserAsync(_browser, _server, "vera", "viewer");
         await page.GotoAsync($"/runs/{runId}");
         await Assertions.Expect(page.GetByTestId("run-state")).ToHaveTextAsync(new Regex("succeeded|failed"), new() { Timeout = 180_000 });
@@ -156,12 +142,9 @@ public sealed class DashboardTests
                         - { column: sex, value: Female, rows: 330, metrics: { roc_auc: 0.91 } }
                         - { column: sex, value: Male, rows: 670, metrics: { roc_auc: 0.92 } }
             """;
-        using (var r = await admin.PostAsync("/api/v1/workflows", Json(new { name = "evaluated", yaml })))
-            Assert.That((int)r.StatusCode, Is.EqualTo(201), await r.Content.ReadAsStringAsync());
+        await CreateWorkflowAsync(admin, "evaluated", yaml);
         var worker = _server.StartWorker(concurrency: 1);
-        string runId;
-        using (var r = await admin.PostAsync("/api/v1/runs", Json(new { workflow = "evaluated", @params = new { } })))
-            runId = System.Text.Json.Nodes.JsonNode.Parse(await r.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var runId = await StartRunAsync(admin, "evaluated");
         var bob = await Browser.AsUserAsync(_browser, _server, "bob", "approver");
         await bob.GotoAsync("/approvals");
         var card = bob.GetByTestId($"approval-{runId}");
@@ -179,6 +162,20 @@ public sealed class DashboardTests
         await bob.GetByRole(AriaRole.Tab, new() { Name = "History" }).ClickAsync();
         await Assertions.Expect(bob.GetByTestId($"approval-{runId}").GetByTestId("decision")).ToContainTextAsync("Rejected by bob");
         worker.Terminate();
+    }
+
+    private static async Task CreateWorkflowAsync(HttpClient admin, string name, string yaml)
+    {
+        using var r = await admin.PostAsync("/api/v1/workflows", Json(new { name, yaml }));
+        Assert.That((int)r.StatusCode, Is.EqualTo(201), await r.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<string> StartRunAsync(HttpClient admin, string workflow)
+    {
+        using var r = await admin.PostAsync("/api/v1/runs", Json(new { workflow, @params = new { } }));
+        var body = await r.Content.ReadAsStringAsync();
+        Assert.That((int)r.StatusCode, Is.EqualTo(201), body);
+        return System.Text.Json.Nodes.JsonNode.Parse(body)!["id"]!.GetValue<string>();
     }
 
     private static StringContent Json(object o) =>

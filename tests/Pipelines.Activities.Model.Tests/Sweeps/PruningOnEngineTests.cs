@@ -56,19 +56,7 @@ public sealed class PruningOnEngineTests
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 
-    private void Write(string name, int rows, int seed)
-    {
-        var random = new Random(seed);
-        var sb = new StringBuilder("x1,x2,y\n");
-        for (var i = 0; i < rows; i++)
-        {
-            var x1 = random.NextDouble();
-            var x2 = random.NextDouble();
-            var positive = x1 + 0.3 * x2 + 0.2 * random.NextDouble() > 0.8;
-            sb.Append(string.Create(CultureInfo.InvariantCulture, $"{x1:F4},{x2:F4},{(positive ? "yes" : "no")}\n"));
-        }
-        File.WriteAllText(Path.Combine(_dir, name), sb.ToString());
-    }
+    private void Write(string name, int rows, int seed) => SyntheticCsv.WriteBinary(Path.Combine(_dir, name), rows, seed);
 
     private string Sweep(int maxParallel, bool cache, bool retry = false) => $$$"""
         name: pruned-sweep

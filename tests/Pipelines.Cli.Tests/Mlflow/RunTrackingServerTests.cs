@@ -34,19 +34,7 @@ public partial class RunTrackingServerTests
         try { Directory.Delete(_home, recursive: true); } catch (IOException) { }
     }
 
-    private void Write(string name, int rows, int seed)
-    {
-        var random = new Random(seed);
-        var sb = new StringBuilder("x1,x2,y\n");
-        for (var i = 0; i < rows; i++)
-        {
-            var x1 = random.NextDouble();
-            var x2 = random.NextDouble();
-            var positive = x1 + 0.3 * x2 + 0.2 * random.NextDouble() > 0.8;
-            sb.Append(string.Create(CultureInfo.InvariantCulture, $"{x1:F4},{x2:F4},{(positive ? "yes" : "no")}\n"));
-        }
-        File.WriteAllText(Path.Combine(_home, name), sb.ToString());
-    }
+    private void Write(string name, int rows, int seed) => SyntheticCsv.WriteBinary(Path.Combine(_home, name), rows, seed);
 
     /// <summary>A small train → evaluate workflow; evaluate looks up the champion by alias (tracking needed).</summary>
     private string WorkflowFile(string name)

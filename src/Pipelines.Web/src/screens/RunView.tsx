@@ -201,6 +201,9 @@ function MetricCharts({ curves, metric, onMetric }: { curves: StepCurves; metric
   );
 }
 
+// What the server previews (tables, HTML reports, text); a model's zip is downloaded instead.
+const previewable = (a: Artifact) => a.kind === 'table' || /\.(parquet|html?|json|csv|txt|md|log)$/i.test(a.name);
+
 export function Artifacts({ runId, finished }: { runId: string; finished: boolean }) {
   const [list, setList] = useState<Artifact[]>([]);
   const [open, setOpen] = useState<{ id: string; kind: 'preview' | 'lineage' }>();
@@ -215,7 +218,7 @@ export function Artifacts({ runId, finished }: { runId: string; finished: boolea
           <tr key={a.id}>
             <td>{a.name}</td><td>{a.kind}</td><td>{a.producedBy?.step}</td><td>{a.size != null ? `${(a.size / 1024).toFixed(1)} KiB` : ''}{a.rows != null ? ` · ${a.rows} rows` : ''}</td>
             <td>
-              <button className="link" onClick={() => setOpen({ id: a.id, kind: 'preview' })}>Preview</button>{' '}
+              {previewable(a) && <><button className="link" onClick={() => setOpen({ id: a.id, kind: 'preview' })}>Preview</button>{' '}</>}
               <button className="link" onClick={() => setOpen({ id: a.id, kind: 'lineage' })}>Lineage</button>{' '}
               <a href={`/api/v1/artifacts/${a.id}/content`} download>Download</a>
             </td>
