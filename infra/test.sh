@@ -22,9 +22,7 @@ test_pg() { PIPELINES_HOME=.pipelines/test-postgres dotnet src/Pipelines.Cli/bin
 test_pg_was_running=0
 if [ -z "${PIPELINES_TEST_DB:-}" ] && test_pg status; then test_pg_was_running=1; fi
 
-# Three test projects at a time on two cores: most tests wait on processes, PostgreSQL, MLflow or a browser (the CPU
-# was about half busy with two), and every project keeps its own databases, folders and ports.
-dotnet test Pipelines.sln -c Release --no-build -nologo -m:3 \
+dotnet test Pipelines.sln -c Release --no-build -nologo \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@"
 status=$?
 
