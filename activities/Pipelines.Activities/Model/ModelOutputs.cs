@@ -98,8 +98,8 @@ public static class ModelOutputs
         return run.RunId;
     }
 
-    public const string StepRunTag = "pipelines.step_run_id";
-    public const string TrialNameTag = "pipelines.trial";
+    public const string StepRunTag = PipelineTags.StepRunId;
+    public const string TrialNameTag = PipelineTags.Trial;
     public const string ModelArtifactTag = "pipelines.model_artifact";
     public const string TrialStateTag = "pipelines.trial_state";
     public const string PrunedAtTag = "pipelines.pruned_at_iteration";

@@ -12,9 +12,6 @@ public static class MetricCurves
     /// <summary>At most this many curves per request: each is one metric-history call to the tracking server.</summary>
     public const int MaxSeries = 200;
 
-    /// <summary>The tag every tracked training run carries: the engine's step run (a fan-out item's own row) it came from.</summary>
-    public const string StepRunTag = "pipelines.step_run_id";
-
     /// <summary>
     /// A metric is drawn as a curve unless it is a summary of one: <c>best_*</c> values and <c>best_iteration</c> are
     /// single numbers logged beside the per-round history they summarise.

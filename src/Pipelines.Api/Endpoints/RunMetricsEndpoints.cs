@@ -50,13 +50,13 @@ public static class RunMetricsEndpoints
                         ["label"] = wanted[i].Run.Label,
                         ["runId"] = wanted[i].Run.RunId,
                         ["metric"] = wanted[i].Key,
-                        ["points"] = new JsonArray([.. points.Select(p => (JsonNode?)new JsonObject { ["step"] = p.Step, ["value"] = JsonValue(p.Value) })]),
+                        ["points"] = new JsonArray([.. points.Select(p => (JsonNode?)new JsonObject { ["step"] = p.Step, ["value"] = Finite(p.Value) })]),
                     });
                 }
                 return Results.Json(new JsonObject
                 {
                     ["metric"] = metric,
-                    ["metrics"] = new JsonArray([.. MetricCurves.Keys(runs).Select(k => (JsonNode?)System.Text.Json.Nodes.JsonValue.Create(k))]),
+                    ["metrics"] = new JsonArray([.. MetricCurves.Keys(runs).Select(k => (JsonNode?)JsonValue.Create(k))]),
                     ["runs"] = runs.Count,
                     ["truncated"] = truncated,
                     ["series"] = series,
@@ -66,7 +66,7 @@ public static class RunMetricsEndpoints
     }
 
     // JSON has no NaN or infinity: such a round is left out of the curve rather than sent as a wrong number.
-    private static JsonNode? JsonValue(double v) => double.IsFinite(v) ? System.Text.Json.Nodes.JsonValue.Create(v) : null;
+    private static JsonNode? Finite(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
 
     private static async Task<List<TrialRun>> StepRunsAsync(IMlflowClient client, Guid runId, HashSet<string> stepRows, CancellationToken ct)
     {
@@ -90,8 +90,8 @@ public static class RunMetricsEndpoints
             {
                 ExperimentIds = [parent.Info.ExperimentId], Filter = $"tags.`{MlflowTags.ParentRunId}` = '{parent.Info.RunUuid}'", MaxResults = 1000,
             }, ct))
-                if (run.Data.Tag(MetricCurves.StepRunTag) is { } row && stepRows.Contains(row))
-                    found.Add(new TrialRun(run.Info.RunUuid, run.Data.Tag("pipelines.trial") ?? run.Info.RunName ?? run.Info.RunUuid[..8],
+                if (run.Data.Tag(PipelineTags.StepRunId) is { } row && stepRows.Contains(row))
+                    found.Add(new TrialRun(run.Info.RunUuid, run.Data.Tag(PipelineTags.Trial) ?? run.Info.RunName ?? run.Info.RunUuid[..8],
                         [.. (run.Data.Metrics ?? []).Select(m => m.Key)]));
         return found;
     }

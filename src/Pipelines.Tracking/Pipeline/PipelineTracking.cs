@@ -370,6 +370,10 @@ public static class PipelineTags
     public const string Workflow = "pipelines.workflow";
     public const string RunId = "pipelines.run_id";
     public const string SourceVersion = "pipelines.source_version";
+    /// <summary>On a trial's or training's nested run: the engine's step row (a fan-out item's own row) it came from.</summary>
+    public const string StepRunId = "pipelines.step_run_id";
+    /// <summary>On a trial's nested run: the trial's name (the run view's curve label).</summary>
+    public const string Trial = "pipelines.trial";
     /// <summary>MLflow's input tag saying what a dataset was used for (training, evaluation, …).</summary>
     public const string DatasetContext = "mlflow.data.context";
 }
