@@ -14,6 +14,7 @@ public sealed record Session(string User, IReadOnlyList<Role> Roles, string Csrf
 /// <summary>API keys and browser sessions. Secrets are compared by their SHA-256 only.</summary>
 public sealed class KeyStore(NpgsqlDataSource db, TimeProvider time)
 {
+    private readonly ReadCoalescer<(string? Client, string Hash), KeyCheck> checks = new();
     private DateTimeOffset Now => time.GetUtcNow();
 
     /// <summary>Creates a key and returns it with its secret; the secret is not stored and cannot be shown again.</summary>
@@ -38,7 +39,14 @@ public sealed class KeyStore(NpgsqlDataSource db, TimeProvider time)
     /// (null when unknown, revoked or expired). A throttled caller is refused before its key counts as used; otherwise
     /// the use is written back at most once per <see cref="ApiKeyUse.Resolution"/>, so a busy key costs no write per request.
     /// </summary>
-    public async Task<KeyCheck> CheckKeyAsync(string? client, string key, CancellationToken ct)
+    public Task<KeyCheck> CheckKeyAsync(string? client, string key, CancellationToken ct)
+    {
+        var hash = ApiKeyFormat.Hash(key);
+        // Requests from one address with one key (a script, a CI job, a dashboard's tabs) share the check in flight.
+        return checks.ReadAsync((client, Convert.ToHexString(hash)), shared => CheckHashAsync(client, hash, shared), ct);
+    }
+
+    private async Task<KeyCheck> CheckHashAsync(string? client, byte[] hash, CancellationToken ct)
     {
         var now = Now;
         var rows = await Sql.ListAsync(db, """
@@ -48,7 +56,7 @@ public sealed class KeyStore(NpgsqlDataSource db, TimeProvider time)
             LEFT JOIN login_failures f ON f.client = @client
             LEFT JOIN api_keys k ON k.hash = @hash AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > @now)
             """, r => (Throttle: r.IsDBNull(0) ? ((int, DateTimeOffset)?)null : (r.GetInt32(0), r.TimeAt(1)), Key: r.IsDBNull(2) ? null : Read(r, 2)),
-            ct, Sql.Text("client", client), new NpgsqlParameter("hash", ApiKeyFormat.Hash(key)), Sql.Time("now", now));
+            ct, Sql.Text("client", client), new NpgsqlParameter("hash", hash), Sql.Time("now", now));
         var (throttle, info) = rows.Single();
         if (throttle is var (failures, lastAt) && LoginThrottle.BlockedUntil(failures, lastAt, now) is { } until)
             return new KeyCheck(until, null);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -23,7 +24,7 @@ public static class RunEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/runs", async (HttpContext http, ReadStore reads, CancellationToken ct) =>
+        api.MapGet("/runs", async (HttpContext http, ReadStore reads, RunListReads lists, CancellationToken ct) =>
         {
             if (!Requests.Limit(http, out var limit, out var error)) return error!;
             var state = NullIfEmpty(http.Request.Query["state"]);
@@ -38,18 +39,10 @@ public static class RunEndpoints
                     return Problems.Field("cursor", "not a cursor from this API (use nextCursor from the previous page)");
                 after = (new DateTimeOffset(ticks, TimeSpan.Zero), id);
             }
-            var rows = await reads.RunsAsync(NullIfEmpty(http.Request.Query["workflow"]), state, limit + 1, after, ct);
-            var page = rows.Take(limit).ToList();
-            var next = rows.Count > limit ? Cursor.Encode(page[^1].CreatedAt.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture), page[^1].Id.ToString()) : null;
-            return Results.Json(new JsonObject
-            {
-                ["items"] = new JsonArray([.. page.Select(r => (JsonNode?)new JsonObject
-                {
-                    ["id"] = r.Id, ["workflow"] = r.Workflow, ["state"] = r.State, ["startedBy"] = r.StartedBy, ["trigger"] = r.Trigger,
-                    ["createdAt"] = r.CreatedAt, ["startedAt"] = r.StartedAt, ["finishedAt"] = r.FinishedAt, ["error"] = r.Error,
-                })]),
-                ["nextCursor"] = next,
-            });
+            var query = new RunListQuery(NullIfEmpty(http.Request.Query["workflow"]), state, limit, after);
+            // Dashboards poll this: identical requests in flight share one query and one serialized page.
+            var page = await lists.ReadAsync(query, shared => RunsPageAsync(reads, query, shared), ct);
+            return Results.Bytes(page, "application/json; charset=utf-8");
         }).Requires(Role.Viewer).WithName("listRuns");
 
         api.MapPost("/runs", async (HttpContext http, WorkflowStore workflows, PostgresEngineStore engine, ActivityRegistry registry, CancellationToken ct) =>
@@ -265,8 +258,30 @@ public static class RunEndpoints
         return sr is null ? (default, null, Problems.NotFound($"run {id} has no step '{step}'")) : (sr.Value, item, null);
     }
 
+    private static async Task<byte[]> RunsPageAsync(ReadStore reads, RunListQuery q, CancellationToken ct)
+    {
+        var rows = await reads.RunsAsync(q.Workflow, q.State, q.Limit + 1, q.After, ct);
+        var page = rows.Take(q.Limit).ToList();
+        var next = rows.Count > q.Limit ? Cursor.Encode(page[^1].CreatedAt.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture), page[^1].Id.ToString()) : null;
+        return JsonSerializer.SerializeToUtf8Bytes(new JsonObject
+        {
+            ["items"] = new JsonArray([.. page.Select(r => (JsonNode?)new JsonObject
+            {
+                ["id"] = r.Id, ["workflow"] = r.Workflow, ["state"] = r.State, ["startedBy"] = r.StartedBy, ["trigger"] = r.Trigger,
+                ["createdAt"] = r.CreatedAt, ["startedAt"] = r.StartedAt, ["finishedAt"] = r.FinishedAt, ["error"] = r.Error,
+            })]),
+            ["nextCursor"] = next,
+        }, JsonSerializerOptions.Web);
+    }
+
     internal static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues v) => v.Count == 0 || string.IsNullOrEmpty(v[0]) ? null : v[0];
 }
+
+/// <summary>A page of the run list: every input of the query, so equal values ask the same question.</summary>
+public readonly record struct RunListQuery(string? Workflow, string? State, int Limit, (DateTimeOffset At, Guid Id)? After);
+
+/// <summary>Run-list pages being read, shared by identical requests in flight.</summary>
+public sealed class RunListReads : ReadCoalescer<RunListQuery, byte[]>;
 
 /// <summary>Parsed workflow versions by id: versions are immutable, so each is parsed once per server.</summary>
 public sealed class DefinitionCache

@@ -53,6 +53,7 @@ public static class ApiServer
         s.AddSingleton<AuditStore>();
         s.AddSingleton<WorkflowStore>();
         s.AddSingleton<ReadStore>();
+        s.AddSingleton<RunListReads>();
         s.AddSingleton<DefinitionCache>();
         s.AddSingleton<ModelRegistry>();
         s.AddSingleton<Telemetry>();
