@@ -56,7 +56,7 @@ public static class ChallengerRules
             .ToList();
         if (evidence.Count < policy.MinBatches)
             return new ChallengerDecision(false,
-                $"{evidence.Count} of {policy.MinBatches} batches of shadow evidence ({pair}, each with realized {policy.Metric} on at least {policy.MinLabelled} labelled rows): not proposed yet",
+                $"{evidence.Count} of {policy.MinBatches} batches of shadow evidence ({pair}, each with realized {policy.Metric} on ≥ {policy.MinLabelled} labelled rows): not proposed yet",
                 evidence.Count, null, null);
 
         var weight = (double)evidence.Sum(e => e.Labelled);
