@@ -18,7 +18,7 @@ public partial class ModelPipelineTests
         return path;
     }
 
-    private static string ShadowStep(string batch, string predictions, bool needsPublish) => $$$"""
+    private static string ShadowStep(string batch, string predictions, bool needsPublish, bool labels = true) => $$$"""
           - id: shadow
             uses: shadow_score
             {{{(needsPublish ? "needs: [publish]" : "")}}}
@@ -28,12 +28,28 @@ public partial class ModelPipelineTests
               model_name: synth
               monitor: synth
               keep_columns: [id]
-              labels: "{{{batch}}}"
+              {{{(labels ? $"labels: \"{batch}\"" : "")}}}
               key: id
               label: y
               positive: "yes"
               policy: { min_batches: 2, metric: roc_auc, margin: 0.05 }
               experiment: ${{ run.workflow }}
+        """;
+
+    private static string LateLabels(string batch, JsonNode shadow) => $$$"""
+        name: model-shadow-labels
+        steps:
+          - id: labels
+            uses: challenger_labels
+            with:
+              shadow: {{{shadow.ToJsonString()}}}
+              labels: "{{{batch}}}"
+              key: id
+              label: y
+              positive: "yes"
+              monitor: synth
+              model_name: synth
+              policy: { min_batches: 2, metric: roc_auc, margin: 0.05 }
         """;
 
     private static string ChampionScoring(string batch, bool shadow) => $$$"""
@@ -107,7 +123,8 @@ public partial class ModelPipelineTests
         var before = await ChampionBytesAsync(env, plain);
         var champion = new JsonArray(plain.Steps.Where(s => s.StepId == "score" && s.ItemIndex is not null).OrderBy(s => s.ItemIndex)
             .Select(s => s.Outputs!["predictions"]!.DeepClone()).ToArray());
-        var shadowOnly = $"name: model-shadow\nsteps:\n{ShadowStep(batch, champion.ToJsonString(), needsPublish: false)}";
+        // Shadow-scoring the published batch afterwards, before its labels have arrived.
+        var shadowOnly = $"name: model-shadow\nsteps:\n{ShadowStep(batch, champion.ToJsonString(), needsPublish: false, labels: false)}";
 
         // No challenger alias: a skip with the reason, not a failure.
         var skipped = await RunAsync(env, shadowOnly);
@@ -116,18 +133,27 @@ public partial class ModelPipelineTests
         Assert.That((skip["skipped"]!.GetValue<bool>(), skip["propose"]!.GetValue<bool>()), Is.EqualTo((true, false)));
         Assert.That(skip["reason"]!.GetValue<string>(), Is.EqualTo("model 'synth' has no 'challenger' alias: nothing to shadow-score"));
 
-        // Batch 1 of the evidence, shadow-scoring the published batch afterwards: the champion's files are untouched.
+        // Batch 1, shadow-scored afterwards without labels: compared, but no evidence yet. The champion's files are untouched.
         await env.Client.SetAliasAsync("synth", "challenger", "1");
         var first = await RunAsync(env, shadowOnly);
         Assert.That(first.Run.State, Is.EqualTo(RunState.Succeeded), Errors(first));
         var one = env.Engine.Step(first, "shadow").Outputs!;
-        Assert.That((one["skipped"]!.GetValue<bool>(), one["propose"]!.GetValue<bool>(), one["evidence_batches"]!.GetValue<int>()), Is.EqualTo((false, false, 1)));
-        Assert.That(one["reason"]!.GetValue<string>(), Does.StartWith("1 of 2 batches of shadow evidence (challenger v1 against champion v2"));
+        Assert.That((one["skipped"]!.GetValue<bool>(), one["propose"]!.GetValue<bool>(), one["evidence_batches"]!.GetValue<int>()), Is.EqualTo((false, false, 0)));
+        Assert.That(one["reason"]!.GetValue<string>(), Does.StartWith("0 of 2 batches of shadow evidence (challenger v1 against champion v2"));
         Assert.That((one["champion_version"]!.GetValue<string>(), one["challenger_version"]!.GetValue<string>(), one["rows"]!.GetValue<long>()), Is.EqualTo(("2", "1", 400L)));
         Assert.That(one["agreement"]!.GetValue<double>(), Is.InRange(0.5, 1.0));
-        Assert.That(one["labelled"]!.GetValue<long>(), Is.EqualTo(400));
-        Assert.That(one["champion_metrics"]!["roc_auc"]!.GetValue<double>(), Is.GreaterThan(0.8));
-        Assert.That(one["challenger_metrics"]!["roc_auc"]!.GetValue<double>(), Is.GreaterThan(0.8));
+
+        // Its labels arrive later: realized metrics of both models on the same rows go onto that batch's point; 1 of 2.
+        var late = await RunAsync(env, LateLabels(batch, one["predictions"]!));
+        Assert.That(late.Run.State, Is.EqualTo(RunState.Succeeded), Errors(late));
+        var labelled = env.Engine.Step(late, "labels").Outputs!;
+        var point = labelled["batches"]!.AsArray().Single()!;
+        Assert.That((point["run_id"]!.GetValue<string>(), point["labelled"]!.GetValue<long>(), point["recorded"]!.GetValue<bool>()), Is.EqualTo((first.Run.Id.ToString(), 400L, true)));
+        Assert.That(point["champion_metrics"]!["roc_auc"]!.GetValue<double>(), Is.GreaterThan(0.8));
+        Assert.That(point["challenger_metrics"]!["roc_auc"]!.GetValue<double>(), Is.GreaterThan(0.8));
+        Assert.That((labelled["propose"]!.GetValue<bool>(), labelled["evidence_batches"]!.GetValue<int>()), Is.EqualTo((false, 1)));
+        Assert.That(labelled["reason"]!.GetValue<string>(), Does.StartWith("1 of 2 batches of shadow evidence (challenger v1 against champion v2"));
+
         var after = await ChampionBytesAsync(env, plain);
         Assert.That(after.Keys, Is.EqualTo(before.Keys));
         foreach (var (k, bytes) in before) Assert.That(after[k], Is.EqualTo(bytes), $"champion artifact {k} is byte-identical after shadow scoring");

@@ -39,6 +39,9 @@ public interface IMonitorStore
     Task<IReadOnlyList<RealizedMetrics>> RealizedAsync(string monitor, CancellationToken ct = default);
 
     Task RecordChallengerBatchAsync(ChallengerBatch batch, CancellationToken ct = default);
+    /// <summary>Realized metrics for the points a run recorded for a pair (labels that arrived later); returns how many points were updated.</summary>
+    Task<int> RecordChallengerRealizedAsync(string monitor, Guid runId, string championVersion, string challengerVersion, long labelled,
+        string championMetricsJson, string challengerMetricsJson, CancellationToken ct = default);
     /// <summary>The shadow evidence of one champion/challenger pair of a monitor, oldest first.</summary>
     Task<IReadOnlyList<ChallengerBatch>> ChallengerBatchesAsync(string monitor, string championVersion, string challengerVersion, CancellationToken ct = default);
 

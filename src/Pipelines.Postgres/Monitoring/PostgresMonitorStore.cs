@@ -103,6 +103,20 @@ public sealed class PostgresMonitorStore(NpgsqlDataSource db) : IMonitorStore
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
+    public async Task<int> RecordChallengerRealizedAsync(string monitor, Guid runId, string championVersion, string challengerVersion, long labelled,
+        string championMetricsJson, string challengerMetricsJson, CancellationToken ct = default)
+    {
+        await using var cmd = db.CreateCommand(SqlCatalog.Get("ChallengerRecordRealized"));
+        cmd.Parameters.AddWithValue("monitor", monitor);
+        cmd.Parameters.AddWithValue("run_id", runId);
+        cmd.Parameters.AddWithValue("champion_version", championVersion);
+        cmd.Parameters.AddWithValue("challenger_version", challengerVersion);
+        cmd.Parameters.AddWithValue("labelled", labelled);
+        cmd.Parameters.Add(new NpgsqlParameter("champion_metrics", NpgsqlDbType.Jsonb) { Value = championMetricsJson });
+        cmd.Parameters.Add(new NpgsqlParameter("challenger_metrics", NpgsqlDbType.Jsonb) { Value = challengerMetricsJson });
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
     public async Task<IReadOnlyList<ChallengerBatch>> ChallengerBatchesAsync(string monitor, string championVersion, string challengerVersion, CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand(SqlCatalog.Get("ChallengerBatches"));

@@ -78,3 +78,10 @@ SELECT monitor, run_id, step_id, batch, recorded_at, champion_version, challenge
 FROM challenger_batches
 WHERE monitor = @monitor AND champion_version = @champion_version AND challenger_version = @challenger_version
 ORDER BY recorded_at, run_id, step_id;
+
+-- name: ChallengerRecordRealized
+-- Labels that arrived after a shadow-scored batch: its realized metrics of both models, on the batch's point(s) of the
+-- series (the run that shadow-scored it, for the same pair of versions).
+UPDATE challenger_batches
+SET labelled = @labelled, champion_metrics = @champion_metrics, challenger_metrics = @challenger_metrics
+WHERE monitor = @monitor AND run_id = @run_id AND champion_version = @champion_version AND challenger_version = @challenger_version;

@@ -41,6 +41,7 @@ public sealed class ShadowScoreActivity : IActivity
             .Optional("key", SchemaBuilder.String("Row key column, in the champion's predictions (batch_predict keep_columns) and in the labels."))
             .Optional("label", SchemaBuilder.String("Label column of the labels."))
             .Optional("positive", SchemaBuilder.Any("Label value(s) meaning the positive class (binary)."))
+            .Optional("order", SchemaBuilder.String("Labels column giving arrival order (later wins); default: as listed."))
             .Optional("policy", SchemaBuilder.Any("{min_batches, metric, margin, min_labelled}: when the challenger is proposed for approval (needs monitor)."))
             .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String()))
             .Optional("experiment", SchemaBuilder.String("MLflow experiment of the run's parent run (default: the workflow's name)."))
@@ -70,7 +71,7 @@ public sealed class ShadowScoreActivity : IActivity
         var alias = inputs["alias"]?.GetValue<string>() is { Length: > 0 } a ? a : DefaultAlias;
         var monitor = inputs["monitor"]?.GetValue<string>();
         var (task, threshold, tolerance) = TaskOf(inputs);
-        var policy = Policy(inputs["policy"]);
+        var policy = ChallengerSeries.Policy(inputs["policy"]);
         if (policy is not null && monitor is null) throw new ActivityException("policy: needs 'monitor', whose challenger series holds the evidence", retryable: false);
         var store = MonitoringInputs.Store(context);
         if (policy is not null && store is null) throw new ActivityException("policy: this worker has no monitoring store to keep the evidence in", retryable: false);
@@ -132,8 +133,8 @@ public sealed class ShadowScoreActivity : IActivity
         if (realized is { } r)
         {
             outputs["labelled"] = r.Labelled;
-            outputs["champion_metrics"] = MetricsJson(r.Champion);
-            outputs["challenger_metrics"] = MetricsJson(r.Challenger);
+            outputs["champion_metrics"] = ChallengerSeries.MetricsJson(r.Champion);
+            outputs["challenger_metrics"] = ChallengerSeries.MetricsJson(r.Challenger);
         }
 
         if (monitor is not null)
@@ -141,7 +142,8 @@ public sealed class ShadowScoreActivity : IActivity
             if (store is not null)
                 await store.RecordChallengerBatchAsync(new ChallengerBatch(monitor, context.RunId, context.StepId, dataLabel, context.Time.GetUtcNow(),
                     champion.Version, resolved.Version, comparison.Rows, comparison.Agreement, Finite(comparison.PredictionPsi), realized?.Labelled ?? 0,
-                    realized is { } rj ? MetricsJson(rj.Champion).ToJsonString() : null, realized is { } rc ? MetricsJson(rc.Challenger).ToJsonString() : null), ct);
+                    realized is { } rj ? ChallengerSeries.MetricsJson(rj.Champion).ToJsonString() : null,
+                    realized is { } rc ? ChallengerSeries.MetricsJson(rc.Challenger).ToJsonString() : null), ct);
             else context.Log.Write($"this worker has no monitoring store: the comparison is not kept in '{monitor}'");
         }
 
@@ -149,8 +151,7 @@ public sealed class ShadowScoreActivity : IActivity
         var propose = false;
         if (policy is not null)
         {
-            var series = await store!.ChallengerBatchesAsync(monitor!, champion.Version, resolved.Version, ct);
-            var decision = ChallengerRules.Decide(series.Select(Evidence), champion.Version, resolved.Version, policy);
+            var decision = await ChallengerSeries.DecideAsync(store!, monitor!, champion.Version, resolved.Version, policy, ct);
             (propose, reason) = (decision.Propose, decision.Reason);
             outputs["evidence_batches"] = decision.EvidenceBatches;
         }
@@ -259,37 +260,14 @@ public sealed class ShadowScoreActivity : IActivity
         }
     }
 
-    private sealed record Realized(long Labelled, IReadOnlyDictionary<string, double> Champion, IReadOnlyDictionary<string, double> Challenger);
-
     /// <summary>Labels joined by key to the same rows for both models: both sets of metrics cover exactly the same labelled rows.</summary>
-    private static async Task<Realized> RealizedAsync(ActivityContext context, ChampionRows champion, double[] challenger, PredictionTask task,
+    private static async Task<ChallengerSeries.Realized> RealizedAsync(ActivityContext context, ChampionRows champion, double[] challenger, PredictionTask task,
         double threshold, Pipelines.Data.Csv.CsvOptions csv, CancellationToken ct)
     {
-        if (task == PredictionTask.Multiclass) throw new ActivityException("labels: realized metrics are computed for binary and regression tasks", retryable: false);
         var key = context.Inputs["key"]?.GetValue<string>() ?? throw new ActivityException("labels: needs 'key', the row key column in the champion's predictions and the labels", retryable: false);
-        var label = context.Inputs["label"]?.GetValue<string>() ?? throw new ActivityException("labels: needs 'label', the label column of the labels", retryable: false);
-        var binary = task == PredictionTask.Binary;
-        var labels = await JoinLabelsActivity.ReadLabelsAsync(context, key, label, null, csv, ct);
-        var outcome = JoinLabelsActivity.Outcome(binary, context.Inputs["positive"]);
-        IReadOnlyList<ScoredRow> Scored(double[] p) => champion.Keys!.Select((k, i) =>
-            new ScoredRow(k ?? throw new ActivityException($"predictions: row {champion.Rows[i]} has no key ('{key}' is null)", retryable: false), "batch", p[i], [])).ToList();
-        try
-        {
-            var a = LabelJoin.Join(Scored(champion.Predictions), [], labels, outcome, binary, threshold, DuplicateLabels.Last).Slices.Single();
-            var b = LabelJoin.Join(Scored(challenger), [], labels, outcome, binary, threshold, DuplicateLabels.Last).Slices.Single();
-            return new Realized(a.Labelled, a.Metrics, b.Metrics);
-        }
-        catch (LabelJoinException e) { throw new ActivityException($"labels: {e.Message}", retryable: false, e); }
+        var keys = champion.Keys!.Select((k, i) => k ?? throw new ActivityException($"predictions: row {champion.Rows[i]} has no key ('{key}' is null)", retryable: false)).ToList();
+        return await ChallengerSeries.RealizeAsync(context, keys, champion.Predictions, challenger, task, threshold, csv, ct);
     }
-
-    private static ShadowEvidence Evidence(ChallengerBatch b) =>
-        new(b.Batch, b.ChampionVersion, b.ChallengerVersion, b.Rows, b.Agreement, b.Labelled, Metrics(b.ChampionMetricsJson), Metrics(b.ChallengerMetricsJson));
-
-    private static Dictionary<string, double>? Metrics(string? json) =>
-        json is null ? null : JsonNode.Parse(json)!.AsObject().Where(kv => kv.Value is JsonValue).ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>());
-
-    private static JsonObject MetricsJson(IReadOnlyDictionary<string, double> metrics) =>
-        new(metrics.Where(m => double.IsFinite(m.Value)).Select(m => KeyValuePair.Create(m.Key, (JsonNode?)m.Value)));
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
@@ -307,30 +285,5 @@ public sealed class ShadowScoreActivity : IActivity
         if (task == PredictionTask.Regression && tolerance is null) throw new ActivityException("tolerance: required for task regression (how far apart two predictions may be and still agree)", retryable: false);
         if (tolerance is < 0 || tolerance is { } x && double.IsNaN(x)) throw new ActivityException($"tolerance: must be 0 or more, got {tolerance}", retryable: false);
         return (task, threshold, tolerance ?? 0);
-    }
-
-    /// <summary>The policy from <c>{min_batches, metric, margin, min_labelled}</c>; unnamed fields keep their defaults.</summary>
-    internal static ChallengerPolicy? Policy(JsonNode? node)
-    {
-        if (node is null) return null;
-        if (node is not JsonObject o) throw new ActivityException("policy: must be {min_batches, metric, margin, min_labelled}", retryable: false);
-        var policy = new ChallengerPolicy();
-        try
-        {
-            foreach (var (k, v) in o)
-                policy = k switch
-                {
-                    "min_batches" => policy with { MinBatches = (int)(JsonNumber.Long(v) ?? policy.MinBatches) },
-                    "metric" => policy with { Metric = v?.GetValue<string>() ?? policy.Metric },
-                    "margin" => policy with { Margin = JsonNumber.Double(v) ?? policy.Margin },
-                    "min_labelled" => policy with { MinLabelled = JsonNumber.Long(v) ?? policy.MinLabelled },
-                    _ => throw new ArgumentException($"unknown field '{k}' (min_batches, metric, margin, min_labelled)"),
-                };
-            return policy.Validate();
-        }
-        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException)
-        {
-            throw new ActivityException($"policy: {e.Message}", retryable: false, e);
-        }
     }
 }
