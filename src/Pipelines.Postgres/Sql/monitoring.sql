@@ -60,7 +60,7 @@ WHERE dedup_key = @dedup_key AND window_start = @window_start AND triggering_run
   AND started_run_id IS NULL;
 
 -- name: ChallengerRecordBatch
--- One point per shadow-scored batch (migration 0062); a retried attempt of the same step replaces its row.
+-- One point per shadow-scored batch (migration 0064); a retried attempt of the same step replaces its row.
 INSERT INTO challenger_batches (monitor, run_id, step_id, batch, recorded_at, champion_version, challenger_version, rows, agreement,
                                 prediction_psi, labelled, champion_metrics, challenger_metrics)
 VALUES (@monitor, @run_id, @step_id, @batch, @at, @champion_version, @challenger_version, @rows, @agreement,
