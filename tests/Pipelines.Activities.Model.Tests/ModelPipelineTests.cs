@@ -91,7 +91,9 @@ public partial class ModelPipelineTests
             Tracking = new PipelineTracking(client),
             WorkRoot = Path.Combine(_dir, "work"),
         };
-        await engine.StartWorkersAsync(2, services: new ServiceSet().Add(services));
+        // The monitoring store too: shadow scoring keeps its champion/challenger series there.
+        await engine.StartWorkersAsync(2, services: new ServiceSet().Add(services)
+            .Add<Pipelines.Postgres.Monitoring.IMonitorStore>(new Pipelines.Postgres.Monitoring.PostgresMonitorStore(engine.Database.DataSource)));
         return new Env { Engine = engine, Server = app, Services = services, Client = client };
     }
 

@@ -21,8 +21,10 @@ public sealed class PromoteActivity : IActivity
 {
     public static ActivitySchema Schema { get; } = new(
         SchemaBuilder.Object()
-            .Required("model", SchemaBuilder.Any("The model artifact reference to promote."))
+            .Optional("model", SchemaBuilder.Any("The model artifact reference to promote."))
             .Required("model_name", SchemaBuilder.String("Registered model name."))
+            .Optional("version", SchemaBuilder.String("Instead of 'model': a version already registered, e.g. a challenger's (${{ steps.shadow.outputs.challenger_version }})."))
+            .Optional("clear_alias", SchemaBuilder.String("An alias to remove once the version is champion, if it still points at it (e.g. challenger)."))
             .Optional("approved_by", SchemaBuilder.String("Who approved (e.g. ${{ steps.approval.outputs.decided_by }}); default the run's creator is unknown, so 'pipelines'."))
             .Optional("reason", SchemaBuilder.String("Why (e.g. the approval comment or the auto-approve reason)."))
             .Optional("experiment", SchemaBuilder.String("MLflow experiment (default 'pipelines')."))
@@ -40,7 +42,10 @@ public sealed class PromoteActivity : IActivity
     {
         var services = ActivityServices.From(context);
         var tracking = services.Tracking ?? throw new ActivityException("promote needs MLflow tracking, but this worker has none", retryable: false);
-        if (!ArtifactRefs.IsReference(context.Inputs["model"])) throw new ActivityException("input 'model' must be a model artifact reference", retryable: false);
+        var registered = context.Inputs["version"]?.ToString();
+        if (registered is not null && context.Inputs["model"] is not null) throw new ActivityException("promote takes 'model' or 'version', not both", retryable: false);
+        if (registered is not null) return await PromoteVersionAsync(context, tracking, registered, ct);
+        if (!ArtifactRefs.IsReference(context.Inputs["model"])) throw new ActivityException("input 'model' must be a model artifact reference (or give 'version', a registered version)", retryable: false);
         var artifactId = Guid.Parse(context.Inputs["model"]!["artifact"]!.GetValue<string>());
         var record = await services.Artifacts.Registry.GetAsync(artifactId, ct)
                      ?? throw new ActivityException($"model artifact {artifactId} is not registered", retryable: false);
@@ -64,6 +69,37 @@ public sealed class PromoteActivity : IActivity
         return ActivityResult.Success(new JsonObject
         {
             ["version"] = version.Version,
+            ["champion"] = result.Champion,
+            ["previous_champion"] = result.PreviousChampion,
+        });
+    }
+
+    /// <summary>
+    /// Promotes a version that is registered already (a challenger that earned it in shadow scoring): the same alias
+    /// switch as for a new model, so the replaced champion stays <c>previous-champion</c> and a rollback restores it.
+    /// </summary>
+    private static async Task<ActivityResult> PromoteVersionAsync(ActivityContext context, PipelineTracking tracking, string version, CancellationToken ct)
+    {
+        var name = context.RequireString("model_name");
+        var by = context.Inputs["approved_by"]?.GetValue<string>() is { Length: > 0 } b ? b : "pipelines";
+        var reason = context.Inputs["reason"]?.GetValue<string>() is { Length: > 0 } r ? r : $"promoted by pipeline run {context.RunId}";
+        PromotionResult result;
+        try { result = await tracking.PromoteAsync(name, version, by, reason, ct); }
+        catch (ResourceDoesNotExistException e) { throw new ActivityException($"model '{name}' has no version {version} to promote: {e.Message}", retryable: false, e); }
+        if (context.Inputs["clear_alias"]?.GetValue<string>() is { Length: > 0 } alias && alias != PipelineTracking.Champion && alias != PipelineTracking.PreviousChampion)
+        {
+            // Only when it still names the promoted version: a newer challenger set meanwhile keeps its alias.
+            var model = await tracking.Client.GetRegisteredModelAsync(name, ct);
+            if (model.VersionOf(alias) == version)
+            {
+                await tracking.Client.DeleteAliasAsync(name, alias, ct);
+                context.Log.Write($"alias '{alias}' removed from v{version}, now champion");
+            }
+        }
+        context.Log.Write($"{name} v{version} is champion (previous: {result.PreviousChampion ?? "none"}), by {by}: {reason}");
+        return ActivityResult.Success(new JsonObject
+        {
+            ["version"] = version,
             ["champion"] = result.Champion,
             ["previous_champion"] = result.PreviousChampion,
         });

@@ -63,12 +63,7 @@ public sealed class JoinLabelsActivity : IActivity
         };
         var threshold = Pipelines.Ml.Tuning.JsonNumber.Double(inputs["threshold"]) ?? 0.5;
         var slices = MonitoringInputs.Strings(inputs, "slices") ?? [];
-        var positives = inputs["positive"] switch
-        {
-            null => null,
-            JsonArray a => a.Select(v => v?.ToString() ?? "").ToHashSet(StringComparer.Ordinal),
-            var v => new HashSet<string>(StringComparer.Ordinal) { v.ToString() },
-        };
+        var outcome = Outcome(binary, inputs["positive"]);
         var csv = ModelTraining.CsvOf(inputs);
 
         var scored = new List<ScoredRow>();
@@ -89,49 +84,10 @@ public sealed class JoinLabelsActivity : IActivity
             }
         }
 
-        var labels = new List<ArrivedLabel>();
-        var orders = new List<double>();
-        var orderColumn = inputs["order"]?.GetValue<string>();
-        foreach (var (name, table) in await MonitoringInputs.ReadTablesAsync(context, "labels", csv, ct))
-        {
-            var keys = Column(table, key, name, "key");
-            var values = Column(table, labelColumn, name, "label");
-            double[]? order = null;
-            if (orderColumn is not null)
-            {
-                var oc = Column(table, orderColumn, name, "order");
-                order = oc.Type.Kind is TypeKind.Date or TypeKind.Timestamp || Profiler.IsNumeric(oc.Type)
-                    ? Profiler.AsDoubles(oc)
-                    : throw new ActivityException($"labels '{name}': order column '{orderColumn}' is {oc.Type}, not a number, date or timestamp", retryable: false);
-            }
-            for (var i = 0; i < table.RowCount; i++)
-            {
-                var k = keys.Format(i) ?? throw new ActivityException($"labels '{name}': row {i + 1} has no key ('{key}' is null)", retryable: false);
-                if (order is not null && double.IsNaN(order[i])) throw new ActivityException($"labels '{name}': row {i + 1} (key '{k}') has no '{orderColumn}'", retryable: false);
-                labels.Add(new ArrivedLabel(k, values.Format(i), labels.Count));
-                orders.Add(order?[i] ?? 0);
-            }
-        }
-        // Arrival is the order column when given (ties keep the listed order), else the order listed.
-        if (orderColumn is not null)
-            labels = labels.Select((l, i) => (l, o: orders[i])).OrderBy(x => x.o).ThenBy(x => x.l.Order).Select((x, rank) => x.l with { Order = rank }).ToList();
-
-        double? Outcome(string label)
-        {
-            if (!binary)
-                return double.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
-                    : throw new LabelJoinException($"label '{label}' is not a number (task: regression)");
-            if (positives is not null) return positives.Contains(label) ? 1 : 0;
-            return label switch
-            {
-                "1" or "true" or "1.0" => 1,
-                "0" or "false" or "0.0" => 0,
-                _ => throw new LabelJoinException($"label '{label}' is not 0/1 or true/false; name the positive class with 'positive'"),
-            };
-        }
+        var labels = await ReadLabelsAsync(context, key, labelColumn, inputs["order"]?.GetValue<string>(), csv, ct);
 
         JoinResult result;
-        try { result = LabelJoin.Join(scored, slices, labels, Outcome, binary, threshold, duplicates); }
+        try { result = LabelJoin.Join(scored, slices, labels, outcome, binary, threshold, duplicates); }
         catch (LabelJoinException e) { throw new ActivityException(e.Message, retryable: false, e); }
 
         var joined = await TableFiles.PublishTableAsync(context, JoinedTable(result, slices), "joined-labels.parquet", ct);
@@ -159,6 +115,68 @@ public sealed class JoinLabelsActivity : IActivity
             ["conflicting_labels"] = result.ConflictingLabels,
             ["unmatched_labels"] = result.UnmatchedLabels,
         });
+    }
+
+    /// <summary>
+    /// The labels input in arrival order: the <paramref name="orderColumn"/> when given (ties keep the listed order),
+    /// else the order the files and their rows are listed in.
+    /// </summary>
+    internal static async Task<List<ArrivedLabel>> ReadLabelsAsync(ActivityContext context, string key, string labelColumn, string? orderColumn,
+        Pipelines.Data.Csv.CsvOptions csv, CancellationToken ct)
+    {
+        var labels = new List<ArrivedLabel>();
+        var orders = new List<double>();
+        foreach (var (name, table) in await MonitoringInputs.ReadTablesAsync(context, "labels", csv, ct))
+        {
+            var keys = Column(table, key, name, "key");
+            var values = Column(table, labelColumn, name, "label");
+            double[]? order = null;
+            if (orderColumn is not null)
+            {
+                var oc = Column(table, orderColumn, name, "order");
+                order = oc.Type.Kind is TypeKind.Date or TypeKind.Timestamp || Profiler.IsNumeric(oc.Type)
+                    ? Profiler.AsDoubles(oc)
+                    : throw new ActivityException($"labels '{name}': order column '{orderColumn}' is {oc.Type}, not a number, date or timestamp", retryable: false);
+            }
+            for (var i = 0; i < table.RowCount; i++)
+            {
+                var k = keys.Format(i) ?? throw new ActivityException($"labels '{name}': row {i + 1} has no key ('{key}' is null)", retryable: false);
+                if (order is not null && double.IsNaN(order[i])) throw new ActivityException($"labels '{name}': row {i + 1} (key '{k}') has no '{orderColumn}'", retryable: false);
+                labels.Add(new ArrivedLabel(k, values.Format(i), labels.Count));
+                orders.Add(order?[i] ?? 0);
+            }
+        }
+        // Arrival is the order column when given (ties keep the listed order), else the order listed.
+        if (orderColumn is not null)
+            labels = labels.Select((l, i) => (l, o: orders[i])).OrderBy(x => x.o).ThenBy(x => x.l.Order).Select((x, rank) => x.l with { Order = rank }).ToList();
+        return labels;
+    }
+
+    /// <summary>
+    /// How a label value becomes an outcome: a number (regression), or 1/0 by the <c>positive</c> class names (binary;
+    /// without them labels must be 0/1 or true/false). Unreadable labels throw <see cref="LabelJoinException"/>.
+    /// </summary>
+    internal static Func<string, double?> Outcome(bool binary, JsonNode? positive)
+    {
+        var positives = positive switch
+        {
+            null => null,
+            JsonArray a => a.Select(v => v?.ToString() ?? "").ToHashSet(StringComparer.Ordinal),
+            var v => new HashSet<string>(StringComparer.Ordinal) { v.ToString() },
+        };
+        return label =>
+        {
+            if (!binary)
+                return double.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
+                    : throw new LabelJoinException($"label '{label}' is not a number (task: regression)");
+            if (positives is not null) return positives.Contains(label) ? 1 : 0;
+            return label switch
+            {
+                "1" or "true" or "1.0" => 1,
+                "0" or "false" or "0.0" => 0,
+                _ => throw new LabelJoinException($"label '{label}' is not 0/1 or true/false; name the positive class with 'positive'"),
+            };
+        };
     }
 
     private static Column Column(Table table, string name, string file, string input)

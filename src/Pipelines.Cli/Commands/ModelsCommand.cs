@@ -7,7 +7,7 @@ using Spectre.Console;
 
 namespace Pipelines.Cli.Commands;
 
-/// <summary><c>pipelines models list|show|promote|rollback</c>: the registry's models and champion, by alias, from the command line.</summary>
+/// <summary><c>pipelines models list|show|promote|rollback|alias</c>: the registry's models and champion, by alias, from the command line.</summary>
 public static class ModelsCommand
 {
     public static Command Create()
@@ -17,6 +17,7 @@ public static class ModelsCommand
         command.Subcommands.Add(Show());
         command.Subcommands.Add(Promote());
         command.Subcommands.Add(Rollback());
+        command.Subcommands.Add(Alias());
         return command;
     }
 
@@ -108,6 +109,46 @@ public static class ModelsCommand
             Console.WriteLine($"{r.Model}: champion is version {r.Champion} again (rolled back by {r.By})");
             return ExitCodes.Ok;
         }));
+        return command;
+    }
+
+    /// <summary>
+    /// Sets or removes another alias, e.g. <c>challenger</c> for a version to shadow the champion. The champion's own
+    /// aliases move only by promote and rollback, which keep <c>previous-champion</c> and the record of who and why.
+    /// </summary>
+    private static Command Alias()
+    {
+        var name = new Argument<string>("model");
+        var alias = new Argument<string>("alias");
+        var version = new Argument<string?>("version") { Description = "The version it names (omit with --delete).", Arity = ArgumentArity.ZeroOrOne };
+        var delete = new Option<bool>("--delete") { Description = "Remove the alias." };
+        var db = CommonOptions.Database();
+        var command = new Command("alias", "Point an alias such as challenger at a version (champion moves only by promote and rollback).") { name, alias, version, delete, db };
+        command.SetAction((parse, ct) =>
+        {
+            var (m, a, v, remove) = (parse.GetValue(name)!, parse.GetValue(alias)!, parse.GetValue(version), parse.GetValue(delete));
+            if (a is PipelineTracking.Champion or PipelineTracking.PreviousChampion)
+            {
+                Console.Error.WriteLine($"error: '{a}' moves only by 'pipelines models promote' and 'rollback', which keep the previous champion and record who and why");
+                return Task.FromResult(ExitCodes.InvalidInput);
+            }
+            if (remove == (v is not null))
+            {
+                Console.Error.WriteLine("error: give a version, or --delete to remove the alias");
+                return Task.FromResult(ExitCodes.InvalidInput);
+            }
+            return WithTrackingAsync(parse.GetValue(db), ct, async tracking =>
+            {
+                if (remove) await tracking.Client.DeleteAliasAsync(m, a, ct);
+                else
+                {
+                    await tracking.Client.GetModelVersionAsync(m, v!, ct); // an unknown version fails here, named by the server
+                    await tracking.Client.SetAliasAsync(m, a, v!, ct);
+                }
+                Console.WriteLine(remove ? $"{m}: alias '{a}' removed" : $"{m}: {a} is version {v}");
+                return ExitCodes.Ok;
+            });
+        });
         return command;
     }
 

@@ -86,6 +86,52 @@ public sealed class PostgresMonitorStore(NpgsqlDataSource db) : IMonitorStore
         return result;
     }
 
+    public async Task RecordChallengerBatchAsync(ChallengerBatch batch, CancellationToken ct = default)
+    {
+        await using var cmd = db.CreateCommand(SqlCatalog.Get("ChallengerRecordBatch"));
+        Key(cmd, batch.Monitor, batch.RunId, batch.StepId);
+        cmd.Parameters.AddWithValue("batch", batch.Batch);
+        cmd.Parameters.AddWithValue("at", batch.RecordedAt);
+        cmd.Parameters.AddWithValue("champion_version", batch.ChampionVersion);
+        cmd.Parameters.AddWithValue("challenger_version", batch.ChallengerVersion);
+        cmd.Parameters.AddWithValue("rows", batch.Rows);
+        cmd.Parameters.AddWithValue("agreement", batch.Agreement);
+        cmd.Parameters.Add(new NpgsqlParameter("prediction_psi", NpgsqlDbType.Double) { Value = (object?)batch.PredictionPsi ?? DBNull.Value });
+        cmd.Parameters.AddWithValue("labelled", batch.Labelled);
+        cmd.Parameters.Add(new NpgsqlParameter("champion_metrics", NpgsqlDbType.Jsonb) { Value = (object?)batch.ChampionMetricsJson ?? DBNull.Value });
+        cmd.Parameters.Add(new NpgsqlParameter("challenger_metrics", NpgsqlDbType.Jsonb) { Value = (object?)batch.ChallengerMetricsJson ?? DBNull.Value });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task<int> RecordChallengerRealizedAsync(string monitor, Guid runId, string championVersion, string challengerVersion, long labelled,
+        string championMetricsJson, string challengerMetricsJson, CancellationToken ct = default)
+    {
+        await using var cmd = db.CreateCommand(SqlCatalog.Get("ChallengerRecordRealized"));
+        cmd.Parameters.AddWithValue("monitor", monitor);
+        cmd.Parameters.AddWithValue("run_id", runId);
+        cmd.Parameters.AddWithValue("champion_version", championVersion);
+        cmd.Parameters.AddWithValue("challenger_version", challengerVersion);
+        cmd.Parameters.AddWithValue("labelled", labelled);
+        cmd.Parameters.Add(new NpgsqlParameter("champion_metrics", NpgsqlDbType.Jsonb) { Value = championMetricsJson });
+        cmd.Parameters.Add(new NpgsqlParameter("challenger_metrics", NpgsqlDbType.Jsonb) { Value = challengerMetricsJson });
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task<IReadOnlyList<ChallengerBatch>> ChallengerBatchesAsync(string monitor, string championVersion, string challengerVersion, CancellationToken ct = default)
+    {
+        await using var cmd = db.CreateCommand(SqlCatalog.Get("ChallengerBatches"));
+        cmd.Parameters.AddWithValue("monitor", monitor);
+        cmd.Parameters.AddWithValue("champion_version", championVersion);
+        cmd.Parameters.AddWithValue("challenger_version", challengerVersion);
+        var result = new List<ChallengerBatch>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+            result.Add(new ChallengerBatch(r.GetString(0), r.GetGuid(1), r.GetString(2), r.GetString(3), r.GetFieldValue<DateTimeOffset>(4),
+                r.GetString(5), r.GetString(6), r.GetInt64(7), r.GetDouble(8), r.IsDBNull(9) ? null : r.GetDouble(9), r.GetInt64(10),
+                r.IsDBNull(11) ? null : r.GetString(11), r.IsDBNull(12) ? null : r.GetString(12)));
+        return result;
+    }
+
     public async Task<TriggerClaim> ClaimTriggerAsync(string dedupKey, DateTimeOffset windowStart, Guid runId, string stepId, string workflow, string paramsJson,
         string? reason, DateTimeOffset now, CancellationToken ct = default)
     {

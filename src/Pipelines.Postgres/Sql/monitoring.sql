@@ -58,3 +58,30 @@ WHERE dedup_key = @dedup_key AND window_start = @window_start AND triggering_run
 DELETE FROM monitor_triggers
 WHERE dedup_key = @dedup_key AND window_start = @window_start AND triggering_run_id = @run_id AND triggering_step_id = @step_id
   AND started_run_id IS NULL;
+
+-- name: ChallengerRecordBatch
+-- One point per shadow-scored batch (migration 0064); a retried attempt of the same step replaces its row.
+INSERT INTO challenger_batches (monitor, run_id, step_id, batch, recorded_at, champion_version, challenger_version, rows, agreement,
+                                prediction_psi, labelled, champion_metrics, challenger_metrics)
+VALUES (@monitor, @run_id, @step_id, @batch, @at, @champion_version, @challenger_version, @rows, @agreement,
+        @prediction_psi, @labelled, @champion_metrics, @challenger_metrics)
+ON CONFLICT (monitor, run_id, step_id) DO UPDATE
+SET batch = EXCLUDED.batch, recorded_at = EXCLUDED.recorded_at, champion_version = EXCLUDED.champion_version,
+    challenger_version = EXCLUDED.challenger_version, rows = EXCLUDED.rows, agreement = EXCLUDED.agreement,
+    prediction_psi = EXCLUDED.prediction_psi, labelled = EXCLUDED.labelled, champion_metrics = EXCLUDED.champion_metrics,
+    challenger_metrics = EXCLUDED.challenger_metrics;
+
+-- name: ChallengerBatches
+-- The shadow evidence for one champion/challenger pair, oldest first.
+SELECT monitor, run_id, step_id, batch, recorded_at, champion_version, challenger_version, rows, agreement, prediction_psi,
+       labelled, champion_metrics::text, challenger_metrics::text
+FROM challenger_batches
+WHERE monitor = @monitor AND champion_version = @champion_version AND challenger_version = @challenger_version
+ORDER BY recorded_at, run_id, step_id;
+
+-- name: ChallengerRecordRealized
+-- Labels that arrived after a shadow-scored batch: its realized metrics of both models, on the batch's point(s) of the
+-- series (the run that shadow-scored it, for the same pair of versions).
+UPDATE challenger_batches
+SET labelled = @labelled, champion_metrics = @champion_metrics, challenger_metrics = @challenger_metrics
+WHERE monitor = @monitor AND run_id = @run_id AND champion_version = @champion_version AND challenger_version = @challenger_version;

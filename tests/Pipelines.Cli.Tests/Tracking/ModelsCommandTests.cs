@@ -42,6 +42,18 @@ public class ModelsCommandTests
         Assert.That(output, Does.Contain("champion: version 1"));
         Assert.That(output, Does.Not.Contain("previous-champion"), "a second rollback cannot undo the first");
 
+        // A challenger is set and removed by hand; champion is refused (only promote and rollback keep its record).
+        (code, output) = await Cli("models", "alias", "churn", "challenger", "2");
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("churn: challenger is version 2"));
+        (code, output) = await Cli("models", "alias", "churn", "champion", "2");
+        Assert.That(code, Is.EqualTo(2), output);
+        Assert.That(output, Does.Contain("'champion' moves only by 'pipelines models promote' and 'rollback'"));
+        (code, output) = await Cli("models", "alias", "churn", "challenger", "--delete");
+        Assert.That(code, Is.EqualTo(0), output);
+        (code, output) = await Cli("models", "show", "churn");
+        Assert.That(output, Does.Contain("champion: version 1").And.Not.Contain("challenger"));
+
         (code, _) = await Cli("models", "show", "nope");
         Assert.That(code, Is.EqualTo(3));
     }
