@@ -69,9 +69,26 @@ public sealed class Worker
     }
 
     /// <summary>Runs until <paramref name="stoppingToken"/> fires, then finishes or hands back in-flight work.</summary>
+    /// <summary>
+    /// Activities run their synchronous parts (native training, columnar loops) on thread-pool threads, so a busy worker
+    /// can hold one pool thread per slot for minutes. The pool's hill climbing adds threads only about one per half
+    /// second, so everything else in the process — heartbeats, the leader, and in <c>pipelines server</c> every HTTP
+    /// request — would queue behind the steps (200 API clients beside a nightly saw 4 s stalls). The pool keeps ready
+    /// threads for every slot plus two per core; it is never lowered (other workers in the process may need more).
+    /// </summary>
+    public static int MinimumPoolThreads(int concurrency, int processors, int current) => Math.Max(current, concurrency + 2 * processors);
+
+    private static void ReserveThreads(int concurrency)
+    {
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        var wanted = MinimumPoolThreads(concurrency, Environment.ProcessorCount, workers);
+        if (wanted > workers) ThreadPool.SetMinThreads(wanted, io);
+    }
+
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         _stopping = stoppingToken;
+        ReserveThreads(_options.Concurrency);
         _wakeups.JobsAvailable += OnJobsAvailable;
         _wakeups.CancelRequested += OnCancelRequested;
         try
