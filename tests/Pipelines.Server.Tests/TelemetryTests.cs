@@ -5,7 +5,10 @@ using Pipelines.Testing;
 
 namespace Pipelines.Server.Tests;
 
-/// <summary>OTLP export to a real HTTP receiver on loopback: request spans (with the started run's id) and the server's metrics.</summary>
+/// <summary>
+/// OTLP export to a real HTTP receiver on loopback: request spans (with the started run's id) and the server's metrics
+/// from the server, step and activity spans from a separate `pipelines worker` process (the way deployments run them).
+/// </summary>
 public class TelemetryTests
 {
     [Test]
@@ -35,16 +38,27 @@ public class TelemetryTests
         await using (var server = await ServerHarness.StartAsync(otlp: $"http://127.0.0.1:{port}"))
         {
             await server.CreateWorkflowAsync(Workflows.Hello);
-            await server.StartWorkersAsync();
+            using var worker = StartWorkerProcess(server.Database.ConnectionString, $"http://127.0.0.1:{port}");
             runId = await server.StartRunAsync("hello", "olga");
+            static bool FromWorker(string body, string span) => body.Contains("pipelines-worker") && body.Contains(span);
             try
             {
-            await Eventually.WaitAsync(() => Task.FromResult(posts.ToList()),
-                p => p.Any(x => x.Path == "/v1/traces" && x.Body.Contains(runId.ToString())) && p.Any(x => x.Path == "/v1/metrics" && x.Body.Contains("pipelines.queue.depth"))
-                    && p.Any(x => x.Path == "/v1/traces" && x.Body.Contains("step greet")) && p.Any(x => x.Path == "/v1/traces" && x.Body.Contains("activity log@1")),
-                TimeSpan.FromSeconds(60), "spans and metrics at the OTLP receiver");
+                await Eventually.WaitAsync(() => Task.FromResult(posts.ToList()),
+                    p => p.Any(x => x.Path == "/v1/traces" && x.Body.Contains(runId.ToString())) && p.Any(x => x.Path == "/v1/metrics" && x.Body.Contains("pipelines.queue.depth"))
+                        && p.Any(x => x.Path == "/v1/traces" && FromWorker(x.Body, "step greet")) && p.Any(x => x.Path == "/v1/traces" && FromWorker(x.Body, "activity log@1")),
+                    TimeSpan.FromSeconds(90), "spans and metrics at the OTLP receiver");
             }
-            catch (TimeoutException) { TestContext.Out.WriteLine(string.Join("\n----\n", posts.Select(p => p.Path + ": " + p.Body))); throw; }
+            catch (TimeoutException)
+            {
+                TestContext.Out.WriteLine(string.Join("\n----\n", posts.Select(p => p.Path + ": " + p.Body)));
+                if (!worker.HasExited) worker.Kill();
+                TestContext.Out.WriteLine("worker: " + await worker.StandardOutput.ReadToEndAsync() + await worker.StandardError.ReadToEndAsync());
+                throw;
+            }
+            finally
+            {
+                if (!worker.HasExited) worker.Kill(entireProcessTree: true);
+            }
         }
         var traces = posts.Where(p => p.Path == "/v1/traces").Select(p => p.Body).ToList();
         Assert.That(traces.Any(t => t.Contains("pipelines.run_id") && t.Contains("/api/v1/runs")), "the request span that started the run names it");
@@ -100,6 +114,18 @@ public class TelemetryTests
             Assert.That(attempt.StatusDescription, Does.Contain("it broke"), "and says why");
             Assert.That(Tag(attempt, "pipelines.outcome"), Is.EqualTo("failed"));
         }
+    }
+
+    private static System.Diagnostics.Process StartWorkerProcess(string db, string otlp)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "pipelines.dll"), "worker", "--concurrency", "2", "--db", db }) psi.ArgumentList.Add(a);
+        psi.Environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp;
+        // The batch exporter's default 5 s delay would only slow the test down.
+        psi.Environment["OTEL_BSP_SCHEDULE_DELAY"] = "200";
+        psi.Environment.Remove("PIPELINES_DB");
+        psi.Environment.Remove("MLFLOW_TRACKING_URI");
+        return System.Diagnostics.Process.Start(psi)!;
     }
 
     private static int FreePort()
