@@ -121,7 +121,22 @@ public sealed record RunDetails(
 /// event's facts (the triggering run's id, the monitored batch or the file) and how many later events of the same window
 /// were de-duplicated into this run.
 /// </summary>
-public sealed record RunTriggerView(string Kind, string Source, string EventKey, DateTimeOffset OccurredAt, JsonObject Event, int Deduplicated);
+public sealed record RunTriggerView(string Kind, string Source, string EventKey, DateTimeOffset OccurredAt, JsonObject Event, int Deduplicated)
+{
+    /// <summary>One line for people, e.g. "monitor_alert adult-income: run 0190…, step monitor, batch b1 at 2026-03-01 10:01:00Z".</summary>
+    public string Describe()
+    {
+        string? Fact(string name) => Event[name]?.ToString();
+        var what = Kind switch
+        {
+            "workflow_succeeded" => $"run {Fact("run_id")} succeeded",
+            "monitor_alert" => $"run {Fact("run_id")}, step {Fact("step_id")}, batch {Fact("batch")} alerted (max PSI {Fact("max_psi") ?? "n/a"})",
+            _ => $"file {Fact("path")} ({Fact("size")} bytes)",
+        };
+        var later = Deduplicated == 0 ? "" : $"; {Deduplicated} later event(s) in its window de-duplicated into this run";
+        return $"{Kind} {Source}: {what} at {OccurredAt:u}{later}";
+    }
+}
 
 /// <summary>A registered trigger (<c>on:</c> entry) with what it has done so far.</summary>
 public sealed record TriggerView(

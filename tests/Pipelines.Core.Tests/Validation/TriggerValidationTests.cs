@@ -101,3 +101,13 @@ public class TriggerValidationTests
         Assert.That(errors, Is.EqualTo(new[] { "4:5 on[1].monitor_alert: 'monitor_alert: m' is declared twice; one entry per event" }));
     }
 }
+
+public class DurationFormatTests
+{
+    [TestCase("1d"), TestCase("1h30m"), TestCase("500ms"), TestCase("2d3h4m5s6ms"), TestCase("0s")]
+    public void Format_ReadsBackAsTheSameDuration(string text) =>
+        Assert.That(Durations.Format(Durations.Parse(text)), Is.EqualTo(text));
+
+    [Test]
+    public void Format_UsesTheLargestUnits() => Assert.That(Durations.Format(TimeSpan.FromHours(24)), Is.EqualTo("1d"));
+}
