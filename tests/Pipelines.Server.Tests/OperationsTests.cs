@@ -58,9 +58,13 @@ public class OperationsTests
 
         await server.CreateWorkflowAsync(Workflows.Hello.Replace("steps:", "schedule: { cron: \"0 2 * * *\", timezone: UTC }\nsteps:"));
         await server.Store.SyncAsync([Pipelines.Core.Validation.WorkflowValidator.LoadText(
-            Workflows.Hello.Replace("steps:", "schedule: { cron: \"0 2 * * *\", timezone: UTC }\nsteps:"), "hello.yaml", server.Registry)]);
+            Workflows.Hello.Replace("steps:", "schedule: { cron: \"0 2 * * *\", timezone: UTC }\non: [{ monitor_alert: hello-model, window: 1h }]\nsteps:"),
+            "hello.yaml", server.Registry)]);
         var schedules = await server.GetJsonAsync(viewer, "/api/v1/schedules");
         Assert.That(schedules["items"]![0]!["paused"]!.GetValue<bool>(), Is.False);
+        var trigger = (await server.GetJsonAsync(viewer, "/api/v1/triggers"))["items"]!.AsArray().Single()!;
+        Assert.That((trigger["workflow"]!.GetValue<string>(), trigger["on"]!.GetValue<string>(), trigger["source"]!.GetValue<string>(), trigger["window"]!.GetValue<string>()),
+            Is.EqualTo(("hello", "monitor_alert", "hello-model", "1h")));
         using var admin = server.As("root", "admin");
         using (var pause = await admin.PostAsync("/api/v1/schedules/hello/pause", null)) Assert.That(pause.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That((await server.GetJsonAsync(viewer, "/api/v1/schedules"))["items"]![0]!["paused"]!.GetValue<bool>(), Is.True);
