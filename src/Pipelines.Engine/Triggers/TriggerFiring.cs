@@ -61,6 +61,17 @@ public static class TriggerFiring
     public static bool IsDue(TriggerDefinition trigger, TriggerEvent e, DateTimeOffset since, DateTimeOffset now) =>
         e.OccurredAt >= since && (trigger.Kind != TriggerKind.File || e.OccurredAt <= now - trigger.Settle);
 
+    /// <summary>
+    /// How far back the leader's scan of runs and alerts looks behind its last scan: a row's time is taken before its
+    /// transaction commits (and alerts carry the worker's clock), so a row can appear with a time a little before the last
+    /// scan; anything within this of it is still read (the event's primary key stops a second firing).
+    /// </summary>
+    public static readonly TimeSpan ScanLookback = TimeSpan.FromMinutes(10);
+
+    /// <summary>Where the next scan starts: the registration time, or the last scan less <see cref="ScanLookback"/> if later.</summary>
+    public static DateTimeOffset ScanFrom(DateTimeOffset since, DateTimeOffset? checkedTo) =>
+        checkedTo is { } c && c - ScanLookback > since ? c - ScanLookback : since;
+
     /// <summary>The run's parameters: the trigger's <c>params</c> with <c>event.NAME</c> resolved from the event's facts.</summary>
     /// <exception cref="ExpressionException">an expression fails on this event (e.g. a missing fact).</exception>
     public static JsonObject Params(TriggerDefinition trigger, TriggerEvent e)

@@ -12,7 +12,10 @@ namespace Pipelines.Postgres.Engine;
 /// <summary>Event triggers (<c>on:</c>): registration with the schedules' sync, detection and firing by the leader.</summary>
 public sealed partial class PostgresEngineStore
 {
-    private sealed record TriggerRow(long Id, string Key, TriggerDefinition Rule, DateTimeOffset Since);
+    private sealed record TriggerRow(long Id, string Key, TriggerDefinition Rule, DateTimeOffset Since, DateTimeOffset? CheckedTo);
+
+    /// <summary>Rows a scan reads at most (the SQL's LIMIT); a full page leaves the cursor, so the next scan reads on.</summary>
+    private const int TriggerScanPage = 100;
 
     private async Task SyncTriggersAsync(NpgsqlConnection conn, NpgsqlTransaction tx, WorkflowDefinition d, CancellationToken ct)
     {
@@ -42,28 +45,43 @@ public sealed partial class PostgresEngineStore
                     var rule = new TriggerDefinition(kind, r.GetString(3), new JsonObject(),
                         r.IsDBNull(4) ? null : TimeSpan.FromMilliseconds(r.GetInt64(4)), TimeSpan.FromMilliseconds(r.GetInt64(5)),
                         SourceLocation.None("database"));
-                    triggers.Add(new TriggerRow(r.GetInt64(0), r.GetString(1), rule, r.ReadTime(6)));
+                    triggers.Add(new TriggerRow(r.GetInt64(0), r.GetString(1), rule, r.ReadTime(6), r.ReadTimeOrNull(7)));
                 }
             var fired = 0;
             var now = _time.GetUtcNow();
+            Exception? first = null;
             foreach (var t in triggers)
             {
-                var events = (await DetectAsync(conn, t, ct)).Where(e => TriggerFiring.Matches(t.Rule, e) && TriggerFiring.IsDue(t.Rule, e, t.Since, now));
-                foreach (var e in events) fired += await FireTriggerAsync(t, e, ct);
+                // One trigger's failure (a folder it cannot read, a workflow version that no longer starts) must not
+                // stop the others; the first error is rethrown after all had their turn, for the leader's log.
+                try
+                {
+                    var detected = await DetectAsync(conn, t, now, ct);
+                    foreach (var e in detected.Where(e => TriggerFiring.Matches(t.Rule, e) && TriggerFiring.IsDue(t.Rule, e, t.Since, now)))
+                        fired += await FireTriggerAsync(t, e, ct);
+                    if (t.Rule.Kind != TriggerKind.File && detected.Count < TriggerScanPage)
+                        await Db.Cmd(conn, null, "TriggerChecked", ("id", t.Id), ("checked_to", now.UtcDateTime)).ExecAsync(ct);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    first ??= new InvalidOperationException($"trigger {t.Rule.Key}: {e.Message}", e);
+                }
             }
+            if (first is not null) throw first;
             return fired;
         }
     }
 
     /// <summary>Events of the trigger's kind not yet recorded for it (files: every match, less those already recorded).</summary>
-    private async Task<IReadOnlyList<TriggerEvent>> DetectAsync(NpgsqlConnection conn, TriggerRow t, CancellationToken ct)
+    private async Task<IReadOnlyList<TriggerEvent>> DetectAsync(NpgsqlConnection conn, TriggerRow t, DateTimeOffset now, CancellationToken ct)
     {
         var events = new List<TriggerEvent>();
         var source = t.Rule.Source;
+        var from = TriggerFiring.ScanFrom(t.Since, t.CheckedTo).UtcDateTime;
         switch (t.Rule.Kind)
         {
             case TriggerKind.WorkflowSucceeded:
-                await using (var cmd = Db.Cmd(conn, null, "SucceededRunEvents", ("source", source), ("since", t.Since.UtcDateTime), ("trigger_id", t.Id)))
+                await using (var cmd = Db.Cmd(conn, null, "SucceededRunEvents", ("source", source), ("from", from), ("trigger_id", t.Id)))
                 await using (var r = await cmd.ExecuteReaderAsync(ct))
                     while (await r.ReadAsync(ct))
                     {
@@ -75,7 +93,7 @@ public sealed partial class PostgresEngineStore
                     }
                 return events;
             case TriggerKind.MonitorAlert:
-                await using (var cmd = Db.Cmd(conn, null, "MonitorAlertEvents", ("source", source), ("since", t.Since.UtcDateTime), ("trigger_id", t.Id)))
+                await using (var cmd = Db.Cmd(conn, null, "MonitorAlertEvents", ("source", source), ("from", from), ("trigger_id", t.Id)))
                 await using (var r = await cmd.ExecuteReaderAsync(ct))
                     while (await r.ReadAsync(ct))
                     {
@@ -89,7 +107,8 @@ public sealed partial class PostgresEngineStore
                     }
                 return events;
             default:
-                var files = FileEvents.Scan(source);
+                // Only files that count (new since registration, settled) are looked up, not every file in the folder.
+                var files = FileEvents.Scan(source).Where(f => TriggerFiring.IsDue(t.Rule, f, t.Since, now)).ToList();
                 if (files.Count == 0) return files;
                 var seen = new HashSet<string>(StringComparer.Ordinal);
                 await using (var cmd = Db.Cmd(conn, null, "SeenTriggerEvents", ("trigger_id", t.Id)))

@@ -19,6 +19,9 @@ CREATE TABLE workflow_triggers (
     enabled             boolean     NOT NULL DEFAULT true,
     -- Events before this (registration, or re-enabling) do not fire: a new trigger never replays history.
     since               timestamptz NOT NULL,
+    -- The leader's scan cursor for run and alert events: later scans look back from here (TriggerFiring.ScanFrom), so
+    -- each scan reads recent rows only, and the event rows' primary key keeps what it reads twice from firing twice.
+    checked_to          timestamptz NULL,
     created_at          timestamptz NOT NULL,
     UNIQUE (workflow_name, trigger_key)
 );

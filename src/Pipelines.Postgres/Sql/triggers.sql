@@ -8,26 +8,30 @@ VALUES (@workflow, @key, @version_id, @kind, @source, @window_ms, @settle_ms, tr
 ON CONFLICT (workflow_name, trigger_key) DO UPDATE
 SET workflow_version_id = EXCLUDED.workflow_version_id, window_ms = EXCLUDED.window_ms, settle_ms = EXCLUDED.settle_ms,
     enabled = true,
-    since = CASE WHEN workflow_triggers.enabled THEN workflow_triggers.since ELSE EXCLUDED.since END;
+    since = CASE WHEN workflow_triggers.enabled THEN workflow_triggers.since ELSE EXCLUDED.since END,
+    checked_to = CASE WHEN workflow_triggers.enabled THEN workflow_triggers.checked_to END;
 
 -- name: DisableDroppedTriggers
 UPDATE workflow_triggers SET enabled = false WHERE workflow_name = @workflow AND enabled AND NOT (trigger_key = ANY(@keys));
 
 -- name: EnabledTriggers
-SELECT id, trigger_key, kind, source, window_ms, settle_ms, since FROM workflow_triggers WHERE enabled ORDER BY id;
+SELECT id, trigger_key, kind, source, window_ms, settle_ms, since, checked_to FROM workflow_triggers WHERE enabled ORDER BY id;
 
 -- name: SucceededRunEvents
 SELECT r.id, r.finalized_at, r.params FROM runs r
-WHERE r.workflow_name = @source AND r.state = 'succeeded' AND r.finalized_at >= @since
+WHERE r.workflow_name = @source AND r.state = 'succeeded' AND r.finalized_at >= @from
   AND NOT EXISTS (SELECT 1 FROM trigger_events e WHERE e.trigger_id = @trigger_id AND e.event_key = r.id::text)
 ORDER BY r.finalized_at LIMIT 100;
 
 -- name: MonitorAlertEvents
 -- A retried monitor step replaces its batch row (same run and step): still one event.
 SELECT b.run_id, b.step_id, b.batch, b.recorded_at, b.max_psi, b.prediction_psi FROM monitor_batches b
-WHERE b.monitor = @source AND b.verdict = 'alert' AND b.recorded_at >= @since
+WHERE b.monitor = @source AND b.verdict = 'alert' AND b.recorded_at >= @from
   AND NOT EXISTS (SELECT 1 FROM trigger_events e WHERE e.trigger_id = @trigger_id AND e.event_key = b.run_id::text || '/' || b.step_id)
 ORDER BY b.recorded_at LIMIT 100;
+
+-- name: TriggerChecked
+UPDATE workflow_triggers SET checked_to = @checked_to WHERE id = @id AND (checked_to IS NULL OR checked_to < @checked_to);
 
 -- name: SeenTriggerEvents
 SELECT event_key FROM trigger_events WHERE trigger_id = @trigger_id AND event_key = ANY(@keys);

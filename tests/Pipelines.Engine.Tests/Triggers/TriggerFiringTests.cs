@@ -81,6 +81,17 @@ public class TriggerFiringTests
     }
 
     [Test]
+    public void ScanFrom_LooksBackBehindTheLastScan_ButNeverBeforeRegistration()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(TriggerFiring.ScanFrom(T0, null), Is.EqualTo(T0), "first scan: from registration");
+            Assert.That(TriggerFiring.ScanFrom(T0, T0.AddMinutes(5)), Is.EqualTo(T0), "the lookback would reach before registration");
+            Assert.That(TriggerFiring.ScanFrom(T0, T0.AddHours(1)), Is.EqualTo(T0.AddHours(1) - TriggerFiring.ScanLookback));
+        });
+    }
+
+    [Test]
     public void Params_AreResolvedFromTheEvent()
     {
         var rule = Rule(TriggerKind.File, "in/*.csv", parameters: new JsonObject { ["data"] = "${{ event.path }}", ["why"] = "new ${{ event.kind }} ${{ event.name }}", ["n"] = 3 });
