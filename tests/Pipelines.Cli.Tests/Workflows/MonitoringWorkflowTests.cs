@@ -68,6 +68,9 @@ public class MonitoringWorkflowTests
         Assert.That((triggeredBy.Kind, triggeredBy.Source, triggeredBy.Event["step_id"]!.GetValue<string>()), Is.EqualTo(("monitor_alert", "adult-income", "monitor")));
         Assert.That(await db.ScalarAsync<string>($"SELECT workflow_name FROM runs WHERE id = '{triggeredBy.Event["run_id"]!.GetValue<string>()}'"),
             Is.EqualTo("adult-income-monitoring"));
+        (code, var shown) = await RunAsync(db, _home, "runs", "show", retraining.ToString());
+        Assert.That(code, Is.EqualTo(0), shown);
+        Assert.That(shown, Does.Contain($"triggered by monitor_alert adult-income: run {triggeredBy.Event["run_id"]}, step monitor, batch "));
 
         var report = output.Split('\n').Single(l => l.Contains("monitor.report_html:")).Split("file://")[1].Trim();
         var html = await File.ReadAllTextAsync(report);
