@@ -198,6 +198,13 @@ public sealed partial class PostgresEngineStore
         return list;
     }
 
+    /// <summary>The event that started a run (lineage), or null when no declared trigger started it.</summary>
+    public async Task<RunTriggerView?> GetTriggeredByAsync(Guid runId, CancellationToken ct = default)
+    {
+        await using var conn = await _db.OpenConnectionAsync(ct);
+        return await TriggeredByAsync(conn, null, runId, ct);
+    }
+
     private static async Task<RunTriggerView?> TriggeredByAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, Guid runId, CancellationToken ct)
     {
         await using var cmd = Db.Cmd(conn, tx, "RunTriggeredBy", ("run_id", runId));
