@@ -54,12 +54,17 @@ public static class TriggerFiring
             : string.Equals(trigger.Source, e.Source, StringComparison.Ordinal));
 
     /// <summary>
-    /// Whether an event counts for a trigger registered (or re-enabled) at <paramref name="since"/>: what happened before
-    /// does not start runs, so registering a trigger never replays history. A file must also have stayed unchanged for the
-    /// trigger's settle time, so one still being written is not picked up half-way.
+    /// Whether an event counts now for a trigger registered (or re-enabled) at <paramref name="since"/>. A run or alert
+    /// from before does not start runs, so registering a trigger never replays history. A file must have stayed
+    /// unchanged for the trigger's settle time, so one still being written is not picked up half-way; its age does not
+    /// matter (a file moved into the folder keeps its old modification time): files already there are the baseline
+    /// the first scan records instead (<see cref="NeedsBaseline"/>).
     /// </summary>
     public static bool IsDue(TriggerDefinition trigger, TriggerEvent e, DateTimeOffset since, DateTimeOffset now) =>
-        e.OccurredAt >= since && (trigger.Kind != TriggerKind.File || e.OccurredAt <= now - trigger.Settle);
+        trigger.Kind == TriggerKind.File ? e.OccurredAt <= now - trigger.Settle : e.OccurredAt >= since;
+
+    /// <summary>A file trigger not scanned since it was registered (or re-enabled) first records what is there, firing nothing.</summary>
+    public static bool NeedsBaseline(TriggerDefinition trigger, DateTimeOffset? lastScan) => trigger.Kind == TriggerKind.File && lastScan is null;
 
     /// <summary>
     /// How far back the leader's scan of runs and alerts looks behind its last scan: a row's time is taken before its

@@ -59,7 +59,7 @@ public sealed partial class PostgresEngineStore
                     var detected = await DetectAsync(conn, t, now, ct);
                     foreach (var e in detected.Where(e => TriggerFiring.Matches(t.Rule, e) && TriggerFiring.IsDue(t.Rule, e, t.Since, now)))
                         fired += await FireTriggerAsync(t, e, ct);
-                    if (t.Rule.Kind != TriggerKind.File && detected.Count < TriggerScanPage)
+                    if (t.Rule.Kind == TriggerKind.File || detected.Count < TriggerScanPage)
                         await Db.Cmd(conn, null, "TriggerChecked", ("id", t.Id), ("checked_to", now.UtcDateTime)).ExecAsync(ct);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -107,8 +107,18 @@ public sealed partial class PostgresEngineStore
                     }
                 return events;
             default:
-                // Only files that count (new since registration, settled) are looked up, not every file in the folder.
-                var files = FileEvents.Scan(source).Where(f => TriggerFiring.IsDue(t.Rule, f, t.Since, now)).ToList();
+                var all = FileEvents.Scan(source);
+                if (TriggerFiring.NeedsBaseline(t.Rule, t.CheckedTo))
+                {
+                    // What is there at the first scan is not new: recorded as seen, nothing fires.
+                    await using var baseline = Db.Cmd(conn, null, "BaselineFileEvents", ("trigger_id", t.Id), ("now", Now));
+                    baseline.Parameters.Add(Db.Typed("keys", NpgsqlDbType.Array | NpgsqlDbType.Text, all.Select(f => f.Key).ToArray()));
+                    baseline.Parameters.Add(Db.Typed("times", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, all.Select(f => f.OccurredAt.UtcDateTime).ToArray()));
+                    await baseline.ExecuteNonQueryAsync(ct);
+                    return [];
+                }
+                // Only settled files are looked up, not every file in the folder.
+                var files = all.Where(f => TriggerFiring.IsDue(t.Rule, f, t.Since, now)).ToList();
                 if (files.Count == 0) return files;
                 var seen = new HashSet<string>(StringComparer.Ordinal);
                 await using (var cmd = Db.Cmd(conn, null, "SeenTriggerEvents", ("trigger_id", t.Id)))

@@ -19,8 +19,9 @@ CREATE TABLE workflow_triggers (
     enabled             boolean     NOT NULL DEFAULT true,
     -- Events before this (registration, or re-enabling) do not fire: a new trigger never replays history.
     since               timestamptz NOT NULL,
-    -- The leader's scan cursor for run and alert events: later scans look back from here (TriggerFiring.ScanFrom), so
-    -- each scan reads recent rows only, and the event rows' primary key keeps what it reads twice from firing twice.
+    -- The leader's last scan. Run and alert scans look back from here (TriggerFiring.ScanFrom), so each reads recent
+    -- rows only (the event rows' primary key keeps what it reads twice from firing twice); null for a file trigger means
+    -- its first scan is still to take the baseline.
     checked_to          timestamptz NULL,
     created_at          timestamptz NOT NULL,
     UNIQUE (workflow_name, trigger_key)
@@ -37,6 +38,9 @@ CREATE TABLE trigger_events (
     run_id       uuid        NULL REFERENCES runs(id) ON DELETE SET NULL,
     deduplicated boolean     NOT NULL,
     error        text        NULL,
+    -- A file trigger's first scan records the files already there as seen, without firing: only files that appear
+    -- later are new (whatever their modification time: a file moved in keeps its old one).
+    baseline     boolean     NOT NULL DEFAULT false,
     PRIMARY KEY (trigger_id, event_key)
 );
 CREATE INDEX trigger_events_run ON trigger_events (run_id) WHERE run_id IS NOT NULL;

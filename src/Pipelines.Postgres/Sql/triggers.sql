@@ -33,6 +33,12 @@ ORDER BY b.recorded_at LIMIT 100;
 -- name: TriggerChecked
 UPDATE workflow_triggers SET checked_to = @checked_to WHERE id = @id AND (checked_to IS NULL OR checked_to < @checked_to);
 
+-- name: BaselineFileEvents
+INSERT INTO trigger_events (trigger_id, event_key, occurred_at, detected_at, event, run_id, deduplicated, error, baseline)
+SELECT @trigger_id, u.k, u.o, @now, '{}'::jsonb, NULL, false, NULL, true
+FROM unnest(@keys::text[], @times::timestamptz[]) AS u(k, o)
+ON CONFLICT (trigger_id, event_key) DO NOTHING;
+
 -- name: SeenTriggerEvents
 SELECT event_key FROM trigger_events WHERE trigger_id = @trigger_id AND event_key = ANY(@keys);
 
@@ -55,9 +61,9 @@ INSERT INTO trigger_windows (trigger_id, window_start, run_id) VALUES (@trigger_
 
 -- name: ListTriggers
 SELECT t.id, t.workflow_name, t.kind, t.source, t.window_ms, t.enabled, t.since,
-       (SELECT count(*) FROM trigger_events e WHERE e.trigger_id = t.id),
+       (SELECT count(*) FROM trigger_events e WHERE e.trigger_id = t.id AND NOT e.baseline),
        (SELECT count(*) FROM trigger_events e WHERE e.trigger_id = t.id AND e.run_id IS NOT NULL AND NOT e.deduplicated),
-       (SELECT max(e.occurred_at) FROM trigger_events e WHERE e.trigger_id = t.id),
+       (SELECT max(e.occurred_at) FROM trigger_events e WHERE e.trigger_id = t.id AND NOT e.baseline),
        (SELECT e.run_id FROM trigger_events e WHERE e.trigger_id = t.id AND e.run_id IS NOT NULL AND NOT e.deduplicated
         ORDER BY e.detected_at DESC LIMIT 1)
 FROM workflow_triggers t ORDER BY t.workflow_name, t.trigger_key;

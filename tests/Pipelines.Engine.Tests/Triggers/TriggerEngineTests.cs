@@ -94,13 +94,20 @@ public class TriggerEngineTests
     }
 
     [Test]
-    public async Task NewFile_FiresOnceWhenSettled_AndAgainWhenRewritten()
+    public async Task NewFile_FiresOnceWhenSettled_AndAgainWhenRewritten_ButNotForFilesAlreadyThere()
     {
         var folder = Directory.CreateTempSubdirectory("pipelines-trigger-");
         try
         {
             var time = new ManualTime(T0);
             await using var h = await EngineHarness.CreateAsync(time);
+            void Write(string name, DateTimeOffset modified)
+            {
+                var path = Path.Combine(folder.FullName, name);
+                File.WriteAllText(path, "a\n1\n");
+                File.SetLastWriteTimeUtc(path, modified.UtcDateTime);
+            }
+            Write("old.csv", T0.AddMinutes(-5));
             var glob = folder.FullName + "/*.csv";
             await h.Store.SyncAsync([h.Load($$$"""
                 name: ingest
@@ -112,12 +119,10 @@ public class TriggerEngineTests
                     params: { data: "${{ event.path }}" }
                 steps: [{ id: b, uses: log, with: { message: "${{ params.data }}" } }]
                 """)]);
-            var file = Path.Combine(folder.FullName, "batch-1.csv");
-            File.WriteAllText(file, "a\n1\n");
-            File.SetLastWriteTimeUtc(file, T0.AddMinutes(1).UtcDateTime);
-            File.WriteAllText(Path.Combine(folder.FullName, "notes.txt"), "not matched");
-            File.SetLastWriteTimeUtc(Path.Combine(folder.FullName, "notes.txt"), T0.AddMinutes(1).UtcDateTime);
+            Assert.That(await h.Store.FireTriggersAsync(), Is.EqualTo(0), "the first scan records what is there");
 
+            Write("batch-1.csv", T0.AddMinutes(1));
+            Write("notes.txt", T0.AddMinutes(1));
             time.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(2));
             Assert.That(await h.Store.FireTriggersAsync(), Is.EqualTo(0), "changed 2 s ago; settles after 5 s");
             time.Advance(TimeSpan.FromSeconds(10));
@@ -125,12 +130,16 @@ public class TriggerEngineTests
             Assert.That(await h.Store.FireTriggersAsync(), Is.EqualTo(0), "the same file on the next poll is the same event");
             var run = (await h.Store.ListRunsAsync(new RunFilter("ingest"))).Single();
             var details = await h.RunAsync(run.Id);
+            var file = Path.Combine(folder.FullName, "batch-1.csv");
             Assert.That(details.Params["data"]!.GetValue<string>(), Is.EqualTo(file));
             Assert.That(details.TriggeredBy!.Event["name"]!.GetValue<string>(), Is.EqualTo("batch-1.csv"));
 
             File.SetLastWriteTimeUtc(file, T0.AddMinutes(2).UtcDateTime);
+            Write("moved-in.csv", T0.AddDays(-1)); // mv keeps the modification time
             time.Advance(TimeSpan.FromMinutes(1));
-            Assert.That(await h.Store.FireTriggersAsync(), Is.EqualTo(1), "rewritten: a new event");
+            Assert.That(await h.Store.FireTriggersAsync(), Is.EqualTo(2), "a rewritten file and a file moved in are new events");
+            Assert.That(await h.Store.ListRunsAsync(new RunFilter("ingest")), Has.Count.EqualTo(3));
+            Assert.That((await h.Store.ListTriggersAsync()).Single().Events, Is.EqualTo(3), "the baseline is not counted as events");
         }
         finally
         {

@@ -36,7 +36,7 @@ public class TriggerFiringTests
     }
 
     [Test]
-    public void IsDue_SkipsHistoryBeforeRegistration_AndFilesStillBeingWritten()
+    public void IsDue_SkipsHistoryBeforeRegistration_AndFilesStillBeingWritten_WhateverTheirAge()
     {
         var alert = Rule(TriggerKind.MonitorAlert, "m");
         var file = Rule(TriggerKind.File, "in/*.csv");
@@ -46,6 +46,11 @@ public class TriggerFiringTests
             Assert.That(TriggerFiring.IsDue(alert, Alert("m", T0), since: T0, now: T0), Is.True);
             Assert.That(TriggerFiring.IsDue(file, File("in/a.csv", T0.AddSeconds(1)), since: T0, now: T0.AddSeconds(2)), Is.False, "changed 1 s ago, settle 2 s");
             Assert.That(TriggerFiring.IsDue(file, File("in/a.csv", T0.AddSeconds(1)), since: T0, now: T0.AddSeconds(3)), Is.True);
+            Assert.That(TriggerFiring.IsDue(file, File("in/a.csv", T0.AddDays(-3)), since: T0, now: T0), Is.True,
+                "a file moved in keeps its old time; the baseline, not the time, says what was there before");
+            Assert.That(TriggerFiring.NeedsBaseline(file, lastScan: null), Is.True);
+            Assert.That(TriggerFiring.NeedsBaseline(file, lastScan: T0), Is.False);
+            Assert.That(TriggerFiring.NeedsBaseline(alert, lastScan: null), Is.False, "runs and alerts have times to go by");
         });
     }
 
