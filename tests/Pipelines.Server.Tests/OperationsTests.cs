@@ -78,6 +78,17 @@ public class OperationsTests
         }
 
         await server.StartWorkersAsync();
+        // An alert of the monitor hello declares it starts on: the workers' leader starts a run, whose detail names the event.
+        await server.Database.ExecAsync("""
+            INSERT INTO monitor_batches (monitor, run_id, step_id, batch, recorded_at, rows, verdict, max_psi, result)
+            VALUES ('hello-model', @run, 'monitor', 'b1', now(), 10, 'alert', 0.4, '{}')
+            """, ("run", Guid.NewGuid()));
+        static JsonNode? EventRun(JsonObject list) => list["items"]!.AsArray().FirstOrDefault(i => i!["trigger"]!.GetValue<string>() == "event");
+        var runs = await Eventually.WaitAsync(() => server.GetJsonAsync(viewer, "/api/v1/runs?workflow=hello"), r => EventRun(r) is not null,
+            TimeSpan.FromSeconds(30), "the leader to start the triggered run");
+        var detail = await server.GetJsonAsync(viewer, $"/api/v1/runs/{EventRun(runs)!["id"]!.GetValue<string>()}");
+        Assert.That(detail["triggeredBy"]!["kind"]!.GetValue<string>(), Is.EqualTo("monitor_alert"));
+        Assert.That(detail["triggeredBy"]!["summary"]!.GetValue<string>(), Does.Contain("monitor_alert hello-model: run ").And.Contain("step monitor, batch b1 alerted (max PSI 0.4)"));
         var workers = await Eventually.WaitAsync(() => server.GetJsonAsync(viewer, "/api/v1/workers"), w => w["items"]!.AsArray().Count > 0,
             TimeSpan.FromSeconds(30), "the worker to register");
         Assert.That(workers["items"]![0]!["queues"]!.AsArray().Select(q => q!.GetValue<string>()), Has.Member("default"));
