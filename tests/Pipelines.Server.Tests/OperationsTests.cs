@@ -58,9 +58,13 @@ public class OperationsTests
 
         await server.CreateWorkflowAsync(Workflows.Hello.Replace("steps:", "schedule: { cron: \"0 2 * * *\", timezone: UTC }\nsteps:"));
         await server.Store.SyncAsync([Pipelines.Core.Validation.WorkflowValidator.LoadText(
-            Workflows.Hello.Replace("steps:", "schedule: { cron: \"0 2 * * *\", timezone: UTC }\nsteps:"), "hello.yaml", server.Registry)]);
+            Workflows.Hello.Replace("steps:", "schedule: { cron: \"0 2 * * *\", timezone: UTC }\non: [{ monitor_alert: hello-model, window: 1h }]\nsteps:"),
+            "hello.yaml", server.Registry)]);
         var schedules = await server.GetJsonAsync(viewer, "/api/v1/schedules");
         Assert.That(schedules["items"]![0]!["paused"]!.GetValue<bool>(), Is.False);
+        var trigger = (await server.GetJsonAsync(viewer, "/api/v1/triggers"))["items"]!.AsArray().Single()!;
+        Assert.That((trigger["workflow"]!.GetValue<string>(), trigger["on"]!.GetValue<string>(), trigger["source"]!.GetValue<string>(), trigger["window"]!.GetValue<string>()),
+            Is.EqualTo(("hello", "monitor_alert", "hello-model", "1h")));
         using var admin = server.As("root", "admin");
         using (var pause = await admin.PostAsync("/api/v1/schedules/hello/pause", null)) Assert.That(pause.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That((await server.GetJsonAsync(viewer, "/api/v1/schedules"))["items"]![0]!["paused"]!.GetValue<bool>(), Is.True);
@@ -74,6 +78,17 @@ public class OperationsTests
         }
 
         await server.StartWorkersAsync();
+        // An alert of the monitor hello declares it starts on: the workers' leader starts a run, whose detail names the event.
+        await server.Database.ExecAsync("""
+            INSERT INTO monitor_batches (monitor, run_id, step_id, batch, recorded_at, rows, verdict, max_psi, result)
+            VALUES ('hello-model', @run, 'monitor', 'b1', now(), 10, 'alert', 0.4, '{}')
+            """, ("run", Guid.NewGuid()));
+        static JsonNode? EventRun(JsonObject list) => list["items"]!.AsArray().FirstOrDefault(i => i!["trigger"]!.GetValue<string>() == "event");
+        var runs = await Eventually.WaitAsync(() => server.GetJsonAsync(viewer, "/api/v1/runs?workflow=hello"), r => EventRun(r) is not null,
+            TimeSpan.FromSeconds(30), "the leader to start the triggered run");
+        var detail = await server.GetJsonAsync(viewer, $"/api/v1/runs/{EventRun(runs)!["id"]!.GetValue<string>()}");
+        Assert.That(detail["triggeredBy"]!["kind"]!.GetValue<string>(), Is.EqualTo("monitor_alert"));
+        Assert.That(detail["triggeredBy"]!["summary"]!.GetValue<string>(), Does.Contain("monitor_alert hello-model: run ").And.Contain("step monitor, batch b1 alerted (max PSI 0.4)"));
         var workers = await Eventually.WaitAsync(() => server.GetJsonAsync(viewer, "/api/v1/workers"), w => w["items"]!.AsArray().Count > 0,
             TimeSpan.FromSeconds(30), "the worker to register");
         Assert.That(workers["items"]![0]!["queues"]!.AsArray().Select(q => q!.GetValue<string>()), Has.Member("default"));

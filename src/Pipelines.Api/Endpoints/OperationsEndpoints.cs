@@ -12,7 +12,7 @@ using Pipelines.Postgres.Engine;
 
 namespace Pipelines.Api.Endpoints;
 
-/// <summary>Schedules, workers, queues, attempts, the activity catalog, and the health probes.</summary>
+/// <summary>Schedules, event triggers, workers, queues, attempts, the activity catalog, and the health probes.</summary>
 public static class OperationsEndpoints
 {
     public static void Map(RouteGroupBuilder api)
@@ -26,6 +26,18 @@ public static class OperationsEndpoints
             })]),
             ["nextCursor"] = null,
         })).Requires(Role.Viewer).WithName("listSchedules");
+
+        // Event triggers (on:), registered by the same sync as schedules.
+        api.MapGet("/triggers", async (PostgresEngineStore engine, CancellationToken ct) => Results.Json(new JsonObject
+        {
+            ["items"] = new JsonArray([.. (await engine.ListTriggersAsync(ct)).Select(t => (JsonNode?)new JsonObject
+            {
+                ["workflow"] = t.Workflow, ["on"] = t.Kind, ["source"] = t.Source,
+                ["window"] = t.Window is { } w ? Pipelines.Core.Definitions.Durations.Format(w) : null, ["enabled"] = t.Enabled, ["since"] = t.Since,
+                ["events"] = t.Events, ["runsStarted"] = t.RunsStarted, ["lastEventAt"] = t.LastEventAt, ["lastRunId"] = t.LastRunId,
+            })]),
+            ["nextCursor"] = null,
+        })).Requires(Role.Viewer).WithName("listTriggers");
 
         api.MapPost("/schedules/{workflow}/pause", (string workflow, NpgsqlDataSource db, CancellationToken ct) => SetPaused(db, workflow, true, ct))
             .Requires(Role.Admin).WithName("pauseSchedule");

@@ -143,6 +143,14 @@ public static class RunEndpoints
                 ["params"] = run.Params.DeepClone(),
                 ["startedBy"] = run.Run.CreatedBy,
                 ["trigger"] = run.Run.Trigger,
+                // Lineage of a run a declared trigger started: the event (triggering run, monitored batch or file).
+                ["triggeredBy"] = run.TriggeredBy is { } t
+                    ? new JsonObject
+                    {
+                        ["kind"] = t.Kind, ["source"] = t.Source, ["eventKey"] = t.EventKey, ["occurredAt"] = t.OccurredAt,
+                        ["event"] = t.Event.DeepClone(), ["deduplicated"] = t.Deduplicated, ["summary"] = t.Describe(),
+                    }
+                    : null,
                 ["createdAt"] = run.Run.CreatedAt,
                 ["startedAt"] = run.StartedAt,
                 ["finishedAt"] = run.Run.FinalizedAt,

@@ -118,12 +118,17 @@ public static class ArtifactsCommand
         var artifact = ArtifactArg();
         var json = JsonOption();
         var db = CommonOptions.Database();
-        var command = new Command("model-lineage", "What data and code trained a model: every upstream dataset, workflow versions (content hash) and activity versions.") { artifact, json, db };
+        var command = new Command("model-lineage", "What data and code trained a model: every upstream dataset, workflow versions (content hash), activity versions, and the events that triggered its runs.") { artifact, json, db };
         command.SetAction((parse, ct) => GuardAsync(async () =>
         {
             await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
             var a = await Find(engine, parse.GetValue(artifact)!, ct);
             var lineage = await engine.ArtifactRegistry.ModelLineageAsync(a.Id, ct);
+            // Runs that a declared trigger started name their event: the model goes back to the alert, upstream run or
+            // file that started its training.
+            var triggers = new List<(Guid Run, string Workflow, Pipelines.Engine.Model.RunTriggerView By)>();
+            foreach (var (runId, workflow) in lineage.Code.Select(c => (c.RunId, c.Workflow)).Distinct())
+                if (await engine.Store.GetTriggeredByAsync(runId, ct) is { } by) triggers.Add((runId, workflow, by));
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -137,6 +142,11 @@ public static class ArtifactsCommand
                         activities = lineage.Activities,
                         steps = lineage.Code,
                     },
+                    triggers = triggers.Select(t => new
+                    {
+                        run = t.Run, workflow = t.Workflow,
+                        triggered_by = new { kind = t.By.Kind, source = t.By.Source, occurred_at = t.By.OccurredAt, @event = t.By.Event, deduplicated = t.By.Deduplicated },
+                    }),
                 }, Json));
                 return ExitCodes.Ok;
             }
@@ -153,6 +163,8 @@ public static class ArtifactsCommand
                 code.AddRow(c.RunId.ToString(), Markup.Escape(c.Workflow), c.WorkflowContentHash, Markup.Escape(c.StepId + (c.ItemIndex is { } i ? $"[{i}]" : "")),
                     Markup.Escape($"{c.ActivityKind}@{c.ActivityVersion}"), c.Attempt.ToString());
             AnsiConsole.Write(code);
+            foreach (var t in triggers)
+                AnsiConsole.MarkupLine($"run {t.Run} ({Markup.Escape(t.Workflow)}) was triggered by {Markup.Escape(t.By.Describe())}");
             return ExitCodes.Ok;
         }));
         return command;

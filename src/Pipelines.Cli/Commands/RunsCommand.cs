@@ -79,6 +79,7 @@ public static class RunsCommand
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(details.Run.Workflow)}[/] run {details.Run.Id}: [bold]{details.Run.State.Db()}[/]" +
                                    (details.Run.Error is null ? "" : $" — {Markup.Escape(details.Run.Error)}"));
             AnsiConsole.MarkupLine($"by {Markup.Escape(details.Run.CreatedBy)} ({details.Run.Trigger}), created {details.Run.CreatedAt:u}, params {Markup.Escape(details.Params.ToJsonString())}");
+            if (details.TriggeredBy is { } trigger) AnsiConsole.MarkupLine($"triggered by {Markup.Escape(trigger.Describe())}");
             var tree = new Tree("steps");
             foreach (var s in details.Steps.Where(s => s.ItemIndex is null))
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pipelines.Cli.Hosting;
+using Pipelines.Core.Definitions;
 using Pipelines.Core.Validation;
 using Spectre.Console;
 
@@ -12,7 +13,7 @@ public static class SchedulesCommand
     {
         var command = new Command("schedules", "Workflow schedules.");
         var db = CommonOptions.Database();
-        var list = new Command("list", "List schedules with their last and next fire times.") { db };
+        var list = new Command("list", "List schedules with their last and next fire times, and event triggers with what they started.") { db };
         list.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
         {
             await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
@@ -21,13 +22,23 @@ public static class SchedulesCommand
                 table.AddRow(Markup.Escape(s.Workflow), Markup.Escape(s.Cron), s.TimeZone, s.CatchUp, s.MaxConcurrentRuns.ToString(), s.Enabled ? "yes" : "no",
                     s.LastFireAt?.ToString("u") ?? "", s.NextFireAt?.ToString("u") ?? "");
             AnsiConsole.Write(table);
+            // Event triggers (on:) are registered by the same sync, so they are listed here too.
+            var triggers = await engine.Store.ListTriggersAsync(ct);
+            if (triggers.Count > 0)
+            {
+                var t = new Table().AddColumns("workflow", "on", "source", "window", "enabled", "since", "events", "runs started", "last event", "last run");
+                foreach (var x in triggers)
+                    t.AddRow(Markup.Escape(x.Workflow), x.Kind, Markup.Escape(x.Source), x.Window is { } w ? Durations.Format(w) : "", x.Enabled ? "yes" : "no",
+                        x.Since.ToString("u"), x.Events.ToString(), x.RunsStarted.ToString(), x.LastEventAt?.ToString("u") ?? "", x.LastRunId?.ToString() ?? "");
+                AnsiConsole.Write(t);
+            }
             return ExitCodes.Ok;
         }));
         command.Subcommands.Add(list);
 
         var paths = new Argument<string[]>("paths") { Description = "Workflow files, or folders (the .yaml files directly in them; subfolders are not searched)." };
         var db2 = CommonOptions.Database();
-        var sync = new Command("sync", "Register the schedules of these workflows (a workflow without a schedule disables its own).") { paths, db2 };
+        var sync = new Command("sync", "Register the schedules and event triggers (on:) of these workflows (a workflow without a schedule disables its own; triggers it no longer declares are disabled).") { paths, db2 };
         sync.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
         {
             // Validate every file before touching a database: invalid input writes nothing.
@@ -36,7 +47,11 @@ public static class SchedulesCommand
             await using var engine = await EngineContext.OpenAsync(parse.GetValue(db2), ct, registry);
             await engine.Store.SyncAsync(definitions, ct);
             foreach (var d in definitions)
+            {
                 Console.WriteLine(d.Schedule is { } s ? $"{d.Name}: {s.Cron} ({s.TimeZone})" : $"{d.Name}: no schedule");
+                foreach (var t in d.Triggers)
+                    Console.WriteLine($"{d.Name}: on {t.KindName} {t.Source}" + (t.Window is { } w ? $", at most once per {Durations.Format(w)}" : ""));
+            }
             return ExitCodes.Ok;
         }));
         command.Subcommands.Add(sync);

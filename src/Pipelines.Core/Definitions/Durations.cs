@@ -32,5 +32,20 @@ public static partial class Durations
     public static TimeSpan Parse(string text) =>
         TryParse(text, out var value) ? value : throw new FormatException($"'{text}': {Hint}");
 
+    /// <summary>The shortest text <see cref="TryParse"/> reads back as <paramref name="value"/>, e.g. <c>1d</c>, <c>1h30m</c>, <c>0s</c>.</summary>
+    public static string Format(TimeSpan value)
+    {
+        var ms = (long)value.TotalMilliseconds;
+        if (ms <= 0) return "0s";
+        var text = new System.Text.StringBuilder();
+        foreach (var (unit, size) in new[] { ("d", 86_400_000L), ("h", 3_600_000L), ("m", 60_000L), ("s", 1_000L), ("ms", 1L) })
+        {
+            if (ms < size) continue;
+            text.Append(ms / size).Append(unit);
+            ms %= size;
+        }
+        return text.ToString();
+    }
+
     public const string Hint = "expected a duration such as 500ms, 10s, 5m, 1h, 1d or 1h30m";
 }

@@ -19,6 +19,9 @@ public sealed record WorkflowDefinition(
 {
     public string ContentHash { get; } = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(SourceText)));
 
+    /// <summary>The events this workflow starts on (<c>on:</c>), registered by the same sync as its schedule.</summary>
+    public IReadOnlyList<TriggerDefinition> Triggers { get; init; } = [];
+
     public StepDefinition? FindStep(string id) => Steps.FirstOrDefault(s => s.Id == id);
 }
 

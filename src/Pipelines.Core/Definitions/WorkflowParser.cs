@@ -8,7 +8,7 @@ namespace Pipelines.Core.Definitions;
 /// <summary>Reads workflow YAML into a <see cref="WorkflowDefinition"/>, keeping the location of every key.</summary>
 public static partial class WorkflowParser
 {
-    internal static readonly string[] Keys = ["name", "description", "parameters", "schedule", "steps"];
+    internal static readonly string[] Keys = ["name", "description", "parameters", "schedule", "on", "steps"];
 
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$")]
     private static partial Regex NamePattern();
@@ -92,6 +92,7 @@ public static partial class WorkflowParser
         var description = e.TryGetValue("description", out var d) && !YamlValues.IsNull(d.Value) ? ctx.String(d.Value, "description") : null;
         var parameters = e.TryGetValue("parameters", out var p) && !YamlValues.IsNull(p.Value) ? ParameterReader.Read(ctx, p.Value) : [];
         var schedule = e.TryGetValue("schedule", out var s) && !YamlValues.IsNull(s.Value) ? ScheduleReader.Read(ctx, s.Key, s.Value) : null;
+        var triggers = e.TryGetValue("on", out var on) && !YamlValues.IsNull(on.Value) ? TriggerReader.Read(ctx, on.Value) : [];
 
         var steps = new List<StepDefinition>();
         if (!e.TryGetValue("steps", out var st)) ctx.Error(root, "steps", "missing key 'steps'");
@@ -103,6 +104,6 @@ public static partial class WorkflowParser
             for (var i = 0; i < seq.Children.Count; i++)
                 if (StepReader.Read(ctx, seq.Children[i], i) is { } step) steps.Add(step);
 
-        return name is null ? null : new WorkflowDefinition(name, description, parameters, schedule, steps, ctx.File, text);
+        return name is null ? null : new WorkflowDefinition(name, description, parameters, schedule, steps, ctx.File, text) { Triggers = triggers };
     }
 }

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace Pipelines.Core.Expressions;
 
-/// <summary>The names an expression can see: <c>params</c>, <c>steps.&lt;id&gt;.outputs</c>, <c>item</c>, <c>index</c>, <c>run</c>.</summary>
+/// <summary>The names an expression can see: <c>params</c>, <c>steps.&lt;id&gt;.outputs</c>, <c>item</c>, <c>index</c>, <c>run</c>, <c>event</c>.</summary>
 public sealed class ExpressionContext
 {
     public JsonObject Params { get; init; } = new();
@@ -12,6 +12,8 @@ public sealed class ExpressionContext
     public int? Index { get; init; }
     /// <summary>Run facts such as <c>run.id</c> and <c>run.scheduled_at</c>.</summary>
     public JsonObject Run { get; init; } = new();
+    /// <summary>The facts of the event that starts a run, e.g. <c>event.path</c>; only in the params of a trigger (<c>on:</c>).</summary>
+    public JsonObject? Event { get; init; }
 }
 
 public sealed class ExpressionException(string message, string expression, int position)

@@ -23,6 +23,7 @@ internal sealed class ExpressionEvaluator(string text, ExpressionContext context
     {
         "params" => context.Params,
         "run" => context.Run,
+        "event" => context.Event ?? throw Error("'event' is only available in the params of a trigger (on:)", r.Position),
         "item" => context.Index is null ? throw Error("'item' is only available in a step with for_each", r.Position) : context.Item,
         "index" => context.Index is { } i ? JsonValue.Create((long)i) : throw Error("'index' is only available in a step with for_each", r.Position),
         _ => throw Error("'steps' must be followed by a step id and outputs, e.g. steps.a.outputs.b", r.Position),

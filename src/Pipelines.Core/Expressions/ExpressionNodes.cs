@@ -7,7 +7,7 @@ internal abstract record ExprNode(int Position);
 
 internal sealed record LiteralNode(JsonNode? Value, int Position) : ExprNode(Position);
 
-/// <summary>One of the root names: params, steps, item, index, run.</summary>
+/// <summary>One of the root names: params, steps, item, index, run, event.</summary>
 internal sealed record RootNode(string Name, int Position) : ExprNode(Position);
 
 internal sealed record MemberNode(ExprNode Target, string Name, int Position) : ExprNode(Position);

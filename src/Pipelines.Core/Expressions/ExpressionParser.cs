@@ -5,7 +5,7 @@ namespace Pipelines.Core.Expressions;
 /// <summary>Recursive-descent parser; one method per precedence level, lowest first.</summary>
 internal sealed class ExpressionParser
 {
-    internal static readonly string[] Roots = ["params", "steps", "item", "index", "run"];
+    internal static readonly string[] Roots = ["params", "steps", "item", "index", "run", "event"];
 
     private readonly string _text;
     private readonly List<Token> _tokens;

@@ -172,6 +172,8 @@ internal sealed class StepRules(StepScope scope, StepDefinition step, int index,
             var declared = scope.Definition.Parameters.Select(d => d.Name).ToList();
             Error(path, $"unknown parameter '{p.Name}'; " + (declared.Count == 0 ? "no parameters are declared" : $"declared: {string.Join(", ", declared)}"));
         }
+        if (ExpressionReferences.Walk(expression.Root).Any(n => n is RootNode { Name: "event" }))
+            Error(path, $"'event' is only available in the params of a trigger (on:); pass what a step needs as a parameter, e.g. params: {{ data: \"${{{{ event.path }}}}\" }}");
         if (!allowItem)
             foreach (var root in expression.ItemReferences)
                 Error(path, step.ForEach is null

@@ -12,6 +12,7 @@ public static class WorkflowValidator
         var errors = new List<ValidationError>();
         ParameterRules.Check(definition, errors);
         ScheduleRules.Check(definition, errors);
+        TriggerRules.Check(definition, errors);
         var scope = StepScope.Build(definition, registry, errors);
         for (var i = 0; i < definition.Steps.Count; i++)
             new StepRules(scope, definition.Steps[i], i, errors).Check();

@@ -6,7 +6,7 @@ namespace Pipelines.Engine.Leadership;
 
 /// <summary>
 /// Every process runs one; only the elected leader sweeps: it rescues expired leases, promotes due retries,
-/// expires approvals, starts queued runs and fires schedules, then runs the extra <paramref name="sweeps"/> the
+/// expires approvals, starts queued runs, fires schedules and event triggers, then runs the extra <paramref name="sweeps"/> the
 /// process was given (e.g. artifact collection). Each sweep is idempotent and guarded in the database, so a brief
 /// overlap of two leaders during hand-over does no harm.
 /// </summary>
@@ -49,6 +49,7 @@ public sealed class LeaderService(ILeaderElection election, IMaintenance mainten
         await Sweep("expire approvals", () => maintenance.ExpireApprovalsAsync(ct));
         await Sweep("start queued runs", () => maintenance.StartQueuedRunsAsync(ct));
         await Sweep("fire schedules", () => maintenance.FireSchedulesAsync(ct));
+        await Sweep("fire triggers", () => maintenance.FireTriggersAsync(ct));
         foreach (var extra in _sweeps) await Sweep(extra.Name, () => extra.RunAsync(ct));
     }
 

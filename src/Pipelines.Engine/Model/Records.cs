@@ -8,7 +8,11 @@ public sealed record SubmitRun(
     JsonObject Params,
     string CreatedBy,
     long? ScheduleId = null,
-    DateTimeOffset? ScheduledFor = null);
+    DateTimeOffset? ScheduledFor = null)
+{
+    /// <summary>True for a run a declared trigger (<c>on:</c>) started; its trigger is recorded as <c>event</c>.</summary>
+    public bool FromEvent { get; init; }
+}
 
 /// <summary>A job a worker has claimed: one attempt of one step run, under a lease.</summary>
 public sealed record ClaimedJob(
@@ -106,7 +110,38 @@ public sealed record RunDetails(
     JsonObject Params,
     DateTimeOffset? StartedAt,
     IReadOnlyList<StepRunView> Steps,
-    IReadOnlyList<ApprovalView> Approvals);
+    IReadOnlyList<ApprovalView> Approvals)
+{
+    /// <summary>The event that started the run when a declared trigger did (lineage); null for manual and scheduled runs.</summary>
+    public RunTriggerView? TriggeredBy { get; init; }
+}
+
+/// <summary>
+/// The event that started a run: the trigger (kind and source, e.g. <c>monitor_alert</c> of <c>adult-income</c>), the
+/// event's facts (the triggering run's id, the monitored batch or the file) and how many later events of the same window
+/// were de-duplicated into this run.
+/// </summary>
+public sealed record RunTriggerView(string Kind, string Source, string EventKey, DateTimeOffset OccurredAt, JsonObject Event, int Deduplicated)
+{
+    /// <summary>One line for people, e.g. "monitor_alert adult-income: run 0190…, step monitor, batch b1 at 2026-03-01 10:01:00Z".</summary>
+    public string Describe()
+    {
+        string? Fact(string name) => Event[name]?.ToString();
+        var what = Kind switch
+        {
+            "workflow_succeeded" => $"run {Fact("run_id")} succeeded",
+            "monitor_alert" => $"run {Fact("run_id")}, step {Fact("step_id")}, batch {Fact("batch")} alerted (max PSI {Fact("max_psi") ?? "n/a"})",
+            _ => $"file {Fact("path")} ({Fact("size")} bytes)",
+        };
+        var later = Deduplicated == 0 ? "" : $"; {Deduplicated} later event(s) in its window de-duplicated into this run";
+        return $"{Kind} {Source}: {what} at {OccurredAt:u}{later}";
+    }
+}
+
+/// <summary>A registered trigger (<c>on:</c> entry) with what it has done so far.</summary>
+public sealed record TriggerView(
+    long Id, string Workflow, string Kind, string Source, TimeSpan? Window, bool Enabled, DateTimeOffset Since,
+    long Events, long RunsStarted, DateTimeOffset? LastEventAt, Guid? LastRunId);
 
 public sealed record ScheduleView(
     long Id, string Workflow, string Cron, string TimeZone, string CatchUp, int MaxConcurrentRuns, bool Enabled,

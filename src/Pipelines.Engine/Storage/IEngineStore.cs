@@ -25,6 +25,8 @@ public interface IRunQueries
     Task<RunDetails?> GetRunAsync(Guid runId, CancellationToken ct = default);
     Task<IReadOnlyList<ApprovalView>> ListOpenApprovalsAsync(CancellationToken ct = default);
     Task<IReadOnlyList<ScheduleView>> ListSchedulesAsync(CancellationToken ct = default);
+    /// <summary>The registered event triggers (<c>on:</c>), disabled ones included.</summary>
+    Task<IReadOnlyList<TriggerView>> ListTriggersAsync(CancellationToken ct = default);
 }
 
 /// <summary>The worker's side of the queue. Every transition is guarded on state, attempt and lease owner.</summary>
@@ -68,11 +70,19 @@ public interface IMaintenance
     /// <summary>Creates the runs of due schedule fire times (one run per fire time, however many schedulers race).</summary>
     Task<int> FireSchedulesAsync(CancellationToken ct = default);
     Task<int> StartQueuedRunsAsync(CancellationToken ct = default);
+    /// <summary>
+    /// Detects the events declared triggers start on (succeeded runs, monitor alerts, new files) and starts their runs:
+    /// each event is recorded once per trigger, and at most one run per de-duplication window, however many leaders race.
+    /// </summary>
+    Task<int> FireTriggersAsync(CancellationToken ct = default);
 }
 
 public interface IScheduleRegistry
 {
-    /// <summary>Creates or updates the schedules of these definitions; definitions without a schedule disable theirs.</summary>
+    /// <summary>
+    /// Creates or updates the schedules and event triggers (<c>on:</c>) of these definitions; a definition without a
+    /// schedule disables its schedule, and triggers it no longer declares are disabled.
+    /// </summary>
     Task SyncAsync(IReadOnlyList<WorkflowDefinition> definitions, CancellationToken ct = default);
 }
 

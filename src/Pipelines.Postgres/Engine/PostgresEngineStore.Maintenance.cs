@@ -221,6 +221,7 @@ public sealed partial class PostgresEngineStore
         {
             foreach (var d in definitions)
             {
+                await SyncTriggersAsync(conn, tx, d, ct);
                 if (d.Schedule is not { } s)
                 {
                     await Db.Cmd(conn, tx, "DisableSchedule", ("workflow", d.Name)).ExecAsync(ct);

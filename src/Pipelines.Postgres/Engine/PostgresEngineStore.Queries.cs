@@ -65,7 +65,9 @@ public sealed partial class PostgresEngineStore
         await using (var r = await cmd.ExecuteReaderAsync(ct))
             while (await r.ReadAsync(ct)) approvals.Add(ReadApproval(r));
         var counts = steps.Where(s => s.ItemIndex is null).GroupBy(s => s.State).ToDictionary(g => g.Key, g => g.Count());
-        return new RunDetails(summary with { StepCounts = counts }, parameters, started, steps, approvals);
+        // Lineage of a triggered run: the event (run, monitored batch or file) that started it.
+        var triggeredBy = summary.Trigger == "event" ? await TriggeredByAsync(conn, tx, runId, ct) : null;
+        return new RunDetails(summary with { StepCounts = counts }, parameters, started, steps, approvals) { TriggeredBy = triggeredBy };
     }
 
     private static ApprovalView ReadApproval(NpgsqlDataReader r) => new(

@@ -37,7 +37,7 @@ public sealed partial class PostgresEngineStore
         var d = request.Definition;
         var runId = Guid.CreateVersion7(_time.GetUtcNow());
         await using (var cmd = Db.Cmd(conn, tx, "InsertRun", ("id", runId), ("version_id", versionId), ("workflow", d.Name),
-                         ("state", state.Db()), ("params", request.Params), ("trigger", request.ScheduleId is null ? "manual" : "schedule"),
+                         ("state", state.Db()), ("params", request.Params), ("trigger", request.FromEvent ? "event" : request.ScheduleId is null ? "manual" : "schedule"),
                          ("created_by", request.CreatedBy), ("now", Now)))
         {
             cmd.Parameters.Add(Db.Typed("schedule_id", NpgsqlDbType.Bigint, request.ScheduleId));

@@ -170,12 +170,15 @@ public class RunCommandsTests
         var (code, output) = await CliProcess.RunAsync("schedules", "sync", workflows, "--db", db.ConnectionString);
         Assert.That(code, Is.EqualTo(0), output);
         Assert.That(output, Does.Contain("adult-income-nightly: 0 2 * * * (Europe/Amsterdam)").And.Not.Contain("hello"));
+        Assert.That(output, Does.Contain("adult-income-nightly: on monitor_alert adult-income, at most once per 1d"));
         Assert.That(await db.ScalarAsync<long>("SELECT count(*) FROM schedules WHERE workflow_name IN ('hello', 'approval')"), Is.EqualTo(0));
 
         // No worker has led yet: the next fire is shown all the same, and no last fire, since no run fired.
         (code, output) = await CliProcess.RunAsync("schedules", "list", "--db", db.ConnectionString);
         Assert.That(code, Is.EqualTo(0), output);
-        var nightly = output.Split('\n').Single(l => l.Contains("adult-income-nightly"));
+        // The schedules' table first, then the event triggers' (registered by the same sync).
+        var nightly = output.Split('\n').First(l => l.Contains("adult-income-nightly"));
+        Assert.That(output.Split('\n').Last(l => l.Contains("adult-income-nightly")), Does.Contain("monitor_alert").And.Contain("adult-income").And.Contain("1d"));
         var times = System.Text.RegularExpressions.Regex.Matches(nightly, @"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ").Select(m => DateTimeOffset.Parse(m.Value)).ToList();
         Assert.That(times, Has.Count.EqualTo(1), "only a next fire: " + nightly);
         var amsterdam = TimeZoneInfo.ConvertTime(times[0], TimeZoneInfo.FindSystemTimeZoneById("Europe/Amsterdam"));

@@ -51,6 +51,7 @@ public class WorkflowFilesTests
             Assert.That(Keys(defs["step"]), Is.EqualTo(StepReader.Keys));
             Assert.That(Keys(defs["parameter"]), Is.EquivalentTo(ParameterReader.Keys));
             Assert.That(Keys(defs["schedule"]), Is.EqualTo(ScheduleReader.Keys));
+            Assert.That(Keys(defs["trigger"]), Is.EqualTo(TriggerReader.Keys));
             Assert.That(Keys(defs["step"]!["properties"]!["retry"]!["oneOf"]![1]), Is.EqualTo(StepReader.RetryKeys));
             Assert.That(Keys(defs["step"]!["properties"]!["retry"]!["oneOf"]![1]!["properties"]!["backoff"]), Is.EqualTo(StepReader.BackoffKeys));
             Assert.That(Keys(defs["step"]!["properties"]!["for_each"]!["oneOf"]![1]), Is.EqualTo(StepReader.ForEachKeys));

@@ -185,7 +185,7 @@ public class WorkflowParserTests
             """);
         Assert.That(errors, Is.EqualTo(new[]
         {
-            "wf.yaml:2:1: nmae: unknown key 'nmae'; expected one of: name, description, parameters, schedule, steps",
+            "wf.yaml:2:1: nmae: unknown key 'nmae'; expected one of: name, description, parameters, schedule, on, steps",
             "wf.yaml:4:22: parameters.p.defualt: unknown key 'defualt'; expected one of: type, default, required, description, enum, minimum, maximum, pattern",
             "wf.yaml:5:32: schedule.tz: unknown key 'tz'; expected one of: cron, timezone, catch_up, max_catch_up, max_concurrent_runs",
             "wf.yaml:9:31: steps[0].retry.backof: unknown key 'backof'; expected one of: max_attempts, backoff",
@@ -287,7 +287,7 @@ public class WorkflowParserTests
 
     [TestCase("steps: []", "wf.yaml:2:8: steps: a workflow needs at least one step")]
     [TestCase("steps: {}", "wf.yaml:2:8: steps: expected a sequence of steps, got a mapping")]
-    [TestCase("x: 1", "wf.yaml:2:1: x: unknown key 'x'; expected one of: name, description, parameters, schedule, steps")]
+    [TestCase("x: 1", "wf.yaml:2:1: x: unknown key 'x'; expected one of: name, description, parameters, schedule, on, steps")]
     public void Parse_ReportsBadStepsSection(string line, string expected)
     {
         var errors = ParseErrors("name: w\n" + line + "\n");

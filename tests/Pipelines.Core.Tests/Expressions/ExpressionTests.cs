@@ -111,7 +111,7 @@ public class ExpressionTests
 
     [TestCase("1 +", "unexpected end of expression at position 4 in '1 +'")]
     [TestCase("(1 + 2", "expected ')' but the expression ended at position 7 in '(1 + 2'")]
-    [TestCase("foo.bar", "unknown name 'foo'; expressions start with params, steps, item, index, run at position 1 in 'foo.bar'")]
+    [TestCase("foo.bar", "unknown name 'foo'; expressions start with params, steps, item, index, run, event at position 1 in 'foo.bar'")]
     [TestCase("nope(1)", "unknown function 'nope'; functions: length, contains, startsWith, endsWith, format, join, toJson, fromJson at position 1 in 'nope(1)'")]
     [TestCase("contains('a')", "function 'contains' takes 2 argument(s), got 1 at position 1 in 'contains('a')'")]
     [TestCase("'abc", "unterminated string at position 1 in ''abc'")]

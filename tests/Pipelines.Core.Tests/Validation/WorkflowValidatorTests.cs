@@ -381,7 +381,7 @@ public class WorkflowValidatorTests
         {
             "5:5 steps[0].if: malformed expression: unexpected end of expression at position 4 in '1 +'",
             "7:7 steps[0].with.message: malformed expression: '${{' without a closing '}}' at position 7 in 'hello ${{ params.x'",
-            "10:13 steps[1].with.message: malformed expression: unknown name 'foo'; expressions start with params, steps, item, index, run at position 1 in 'foo'",
+            "10:13 steps[1].with.message: malformed expression: unknown name 'foo'; expressions start with params, steps, item, index, run, event at position 1 in 'foo'",
         }));
     }
 

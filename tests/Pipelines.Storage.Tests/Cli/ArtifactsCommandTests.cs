@@ -107,8 +107,11 @@ public sealed partial class ArtifactsCommandTests
     [Test]
     public async Task LineageAndModelLineage_NameProducerConsumersDataAndCode()
     {
-        var runId = await _engine.SubmitAsync("""
+        // The training run is started by a declared trigger, on the success of an upstream run: the model's lineage
+        // reaches back to it.
+        await _engine.Store.SyncAsync([_engine.Load("""
             name: train-nightly
+            on: [{ workflow_succeeded: upstream }]
             steps:
               - id: features
                 uses: noop
@@ -117,8 +120,11 @@ public sealed partial class ArtifactsCommandTests
                 uses: noop
                 cache: false
                 needs: features
-            """);
+            """)]);
+        var upstream = await _engine.SubmitAsync("name: upstream\nsteps: [{ id: a, uses: noop, cache: false }]");
         await _engine.StartWorkersAsync();
+        var runId = (await Eventually.WaitAsync(() => _engine.Store.ListRunsAsync(new RunFilter("train-nightly")), r => r.Count == 1,
+            TimeSpan.FromSeconds(30), "the leader to start the triggered run")).Single().Id;
         var run = await _engine.WaitForEndAsync(runId);
         await _engine.StopWorkersAsync();
         Assert.That(run.Run.State, Is.EqualTo(RunState.Succeeded));
@@ -145,10 +151,14 @@ public sealed partial class ArtifactsCommandTests
         Assert.That(doc["code"]!["activities"]!.AsArray().Select(a => (string)a!), Is.EqualTo(new[] { "noop@1" }));
         Assert.That(doc["data"]!.AsArray().Select(d => (string)d!["Artifact"]!["Name"]!), Is.EquivalentTo(new[] { "features.parquet", "raw.parquet" }));
         Assert.That(doc["sources"]!.AsArray().Select(d => (string)d!["Name"]!), Is.EqualTo(new[] { "raw.parquet" }));
+        var trigger = doc["triggers"]!.AsArray().Single()!;
+        Assert.That(((string)trigger["run"]!, (string)trigger["triggered_by"]!["kind"]!, (string)trigger["triggered_by"]!["event"]!["run_id"]!),
+            Is.EqualTo((runId.ToString(), "workflow_succeeded", upstream.ToString())));
 
         var text = await Cli("artifacts", "model-lineage", model.Id.ToString());
         Assert.That(text.Code, Is.EqualTo(0), text.Err);
-        Assert.That(text.Out, Does.Contain(hash).And.Contain("noop@1").And.Contain("raw.parquet"));
+        Assert.That(text.Out, Does.Contain(hash).And.Contain("noop@1").And.Contain("raw.parquet")
+            .And.Contain($"run {runId} (train-nightly) was triggered by workflow_succeeded upstream: run {upstream} succeeded"));
     }
 
     [Test]
