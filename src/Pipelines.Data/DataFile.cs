@@ -106,13 +106,16 @@ public static class DataFile
     private static IEnumerable<Table> ReadAhead(IEnumerable<Table> source)
     {
         using var items = source.GetEnumerator();
-        var next = Task.Run(items.MoveNext);
+        // A thread of its own, not the thread pool's: the CSV reader's MoveNext blocks while its chunks are parsed on
+        // the pool, and the Parquet writer encodes columns on the pool; a pool thread blocked here would starve them.
+        Task<bool> Ahead() => Task.Factory.StartNew(items.MoveNext, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var next = Ahead();
         try
         {
             while (next.GetAwaiter().GetResult())
             {
                 var current = items.Current;
-                next = Task.Run(items.MoveNext);
+                next = Ahead();
                 yield return current;
             }
         }
