@@ -82,24 +82,8 @@ public static class DataFile
                 yield break;
             }
             // Decode the next row group on another core while the consumer works on this one (a model scoring it, a
-            // writer encoding it): the CSV path overlaps its parsing the same way, so Parquet input is not left
-            // waiting on one thread. Only one decode runs at a time, so the reader is never used concurrently.
-            using var groups = reader.ReadRowGroups(names).GetEnumerator();
-            var next = Task.Run(groups.MoveNext);
-            try
-            {
-                while (next.GetAwaiter().GetResult())
-                {
-                    var current = groups.Current;
-                    next = Task.Run(groups.MoveNext);
-                    yield return current;
-                }
-            }
-            finally
-            {
-                // Abandoned early (or failed): let the running decode finish before the reader is disposed.
-                try { next.Wait(); } catch (AggregateException) { }
-            }
+            // writer encoding it), as the CSV path parses ahead, so Parquet input is not left waiting on one thread.
+            foreach (var batch in ReadAhead(reader.ReadRowGroups(names))) yield return batch;
         }
     }
 
@@ -107,8 +91,38 @@ public static class DataFile
     {
         using (reader)
         {
-            foreach (var batch in reader.ReadBatches(batchRows)) yield return batch;
+            // The next batch is parsed while the consumer works on this one: without it, a writer encoding a row group
+            // (data convert) or a model scoring a batch left the parser idle, and the two times added up.
+            foreach (var batch in ReadAhead(reader.ReadBatches(batchRows))) yield return batch;
             rejectedRows?.Invoke(reader.RejectedCount);
+        }
+    }
+
+    /// <summary>
+    /// The source's items, the next one produced on the thread pool while the caller holds the current one. Only one
+    /// MoveNext runs at a time, so the source is never used concurrently; each batch must be fresh (not reused buffers).
+    /// Errors surface as the source threw them, at the batch where they happened.
+    /// </summary>
+    private static IEnumerable<Table> ReadAhead(IEnumerable<Table> source)
+    {
+        using var items = source.GetEnumerator();
+        // A thread of its own, not the thread pool's: the CSV reader's MoveNext blocks while its chunks are parsed on
+        // the pool, and the Parquet writer encodes columns on the pool; a pool thread blocked here would starve them.
+        Task<bool> Ahead() => Task.Factory.StartNew(items.MoveNext, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var next = Ahead();
+        try
+        {
+            while (next.GetAwaiter().GetResult())
+            {
+                var current = items.Current;
+                next = Ahead();
+                yield return current;
+            }
+        }
+        finally
+        {
+            // Abandoned early (or failed): let the running MoveNext finish before the source is disposed.
+            try { next.Wait(); } catch (AggregateException) { }
         }
     }
 }

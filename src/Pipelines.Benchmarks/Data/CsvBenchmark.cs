@@ -124,12 +124,13 @@ public sealed class CsvBenchmark : IBenchmark
         }
     }
 
-    private static void WriteMixed(string path, int rows)
+    /// <summary>The mixed file; records end in CRLF and LF alternately, or (for a reader that refuses that) all in LF.</summary>
+    internal static void WriteMixed(string path, int rows, bool lfOnly = false)
     {
         var rng = new Random(11);
         string[] words = ["alpha", "beta", "gamma", "delta", "epsilon"];
         using var w = new StreamWriter(path, false, new UTF8Encoding(false), 1 << 20);
-        w.Write("id,amount,big,flag,day,ts,word,note\r\n");
+        w.Write(lfOnly ? "id,amount,big,flag,day,ts,word,note\n" : "id,amount,big,flag,day,ts,word,note\r\n");
         var day0 = new DateOnly(2020, 1, 1);
         var ts0 = new DateTime(2024, 1, 1);
         for (var r = 0; r < rows; r++)
@@ -148,7 +149,7 @@ public sealed class CsvBenchmark : IBenchmark
                 2 => $"\"she said \"\"hi\"\" {r}\"",
                 _ => r % 8 == 3 ? $"\"two\nlines {r}\"" : "",
             });
-            w.Write(r % 2 == 0 ? "\r\n" : "\n");
+            w.Write(r % 2 == 0 && !lfOnly ? "\r\n" : "\n");
         }
     }
 

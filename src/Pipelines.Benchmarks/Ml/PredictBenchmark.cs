@@ -60,6 +60,7 @@ public sealed class PredictBenchmark : IBenchmark
             var pyOut = Path.Combine(work, "py-out.csv");
             var oursCsv = new List<Phases>();
             var oursParquet = new List<Phases>();
+            var oursParquetDMatrix = new List<Phases>();
             var py = new List<Phases>();
             for (var i = 0; i < repeats; i++)
             {
@@ -73,6 +74,7 @@ public sealed class PredictBenchmark : IBenchmark
                     Console.Error.WriteLine($"  pandas: {py[^1]}");
                 }
                 oursParquet.Add(PredictFile(model, parquetPath, oursParquetOut, threads, parquetOut: true));
+                oursParquetDMatrix.Add(PredictFile(model, parquetPath, oursParquetOut + ".dmatrix", threads, parquetOut: true, inplace: false));
             }
 
             var ourCsvValues = ReadCsvProbabilities(oursCsvOut);
@@ -80,6 +82,7 @@ public sealed class PredictBenchmark : IBenchmark
             var ourParquetValues = ReadParquetProbabilities(oursParquetOut);
             var csvVsPandas = pyValues is null ? "not run" : Compare(ourCsvValues, pyValues);
             var parquetVsCsv = Compare(ourParquetValues, ourCsvValues);
+            var inplaceVsDMatrix = Compare(ourParquetValues, ReadParquetProbabilities(oursParquetOut + ".dmatrix"));
 
             string F(double v) => double.IsNaN(v) ? "–" : v.ToString("0.000", CultureInfo.InvariantCulture);
             string R(double a, double b) => double.IsNaN(a / b) ? "–" : (a / b).ToString("0.00", CultureInfo.InvariantCulture);
@@ -87,6 +90,7 @@ public sealed class PredictBenchmark : IBenchmark
             static Phases Best(List<Phases> runs) => runs.Count == 0 ? new Phases(double.NaN, double.NaN, double.NaN, double.NaN) : runs.MinBy(p => p.Total)!;
             var (mc, mp, mq) = (Median(oursCsv), Median(py), Median(oursParquet));
             var (bc, bp, bq) = (Best(oursCsv), Best(py), Best(oursParquet));
+            var (md, bd) = (Median(oursParquetDMatrix), Best(oursParquetDMatrix));
 
             var sb = new StringBuilder();
             sb.AppendLine("## End-to-end batch prediction from a file (issue 5)");
@@ -102,25 +106,26 @@ public sealed class PredictBenchmark : IBenchmark
             var csvBatch = DataFile.CsvBatchRows(new Schema(Enumerable.Range(0, 20).Select(j => new Field($"x{j}", DataType.Float64))));
             sb.AppendLine("Ours: `DataFile.Open(file, new CsvOptions { ColumnTypes = <the model's features as float64> }, <the model's feature names>)` " +
                           $"(one pass over the CSV, parsed on all cores, in batches of {csvBatch:N0} rows, about a Parquet row group's worth; the Parquet file has {rowGroups} row groups), " +
-                          "then per batch `FeatureMatrix` → `DMatrix` → predict → `CsvWriter` (or `ParquetWriter`). " +
+                          "then per batch `FeatureMatrix` → in-place predict (`XGBoosterPredictFromDense`, no DMatrix) → `CsvWriter` (or `ParquetWriter`); the last row is the previous way, `FeatureMatrix` → `DMatrix` → predict, for comparison in the same run. " +
                           "Python: `pd.read_csv(file)` → `xgb.DMatrix(df[booster.feature_names])` → `predict` → `DataFrame.to_csv` (timed inside its process; start-up and imports excluded).  ");
-            sb.AppendLine($"{repeats} runs each, alternating ours CSV, pandas, ours Parquet; median and best of the totals; phases are those of the median run " +
+            sb.AppendLine($"{repeats} runs each, alternating ours CSV, pandas, ours Parquet, ours Parquet through a DMatrix; median and best of the totals (wall time; CPU is the process's user + system time); phases are those of the median run " +
                           "(our read phase is the time spent waiting for the next batch, so it excludes parsing that overlapped prediction).");
             sb.AppendLine();
-            sb.AppendLine("| end-to-end prediction | ours, median (s) | pandas, median (s) | ours / pandas (median) | ours, best (s) | pandas, best (s) | ours / pandas (best) |");
-            sb.AppendLine("|---|---|---|---|---|---|---|");
-            sb.AppendLine($"| **CSV file → CSV of probabilities** | **{F(mc.Total)}** | **{F(mp.Total)}** | **{R(mc.Total, mp.Total)}** | {F(bc.Total)} | {F(bp.Total)} | {R(bc.Total, bp.Total)} |");
-            sb.AppendLine($"| Parquet (Snappy) → Parquet, ours only | {F(mq.Total)} | – | – | {F(bq.Total)} | – | – |");
+            sb.AppendLine("| end-to-end prediction | ours, median (s) | pandas, median (s) | ours / pandas (median) | ours, best (s) | pandas, best (s) | ours / pandas (best) | ours, CPU of the median run (s) |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|");
+            sb.AppendLine($"| **CSV file → CSV of probabilities** | **{F(mc.Total)}** | **{F(mp.Total)}** | **{R(mc.Total, mp.Total)}** | {F(bc.Total)} | {F(bp.Total)} | {R(bc.Total, bp.Total)} | {F(mc.Cpu)} |");
+            sb.AppendLine($"| Parquet (Snappy) → Parquet, ours only | {F(mq.Total)} | – | – | {F(bq.Total)} | – | – | {F(mq.Cpu)} |");
+            sb.AppendLine($"| Parquet (Snappy) → Parquet through a DMatrix (the previous way), ours only | {F(md.Total)} | – | – | {F(bd.Total)} | – | – | {F(md.Cpu)} |");
             sb.AppendLine();
             sb.AppendLine($"Ours, Parquet / CSV: {R(mq.Total, mc.Total)} (median), {R(bq.Total, bc.Total)} (best).");
             sb.AppendLine();
-            sb.AppendLine("| phase (median run) | ours, CSV (s) | pandas, CSV (s) | ours, Parquet (s) |");
-            sb.AppendLine("|---|---|---|---|");
-            sb.AppendLine($"| read | {F(mc.Read)} | {F(mp.Read)} (`read_csv`) | {F(mq.Read)} |");
-            sb.AppendLine($"| matrix + predict | {F(mc.Predict)} | {F(mp.Predict)} | {F(mq.Predict)} |");
-            sb.AppendLine($"| write | {F(mc.Write)} | {F(mp.Write)} (`to_csv`) | {F(mq.Write)} |");
+            sb.AppendLine("| phase (median run) | ours, CSV (s) | pandas, CSV (s) | ours, Parquet (s) | ours, Parquet through a DMatrix (s) |");
+            sb.AppendLine("|---|---|---|---|---|");
+            sb.AppendLine($"| read | {F(mc.Read)} | {F(mp.Read)} (`read_csv`) | {F(mq.Read)} | {F(md.Read)} |");
+            sb.AppendLine($"| matrix + predict | {F(mc.Predict)} | {F(mp.Predict)} | {F(mq.Predict)} | {F(md.Predict)} |");
+            sb.AppendLine($"| write | {F(mc.Write)} | {F(mp.Write)} (`to_csv`) | {F(mq.Write)} | {F(md.Write)} |");
             sb.AppendLine();
-            sb.AppendLine($"Outputs, parsed as float32: ours (CSV) vs pandas: {csvVsPandas}; ours Parquet vs ours CSV: {parquetVsCsv}.");
+            sb.AppendLine($"Outputs, parsed as float32: ours (CSV) vs pandas: {csvVsPandas}; ours Parquet vs ours CSV: {parquetVsCsv}; in place vs through a DMatrix: {inplaceVsDMatrix}.");
             report.WriteSection("predict", sb.ToString());
             Console.WriteLine(sb.ToString());
             return Task.FromResult(0);
@@ -131,10 +136,10 @@ public sealed class PredictBenchmark : IBenchmark
         }
     }
 
-    private sealed record Phases(double Read, double Predict, double Write, double Total)
+    private sealed record Phases(double Read, double Predict, double Write, double Total, double Cpu = double.NaN)
     {
         public override string ToString() =>
-            FormattableString.Invariant($"read {Read:F3} s, matrix+predict {Predict:F3} s, write {Write:F3} s, total {Total:F3} s");
+            FormattableString.Invariant($"read {Read:F3} s, matrix+predict {Predict:F3} s, write {Write:F3} s, total {Total:F3} s, CPU {Cpu:F3} s");
     }
 
     private static void Train(Table table, double[] labels, int threads, string path)
@@ -157,12 +162,13 @@ public sealed class PredictBenchmark : IBenchmark
     }
 
     /// <summary>What a user's scoring job does: read the model's features from the file, predict, write the probabilities.</summary>
-    private static Phases PredictFile(string modelPath, string input, string output, int threads, bool parquetOut)
+    private static Phases PredictFile(string modelPath, string input, string output, int threads, bool parquetOut, bool inplace = true)
     {
         using var booster = Booster.Load(modelPath);
         booster.SetThreads(threads);
         var names = FeatureNames(booster);
         GC.Collect();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         var phase = Stopwatch.StartNew();
         // The model says which columns it needs and that they are numbers: the reader parses only those, with no inference pass.
@@ -179,8 +185,13 @@ public sealed class PredictBenchmark : IBenchmark
             read += phase.Elapsed.TotalSeconds;
             phase.Restart();
             var x = FeatureMatrix.FromTable(batch, names);
-            using var d = DMatrix.FromFeatures(x, threads);
-            var p = booster.Predict(d).Values;
+            float[] p;
+            if (inplace) p = booster.Predict(x).Values;
+            else
+            {
+                using var d = DMatrix.FromFeatures(x, threads);
+                p = booster.Predict(d).Values;
+            }
             predict += phase.Elapsed.TotalSeconds;
             phase.Restart();
             var t = new Table(schema, [new PrimitiveColumn<float>(DataType.Float32, p, null, p.Length)]);
@@ -192,8 +203,8 @@ public sealed class PredictBenchmark : IBenchmark
         cw?.Dispose();
         text?.Flush();
         write += phase.Elapsed.TotalSeconds;
-        var result = new Phases(read, predict, write, sw.Elapsed.TotalSeconds);
-        Console.Error.WriteLine($"  ours, {Path.GetFileName(input)}: {result}");
+        var result = new Phases(read, predict, write, sw.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
+        Console.Error.WriteLine($"  ours, {Path.GetFileName(input)}{(inplace ? "" : " through a DMatrix")}: {result}");
         return result;
     }
 

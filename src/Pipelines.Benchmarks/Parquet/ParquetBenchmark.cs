@@ -40,7 +40,7 @@ public sealed class ParquetBenchmark : IBenchmark
             Console.Error.WriteLine("writing with Pipelines.Data…");
             GC.Collect();
             var sw = Stopwatch.StartNew();
-            using (var writer = ParquetWriter.Create(ours, batches[0].Schema, new ParquetWriterOptions { Codec = CompressionCodec.Snappy }))
+            using (var writer = ParquetWriter.Create(ours, batches[0].Schema, new ParquetWriterOptions { Codec = CompressionCodec.Snappy, MaxDegreeOfParallelism = 1 }))
                 foreach (var b in batches) writer.Write(b);
             var ourWrite = sw.Elapsed.TotalSeconds;
             batches = null;

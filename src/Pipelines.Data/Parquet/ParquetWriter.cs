@@ -20,6 +20,7 @@ public sealed class ParquetWriter : IDisposable
     private long _pendingBytes;
     private int _pendingRows;
     private long _position;
+    private MemoryStream[]? _encoded;
     private bool _closed;
 
     public ParquetWriter(Stream stream, Schema schema, ParquetWriterOptions? options = null, bool leaveOpen = false)
@@ -91,13 +92,50 @@ public sealed class ParquetWriter : IDisposable
         if (_pendingRows == 0) return;
         var group = new RowGroup { NumRows = _pendingRows, FileOffset = _position, Ordinal = (short)Math.Min(_rowGroups.Count, short.MaxValue) };
         var start = _position;
-        for (var c = 0; c < _columns.Length; c++)
+        var parallel = Math.Min(_columns.Length, _options.MaxDegreeOfParallelism ?? Environment.ProcessorCount);
+        if (parallel <= 1)
         {
-            var parts = _pending.Select(t => t.Columns[c]).ToList();
-            var chunk = _columns[c].Write(_stream, parts, _position);
-            _position += chunk.MetaData!.TotalCompressedSize;
-            group.TotalByteSize += chunk.MetaData.TotalUncompressedSize;
-            group.Columns.Add(chunk);
+            for (var c = 0; c < _columns.Length; c++)
+            {
+                var chunk = _columns[c].Write(_stream, _pending.Select(t => t.Columns[c]).ToList(), _position);
+                _position += chunk.MetaData!.TotalCompressedSize;
+                group.TotalByteSize += chunk.MetaData.TotalUncompressedSize;
+                group.Columns.Add(chunk);
+            }
+        }
+        else
+        {
+            // Columns are encoded and compressed independently (each writer has its own buffers), so encode them on
+            // several cores, each into its own buffer as if it started at offset 0, then append them in schema order
+            // and move their offsets to where they landed: the file is byte for byte the one a single thread writes.
+            _encoded ??= _columns.Select(_ => new MemoryStream()).ToArray();
+            var chunks = new ColumnChunk[_columns.Length];
+            try
+            {
+                Parallel.For(0, _columns.Length, new ParallelOptions { MaxDegreeOfParallelism = parallel }, c =>
+                {
+                    _encoded[c].SetLength(0);
+                    chunks[c] = _columns[c].Write(_encoded[c], _pending.Select(t => t.Columns[c]).ToList(), 0);
+                });
+            }
+            catch (AggregateException e)
+            {
+                // The same error as a one-thread write (e.g. nulls in a column declared not nullable), not a wrapper.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+                throw;
+            }
+            for (var c = 0; c < _columns.Length; c++)
+            {
+                var chunk = chunks[c];
+                var md = chunk.MetaData!;
+                chunk.FileOffset += _position;
+                md.DataPageOffset += _position;
+                if (md.DictionaryPageOffset is { } d) md.DictionaryPageOffset = d + _position;
+                _stream.Write(_encoded[c].GetBuffer(), 0, (int)_encoded[c].Length);
+                _position += md.TotalCompressedSize;
+                group.TotalByteSize += md.TotalUncompressedSize;
+                group.Columns.Add(chunk);
+            }
         }
         group.TotalCompressedSize = _position - start;
         _rowGroups.Add(group);

@@ -24,6 +24,12 @@ public sealed record ParquetWriterOptions
 
     public int ZstdLevel { get; init; } = 1;
 
+    /// <summary>
+    /// Cores that encode a row group's columns at once (all by default); 1 encodes them one after another on the
+    /// writing thread. The file is the same either way.
+    /// </summary>
+    public int? MaxDegreeOfParallelism { get; init; }
+
     public IReadOnlyDictionary<string, string> KeyValueMetadata { get; init; } = new Dictionary<string, string>();
 
     public void Validate()
@@ -32,5 +38,6 @@ public sealed record ParquetWriterOptions
             throw new ArgumentException($"writing codec {Codec} is not supported");
         if (RowGroupSize <= 0 || MaxRowGroupRows <= 0 || PageSize <= 0 || DictionaryPageSizeLimit <= 0)
             throw new ArgumentException("sizes must be positive");
+        if (MaxDegreeOfParallelism is <= 0) throw new ArgumentException("MaxDegreeOfParallelism must be at least 1");
     }
 }

@@ -194,6 +194,8 @@ public sealed class XGBoostModel : ITrainedModel
     /// <summary>Predictions exactly as XGBoost computes them (float32).</summary>
     public PredictionArray PredictRaw(FeatureMatrix features, PredictionKind kind = PredictionKind.Value)
     {
+        // Values and margins straight from our dense matrix (no DMatrix copy); contributions need a DMatrix.
+        if (kind is PredictionKind.Value or PredictionKind.Margin) return Booster.Predict(features, kind);
         using var m = DMatrix.FromFeatures(features, Threads);
         return Booster.Predict(m, kind);
     }

@@ -98,6 +98,8 @@ internal static unsafe class Native
     [DllImport(L)] public static extern int XGBoosterEvalOneIter(BoosterHandle handle, int iter, IntPtr* dmats, IntPtr* names, ulong len, out IntPtr result);
     [DllImport(L)] public static extern int XGBoosterPredictFromDMatrix(BoosterHandle handle, DMatrixHandle dmat, [MarshalAs(UnmanagedType.LPUTF8Str)] string config,
         out ulong* shape, out ulong dim, out float* result);
+    [DllImport(L)] public static extern int XGBoosterPredictFromDense(BoosterHandle handle, [MarshalAs(UnmanagedType.LPUTF8Str)] string arrayInterface,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string config, IntPtr proxy, out ulong* shape, out ulong dim, out float* result);
     [DllImport(L)] public static extern int XGBoosterSaveModel(BoosterHandle handle, [MarshalAs(UnmanagedType.LPUTF8Str)] string fname);
     [DllImport(L)] public static extern int XGBoosterLoadModel(BoosterHandle handle, [MarshalAs(UnmanagedType.LPUTF8Str)] string fname);
     [DllImport(L)] public static extern int XGBoosterSaveModelToBuffer(BoosterHandle handle, [MarshalAs(UnmanagedType.LPUTF8Str)] string config, out ulong len, out byte* data);
