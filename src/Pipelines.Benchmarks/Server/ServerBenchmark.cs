@@ -96,7 +96,7 @@ public sealed class ServerBenchmark : IBenchmark
             md.AppendLine($"Command: `dotnet run -c Release --project src/Pipelines.Benchmarks -- server {clients} {seconds}`. Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {BenchmarkReport.MachineLine()}. ");
             md.AppendLine($"A `pipelines server --workers 4 --workflows workflows/` process on the private local PostgreSQL (fsync on) runs `adult-income-nightly`; ");
             md.AppendLine($"{clients} clients in the benchmark process each keep an SSE stream (`/api/v1/events`) open and list runs (`GET /api/v1/runs?limit=20`, API key) back to back for {seconds} s. ");
-            md.AppendLine("Server, PostgreSQL, workers and clients share the machine's cores, and the machine is shared with other sessions' builds and tests: the figures are noisy and pessimistic.").AppendLine();
+            md.AppendLine("Server, PostgreSQL, workers and clients share the machine's cores; the load averages below show what else ran.").AppendLine();
             md.AppendLine("| clients | list requests | p50 | p99 | max | SSE events received | errors | target |").AppendLine("|---|---|---|---|---|---|---|---|");
             md.AppendLine($"| {clients} | {sorted.Length} | {P(0.5):F1} ms | {P(0.99):F1} ms | {sorted.LastOrDefault():F1} ms | {events} | {errors.Count} | p99 < 200 ms, 0 errors |").AppendLine();
             md.AppendLine($"Machine load (1, 5, 15-minute load averages and tasks, from /proc/loadavg as `uptime` shows them): before `{uptimeBefore}`; during: {string.Join("; ", loadSamples.Select(s => $"`{s}`"))}. ");
