@@ -80,6 +80,7 @@ public static class RunsCommand
                                    (details.Run.Error is null ? "" : $" — {Markup.Escape(details.Run.Error)}"));
             AnsiConsole.MarkupLine($"by {Markup.Escape(details.Run.CreatedBy)} ({details.Run.Trigger}), created {details.Run.CreatedAt:u}, params {Markup.Escape(details.Params.ToJsonString())}");
             if (details.TriggeredBy is { } trigger) AnsiConsole.MarkupLine($"triggered by {Markup.Escape(trigger.Describe())}");
+            if (Pipelines.Engine.Orchestration.RunTimeline.Of(details) is { } time) AnsiConsole.MarkupLine($"time: {Markup.Escape(time.Describe())}");
             var tree = new Tree("steps");
             foreach (var s in details.Steps.Where(s => s.ItemIndex is null))
             {

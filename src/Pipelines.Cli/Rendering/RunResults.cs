@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Pipelines.Engine.Model;
+using Pipelines.Engine.Orchestration;
 
 namespace Pipelines.Cli.Rendering;
 
@@ -58,6 +59,7 @@ public static class RunResults
                     break;
             }
         }
+        if (RunTimeline.Of(details) is { } time) lines.Add("time: " + time.Describe());
         return lines;
     }
 

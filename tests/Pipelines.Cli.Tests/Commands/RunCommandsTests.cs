@@ -35,6 +35,8 @@ public class RunCommandsTests
         (code, output) = await CliProcess.RunAsync("runs", "show", runId.ToString(), "--db", db.ConnectionString);
         Assert.That(code, Is.EqualTo(0), output);
         Assert.That(output, Does.Contain("hello tests"), "the attempt's log is shown");
+        Assert.That(output, Does.Match(@"time: [0-9.]+ s: [0-9.]+ s in steps, [0-9.]+ s orchestration \([0-9.]+ ?%\), first step claimed [0-9.]+ s after creation"),
+            "where the finished run's time went");
     }
 
     [Test]
