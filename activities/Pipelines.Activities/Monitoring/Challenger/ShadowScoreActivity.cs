@@ -89,7 +89,7 @@ public sealed class ShadowScoreActivity : IActivity
         var dataLabel = ArtifactRefs.DisplayName(inputs["dataset"]);
         var data = ModelTraining.Read(await ArtifactRefs.LocalFileAsync(context, "dataset", ct), csv);
         var aligned = Rows(data, champion.Rows, dataLabel);
-        var challenger = Predict(resolved.Directory, aligned, $"model {name}@{alias} (version {resolved.Version})", dataLabel);
+        var challenger = MonitoringInputs.Predict(resolved.Directory, aligned, $"model {name}@{alias} (version {resolved.Version})", dataLabel);
 
         ShadowComparison comparison;
         try { comparison = Shadow.Compare(champion.Predictions, challenger, task, threshold, tolerance); }
@@ -235,29 +235,6 @@ public sealed class ShadowScoreActivity : IActivity
             start = end;
         }
         return parts.Count == 1 ? parts[0] : Table.Concat(data.Schema, parts);
-    }
-
-    private static double[] Predict(string modelDir, Table table, string modelLabel, string dataLabel)
-    {
-        using var model = MlflowModel.Load(modelDir);
-        try
-        {
-            var p = model.Predict(table);
-            if (p.Columns == 1) return p.Values;
-            var result = new double[p.Rows];
-            for (var r = 0; r < p.Rows; r++)
-            {
-                var row = p.Row(r);
-                var best = 0;
-                for (var i = 1; i < row.Length; i++) if (row[i] > row[best]) best = i;
-                result[r] = best;
-            }
-            return result;
-        }
-        catch (Pipelines.Ml.ColumnMismatchException e)
-        {
-            throw new ActivityException($"dataset '{dataLabel}' does not fit {modelLabel}: {e.Message}", retryable: false, e);
-        }
     }
 
     /// <summary>Labels joined by key to the same rows for both models: both sets of metrics cover exactly the same labelled rows.</summary>
