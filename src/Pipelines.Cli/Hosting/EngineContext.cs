@@ -48,14 +48,21 @@ public sealed class EngineContext : IAsyncDisposable
 
     public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default, ActivityRegistry? registry = null)
     {
+        StartupTrace.Mark("engine: open");
         var cs = await DatabaseLocator.ResolveAsync(connectionString, m => Console.Error.WriteLine(m), ct);
+        StartupTrace.Mark("engine: database located");
         var db = Pipelines.Postgres.PostgresDataSource.Create(cs);
+        StartupTrace.Mark("engine: data source built");
         await Migrator.ApplyAsync(db, ct);
+        StartupTrace.Mark("engine: schema checked");
         registry ??= BuiltinActivities.CreateRegistry();
+        StartupTrace.Mark("engine: activity registry");
         // Each run records, when it is submitted here, the tracking server this process is configured for
         // (MLFLOW_TRACKING_URI, else the built-in store); its steps track there on whichever worker.
         var options = new PostgresEngineOptions { RunTrackingServer = SubmissionTrackingServer };
-        return new EngineContext(db, new PostgresEngineStore(db, registry, options: options), registry);
+        var context = new EngineContext(db, new PostgresEngineStore(db, registry, options: options), registry);
+        StartupTrace.Mark("engine: store");
+        return context;
     }
 
     /// <summary>
