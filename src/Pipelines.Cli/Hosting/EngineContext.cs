@@ -11,16 +11,19 @@ namespace Pipelines.Cli.Hosting;
 /// <summary>Everything a command needs to talk to the engine: the database (migrated), the store and the activity registry.</summary>
 public sealed class EngineContext : IAsyncDisposable
 {
-    private EngineContext(NpgsqlDataSource db, PostgresEngineStore store, ActivityRegistry registry)
+    private readonly Lazy<ActivityRegistry> _registry;
+
+    private EngineContext(NpgsqlDataSource db, PostgresEngineStore store, Lazy<ActivityRegistry> registry)
     {
         DataSource = db;
         Store = store;
-        Registry = registry;
+        _registry = registry;
     }
 
     public NpgsqlDataSource DataSource { get; }
     public PostgresEngineStore Store { get; }
-    public ActivityRegistry Registry { get; }
+    /// <summary>Built on first use: scanning the activities loads their assemblies, which commands that only read skip.</summary>
+    public ActivityRegistry Registry => _registry.Value;
 
     /// <summary>The artifact store named by PIPELINES_ARTIFACTS (folder, Azure URL or connection string); default: artifacts/ in the state folder.</summary>
     public Pipelines.Storage.IArtifactStore Artifacts => _artifacts ??= Pipelines.Storage.ArtifactStores.Open(
@@ -55,12 +58,11 @@ public sealed class EngineContext : IAsyncDisposable
         StartupTrace.Mark("engine: data source built");
         await Migrator.ApplyAsync(db, ct);
         StartupTrace.Mark("engine: schema checked");
-        registry ??= BuiltinActivities.CreateRegistry();
-        StartupTrace.Mark("engine: activity registry");
+        var activities = registry is null ? new Lazy<ActivityRegistry>(BuiltinActivities.CreateRegistry) : new Lazy<ActivityRegistry>(() => registry);
         // Each run records, when it is submitted here, the tracking server this process is configured for
         // (MLFLOW_TRACKING_URI, else the built-in store); its steps track there on whichever worker.
         var options = new PostgresEngineOptions { RunTrackingServer = SubmissionTrackingServer };
-        var context = new EngineContext(db, new PostgresEngineStore(db, registry, options: options), registry);
+        var context = new EngineContext(db, new PostgresEngineStore(db, activities, options: options), activities);
         StartupTrace.Mark("engine: store");
         return context;
     }
