@@ -149,7 +149,7 @@ public static class ModelsCommand
     private static Task<int> WithBuiltInStoreAsync(string? db, CancellationToken ct, Func<TrackingStore, Task<int>> action) =>
         RegistryGuardAsync(async () =>
         {
-            await using var engine = await EngineContext.OpenAsync(db, ct);
+            await using var engine = await EngineContext.OpenForReadingAsync(db, ct);
             return await action(new TrackingStore(engine.DataSource));
         });
 

@@ -37,7 +37,7 @@ public static class RunsCommand
                     [new(Pipelines.Core.Definitions.SourceLocation.None("--state"), s, "unknown run state")]);
                 filter = parsed;
             }
-            await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
+            await using var engine = await EngineContext.OpenForReadingAsync(parse.GetValue(db), ct);
             var runs = await engine.Store.ListRunsAsync(new RunFilter(parse.GetValue(workflow), filter, parse.GetValue(limit)), ct);
             StartupTrace.Mark("runs queried");
             if (parse.GetValue(quiet))
@@ -65,7 +65,7 @@ public static class RunsCommand
         var command = new Command("show", "Show a run: steps, attempts (worker, times, errors, logs) and approvals.") { run, json, results, db };
         command.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
         {
-            await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
+            await using var engine = await EngineContext.OpenForReadingAsync(parse.GetValue(db), ct);
             var id = CommonOptions.ParseRunId(parse.GetValue(run)!);
             var details = await engine.Store.GetRunAsync(id, ct) ?? throw new NotFoundException($"run {id} not found");
             StartupTrace.Mark("run queried");

@@ -49,12 +49,21 @@ public sealed class EngineContext : IAsyncDisposable
             : throw new SettingException($"PIPELINES_ARTIFACTS_GC='{setting}': expected 'off' or a grace period; {Pipelines.Core.Definitions.Durations.Hint}");
     }
 
-    public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default, ActivityRegistry? registry = null)
+    /// <summary>
+    /// For commands that only read runs and the model registry (<c>runs list|show</c>, <c>models show</c>): the
+    /// connection does not load the database's own types (Npgsql's catalog query on a new connection, about 50 ms of
+    /// such a command): every column they read has a type Npgsql knows built in.
+    /// </summary>
+    public static Task<EngineContext> OpenForReadingAsync(string? connectionString, CancellationToken ct = default) =>
+        OpenAsync(connectionString, ct, builtInTypesOnly: true);
+
+    public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default, ActivityRegistry? registry = null,
+        bool builtInTypesOnly = false)
     {
         StartupTrace.Mark("engine: open");
         var cs = await DatabaseLocator.ResolveAsync(connectionString, m => Console.Error.WriteLine(m), ct);
         StartupTrace.Mark("engine: database located");
-        var db = Pipelines.Postgres.PostgresDataSource.Create(cs);
+        var db = Pipelines.Postgres.PostgresDataSource.Create(cs, loadTypes: !builtInTypesOnly);
         StartupTrace.Mark("engine: data source built");
         await Migrator.ApplyAsync(db, ct);
         StartupTrace.Mark("engine: schema checked");
