@@ -7,7 +7,8 @@
 #
 # Environment: PIPELINES_CLI (default: dotnet src/Pipelines.Cli/bin/Release/net10.0/pipelines.dll),
 # BENCH_HOME (default: /tmp/pipelines-cli-bench; its .pipelines state folder is created once and then reused:
-# a finished `hello` run and a registered model with two versions and the champion alias).
+# a finished `hello` run and a registered model with two versions and the champion alias). Its private PostgreSQL
+# keeps running afterwards, as after any command: `PIPELINES_HOME=$BENCH_HOME/.pipelines pipelines local stop` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
