@@ -1,5 +1,8 @@
 using System.CommandLine;
 using Pipelines.Cli.Hosting;
+using Pipelines.Postgres.Provisioning;
+using Pipelines.Server;
+using Pipelines.Server.Tracking;
 using Pipelines.Tracking.Client;
 using Pipelines.Tracking.Model;
 using Pipelines.Tracking.Pipeline;
@@ -69,14 +72,19 @@ public static class ModelsCommand
         var name = new Argument<string>("model");
         var db = CommonOptions.Database();
         var command = new Command("show", "Show a registered model's aliases.") { name, db };
-        command.SetAction((parse, ct) => WithTrackingAsync(parse.GetValue(db), ct, async tracking =>
+        command.SetAction((parse, ct) => BuiltInRegistry
+            // A read of the built-in registry needs no endpoint: the tracking store behind it answers from the same
+            // database, without building a web application in this process and calling it.
+            ? WithBuiltInStoreAsync(parse.GetValue(db), ct, async store => Print(await store.GetRegisteredModelAsync(parse.GetValue(name)!, ct)))
+            : WithTrackingAsync(parse.GetValue(db), ct, async tracking => Print(await tracking.Client.GetRegisteredModelAsync(parse.GetValue(name)!, ct))));
+        return command;
+
+        static int Print(RegisteredModel model)
         {
-            var model = await tracking.Client.GetRegisteredModelAsync(parse.GetValue(name)!, ct);
             Console.WriteLine(model.Name);
             foreach (var alias in model.Aliases ?? []) Console.WriteLine($"  {alias.Alias}: version {alias.Version}");
             return ExitCodes.Ok;
-        }));
-        return command;
+        }
     }
 
     private static Command Promote()
@@ -152,23 +160,52 @@ public static class ModelsCommand
         return command;
     }
 
-    /// <summary>Runs against MLFLOW_TRACKING_URI, or the built-in endpoint hosted for the duration of the command.</summary>
+    /// <summary>True when MLFLOW_TRACKING_URI is not set: the registry is the built-in one, in the engine's database.</summary>
+    private static bool BuiltInRegistry => string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI"));
+
+    /// <summary>
+    /// Runs against MLFLOW_TRACKING_URI, or the built-in endpoint on the engine's database, reached in process (no
+    /// port is opened; see <see cref="InProcessEndpoint"/>).
+    /// </summary>
     private static Task<int> WithTrackingAsync(string? db, CancellationToken ct, Func<PipelineTracking, Task<int>> action) =>
-        CommonOptions.GuardAsync(async () =>
+        RegistryGuardAsync(async () =>
         {
             await using var engine = await EngineContext.OpenAsync(db, ct);
-            await using var embedded = await EmbeddedTracking.StartIfNotConfiguredAsync(engine, ct);
-            var uri = embedded.Uri ?? Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI")!;
-            var options = MlflowClientOptions.FromEnvironment(n => n == "MLFLOW_TRACKING_URI" ? uri : Environment.GetEnvironmentVariable(n));
-            using var client = new MlflowClient(options);
+            if (!BuiltInRegistry)
+            {
+                using var client = new MlflowClient(MlflowClientOptions.FromEnvironment(Environment.GetEnvironmentVariable));
+                return await action(new PipelineTracking(client));
+            }
+            await using var endpoint = new InProcessEndpoint(new PipelinesServerOptions
+            {
+                DataSource = engine.DataSource,
+                ArtifactRoot = Path.Combine(DatabaseLocator.StateDirectory(), "mlflow-artifacts"),
+            });
+            using var builtIn = new MlflowClient(new MlflowClientOptions { TrackingUri = InProcessEndpoint.Address },
+                new HttpClient(endpoint.Handler, disposeHandler: false));
+            return await action(new PipelineTracking(builtIn));
+        });
+
+    /// <summary>Reads the built-in registry straight from its tracking store (the code behind the endpoint).</summary>
+    private static Task<int> WithBuiltInStoreAsync(string? db, CancellationToken ct, Func<TrackingStore, Task<int>> action) =>
+        RegistryGuardAsync(async () =>
+        {
+            await using var engine = await EngineContext.OpenForReadingAsync(db, ct);
+            return await action(new TrackingStore(engine.DataSource));
+        });
+
+    private static Task<int> RegistryGuardAsync(Func<Task<int>> body) =>
+        CommonOptions.GuardAsync(async () =>
+        {
             try
             {
-                return await action(new PipelineTracking(client));
+                return await body();
             }
             catch (MlflowException e)
             {
-                // MLflow's own code and message, verbatim, and which server said it.
-                Console.Error.WriteLine($"error: MLflow{(e.Server is { } server ? $" at {server}" : "")} answered {e.ErrorCode}: {e.Message}");
+                // MLflow's own code and message, verbatim, and which server said it (none named: the built-in one).
+                var server = e.Server is { } s && !s.Contains(InProcessEndpoint.Address.Host, StringComparison.OrdinalIgnoreCase) ? $" at {s}" : "";
+                Console.Error.WriteLine($"error: MLflow{server} answered {e.ErrorCode}: {e.Message}");
                 return e.ErrorCode is "RESOURCE_DOES_NOT_EXIST" ? ExitCodes.NotFound
                     : (int)e.StatusCode is 429 or >= 500 ? ExitCodes.Unavailable : ExitCodes.Conflict;
             }

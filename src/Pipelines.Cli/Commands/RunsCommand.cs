@@ -37,8 +37,9 @@ public static class RunsCommand
                     [new(Pipelines.Core.Definitions.SourceLocation.None("--state"), s, "unknown run state")]);
                 filter = parsed;
             }
-            await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
+            await using var engine = await EngineContext.OpenForReadingAsync(parse.GetValue(db), ct);
             var runs = await engine.Store.ListRunsAsync(new RunFilter(parse.GetValue(workflow), filter, parse.GetValue(limit)), ct);
+            StartupTrace.Mark("runs queried");
             if (parse.GetValue(quiet))
             {
                 foreach (var r in runs) Console.WriteLine(r.Id);
@@ -49,6 +50,7 @@ public static class RunsCommand
                 table.AddRow(r.Id.ToString(), Markup.Escape(r.Workflow), r.State.Db(), r.Trigger, Markup.Escape(r.CreatedBy),
                     r.CreatedAt.ToString("u"), string.Join(" ", r.StepCounts.Select(c => $"{c.Key.Db()}:{c.Value}")));
             AnsiConsole.Write(table);
+            StartupTrace.Mark("table written");
             return ExitCodes.Ok;
         }));
         return command;
@@ -63,9 +65,10 @@ public static class RunsCommand
         var command = new Command("show", "Show a run: steps, attempts (worker, times, errors, logs) and approvals.") { run, json, results, db };
         command.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
         {
-            await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
+            await using var engine = await EngineContext.OpenForReadingAsync(parse.GetValue(db), ct);
             var id = CommonOptions.ParseRunId(parse.GetValue(run)!);
             var details = await engine.Store.GetRunAsync(id, ct) ?? throw new NotFoundException($"run {id} not found");
+            StartupTrace.Mark("run queried");
             if (parse.GetValue(results))
             {
                 foreach (var line in RunResults.Lines(details)) Console.WriteLine(line);

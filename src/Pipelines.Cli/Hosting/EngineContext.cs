@@ -11,16 +11,19 @@ namespace Pipelines.Cli.Hosting;
 /// <summary>Everything a command needs to talk to the engine: the database (migrated), the store and the activity registry.</summary>
 public sealed class EngineContext : IAsyncDisposable
 {
-    private EngineContext(NpgsqlDataSource db, PostgresEngineStore store, ActivityRegistry registry)
+    private readonly Lazy<ActivityRegistry> _registry;
+
+    private EngineContext(NpgsqlDataSource db, PostgresEngineStore store, Lazy<ActivityRegistry> registry)
     {
         DataSource = db;
         Store = store;
-        Registry = registry;
+        _registry = registry;
     }
 
     public NpgsqlDataSource DataSource { get; }
     public PostgresEngineStore Store { get; }
-    public ActivityRegistry Registry { get; }
+    /// <summary>Built on first use: scanning the activities loads their assemblies, which commands that only read skip.</summary>
+    public ActivityRegistry Registry => _registry.Value;
 
     /// <summary>The artifact store named by PIPELINES_ARTIFACTS (folder, Azure URL or connection string); default: artifacts/ in the state folder.</summary>
     public Pipelines.Storage.IArtifactStore Artifacts => _artifacts ??= Pipelines.Storage.ArtifactStores.Open(
@@ -46,16 +49,31 @@ public sealed class EngineContext : IAsyncDisposable
             : throw new SettingException($"PIPELINES_ARTIFACTS_GC='{setting}': expected 'off' or a grace period; {Pipelines.Core.Definitions.Durations.Hint}");
     }
 
-    public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default, ActivityRegistry? registry = null)
+    /// <summary>
+    /// For commands that only read runs and the model registry (<c>runs list|show</c>, <c>models show</c>): the
+    /// connection does not load the database's own types (Npgsql's catalog query on a new connection, about 50 ms of
+    /// such a command): every column they read has a type Npgsql knows built in.
+    /// </summary>
+    public static Task<EngineContext> OpenForReadingAsync(string? connectionString, CancellationToken ct = default) =>
+        OpenAsync(connectionString, ct, builtInTypesOnly: true);
+
+    public static async Task<EngineContext> OpenAsync(string? connectionString, CancellationToken ct = default, ActivityRegistry? registry = null,
+        bool builtInTypesOnly = false)
     {
+        StartupTrace.Mark("engine: open");
         var cs = await DatabaseLocator.ResolveAsync(connectionString, m => Console.Error.WriteLine(m), ct);
-        var db = Pipelines.Postgres.PostgresDataSource.Create(cs);
+        StartupTrace.Mark("engine: database located");
+        var db = Pipelines.Postgres.PostgresDataSource.Create(cs, loadTypes: !builtInTypesOnly);
+        StartupTrace.Mark("engine: data source built");
         await Migrator.ApplyAsync(db, ct);
-        registry ??= BuiltinActivities.CreateRegistry();
+        StartupTrace.Mark("engine: schema checked");
+        var activities = registry is null ? new Lazy<ActivityRegistry>(BuiltinActivities.CreateRegistry) : new Lazy<ActivityRegistry>(() => registry);
         // Each run records, when it is submitted here, the tracking server this process is configured for
         // (MLFLOW_TRACKING_URI, else the built-in store); its steps track there on whichever worker.
         var options = new PostgresEngineOptions { RunTrackingServer = SubmissionTrackingServer };
-        return new EngineContext(db, new PostgresEngineStore(db, registry, options: options), registry);
+        var context = new EngineContext(db, new PostgresEngineStore(db, activities, options: options), activities);
+        StartupTrace.Mark("engine: store");
+        return context;
     }
 
     /// <summary>

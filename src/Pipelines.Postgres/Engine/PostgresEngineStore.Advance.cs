@@ -35,7 +35,7 @@ public sealed partial class PostgresEngineStore
         {
             var steps = round == 0 && snapshot is not null ? snapshot : await TopLevelStepsAsync(conn, tx, run.Id, ct);
 
-            var plan = RunPlanner.Plan(new PlanInput(definition, _registry, run.Params, facts, run.CancelRequested, steps));
+            var plan = RunPlanner.Plan(new PlanInput(definition, Registry, run.Params, facts, run.CancelRequested, steps));
             if (plan.FinalState is { } final)
             {
                 await Db.Cmd(conn, tx, "FinalizeRun", ("id", run.Id), ("state", final.Db()), ("error", plan.FinalError), ("now", Now)).ExecAsync(ct);
@@ -166,7 +166,7 @@ public sealed partial class PostgresEngineStore
     }
 
     private IEnumerable<string> OutputNames(string kind) =>
-        (_registry.Find(kind)?.OutputSchema["properties"] as JsonObject)?.Select(p => p.Key) ?? [];
+        (Registry.Find(kind)?.OutputSchema["properties"] as JsonObject)?.Select(p => p.Key) ?? [];
 
     /// <summary>
     /// A child of a fan-out reached a terminal state: release the next sibling (max_parallel), and have the parent

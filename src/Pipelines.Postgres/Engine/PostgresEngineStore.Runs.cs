@@ -14,7 +14,7 @@ public sealed partial class PostgresEngineStore
     public Task<Guid> SubmitRunAsync(SubmitRun request, CancellationToken ct = default)
     {
         // Every entry point (CLI today, the API later) gets the same checks before anything is written.
-        var errors = WorkflowValidator.Validate(request.Definition, _registry);
+        var errors = WorkflowValidator.Validate(request.Definition, Registry);
         if (errors.Count > 0) throw new WorkflowValidationException(errors);
         var parameters = ParameterBinder.Bind(request.Definition, request.Params);
         // Whatever traced span submits the run (the API request) becomes the parent of its steps' spans. Written in the
@@ -46,7 +46,7 @@ public sealed partial class PostgresEngineStore
             await cmd.ExecuteNonQueryAsync(ct);
         }
 
-        var descriptors = d.Steps.Select(s => _registry.Find(s.Uses, s.Version)
+        var descriptors = d.Steps.Select(s => Registry.Find(s.Uses, s.Version)
             ?? throw new NotFoundException($"step '{s.Id}': activity '{s.Uses}' is not registered")).ToList();
         await using (var cmd = Db.Cmd(conn, tx, "InsertStepRuns", ("run_id", runId), ("now", Now)))
         {

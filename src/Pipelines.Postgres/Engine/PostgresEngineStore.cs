@@ -16,7 +16,8 @@ namespace Pipelines.Postgres.Engine;
 public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJobQueue, IMaintenance, IScheduleRegistry
 {
     private readonly NpgsqlDataSource _db;
-    private readonly ActivityRegistry _registry;
+    private readonly Lazy<ActivityRegistry> _registry;
+    private ActivityRegistry Registry => _registry.Value;
     private readonly TimeProvider _time;
     private readonly PostgresEngineOptions _options;
     private readonly Func<double> _random;
@@ -33,6 +34,16 @@ public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJo
     }
 
     public PostgresEngineStore(NpgsqlDataSource db, ActivityRegistry registry, TimeProvider? time = null,
+        PostgresEngineOptions? options = null, Func<double>? random = null)
+        : this(db, new Lazy<ActivityRegistry>(() => registry), time, options, random)
+    {
+    }
+
+    /// <summary>
+    /// With the registry built on first need: only submitting and advancing runs consult it, so a process that only
+    /// reads runs (e.g. <c>pipelines runs list</c>) does not pay for scanning every activity.
+    /// </summary>
+    public PostgresEngineStore(NpgsqlDataSource db, Lazy<ActivityRegistry> registry, TimeProvider? time = null,
         PostgresEngineOptions? options = null, Func<double>? random = null)
     {
         _db = db;

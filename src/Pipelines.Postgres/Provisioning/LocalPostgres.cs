@@ -13,7 +13,7 @@ namespace Pipelines.Postgres.Provisioning;
 /// a free loopback port, started on demand and reused by later processes. Several processes may call
 /// <see cref="EnsureStartedAsync"/> at once; a lock file serialises them.
 /// </summary>
-public sealed class LocalPostgres
+public sealed partial class LocalPostgres
 {
     private const string SuperUser = "pipelines";
     private readonly string _stateDir;
@@ -189,12 +189,12 @@ public sealed class LocalPostgres
     private static string LogPath(ClusterInfo info) => Path.Combine(Path.GetDirectoryName(info.DataDir)!, "postgres.log");
 
     private ClusterInfo? LoadInfo() =>
-        File.Exists(InfoPath) ? JsonSerializer.Deserialize<ClusterInfo>(File.ReadAllText(InfoPath)) : null;
+        File.Exists(InfoPath) ? JsonSerializer.Deserialize(File.ReadAllText(InfoPath), InfoJson.Default.ClusterInfo) : null;
 
     private void SaveInfo(ClusterInfo info)
     {
         var tmp = InfoPath + ".tmp";
-        File.WriteAllText(tmp, JsonSerializer.Serialize(info));
+        File.WriteAllText(tmp, JsonSerializer.Serialize(info, InfoJson.Default.ClusterInfo));
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(tmp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         File.Move(tmp, InfoPath, overwrite: true);
     }
@@ -261,4 +261,9 @@ public sealed class LocalPostgres
 
     /// <param name="Databases">Databases known to exist (created by an earlier call); lets later calls skip the check.</param>
     private sealed record ClusterInfo(string DataDir, int Port, string Password, string[]? Databases = null);
+
+    // Generated at build time: every command reads postgres.json first, and the reflection-based serializer spent
+    // tens of milliseconds of a short command warming up for this one small record.
+    [System.Text.Json.Serialization.JsonSerializable(typeof(ClusterInfo))]
+    private sealed partial class InfoJson : System.Text.Json.Serialization.JsonSerializerContext;
 }
