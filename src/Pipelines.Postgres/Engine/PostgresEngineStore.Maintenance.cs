@@ -146,11 +146,8 @@ public sealed partial class PostgresEngineStore
             var fired = 0;
             foreach (var fireTime in plan.FireNow)
             {
-                long active;
-                await using (var count = Db.Cmd(conn, tx, "ActiveRunCount", ("workflow", workflow)))
-                    active = (long)(await count.ExecuteScalarAsync(ct))!;
                 var request = new SubmitRun(definition, ParameterBinder.Bind(definition, scheduleParams), "scheduler", scheduleId, fireTime);
-                var state = active >= maxConcurrent ? RunState.Queued : RunState.Running;
+                var state = await AdmissionAsync(conn, tx, workflow, maxConcurrent, ct);
                 // The fire row is written first under its primary key: a second scheduler racing on the same
                 // fire time inserts nothing, and then creates no run.
                 var inserted = await InsertFireAndRunAsync(conn, tx, scheduleId, fireTime, request, versionId, state, ct);
@@ -165,6 +162,16 @@ public sealed partial class PostgresEngineStore
             }
             return fired;
         }, ct);
+
+    /// <summary>
+    /// The state a run the leader starts (a schedule's fire, a trigger's event) is created in: queued while its workflow
+    /// already has <paramref name="maxConcurrent"/> active runs (StartQueuedRunsAsync starts it later), else running.
+    /// </summary>
+    private static async Task<RunState> AdmissionAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string workflow, int maxConcurrent, CancellationToken ct)
+    {
+        await using var count = Db.Cmd(conn, tx, "ActiveRunCount", ("workflow", workflow));
+        return (long)(await count.ExecuteScalarAsync(ct))! >= maxConcurrent ? RunState.Queued : RunState.Running;
+    }
 
     private async Task<bool> InsertFireAndRunAsync(NpgsqlConnection conn, NpgsqlTransaction tx, long scheduleId, DateTimeOffset fireTime,
         SubmitRun request, long versionId, RunState state, CancellationToken ct)

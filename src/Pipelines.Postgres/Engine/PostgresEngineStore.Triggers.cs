@@ -179,10 +179,7 @@ public sealed partial class PostgresEngineStore
                         await Record(null, deduplicated: false, $"cannot start '{definition.Name}': {x.Message}");
                         return 0;
                     }
-                    long active;
-                    await using (var count = Db.Cmd(conn, tx, "ActiveRunCount", ("workflow", definition.Name)))
-                        active = (long)(await count.ExecuteScalarAsync(ct))!;
-                    var state = active >= (definition.Schedule?.MaxConcurrentRuns ?? int.MaxValue) ? RunState.Queued : RunState.Running;
+                    var state = await AdmissionAsync(conn, tx, definition.Name, definition.Schedule?.MaxConcurrentRuns ?? int.MaxValue, ct);
                     var request = new SubmitRun(definition, parameters, TriggerFiring.CreatedBy(trigger)) { FromEvent = true };
                     var runId = await InsertRunAsync(conn, tx, request, versionId, state, ct);
                     if (start.WindowStart is { } ws)

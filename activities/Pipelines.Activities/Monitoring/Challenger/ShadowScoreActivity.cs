@@ -118,6 +118,10 @@ public sealed class ShadowScoreActivity : IActivity
         var published = await TableFiles.PublishTableAsync(context, new Table(new Schema(fields), columns), "challenger-predictions.parquet", ct);
 
         var realized = inputs["labels"] is null ? null : await RealizedAsync(context, champion, challenger, task, threshold, csv, ct);
+        var meanDifference = comparison.ChallengerMean - comparison.ChampionMean;
+        var (championMetrics, challengerMetrics) = realized is { } rm
+            ? (ChallengerSeries.MetricsJson(rm.Champion), ChallengerSeries.MetricsJson(rm.Challenger))
+            : (null, null);
         var outputs = new JsonObject
         {
             ["skipped"] = false,
@@ -128,13 +132,13 @@ public sealed class ShadowScoreActivity : IActivity
             ["agreement"] = comparison.Agreement,
             ["prediction_psi"] = Finite(comparison.PredictionPsi),
             ["ks_d"] = Finite(comparison.KsD),
-            ["mean_difference"] = comparison.ChallengerMean - comparison.ChampionMean,
+            ["mean_difference"] = meanDifference,
         };
         if (realized is { } r)
         {
             outputs["labelled"] = r.Labelled;
-            outputs["champion_metrics"] = ChallengerSeries.MetricsJson(r.Champion);
-            outputs["challenger_metrics"] = ChallengerSeries.MetricsJson(r.Challenger);
+            outputs["champion_metrics"] = championMetrics;
+            outputs["challenger_metrics"] = challengerMetrics;
         }
 
         if (monitor is not null)
@@ -142,8 +146,7 @@ public sealed class ShadowScoreActivity : IActivity
             if (store is not null)
                 await store.RecordChallengerBatchAsync(new ChallengerBatch(monitor, context.RunId, context.StepId, dataLabel, context.Time.GetUtcNow(),
                     champion.Version, resolved.Version, comparison.Rows, comparison.Agreement, Finite(comparison.PredictionPsi), realized?.Labelled ?? 0,
-                    realized is { } rj ? ChallengerSeries.MetricsJson(rj.Champion).ToJsonString() : null,
-                    realized is { } rc ? ChallengerSeries.MetricsJson(rc.Challenger).ToJsonString() : null), ct);
+                    championMetrics?.ToJsonString(), challengerMetrics?.ToJsonString()), ct);
             else context.Log.Write($"this worker has no monitoring store: the comparison is not kept in '{monitor}'");
         }
 
@@ -163,7 +166,7 @@ public sealed class ShadowScoreActivity : IActivity
             var metrics = new Dictionary<string, double>
             {
                 ["challenger.rows"] = comparison.Rows, ["challenger.agreement"] = comparison.Agreement,
-                ["challenger.mean_difference"] = comparison.ChallengerMean - comparison.ChampionMean,
+                ["challenger.mean_difference"] = meanDifference,
             };
             if (double.IsFinite(comparison.PredictionPsi)) metrics["challenger.prediction_psi"] = comparison.PredictionPsi;
             if (double.IsFinite(comparison.KsD)) metrics["challenger.ks_d"] = comparison.KsD;
