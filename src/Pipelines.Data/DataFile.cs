@@ -99,7 +99,7 @@ public static class DataFile
     }
 
     /// <summary>
-    /// The source's items, the next one produced on the thread pool while the caller holds the current one. Only one
+    /// The source's items, the next one produced on a thread of its own while the caller holds the current one. Only one
     /// MoveNext runs at a time, so the source is never used concurrently; each batch must be fresh (not reused buffers).
     /// Errors surface as the source threw them, at the batch where they happened.
     /// </summary>
