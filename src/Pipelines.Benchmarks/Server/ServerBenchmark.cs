@@ -53,10 +53,16 @@ public sealed class ServerBenchmark : IBenchmark
             var latencies = new ConcurrentBag<double>();
             var errors = new ConcurrentQueue<string>();
             long events = 0;
+            // When each event reached a client (position → first receipt), to compare with the event row's creation time.
+            var received = new ConcurrentDictionary<long, DateTime>();
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
             var tasks = Enumerable.Range(0, clients).Select(i => Task.Run(async () =>
             {
-                var follow = FollowAsync(http, stop.Token, errors, () => Interlocked.Increment(ref events));
+                var follow = FollowAsync(http, stop.Token, errors, position =>
+                {
+                    Interlocked.Increment(ref events);
+                    received.TryAdd(position, DateTime.UtcNow);
+                });
                 while (!stop.IsCancellationRequested)
                 {
                     var sw = Stopwatch.StartNew();
@@ -84,11 +90,14 @@ public sealed class ServerBenchmark : IBenchmark
             var steps = (await http.GetFromJsonAsync<JsonObject>($"/api/v1/runs/{nightly["items"]![0]!["id"]}"))!["steps"]!.AsArray()
                 .Count(s => s!["state"]!.GetValue<string>() == "succeeded");
             server.Kill(entireProcessTree: true);
+            var delivery = await DeliveryLatenciesAsync(cs, received);
 
             var sorted = latencies.OrderBy(x => x).ToArray();
             double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
             var errorKinds = errors.GroupBy(e => e.Length > 80 ? e[..80] : e).Select(g => $"{g.Count()}× {g.Key}").ToList();
             Console.WriteLine($"{sorted.Length} list requests, p50 {P(0.5):F1} ms, p99 {P(0.99):F1} ms, max {sorted.LastOrDefault():F1} ms; {events} events; {errors.Count} errors");
+            double D(double q) => delivery.Length == 0 ? double.NaN : delivery[Math.Min(delivery.Length - 1, (int)Math.Ceiling(q * delivery.Length) - 1)];
+            Console.WriteLine($"event delivery (row written → first client): {delivery.Length} events, p50 {D(0.5):F1} ms, p99 {D(0.99):F1} ms, max {delivery.LastOrDefault():F1} ms");
             foreach (var e in errorKinds.Take(5)) Console.WriteLine("  " + e);
 
             var md = new StringBuilder();
@@ -99,6 +108,10 @@ public sealed class ServerBenchmark : IBenchmark
             md.AppendLine("Server, PostgreSQL, workers and clients share the machine's cores; the load averages below show what else ran.").AppendLine();
             md.AppendLine("| clients | list requests | p50 | p99 | max | SSE events received | errors | target |").AppendLine("|---|---|---|---|---|---|---|---|");
             md.AppendLine($"| {clients} | {sorted.Length} | {P(0.5):F1} ms | {P(0.99):F1} ms | {sorted.LastOrDefault():F1} ms | {events} | {errors.Count} | p99 < 200 ms, 0 errors |").AppendLine();
+            md.AppendLine("Live events under the same load: from the event row's creation inside the committing transaction (`events.created_at`, ");
+            md.AppendLine("so the figure also counts the rest of that transaction) to the first of the clients receiving it over SSE, same clock.").AppendLine();
+            md.AppendLine("| events | p50 | p99 | max | target |").AppendLine("|---|---|---|---|---|");
+            md.AppendLine($"| {delivery.Length} | {D(0.5):F1} ms | {D(0.99):F1} ms | {delivery.LastOrDefault():F1} ms | a step's change seen within 100 ms of its commit |").AppendLine();
             md.AppendLine($"Machine load (1, 5, 15-minute load averages and tasks, from /proc/loadavg as `uptime` shows them): before `{uptimeBefore}`; during: {string.Join("; ", loadSamples.Select(s => $"`{s}`"))}. ");
             md.AppendLine($"The nightly was `{state}` at the end ({steps} steps succeeded).{(errorKinds.Count > 0 ? " Errors: " + string.Join("; ", errorKinds.Take(5)) + "." : "")}").AppendLine();
             report.WriteSection("Server API under load (issue 15)", md.ToString());
@@ -117,7 +130,22 @@ public sealed class ServerBenchmark : IBenchmark
         }
     }
 
-    private static async Task FollowAsync(HttpClient http, CancellationToken ct, ConcurrentQueue<string> errors, Action received)
+    /// <summary>Milliseconds from each received event's row creation to its first receipt, sorted.</summary>
+    private static async Task<double[]> DeliveryLatenciesAsync(string cs, ConcurrentDictionary<long, DateTime> received)
+    {
+        var latencies = new List<double>();
+        await using var conn = new NpgsqlConnection(cs);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT position, created_at FROM events WHERE position = ANY(@p)", conn);
+        cmd.Parameters.AddWithValue("p", received.Keys.ToArray());
+        await using var r = await cmd.ExecuteReaderAsync();
+        while (await r.ReadAsync())
+            latencies.Add((received[r.GetInt64(0)] - r.GetFieldValue<DateTime>(1).ToUniversalTime()).TotalMilliseconds);
+        latencies.Sort();
+        return [.. latencies];
+    }
+
+    private static async Task FollowAsync(HttpClient http, CancellationToken ct, ConcurrentQueue<string> errors, Action<long> received)
     {
         try
         {
@@ -126,7 +154,7 @@ public sealed class ServerBenchmark : IBenchmark
             if (!response.IsSuccessStatusCode) { errors.Enqueue($"events: HTTP {(int)response.StatusCode}"); return; }
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
             while (await reader.ReadLineAsync(ct) is { } line)
-                if (line.StartsWith("id: ", StringComparison.Ordinal)) received();
+                if (line.StartsWith("id: ", StringComparison.Ordinal)) received(long.Parse(line.AsSpan(4), System.Globalization.CultureInfo.InvariantCulture));
             if (!ct.IsCancellationRequested) errors.Enqueue("events: stream ended");
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
