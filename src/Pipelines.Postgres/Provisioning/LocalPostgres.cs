@@ -177,7 +177,9 @@ public sealed partial class LocalPostgres
 
     private async Task<bool> TryStartAsync(PostgresBinaries bin, ClusterInfo info, ServiceUser runAs, CancellationToken ct)
     {
-        var settings = new StringBuilder($"-p {info.Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=300");
+        // Commit timestamps let the server record when each live event's change committed (events.committed_at),
+        // which the server benchmark measures delivery from.
+        var settings = new StringBuilder($"-p {info.Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=300 -c track_commit_timestamp=on");
         if (!_durable) settings.Append(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
         _log($"starting the private PostgreSQL on 127.0.0.1:{info.Port}");
         var (code, output) = await RunAsync(bin.PgCtl, ["start", "-D", info.DataDir, "-w", "-t", "60", "-l", LogPath(info), "-o", settings.ToString()],
