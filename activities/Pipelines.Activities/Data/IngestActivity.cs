@@ -127,8 +127,20 @@ public sealed class IngestActivity : IActivity
             Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
         {
             var fileName = Path.GetFileName(uri.LocalPath) is { Length: > 0 } n ? n : "download";
-            var target = Path.Combine(ActivityServices.From(context).WorkDirectory(context), "download-" + fileName);
-            await DownloadAsync(uri, target, ct);
+            var services = ActivityServices.From(context);
+            var target = Path.Combine(services.WorkDirectory(context), "download-" + fileName);
+            // A blob on the artifact store's account (e.g. one a file trigger found in a watched container) is read
+            // with the store's credential; any other URL is downloaded as it is (public, or carrying its own SAS).
+            if (services.Artifacts.Store is Pipelines.Storage.Azure.AzureBlobStore azure &&
+                new Pipelines.Storage.Azure.BlobLocations(azure.Connection) is var blobs && blobs.IsOnArtifactAccount(text))
+            {
+                try { await blobs.DownloadAsync(text, target, ct); }
+                catch (Pipelines.Storage.ArtifactNotFoundException)
+                {
+                    throw new ActivityException($"input 'source': blob {text} does not exist", retryable: false);
+                }
+            }
+            else await DownloadAsync(uri, target, ct);
             return (target, fileName);
         }
         var file = await ArtifactRefs.LocalFileAsync(context, "source", ct);

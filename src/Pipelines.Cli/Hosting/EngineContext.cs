@@ -70,7 +70,11 @@ public sealed class EngineContext : IAsyncDisposable
         var activities = registry is null ? new Lazy<ActivityRegistry>(BuiltinActivities.CreateRegistry) : new Lazy<ActivityRegistry>(() => registry);
         // Each run records, when it is submitted here, the tracking server this process is configured for
         // (MLFLOW_TRACKING_URI, else the built-in store); its steps track there on whichever worker.
-        var options = new PostgresEngineOptions { RunTrackingServer = SubmissionTrackingServer };
+        var options = new PostgresEngineOptions
+        {
+            RunTrackingServer = SubmissionTrackingServer,
+            TriggerFiles = new TriggerFileSources(() => TriggerFileSources.ArtifactAccount(Environment.GetEnvironmentVariable("PIPELINES_ARTIFACTS"))),
+        };
         var context = new EngineContext(db, new PostgresEngineStore(db, activities, options: options), activities);
         StartupTrace.Mark("engine: store");
         return context;

@@ -41,6 +41,8 @@ internal static class TriggerReader
         var kindEntry = e[kinds[0]];
         var source = ctx.String(kindEntry.Value, $"{path}.{kinds[0]}");
         if (source is { Length: 0 }) ctx.Error(kindEntry.Value, $"{path}.{kinds[0]}", "must not be empty");
+        else if (kinds[0] == "file" && source is not null && WatchedUrlError(source) is { } urlError)
+            ctx.Error(kindEntry.Value, $"{path}.file", urlError);
 
         var locations = new Dictionary<string, SourceLocation>();
         foreach (var (k, (key, _)) in e) locations[k] = ctx.Loc(key);
@@ -68,6 +70,30 @@ internal static class TriggerReader
         {
             KeyLocations = locations,
         };
+    }
+
+    /// <summary>
+    /// A watched blob container is named by its URL and a glob, <c>https://ACCOUNT.blob.core.windows.net/CONTAINER/incoming/*.csv</c>.
+    /// Credentials never go in a workflow file (it is stored, shown and versioned): a URL with a query (a SAS) or with a
+    /// user name is refused; the leader lists with the artifact store's credential or Azure's default one.
+    /// </summary>
+    public static string? WatchedUrlError(string source)
+    {
+        if (!source.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !source.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            return null;
+        // '?' is also the glob's one-character wildcard; a query is '?' followed by parameters (sv=…&sig=…).
+        var q = source.IndexOf('?');
+        if (q >= 0 && source.IndexOf('=', q) >= 0) return "a watched blob URL must not carry a query (a SAS is a secret and does not belong in a workflow file); " +
+                           "the leader lists the container with the artifact store's credential when it is the same account, else with Azure's default credential";
+        if (!Uri.TryCreate(source.Replace("*", "x").Replace("?", "x"), UriKind.Absolute, out var uri)) return "not a valid URL";
+        if (uri.UserInfo.Length > 0) return "a watched blob URL must not carry a user name or password";
+        var segments = uri.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var pathStyle = uri.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6 || uri.IsLoopback;
+        if (segments.Length < (pathStyle ? 3 : 2))
+            return pathStyle
+                ? "expected http(s)://HOST:PORT/ACCOUNT/CONTAINER/GLOB, e.g. http://127.0.0.1:10000/devstoreaccount1/incoming/*.csv"
+                : "expected https://ACCOUNT.blob.core.windows.net/CONTAINER/GLOB, e.g. https://acct.blob.core.windows.net/incoming/*.csv";
+        return null;
     }
 
     private static TimeSpan? ReadDuration(YamlContext ctx, YamlNode node, string key)

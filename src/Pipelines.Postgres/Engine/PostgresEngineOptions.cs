@@ -12,4 +12,10 @@ public sealed record PostgresEngineOptions
     /// each worker tracks its steps where that worker is configured to.
     /// </summary>
     public Func<string?>? RunTrackingServer { get; init; }
+
+    /// <summary>
+    /// What <c>file</c> triggers list: local folders by default; the server and workers add blob containers
+    /// (see the CLI's composition).
+    /// </summary>
+    public Pipelines.Engine.Triggers.ITriggerFiles? TriggerFiles { get; init; }
 }

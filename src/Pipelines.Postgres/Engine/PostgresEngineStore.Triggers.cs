@@ -107,7 +107,7 @@ public sealed partial class PostgresEngineStore
                     }
                 return events;
             default:
-                var all = FileEvents.Scan(source);
+                var all = (await _triggerFiles.ListAsync(source, ct)).Select(f => FileEvents.ToEvent(source, f)).ToList();
                 if (TriggerFiring.NeedsBaseline(t.Rule, t.CheckedTo))
                 {
                     // What is there at the first scan is not new: recorded as seen, nothing fires.

@@ -5,6 +5,7 @@ using Pipelines.Core.Activities;
 using Pipelines.Core.Definitions;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Storage;
+using Pipelines.Engine.Triggers;
 
 namespace Pipelines.Postgres.Engine;
 
@@ -23,6 +24,7 @@ public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJo
     private readonly Func<double> _random;
     private readonly ConcurrentDictionary<long, WorkflowDefinition> _definitions = new();
     private readonly PostCommitNotifier _notifier;
+    private readonly ITriggerFiles _triggerFiles;
     // Wake-ups decided inside a transaction, sent once it committed (see PostCommitNotifier for why not inside).
     // Likewise the fan-outs whose items finished in a transaction: checked for closing once it committed.
     private readonly ConcurrentDictionary<NpgsqlTransaction, Outbox> _outbox = new();
@@ -52,6 +54,7 @@ public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJo
         _options = options ?? new PostgresEngineOptions();
         _random = random ?? Random.Shared.NextDouble;
         _notifier = new PostCommitNotifier(db);
+        _triggerFiles = _options.TriggerFiles ?? new LocalTriggerFiles();
     }
 
     private DateTime Now => _time.GetUtcNow().UtcDateTime;
