@@ -53,14 +53,16 @@ public sealed class EngineHarness : IAsyncDisposable
     public StepRunView Step(RunDetails run, string stepId) => run.Steps.Single(s => s.StepId == stepId && s.ItemIndex is null);
 
     /// <summary>Starts in-process workers (each with its own wake-up listener) and a leader candidate.</summary>
-    public async Task StartWorkersAsync(int count = 1, WorkerOptions? options = null, TimeSpan? leaderInterval = null, IServiceProvider? services = null)
+    /// <param name="executor">How steps reach each worker (null: the native claim loop).</param>
+    public async Task StartWorkersAsync(int count = 1, WorkerOptions? options = null, TimeSpan? leaderInterval = null, IServiceProvider? services = null,
+        Func<Pipelines.Engine.Storage.IWakeups, IStepExecutor>? executor = null)
     {
         for (var i = 0; i < count; i++)
         {
             var stop = new CancellationTokenSource();
             var task = await PostgresEngineHost.StartAsync(Database.DataSource, Store, Registry,
                 (options ?? new WorkerOptions()) with { Id = $"w{_processing.Count}" }, leaderInterval ?? TimeSpan.FromMilliseconds(100),
-                Record, stop.Token, Time, services);
+                Record, stop.Token, Time, services, executor: executor);
             _processing.Add((stop, task));
         }
     }

@@ -18,6 +18,7 @@ namespace Pipelines.Engine.Workers;
 public sealed class Worker
 {
     private readonly IJobQueue _queue;
+    private readonly IStepExecutor _executor;
     private readonly IWakeups _wakeups;
     private readonly ActivityRegistry _registry;
     private readonly TimeProvider _time;
@@ -28,17 +29,18 @@ public sealed class Worker
     private readonly ConcurrentDictionary<Guid, InFlight> _inFlight = new();
     private CancellationToken _stopping = new(canceled: true);
 
-    // While the database is away (e.g. restarting): claims back off to 2 s; a finished attempt's result is written
-    // again sooner and more often, since it is work already done.
-    private static readonly ExponentialBackoff ClaimBackoff = new(TimeSpan.FromMilliseconds(200), 2, TimeSpan.FromSeconds(2), 0.2);
+    // While the database is away (e.g. restarting), a finished attempt's result is written again soon and often, since
+    // it is work already done (claims back off further: see NativeExecutor).
     private static readonly ExponentialBackoff WriteBackoff = new(TimeSpan.FromMilliseconds(50), 1.5, TimeSpan.FromSeconds(1), 0.2);
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     public Worker(IJobQueue queue, IWakeups wakeups, ActivityRegistry registry, WorkerOptions options,
-        TimeProvider? time = null, IServiceProvider? services = null, ILogger? log = null, IRunTraces? traces = null)
+        TimeProvider? time = null, IServiceProvider? services = null, ILogger? log = null, IRunTraces? traces = null,
+        IStepExecutor? executor = null)
     {
         options.Validate();
         _queue = queue;
+        _executor = executor ?? new NativeExecutor(queue);
         _wakeups = wakeups;
         _registry = registry;
         _options = options;
@@ -49,7 +51,11 @@ public sealed class Worker
     }
 
     public string Id => _options.Id;
+    public WorkerOptions Options => _options;
     public int InFlightCount => _inFlight.Count;
+    /// <summary>Slots free for another attempt (never negative).</summary>
+    public int FreeSlots => Math.Max(0, _options.Concurrency - _inFlight.Count);
+    public ILogger Log => _log;
 
     private enum StopReason { None, LeaseLost, Cancelled, TimedOut, Shutdown }
 
@@ -104,7 +110,7 @@ public sealed class Worker
         var heartbeat = Task.Run(() => HeartbeatLoopAsync(heartbeatStop.Token), CancellationToken.None);
         try
         {
-            await ClaimLoopAsync(stoppingToken);
+            await _executor.RunAsync(this, stoppingToken);
         }
         finally
         {
@@ -129,41 +135,23 @@ public sealed class Worker
         foreach (var f in _inFlight.Values.Where(f => f.Job.RunId == runId)) f.Stop(StopReason.Cancelled);
     }
 
-    private async Task ClaimLoopAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Waits until a wake-up names one of this worker's queues, a slot frees up, or <paramref name="timeout"/> passes
+    /// (the fallback poll); returns early, without throwing, when <paramref name="ct"/> fires.
+    /// </summary>
+    public async Task WaitForWorkAsync(TimeSpan timeout, CancellationToken ct)
     {
-        var failures = 0;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var free = _options.Concurrency - _inFlight.Count;
-            var claimedAll = false;
-            if (free > 0)
-            {
-                try
-                {
-                    var jobs = await _queue.ClaimAsync(_options.Id, _options.Queues, free, _options.Lease, stoppingToken);
-                    failures = 0;
-                    foreach (var job in jobs) Start(job);
-                    claimedAll = jobs.Count == free;
-                }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
-                catch (Exception e)
-                {
-                    // Database unreachable (e.g. restarting): back off and try again; leases protect claimed work.
-                    failures++;
-                    _log.LogWarning("worker {WorkerId}: claim failed ({ErrorType}: {Error}); retrying", _options.Id, e.GetType().Name, e.Message);
-                    await DelayQuietly(ClaimBackoff.Delay(failures, Random.Shared.NextDouble()), stoppingToken);
-                    continue;
-                }
-            }
-            if (claimedAll) continue;
-            using var poll = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            poll.CancelAfter(_options.PollInterval);
-            try { await _signal.Reader.ReadAsync(poll.Token); }
-            catch (OperationCanceledException) { }
-        }
+        using var poll = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        poll.CancelAfter(timeout);
+        try { await _signal.Reader.ReadAsync(poll.Token); }
+        catch (OperationCanceledException) { }
     }
 
-    private void Start(ClaimedJob job)
+    /// <summary>
+    /// Runs an attempt this worker has claimed (its lease is this worker's from now on: heartbeats renew it) and returns
+    /// the task that ends once the attempt's end is recorded (or abandoned, when the lease was lost).
+    /// </summary>
+    public Task Start(ClaimedJob job)
     {
         var flight = new InFlight(job, new CancellationTokenSource());
         _inFlight[job.StepRunId] = flight;
@@ -178,6 +166,7 @@ public sealed class Worker
                 _signal.Writer.TryWrite(true);
             }
         });
+        return flight.Execution!;
     }
 
     private async Task ExecuteAsync(InFlight flight)
@@ -258,12 +247,13 @@ public sealed class Worker
         IReadOnlyList<ClaimedJob> next = [];
         await RetryUntilAsync(async () =>
         {
-            var result = await _queue.CompleteAndClaimAsync(completion, _options.Queues, _stopping.IsCancellationRequested ? 0 : 1, _options.Lease, CancellationToken.None);
+            var claimNext = _executor.ClaimsOnCompletion && !_stopping.IsCancellationRequested;
+            var result = await _queue.CompleteAndClaimAsync(completion, _options.Queues, claimNext ? 1 : 0, _options.Lease, CancellationToken.None);
             if (!result.Recorded)
                 _log.LogWarning("worker {WorkerId}: {StepId} ({StepRunId}) attempt {Attempt} finished after its lease was lost; result dropped", _options.Id, job.StepId, job.StepRunId, job.Attempt);
             next = result.Next;
         }, CancellationToken.None);
-        foreach (var claimed in next) Start(claimed);
+        foreach (var claimed in next) _ = Start(claimed);
     }
 
     private static string Logs(InFlight f)

@@ -3,6 +3,7 @@ using Npgsql;
 using Pipelines.Engine.Logging;
 using Pipelines.Core.Activities;
 using Pipelines.Engine.Leadership;
+using Pipelines.Engine.Storage;
 using Pipelines.Engine.Workers;
 
 namespace Pipelines.Postgres.Engine;
@@ -13,14 +14,20 @@ namespace Pipelines.Postgres.Engine;
 /// </summary>
 public static class PostgresEngineHost
 {
+    /// <param name="executor">
+    /// How available steps reach the worker, made from the process's wake-up listener; null: the native claim loop.
+    /// One the host made is disposed (when it is disposable) after the worker has drained.
+    /// </param>
     /// <returns>A task that completes once everything has stopped after <paramref name="ct"/> fired.</returns>
     public static async Task<Task> StartAsync(NpgsqlDataSource db, PostgresEngineStore store, ActivityRegistry registry, WorkerOptions options,
         TimeSpan leaderInterval, ILoggerFactory logs, CancellationToken ct, TimeProvider? time = null, IServiceProvider? services = null,
-        IReadOnlyList<ILeaderSweep>? sweeps = null)
+        IReadOnlyList<ILeaderSweep>? sweeps = null, Func<IWakeups, IStepExecutor>? executor = null)
     {
         var wakeups = new PostgresWakeups(db, logs.CreateLogger("Pipelines.Wakeups"));
         await wakeups.StartAsync(ct);
-        var worker = new Worker(store, wakeups, registry, options, time, services, logs.CreateLogger("Pipelines.Worker"), traces: store);
+        var stepExecutor = executor?.Invoke(wakeups) ?? new NativeExecutor(store);
+        var worker = new Worker(store, wakeups, registry, options, time, services, logs.CreateLogger("Pipelines.Worker"), traces: store,
+            executor: stepExecutor);
         var election = new PostgresLeaderElection(db);
         var leader = new LeaderService(election, store, leaderInterval, logs.CreateLogger("Pipelines.Leader"), sweeps);
         var workerTask = worker.RunAsync(ct);
@@ -30,6 +37,7 @@ public static class PostgresEngineHost
             try { await Task.WhenAll(workerTask, leaderTask); }
             finally
             {
+                if (stepExecutor is IAsyncDisposable disposable) await disposable.DisposeAsync();
                 await election.DisposeAsync();
                 await wakeups.DisposeAsync();
             }
@@ -39,8 +47,8 @@ public static class PostgresEngineHost
     /// <summary>The same, with every message rendered to one line callback (the CLI's terminal, tests).</summary>
     public static Task<Task> StartAsync(NpgsqlDataSource db, PostgresEngineStore store, ActivityRegistry registry, WorkerOptions options,
         TimeSpan leaderInterval, Action<string> log, CancellationToken ct, TimeProvider? time = null, IServiceProvider? services = null,
-        IReadOnlyList<ILeaderSweep>? sweeps = null) =>
-        StartAsync(db, store, registry, options, leaderInterval, new LineLoggerFactory(log), ct, time, services, sweeps);
+        IReadOnlyList<ILeaderSweep>? sweeps = null, Func<IWakeups, IStepExecutor>? executor = null) =>
+        StartAsync(db, store, registry, options, leaderInterval, new LineLoggerFactory(log), ct, time, services, sweeps, executor);
 
     private sealed class LineLoggerFactory(Action<string> write) : ILoggerFactory
     {

@@ -37,6 +37,21 @@ public sealed partial class PostgresEngineStore
         return jobs;
     }
 
+    /// <summary>
+    /// Claims attempt <paramref name="attempt"/> of one step for <paramref name="workerId"/>, guarded like
+    /// <see cref="ClaimAsync"/>: null unless the step is available and that attempt is its next one. An executor that
+    /// delivers attempts itself (Hangfire) calls this, so a repeated delivery finds nothing to run.
+    /// </summary>
+    public async Task<ClaimedJob?> ClaimAttemptAsync(string workerId, Guid stepRunId, int attempt, TimeSpan lease, CancellationToken ct = default)
+    {
+        await using var conn = await _db.OpenConnectionAsync(ct);
+        await using var cmd = Db.Cmd(conn, null, "ClaimAttempt", ("worker", workerId), ("id", stepRunId), ("attempt", attempt), ("now", Now),
+            ("lease_until", Now + lease));
+        var job = (await ReadClaimsAsync(cmd, ct)).SingleOrDefault();
+        if (job is not null) _notifier.EventsWritten();
+        return job;
+    }
+
     private static async Task<List<ClaimedJob>> ReadClaimsAsync(NpgsqlCommand cmd, CancellationToken ct)
     {
         var jobs = new List<ClaimedJob>();

@@ -151,6 +151,28 @@ WITH picked AS (
 )
 SELECT * FROM claimed;
 
+-- name: ClaimAttempt
+-- One named attempt, for an executor that delivers each attempt itself (Hangfire): claimed only while the step is
+-- available and its next attempt is @attempt, so a duplicate, late or stale delivery claims nothing.
+WITH picked AS (
+    SELECT id FROM step_runs
+    WHERE id = @id AND state = 'available' AND attempt = @attempt - 1 AND available_at <= @now
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE step_runs s
+    SET state = 'running', attempt = s.attempt + 1, lease_owner = @worker, lease_expires_at = @lease_until,
+        started_at = coalesce(s.started_at, @now)
+    FROM picked, runs r, workflow_versions w
+    WHERE s.id = picked.id AND r.id = s.run_id AND w.id = r.workflow_version_id
+    RETURNING s.id, s.run_id, s.step_id, s.kind, s.activity_version, s.attempt, s.inputs, s.item, s.item_index,
+              s.timeout_ms, s.cancel_requested, r.workflow_name, w.content_hash, r.params, r.created_by, r.scheduled_for,
+              r.tracking_server
+), recorded AS (
+    INSERT INTO attempts (step_run_id, attempt, worker_id, state, started_at)
+    SELECT id, attempt, @worker, 'running', @now FROM claimed
+)
+SELECT * FROM claimed;
+
 -- name: Heartbeat
 -- One statement per beat, whether the worker holds jobs or not: its own row and its jobs' leases.
 WITH worker AS (UPDATE workers SET heartbeat_at = @now WHERE id = @worker)
