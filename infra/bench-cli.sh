@@ -60,3 +60,16 @@ for c in "--help" "runs list" "runs show $run" "models show bench-model"; do
   # shellcheck disable=SC2086
   printf '%-24s %-44s %s\n' "${c/$run/RUN}" "$(median "${cli[@]}" $c)" "$load"
 done
+
+# The floor under those figures: a program that only starts .NET, opens one Npgsql connection (the CLI's ReadyToRun
+# Npgsql image) and reads the schema table (infra/startup-floor).
+floor=$home/startup-floor
+if [ ! -f "$floor/StartupFloor.dll" ]; then
+  dotnet build "$repo/infra/startup-floor/StartupFloor.csproj" -c Release -o "$floor" -nologo -v quiet -clp:ErrorsOnly >&2
+fi
+cli_dir=$(dirname "${cli[-1]}")
+[ -f "$cli_dir/Npgsql.dll" ] && cp "$cli_dir/Npgsql.dll" "$floor/Npgsql.dll"
+STARTUP_FLOOR_DB=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"Host=127.0.0.1;Port={d['Port']};Username=pipelines;Password={d['Password']};Database=pipelines\")" "$PIPELINES_HOME/postgres.json")
+export STARTUP_FLOOR_DB
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+printf '%-24s %-44s %s\n' "floor: connect + read" "$(median dotnet "$floor/StartupFloor.dll")" "$load"
