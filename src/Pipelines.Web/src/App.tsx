@@ -7,13 +7,13 @@ import { ErrorBoundary } from './components/ErrorBoundary';
 import { Workflows } from './screens/Workflows';
 import { Runs } from './screens/Runs';
 import { Approvals } from './screens/Approvals';
-import { Triggers } from './screens/Triggers';
 
 // The designer carries Monaco, the run view, models and jobs screens the graph and chart libraries: each is loaded
 // when first opened, so the first page (workflows, runs, the inbox) stays small.
 const Designer = lazy(() => import('./screens/Designer'));
 const RunView = lazy(() => import('./screens/RunView').then((m) => ({ default: m.RunView })));
 const Models = lazy(() => import('./screens/Models').then((m) => ({ default: m.Models })));
+const Triggers = lazy(() => import('./screens/Triggers').then((m) => ({ default: m.Triggers })));
 const Challenger = lazy(() => import('./screens/Challenger').then((m) => ({ default: m.Challenger })));
 const Dashboard = lazy(() => import('./screens/Dashboard').then((m) => ({ default: m.Dashboard })));
 
