@@ -234,6 +234,8 @@ public sealed class DashboardTests
                 r is { } a ? $$"""{"roc_auc": {{a.Champion}}}""" : null, r is { } b ? $$"""{"roc_auc": {{b.Challenger}}}""" : null));
         }
         await page.GotoAsync("/models/web-model");
+        await Assertions.Expect(page.GetByTestId("aliases")).ToContainTextAsync("challenger → v2");
+        await Browser.ShotAsync(page, "model-challenger-link");
         await page.GetByRole(AriaRole.Link, new() { Name = "Champion vs challenger" }).ClickAsync();
         var batches = page.GetByTestId("challenger-batches").Locator("tbody tr");
         await Assertions.Expect(batches).ToHaveCountAsync(5);
