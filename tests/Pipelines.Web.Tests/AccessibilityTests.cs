@@ -31,6 +31,7 @@ public sealed class AccessibilityTests
     [TestCase("/runs", "h1")]
     [TestCase("/approvals", "h1")]
     [TestCase("/models", "h1")]
+    [TestCase("/triggers", "[data-testid=triggers]")]
     [TestCase("/jobs", "[data-testid=schedules]")]
     public async Task No_serious_axe_violations(string path, string ready)
     {

@@ -1,3 +1,4 @@
+using Deque.AxeCore.Playwright;
 using System.Text.RegularExpressions;
 
 namespace Pipelines.Web.Tests;
@@ -162,6 +163,103 @@ public sealed class DashboardTests
         await bob.GetByRole(AriaRole.Tab, new() { Name = "History" }).ClickAsync();
         await Assertions.Expect(bob.GetByTestId($"approval-{runId}").GetByTestId("decision")).ToContainTextAsync("Rejected by bob");
         worker.Terminate();
+    }
+
+    [Test]
+    public async Task A_triggered_run_links_its_trigger_the_triggers_view_lists_it_and_the_challenger_series_is_charted()
+    {
+        using var admin = _server.Api("root", "admin", "operator");
+        // A workflow that starts on an alert of monitor web-model (one run per hour), registered as `schedules sync`
+        // registers it, and a scoring run whose monitor step alerted twice in that hour. The leader's sweep is called
+        // here rather than waited for (no worker runs in this test); it fires each event once whoever calls it.
+        const string retrain = "name: retrain\non: [{ monitor_alert: web-model, window: 1h }]\nsteps:\n  - id: note\n    uses: log\n    with: { message: retrain }\n";
+        await CreateWorkflowAsync(admin, "retrain", retrain);
+        await CreateWorkflowAsync(admin, "scoring", "name: scoring\nsteps:\n  - id: monitor\n    uses: log\n    with: { message: scored }\n");
+        var registry = Pipelines.Activities.BuiltinActivities.CreateRegistry();
+        var engine = new Pipelines.Postgres.Engine.PostgresEngineStore(_server.Database.DataSource, registry);
+        await engine.SyncAsync([Pipelines.Core.Validation.WorkflowValidator.LoadText(retrain, "retrain.yaml", registry)]);
+        var scoring = await StartRunAsync(admin, "scoring");
+        await _server.Database.ExecAsync("""
+            INSERT INTO monitor_batches (monitor, run_id, step_id, batch, recorded_at, rows, verdict, max_psi, result)
+            VALUES ('web-model', @run, 'monitor', 'batch-07', now(), 5000, 'alert', 0.31, '{}'),
+                   ('web-model', @run, 'monitor-2', 'batch-08', now() + interval '1 millisecond', 5000, 'alert', 0.28, '{}')
+            """, ("run", Guid.Parse(scoring)));
+        await engine.FireTriggersAsync();
+
+        // The scoring run lists the run it triggered; that run says what triggered it, with a link back.
+        var page = await Browser.AsUserAsync(_browser, _server, "vera", "viewer");
+        await page.GotoAsync($"/runs/{scoring}");
+        var triggered = page.GetByTestId("triggered-runs");
+        await Assertions.Expect(triggered.Locator("tbody tr")).ToHaveCountAsync(2, new() { Timeout = 30_000 });
+        await Assertions.Expect(triggered).ToContainTextAsync("de-duplicated into its window's run");
+        await Assertions.Expect(triggered.Locator("tbody tr").First).ToContainTextAsync("monitor alert (step monitor, batch batch-07)");
+        await Browser.ShotAsync(page, "run-triggered");
+        await triggered.Locator("tbody tr").First.Locator("td").Nth(2).GetByRole(AriaRole.Link).ClickAsync();
+        var by = page.GetByTestId("triggered-by");
+        await Assertions.Expect(by).ToContainTextAsync("an alert of monitor web-model in run " + scoring[..8]);
+        await Assertions.Expect(by).ToContainTextAsync("(step monitor, batch batch-07, max PSI 0.310)");
+        await Assertions.Expect(by).ToContainTextAsync("1 later event of its window de-duplicated into this run");
+        var retrainRun = page.Url.Split("/runs/")[1];
+        await Browser.ShotAsync(page, "run-triggered-by");
+        await by.GetByRole(AriaRole.Link).ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex($"/runs/{scoring}\\?step=monitor$"));
+
+        // The triggers view: the event, its window, when it last fired and the run it started.
+        await page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = "Triggers" }).ClickAsync();
+        var row = page.GetByTestId("triggers").Locator("tr", new() { HasText = "retrain" });
+        var cells = row.Locator("td");
+        await Assertions.Expect(cells.Nth(1)).ToHaveTextAsync("monitor alert");
+        await Assertions.Expect(cells.Nth(2)).ToHaveTextAsync("web-model");
+        await Assertions.Expect(cells.Nth(3)).ToHaveTextAsync("1h");
+        await Assertions.Expect(cells.Nth(4)).ToHaveTextAsync("2");
+        await Assertions.Expect(cells.Nth(5)).ToHaveTextAsync("1");
+        await Assertions.Expect(cells.Nth(6)).Not.ToHaveTextAsync("never");
+        await Assertions.Expect(cells.Nth(7).GetByRole(AriaRole.Link)).ToHaveAttributeAsync("href", $"/runs/{retrainRun}");
+        await Browser.ShotAsync(page, "triggers");
+
+        // Champion/challenger: a registered model (v1 champion, v2 challenger) whose challenger shadow-scored five
+        // batches; from the model page to its series: both metrics per batch, the difference and the policy's verdict.
+        await MlflowAsync(admin, "registered-models/create", new { name = "web-model" });
+        for (var v = 1; v <= 2; v++) await MlflowAsync(admin, "model-versions/create", new { name = "web-model", source = $"file:///models/web-model/{v}" });
+        await MlflowAsync(admin, "registered-models/alias", new { name = "web-model", alias = "champion", version = "1" });
+        await MlflowAsync(admin, "registered-models/alias", new { name = "web-model", alias = "challenger", version = "2" });
+        var monitor = new Pipelines.Postgres.Monitoring.PostgresMonitorStore(_server.Database.DataSource);
+        var t0 = DateTimeOffset.UtcNow.AddDays(-5);
+        (double Champion, double Challenger, long Labelled)?[] realized = [(0.861, 0.874, 950), (0.858, 0.869, 1020), null, (0.864, 0.872, 980), (0.859, 0.871, 1005)];
+        for (var i = 0; i < realized.Length; i++)
+        {
+            var r = realized[i];
+            await monitor.RecordChallengerBatchAsync(new Pipelines.Postgres.Monitoring.ChallengerBatch("web-model", Guid.NewGuid(), "shadow", $"2026-12-0{i + 1}",
+                t0.AddDays(i), "1", "2", 5000, 0.962 - i * 0.004, 0.012 + i * 0.002, r?.Labelled ?? 0,
+                r is { } a ? $$"""{"roc_auc": {{a.Champion}}}""" : null, r is { } b ? $$"""{"roc_auc": {{b.Challenger}}}""" : null));
+        }
+        await page.GotoAsync("/models/web-model");
+        await Assertions.Expect(page.GetByTestId("aliases")).ToContainTextAsync("challenger → v2");
+        await Browser.ShotAsync(page, "model-challenger-link");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Champion vs challenger" }).ClickAsync();
+        var batches = page.GetByTestId("challenger-batches").Locator("tbody tr");
+        await Assertions.Expect(batches).ToHaveCountAsync(5);
+        await Assertions.Expect(batches.Nth(0).Locator("td").Nth(10)).ToHaveTextAsync("+0.0130");
+        await Assertions.Expect(batches.Nth(2)).ToContainTextAsync("no labels");
+        await Assertions.Expect(batches.Nth(1).Locator("td").Last).ToHaveTextAsync("not yet");
+        await Assertions.Expect(batches.Nth(3).Locator("td").Nth(11)).ToHaveTextAsync("3 / 3");
+        await Assertions.Expect(batches.Nth(3).Locator("td").Last).ToHaveTextAsync("proposed");
+        await Assertions.Expect(page.GetByTestId("challenger-verdict")).ToContainTextAsync("Proposed for approval");
+        var chart = page.GetByTestId("challenger-chart");
+        await Assertions.Expect(chart.GetByRole(AriaRole.Img, new() { Name = "roc_auc per shadow-scored batch: champion and challenger" })).ToBeVisibleAsync();
+        await Assertions.Expect(chart.Locator("svg[role=img] circle")).ToHaveCountAsync(8, new() { Timeout = 10_000 });
+        await Browser.ShotAsync(page, "challenger");
+        var axe = await page.RunAxe();
+        Assert.That(axe.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{v.Id}: {v.Help}"), Is.Empty, "the chart, table and policy form");
+        // Asking for more evidence withdraws the proposal.
+        await page.GetByLabel("Batches required").FillAsync("5");
+        await Assertions.Expect(page.GetByTestId("challenger-verdict")).ToContainTextAsync("Not proposed (4 of 5 batches of evidence)");
+    }
+
+    private static async Task MlflowAsync(HttpClient client, string path, object body)
+    {
+        using var r = await client.PostAsync($"/api/2.0/mlflow/{path}", Json(body));
+        Assert.That(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
     }
 
     private static async Task CreateWorkflowAsync(HttpClient admin, string name, string yaml)

@@ -100,6 +100,8 @@ public static class ModelEndpoints
                 return Results.Json(result);
             });
         }).Requires(Role.Approver).WithName("rollbackModel");
+
+        ChallengerEndpoints.Map(api);
     }
 
     private static JsonObject Hook(string @event, JsonObject result) => new() { ["event"] = @event, ["workflow"] = null, ["data"] = result.DeepClone() };

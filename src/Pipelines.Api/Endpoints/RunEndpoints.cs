@@ -239,6 +239,8 @@ public static class RunEndpoints
                 return Problems.Conflict($"step '{step}' is {s.State.Db()}; only a failed, cancelled, stopped or skipped step can be retried");
             return await Guarded(() => engine.RetryRunAsync(id, http.User.Name(), ct), () => Results.Accepted($"/api/v1/runs/{id}", new JsonObject { ["id"] = id }));
         }).Requires(Role.Operator).WithName("retryStep");
+
+        TriggerEndpoints.Map(api);
     }
 
     internal static async Task<IResult> Guarded(Func<Task> action, Func<IResult> ok)

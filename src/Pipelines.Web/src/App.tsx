@@ -13,6 +13,8 @@ import { Approvals } from './screens/Approvals';
 const Designer = lazy(() => import('./screens/Designer'));
 const RunView = lazy(() => import('./screens/RunView').then((m) => ({ default: m.RunView })));
 const Models = lazy(() => import('./screens/Models').then((m) => ({ default: m.Models })));
+const Triggers = lazy(() => import('./screens/Triggers').then((m) => ({ default: m.Triggers })));
+const Challenger = lazy(() => import('./screens/Challenger').then((m) => ({ default: m.Challenger })));
 const Dashboard = lazy(() => import('./screens/Dashboard').then((m) => ({ default: m.Dashboard })));
 
 function Login({ config, onSession }: { config: AuthConfig; onSession: (s: Session) => void }) {
@@ -65,7 +67,7 @@ export function App() {
   const section = path.split('?')[0].split('/')[1] || 'workflows';
   const nav: [string, string, string][] = [
     ['workflows', '/workflows', 'Workflows'], ['runs', '/runs', 'Runs'], ['approvals', '/approvals', 'Approvals'],
-    ['models', '/models', 'Models'], ['jobs', '/jobs', 'Jobs'],
+    ['models', '/models', 'Models'], ['triggers', '/triggers', 'Triggers'], ['jobs', '/jobs', 'Jobs'],
   ];
   return (
     <SessionContext.Provider value={session}>
@@ -113,7 +115,10 @@ function Route({ path }: { path: string }) {
       if (parts[1]) return <RunView key={parts[1]} id={parts[1]} step={q.get('step') ?? undefined} />;
       return <Runs workflow={q.get('workflow') ?? undefined} />;
     case 'approvals': return <Approvals />;
-    case 'models': return <Models name={parts[1]} />;
+    case 'models':
+      if (parts[1] && parts[2] === 'challenger') return <Challenger key={parts[1]} name={parts[1]} />;
+      return <Models name={parts[1]} />;
+    case 'triggers': return <Triggers />;
     case 'jobs': return <Dashboard />;
     default: return <p>Not found. <Link to="/">Go to workflows</Link></p>;
   }

@@ -133,3 +133,8 @@ export function fmtDuration(from?: string | null, to?: string | null) {
   const m = Math.floor(ms / 60000);
   return `${m} min ${Math.round((ms % 60000) / 1000)} s`;
 }
+
+/** A run id short enough to read yet distinct: run ids are time-ordered (UUIDv7), so runs started together share their first characters. */
+export function shortId(id: string) {
+  return id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id;
+}

@@ -51,6 +51,7 @@ function ModelDetail({ name }: { name: string }) {
       <div className="toolbar">
         <h1>{model.name}</h1>
         <span data-testid="aliases">{Object.entries(model.aliases ?? {}).map(([a, v]) => <span key={a} className="chip">{a} → v{v}</span>)}</span>
+        <Link to={`/models/${encodeURIComponent(model.name)}/challenger`} className="button">Champion vs challenger</Link>
         {champion !== undefined && <ActionButton action="promote" data-testid="rollback" onClick={() => setConfirm({ kind: 'rollback', alias: 'champion' })}>Roll back champion</ActionButton>}
         {message && <span role="status" className="good">{message}</span>}
       </div>

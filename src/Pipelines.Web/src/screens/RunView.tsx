@@ -2,7 +2,7 @@
 // per-attempt logs, fan-out items in a virtualised list, outputs, artifacts with previews and lineage, and trial
 // metric curves.
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { all, api, fmtDuration, fmtTime, items, subscribe, type Page } from '../api';
+import { all, api, fmtDuration, fmtTime, items, shortId, subscribe, type Page } from '../api';
 import { LineChart } from '../components/Chart';
 import { ActionButton, ErrorNote, StateBadge } from '../components/common';
 import { StepGraph, type GraphStep } from '../components/StepGraph';
@@ -14,7 +14,10 @@ export interface RunStep {
   id: string; uses: string; state: string; attempts: number; cached?: boolean; startedAt?: string; finishedAt?: string; error?: string;
   needs: string[]; items?: { total: number; succeeded: number; failed: number; running: number }; outputs?: Record<string, unknown> | null;
 }
-export interface Run { id: string; workflow: string; version?: number; state: string; params?: Record<string, unknown>; startedBy: string; createdAt: string; startedAt?: string; finishedAt?: string; steps: RunStep[]; outputs?: Record<string, unknown> }
+export interface Run { id: string; workflow: string; version?: number; state: string; params?: Record<string, unknown>; startedBy: string; createdAt: string; startedAt?: string; finishedAt?: string; steps: RunStep[]; outputs?: Record<string, unknown>; trigger?: string; triggeredBy?: TriggeredBy | null }
+/** The event that started a run a declared trigger started (`on:`): the triggering run, monitored batch or file. */
+export interface TriggeredBy { kind: string; source: string; eventKey: string; occurredAt: string; event: Record<string, unknown>; deduplicated: number; summary: string }
+interface TriggeredRun { workflow: string; on: string; source: string; occurredAt: string; runId?: string | null; deduplicated: boolean; error?: string | null; state?: string | null; step?: string | null; batch?: string | null }
 interface Attempt { attempt: number; state: string; worker?: string; startedAt?: string; finishedAt?: string; error?: string }
 interface Item { index: number; key?: string; state: string; attempts: number; error?: string }
 interface LogLine { at?: string; level?: string; message: string }
@@ -72,6 +75,7 @@ export function RunView({ id, step }: { id: string; step?: string }) {
         {!terminal.has(run.state) && <ActionButton action="cancel" className="danger" data-testid="cancel" onClick={() => api(`/runs/${id}/cancel`, 'POST').then(() => {})}>Cancel run</ActionButton>}
         {['failed', 'cancelled', 'stopped'].includes(run.state) && <ActionButton action="retry" data-testid="retry-run" onClick={() => api(`/runs/${id}/retry`, 'POST').then(() => {})}>Retry run</ActionButton>}
       </div>
+      {run.triggeredBy && <TriggerNote by={run.triggeredBy} />}
       <div className="run-grid">
         <StepGraph steps={graph} layoutKey={`run:${run.workflow}`} selected={step} onSelect={select} label="Run graph" />
         <aside className="run-side" aria-label="Step details">
@@ -92,6 +96,7 @@ export function RunView({ id, step }: { id: string; step?: string }) {
               {run.params && Object.keys(run.params).length > 0 && <><h2>Parameters</h2><pre className="json">{JSON.stringify(run.params, null, 2)}</pre></>}
               {run.outputs && Object.keys(run.outputs).length > 0 && <><h2>Outputs</h2><pre className="json" data-testid="outputs">{JSON.stringify(run.outputs, null, 2)}</pre></>}
               <Artifacts runId={id} finished={terminal.has(run.state)} />
+              <TriggeredRuns runId={id} state={run.state} />
             </>
           )}
         </aside>
@@ -239,4 +244,56 @@ export function Lineage({ id }: { id: string }) {
   if (!g) return <p aria-busy="true">Loading lineage…</p>;
   const steps: GraphStep[] = g.nodes.map((n) => ({ id: n.id, uses: `${n.kind}: ${n.label}`, deps: g.edges.filter((e) => e.to === n.id).map((e) => ({ id: e.from, explicit: true })) }));
   return <div className="lineage"><StepGraph steps={steps} layoutKey={`lineage:${id}`} label="Lineage graph" /></div>;
+}
+
+const kindLabel: Record<string, string> = { workflow_succeeded: 'workflow succeeded', monitor_alert: 'monitor alert', file: 'new file' };
+
+/** What started this run: the trigger kind, the triggering run as a link (and for an alert its step and batch), or the file. */
+export function TriggerNote({ by }: { by: TriggeredBy }) {
+  const e = by.event;
+  const runId = typeof e.run_id === 'string' ? e.run_id : undefined;
+  const psi = typeof e.max_psi === 'number' ? e.max_psi : undefined;
+  return (
+    <p className="trigger-note" data-testid="triggered-by" title={by.summary}>
+      <span className="chip trigger-kind">{kindLabel[by.kind] ?? by.kind}</span>{' '}
+      Triggered by{' '}
+      {by.kind === 'file'
+        ? <>the file <code>{String(e.path ?? by.eventKey)}</code>{typeof e.size === 'number' ? ` (${e.size} bytes)` : ''}</>
+        : <>
+            {by.kind === 'monitor_alert' ? <>an alert of monitor <strong>{by.source}</strong> in </> : <>the success of <strong>{by.source}</strong>, </>}
+            {runId ? <Link to={`/runs/${runId}${typeof e.step_id === 'string' ? `?step=${encodeURIComponent(e.step_id)}` : ''}`}>run {shortId(runId)}</Link> : 'a run'}
+            {by.kind === 'monitor_alert' && <> (step {String(e.step_id ?? '?')}, batch {String(e.batch ?? '?')}{psi !== undefined ? `, max PSI ${psi.toFixed(3)}` : ''})</>}
+          </>}
+      {' '}at {fmtTime(by.occurredAt)}
+      {by.deduplicated > 0 && <span className="muted"> · {by.deduplicated} later event{by.deduplicated === 1 ? '' : 's'} of its window de-duplicated into this run</span>}
+    </p>
+  );
+}
+
+/** The runs this run started through declared triggers (its success, or an alert of one of its monitor steps). */
+function TriggeredRuns({ runId, state }: { runId: string; state: string }) {
+  const [list, setList] = useState<TriggeredRun[]>([]);
+  // Re-read when the run changes state: a success fires its triggers at the leader's next sweep.
+  useEffect(() => { api<Page<TriggeredRun>>(`/runs/${runId}/triggered`).then((p) => setList(items(p))).catch(() => {}); }, [runId, state]);
+  if (list.length === 0) return null;
+  return (
+    <section aria-label="Triggered runs" data-testid="triggered-runs">
+      <h2>Runs it triggered</h2>
+      <table>
+        <thead><tr><th>Workflow</th><th>Event</th><th>Run</th><th>When</th></tr></thead>
+        <tbody>{list.map((t, i) => (
+          <tr key={`${t.workflow}-${t.occurredAt}-${i}`}>
+            <td><Link to={`/workflows/${encodeURIComponent(t.workflow)}`}>{t.workflow}</Link></td>
+            <td>{kindLabel[t.on] ?? t.on}{t.step ? ` (step ${t.step}${t.batch ? `, batch ${t.batch}` : ''})` : ''}</td>
+            <td>
+              {t.runId ? <><Link to={`/runs/${t.runId}`}>{shortId(t.runId)}</Link> {t.state && <StateBadge state={t.state} />}</> : null}
+              {t.deduplicated && <span className="muted"> (de-duplicated into its window's run)</span>}
+              {t.error && <span className="error-text">{t.error}</span>}
+            </td>
+            <td>{fmtTime(t.occurredAt)}</td>
+          </tr>
+        ))}</tbody>
+      </table>
+    </section>
+  );
 }

@@ -1,0 +1,41 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Npgsql;
+using Pipelines.Api.Auth;
+using Pipelines.Api.Data;
+using Pipelines.Api.Domain;
+using Pipelines.Api.Hosting;
+
+namespace Pipelines.Api.Endpoints;
+
+/// <summary>
+/// The other direction of a trigger's lineage: the runs a run started (its success, or a monitor alert of one of its
+/// steps, fired a declared trigger). <c>triggeredBy</c> on a run's detail is the event that started it.
+/// </summary>
+public static class TriggerEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        // Every event whose source is this run (the facts' run_id: a workflow_succeeded or monitor_alert event), with
+        // the run it started, or the window's run it was de-duplicated into, or the error when its params did not bind.
+        api.MapGet("/runs/{id:guid}/triggered", async (Guid id, NpgsqlDataSource db, CancellationToken ct) =>
+        {
+            var rows = await Sql.ListAsync(db, """
+                SELECT t.workflow_name, t.kind, t.source, e.occurred_at, e.run_id, e.deduplicated, e.error, r.state, e.event->>'step_id', e.event->>'batch'
+                FROM trigger_events e
+                JOIN workflow_triggers t ON t.id = e.trigger_id
+                LEFT JOIN runs r ON r.id = e.run_id
+                WHERE e.event->>'run_id' = @run AND NOT e.baseline
+                ORDER BY e.occurred_at, t.workflow_name, e.event_key
+                """, r => (JsonNode?)new JsonObject
+                {
+                    ["workflow"] = r.GetString(0), ["on"] = r.GetString(1), ["source"] = r.GetString(2), ["occurredAt"] = r.TimeAt(3),
+                    ["runId"] = r.IsDBNull(4) ? null : r.GetGuid(4), ["deduplicated"] = r.GetBoolean(5), ["error"] = r.StringOrNull(6),
+                    ["state"] = r.StringOrNull(7), ["step"] = r.StringOrNull(8), ["batch"] = r.StringOrNull(9),
+                }, ct, Sql.Text("run", id.ToString()));
+            return Results.Json(new JsonObject { ["items"] = new JsonArray([.. rows]), ["nextCursor"] = null });
+        }).Requires(Role.Viewer).WithName("listTriggeredRuns");
+    }
+}
