@@ -24,9 +24,13 @@ public static class ServerCommand
         var webRoot = new Option<string?>("--web-root") { Description = "Folder of the web UI's static files (default: wwwroot next to the server)." };
         var executor = ExecutorSettings.ExecutorOption();
         var hangfireQueues = ExecutorSettings.HangfireQueueOption();
+        var dashboard = new Option<bool>("--hangfire-dashboard")
+        {
+            Description = "Mount the Hangfire Dashboard at /hangfire (admins only); implied by --executor hangfire.",
+        };
         var db = CommonOptions.Database();
         var command = new Command("server", "Run the Pipelines server: HTTP API (/api/v1), MLflow endpoint, web UI.")
-            { urls, local, workers, workflows, artifacts, webRoot, executor, hangfireQueues, db };
+            { urls, local, workers, workflows, artifacts, webRoot, executor, hangfireQueues, dashboard, db };
         command.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
         {
             var urlList = parse.GetValue(urls)!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -58,6 +62,7 @@ public static class ServerCommand
                 Webhooks = ServerSettings.Webhooks(Environment.GetEnvironmentVariable),
                 TrackingUri = Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI") is { Length: > 0 } t ? t : null,
                 OtlpEndpoint = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"),
+                Extensions = executorSettings.IsHangfire || parse.GetValue(dashboard) ? [executorSettings.Dashboard(engine)] : [],
             });
             var files = SchedulesCommand.ExpandWorkflowFiles(parse.GetValue(workflows) ?? []);
             if (files.Count > 0)
@@ -66,6 +71,8 @@ public static class ServerCommand
                 Console.WriteLine($"workflows: {imported.Count} imported ({string.Join(", ", imported)}), {files.Count - imported.Count} already present");
             }
             await ApiServer.StartAsync(app, ct);
+            if (executorSettings.IsHangfire || parse.GetValue(dashboard))
+                Console.WriteLine($"Hangfire Dashboard at {Pipelines.Executors.Hangfire.HangfireDashboard.Path}/ (admins only)");
             foreach (var a in ApiServer.Addresses(app)) Console.WriteLine($"Pipelines server listening on {a}{(parse.GetValue(local) ? " (local mode: you are the local admin)" : "")}");
 
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Pipelines.Api.Auth;
 using Pipelines.Engine.Logging;
 using Pipelines.Engine.Storage;
 using Pipelines.Engine.Workers;
@@ -44,6 +45,14 @@ public sealed record ExecutorSettings(string Executor, HangfireExecutorOptions H
         {
             throw new SettingException(e.Message);
         }
+    }
+
+    /// <summary>The Hangfire Dashboard on this database's Hangfire storage, behind the admin role.</summary>
+    public Pipelines.Api.Hosting.ApiExtension Dashboard(EngineContext engine)
+    {
+        var storage = HangfireStorage.Create(engine.DataSource, Hangfire);
+        return new Pipelines.Api.Hosting.ApiExtension(HangfireDashboard.AddServices,
+            endpoints => HangfireDashboard.Map(endpoints, storage).Requires(Pipelines.Api.Domain.Role.Admin));
     }
 
     /// <summary>The executor the engine host makes for a worker; null: the native claim loop.</summary>
