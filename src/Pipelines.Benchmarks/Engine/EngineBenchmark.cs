@@ -18,11 +18,12 @@ namespace Pipelines.Benchmarks.Engine;
 public sealed class EngineBenchmark : IBenchmark
 {
     public string Name => "engine";
-    public string Description => "handoff latency, no-op throughput (1/2/4 worker processes), crash recovery, heartbeat load; args: [JOBS] [--only recovery|heartbeat|executors]";
+    public string Description => "handoff latency, no-op throughput (1/2/4 worker processes), crash recovery, heartbeat load; args: [JOBS] [--only recovery|heartbeat|executors|handoff [--executor native|hangfire]]";
 
     private string _admin = "";
     // The worker processes' --executor (native or hangfire); `--only executors` measures both side by side.
     private string _executor = "native";
+    private List<double> _lastSamples = [];
     private readonly Pipelines.Core.Activities.ActivityRegistry _registry = BuiltinActivities.CreateRegistry();
 
     public async Task<int> RunAsync(string[] args, BenchmarkReport report)
@@ -41,12 +42,19 @@ public sealed class EngineBenchmark : IBenchmark
                 var hb = await HeartbeatLoadAsync(pgDir, workers: 100, jobsEach: 4, TimeSpan.FromSeconds(20));
                 Console.WriteLine($"heartbeat load, 100 workers x 4 jobs: {hb.StatementsPerSecond:F0} statements/s, postgres CPU {hb.CpuPercent:F1} % of one core");
             }
+            else if (only == "handoff")
+            {
+                _executor = args.SkipWhile(a => a != "--executor").Skip(1).FirstOrDefault() ?? "native";
+                var h = await HandoffAsync(chains: 3);
+                Console.WriteLine($"{_executor}: handoff p50 {h.P50:F2} ms, p99 {h.P99:F2} ms, max {h.Max:F2} ms ({h.N} handoffs, load {Load()})");
+                Console.WriteLine($"slowest: {string.Join(", ", _lastSamples.OrderByDescending(x => x).Take(8).Select(x => x.ToString("F0")))} ms");
+            }
             else if (only == "executors")
             {
                 report.WriteSection("engine-executors", await ExecutorsAsync(jobs));
                 Console.WriteLine($"written to {report.Path}");
             }
-            else throw new ArgumentException($"--only {only}: expected recovery, heartbeat or executors");
+            else throw new ArgumentException($"--only {only}: expected recovery, heartbeat, executors or handoff");
             return 0;
         }
 
@@ -177,6 +185,7 @@ public sealed class EngineBenchmark : IBenchmark
             await db.DisposeAsync();
         }
         samples.Sort();
+        _lastSamples = samples;
         return (samples.Count, Percentile(samples, 0.50), Percentile(samples, 0.99), samples[^1]);
     }
 
