@@ -133,4 +133,53 @@ public class HangfireExecutorTests
             Is.EqualTo(new[] { (1, "dead", AttemptState.Lost), (2, "w0", AttemptState.Succeeded) }), "rescued once, run once more, no duplicate");
         await Eventually.WaitAsync(() => Task.FromResult(executors.Fenced), f => f >= 1, TimeSpan.FromSeconds(20), "the late delivery fenced");
     }
+
+    [Test]
+    public async Task Approval_ResumesTheRun_OnHangfire()
+    {
+        await using var h = await EngineHarness.CreateAsync();
+        var executors = new Executors();
+        await h.StartWorkersAsync(executor: executors.For(h));
+        var run = await h.SubmitAsync("""
+            name: gated
+            steps:
+              - id: before
+                uses: log
+                with: { message: candidate ready }
+              - id: approve
+                uses: approval
+                needs: before
+                with: { summary: { auc: 0.91 }, timeout: 1h }
+              - id: promote
+                uses: log
+                needs: approve
+                with: { message: "promoted by ${{ steps.approve.outputs.decided_by }}" }
+            """, user: "alice");
+        await h.WaitForStateAsync(run, r => h.Step(r, "approve").State == StepState.Waiting, what: "the approval to wait");
+        await h.Store.DecideAsync(run, "approve", ApprovalDecision.Approve, "bob", "looks good");
+        var details = await h.WaitForEndAsync(run);
+        Assert.That(details.Run.State, Is.EqualTo(RunState.Succeeded), details.Run.Error);
+        Assert.That(h.Step(details, "promote").Inputs?["message"]?.GetValue<string>(), Is.EqualTo("promoted by bob"));
+        Assert.That(h.Step(details, "promote").Attempts.Single().WorkerId, Is.EqualTo("w0"));
+    }
+
+    [Test]
+    public async Task Cancel_StopsARunningStep_OnHangfire()
+    {
+        await using var h = await EngineHarness.CreateAsync();
+        var executors = new Executors();
+        await h.StartWorkersAsync(executor: executors.For(h));
+        var run = await h.SubmitAsync("""
+            name: long
+            steps:
+              - id: a
+                uses: sleep
+                with: { ms: 60000 }
+            """);
+        await h.WaitForStateAsync(run, r => h.Step(r, "a").State == StepState.Running, what: "the step to run");
+        await h.Store.CancelRunAsync(run, "alice");
+        var details = await h.WaitForEndAsync(run, TimeSpan.FromSeconds(20));
+        Assert.That(details.Run.State, Is.EqualTo(RunState.Cancelled));
+        Assert.That(h.Step(details, "a").Attempts.Single().State, Is.EqualTo(AttemptState.Cancelled));
+    }
 }

@@ -109,6 +109,7 @@ public static class ApiServer
                 };
             });
         s.AddAuthorization(RolePolicies.AddRolePolicies);
+        foreach (var extension in options.Extensions) extension.AddServices(s);
 
         var app = builder.Build();
         // Creates the meter's gauges before the first export.
@@ -159,6 +160,7 @@ public static class ApiServer
         RunMetricsEndpoints.Map(api.MapGroup("").WithTags("runs"));
 
         app.MapMlflow(new TrackingStore(options.DataSource, options.Time), new LocalArtifactFiles(options.TrackingArtifactRoot));
+        foreach (var extension in options.Extensions) extension.MapEndpoints(app);
 
         app.MapFallback(async http =>
         {

@@ -30,7 +30,18 @@ public sealed record ApiServerOptions
     public IReadOnlyList<WebhookSettings> Webhooks { get; init; } = [];
     /// <summary>OTLP endpoint for traces and metrics (e.g. http://collector:4318); null: none.</summary>
     public string? OtlpEndpoint { get; init; }
+    /// <summary>
+    /// Optional parts mounted beside the API (e.g. the Hangfire Dashboard): their services, then their endpoints, mapped
+    /// after the API's and before the web UI's fallback. Each says its own role (<c>.Requires(Role.Admin)</c>); an endpoint
+    /// that says none still needs a viewer (the fallback policy).
+    /// </summary>
+    public IReadOnlyList<ApiExtension> Extensions { get; init; } = [];
 }
+
+/// <summary>Something optional the server mounts (see <see cref="ApiServerOptions.Extensions"/>).</summary>
+public sealed record ApiExtension(
+    Action<Microsoft.Extensions.DependencyInjection.IServiceCollection> AddServices,
+    Action<Microsoft.AspNetCore.Routing.IEndpointRouteBuilder> MapEndpoints);
 
 public sealed record AuthSettings
 {

@@ -18,9 +18,12 @@ namespace Pipelines.Benchmarks.Engine;
 public sealed class EngineBenchmark : IBenchmark
 {
     public string Name => "engine";
-    public string Description => "handoff latency, no-op throughput (1/2/4 worker processes), crash recovery, heartbeat load; args: [JOBS] [--only recovery|heartbeat]";
+    public string Description => "handoff latency, no-op throughput (1/2/4 worker processes), crash recovery, heartbeat load; args: [JOBS] [--only recovery|heartbeat|executors|handoff [--executor native|hangfire]]";
 
     private string _admin = "";
+    // The worker processes' --executor (native or hangfire); `--only executors` measures both side by side.
+    private string _executor = "native";
+    private List<double> _lastSamples = [];
     private readonly Pipelines.Core.Activities.ActivityRegistry _registry = BuiltinActivities.CreateRegistry();
 
     public async Task<int> RunAsync(string[] args, BenchmarkReport report)
@@ -39,7 +42,19 @@ public sealed class EngineBenchmark : IBenchmark
                 var hb = await HeartbeatLoadAsync(pgDir, workers: 100, jobsEach: 4, TimeSpan.FromSeconds(20));
                 Console.WriteLine($"heartbeat load, 100 workers x 4 jobs: {hb.StatementsPerSecond:F0} statements/s, postgres CPU {hb.CpuPercent:F1} % of one core");
             }
-            else throw new ArgumentException($"--only {only}: expected recovery or heartbeat");
+            else if (only == "handoff")
+            {
+                _executor = args.SkipWhile(a => a != "--executor").Skip(1).FirstOrDefault() ?? "native";
+                var h = await HandoffAsync(chains: 3);
+                Console.WriteLine($"{_executor}: handoff p50 {h.P50:F2} ms, p99 {h.P99:F2} ms, max {h.Max:F2} ms ({h.N} handoffs, load {Load()})");
+                Console.WriteLine($"slowest: {string.Join(", ", _lastSamples.OrderByDescending(x => x).Take(8).Select(x => x.ToString("F0")))} ms");
+            }
+            else if (only == "executors")
+            {
+                report.WriteSection("engine-executors", await ExecutorsAsync(jobs));
+                Console.WriteLine($"written to {report.Path}");
+            }
+            else throw new ArgumentException($"--only {only}: expected recovery, heartbeat, executors or handoff");
             return 0;
         }
 
@@ -108,11 +123,11 @@ public sealed class EngineBenchmark : IBenchmark
         return (db, cs, new PostgresEngineStore(db, _registry));
     }
 
-    private static Process StartWorker(string cs, params string[] extra)
+    private Process StartWorker(string cs, params string[] extra)
     {
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipelines.dll"));
-        foreach (var a in (string[])["worker", "--db", cs, "--concurrency", "8", .. extra]) psi.ArgumentList.Add(a);
+        foreach (var a in (string[])["worker", "--db", cs, "--concurrency", "8", "--executor", _executor, .. extra]) psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };
@@ -154,7 +169,7 @@ public sealed class EngineBenchmark : IBenchmark
         var samples = new List<double>();
         try
         {
-            await Task.Delay(1500); // let the worker connect and start listening
+            await Task.Delay(StartupWait); // let the worker connect and start listening
             for (var c = 0; c < chains; c++)
             {
                 var run = await store.SubmitRunAsync(new SubmitRun(definition, new(), "bench"));
@@ -170,7 +185,52 @@ public sealed class EngineBenchmark : IBenchmark
             await db.DisposeAsync();
         }
         samples.Sort();
+        _lastSamples = samples;
         return (samples.Count, Percentile(samples, 0.50), Percentile(samples, 0.99), samples[^1]);
+    }
+
+    // A Hangfire worker first installs Hangfire's schema in the fresh database.
+    private TimeSpan StartupWait => TimeSpan.FromMilliseconds(_executor == "native" ? 1500 : 4000);
+
+    private static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
+
+    /// <summary>Native and Hangfire executors side by side: handoff, throughput, and recovery after SIGKILL (with duplicates counted).</summary>
+    private async Task<string> ExecutorsAsync(int jobs)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("## Executors: native vs Hangfire (issue 20)").AppendLine();
+        md.AppendLine($"Command: `dotnet run -c Release --project src/Pipelines.Benchmarks -- engine {jobs} --only executors`. Measured {DateTime.UtcNow:yyyy-MM-dd} on {BenchmarkReport.MachineLine()}; ");
+        md.AppendLine("real `pipelines worker --executor native|hangfire` processes (8 slots each) on the private local PostgreSQL (fsync on), a fresh database per measurement; ");
+        md.AppendLine("times from the attempt rows. Load is the 1-minute load average (`/proc/loadavg`) just before each measurement; the machine is shared.").AppendLine();
+        md.AppendLine("| executor | handoff p50 | handoff p99 | load | independent runs, 1 worker | load | one fan-out, 1 worker | load | recovery after SIGKILL | attempts of the killed step | load |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var executor in new[] { "native", "hangfire" })
+        {
+            _executor = executor;
+            var l1 = Load();
+            var handoff = await HandoffAsync(chains: 1);
+            var l2 = Load();
+            var independent = await ThroughputAsync(1, jobs, fanOut: false);
+            var l3 = Load();
+            var fan = await ThroughputAsync(1, jobs, fanOut: true);
+            var l4 = Load();
+            var (recovery, attempts) = await RecoveryWithAttemptsAsync();
+            Console.WriteLine($"{executor}: handoff p50 {handoff.P50:F2} ms p99 {handoff.P99:F2} ms (load {l1}); independent {independent:F0} jobs/s (load {l2}); " +
+                $"fan-out {fan:F0} jobs/s (load {l3}); recovery {recovery.TotalSeconds:F2} s, attempts {attempts} (load {l4})");
+            md.AppendLine($"| {executor} | {handoff.P50:F2} ms | {handoff.P99:F2} ms | {l1} | {independent:F0} jobs/s | {l2} | {fan:F0} jobs/s | {l3} | {recovery.TotalSeconds:F2} s | {attempts} | {l4} |");
+        }
+        _executor = "native";
+        md.AppendLine();
+        md.AppendLine("Recovery: a worker running a 2 s step is killed with SIGKILL while a second worker of the same executor runs; the time is from the kill to attempt 2's start ");
+        md.AppendLine("(default lease 4 s, heartbeat 1 s, leader sweep 0.5 s). *Attempts* lists every attempt of that step with its state: exactly one succeeded means no duplicate. ");
+        md.AppendLine("Handoff: one 100-step chain, so p99 is the slowest of its 99 handoffs. Throughput: jobs queued before the worker starts.");
+        return md.ToString();
+    }
+
+    private async Task<(TimeSpan Recovery, string Attempts)> RecoveryWithAttemptsAsync()
+    {
+        var (recovery, details) = await RecoveryRunAsync();
+        return (recovery, string.Join(", ", details.Steps[0].Attempts.OrderBy(a => a.Attempt).Select(a => $"{a.Attempt} {a.State.ToString().ToLowerInvariant()}")));
     }
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
@@ -234,7 +294,9 @@ public sealed class EngineBenchmark : IBenchmark
         }
     }
 
-    private async Task<TimeSpan> RecoveryAsync()
+    private async Task<TimeSpan> RecoveryAsync() => (await RecoveryRunAsync()).Recovery;
+
+    private async Task<(TimeSpan Recovery, RunDetails Details)> RecoveryRunAsync()
     {
         var (db, cs, store) = await FreshDatabaseAsync();
         // Default lease, heartbeat and leader interval: what a user gets without tuning.
@@ -243,17 +305,19 @@ public sealed class EngineBenchmark : IBenchmark
         Process? survivor = null;
         try
         {
-            await Task.Delay(1500);
-            var d = WorkflowValidator.LoadText("name: crash\nsteps:\n  - id: a\n    uses: sleep\n    with: { ms: 2000 }\n", "crash.yaml", _registry);
+            await Task.Delay(StartupWait);
+            // The step must outlast the survivor's start (longer for a Hangfire worker).
+            var sleep = 2000 + (int)(StartupWait.TotalMilliseconds - 1500);
+            var d = WorkflowValidator.LoadText($"name: crash\nsteps:\n  - id: a\n    uses: sleep\n    with: {{ ms: {sleep} }}\n", "crash.yaml", _registry);
             var run = await store.SubmitRunAsync(new SubmitRun(d, new(), "bench"));
             while ((await store.GetRunAsync(run))!.Steps[0].State != StepState.Running) await Task.Delay(20);
             survivor = StartWorker(cs, args);
-            await Task.Delay(1500);
+            await Task.Delay(StartupWait);
             var killedAt = DateTimeOffset.UtcNow;
             victim.Kill(entireProcessTree: true);
             var details = await WaitAsync(store, run, TimeSpan.FromMinutes(1));
             var second = details.Steps[0].Attempts.Single(a => a.Attempt == 2);
-            return second.StartedAt - killedAt;
+            return (second.StartedAt - killedAt, details);
         }
         finally
         {

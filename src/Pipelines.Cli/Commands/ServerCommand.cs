@@ -22,9 +22,15 @@ public static class ServerCommand
         var workflows = new Option<string[]>("--workflows") { Description = "Workflow files or folders imported at start when absent (and their schedules registered)." };
         var artifacts = new Option<string?>("--artifacts") { Description = "Folder for MLflow-tracked artifacts (default: the state folder's mlflow-artifacts)." };
         var webRoot = new Option<string?>("--web-root") { Description = "Folder of the web UI's static files (default: wwwroot next to the server)." };
+        var executor = ExecutorSettings.ExecutorOption();
+        var hangfireQueues = ExecutorSettings.HangfireQueueOption();
+        var dashboard = new Option<bool>("--hangfire-dashboard")
+        {
+            Description = "Mount the Hangfire Dashboard at /hangfire (admins only); implied by --executor hangfire.",
+        };
         var db = CommonOptions.Database();
         var command = new Command("server", "Run the Pipelines server: HTTP API (/api/v1), MLflow endpoint, web UI.")
-            { urls, local, workers, workflows, artifacts, webRoot, db };
+            { urls, local, workers, workflows, artifacts, webRoot, executor, hangfireQueues, dashboard, db };
         command.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
         {
             var urlList = parse.GetValue(urls)!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -33,6 +39,7 @@ public static class ServerCommand
                 try { ApiServer.RequireLoopback(urlList); }
                 catch (LocalModeException e) { throw new SettingException(e.Message); }
             }
+            var executorSettings = ExecutorSettings.Parse(parse.GetValue(executor)!, parse.GetValue(hangfireQueues), new WorkerOptions().Queues);
             var auth = ServerSettings.Auth(Environment.GetEnvironmentVariable);
             if (!parse.GetValue(local) && !auth.JwtConfigured)
                 Console.Error.WriteLine("note: no PIPELINES_OIDC_AUTHORITY or PIPELINES_JWT_SIGNING_KEY: callers authenticate with API keys (`pipelines keys create`)");
@@ -55,6 +62,7 @@ public static class ServerCommand
                 Webhooks = ServerSettings.Webhooks(Environment.GetEnvironmentVariable),
                 TrackingUri = Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI") is { Length: > 0 } t ? t : null,
                 OtlpEndpoint = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"),
+                Extensions = executorSettings.IsHangfire || parse.GetValue(dashboard) ? [executorSettings.Dashboard(engine)] : [],
             });
             var files = SchedulesCommand.ExpandWorkflowFiles(parse.GetValue(workflows) ?? []);
             if (files.Count > 0)
@@ -63,6 +71,8 @@ public static class ServerCommand
                 Console.WriteLine($"workflows: {imported.Count} imported ({string.Join(", ", imported)}), {files.Count - imported.Count} already present");
             }
             await ApiServer.StartAsync(app, ct);
+            if (executorSettings.IsHangfire || parse.GetValue(dashboard))
+                Console.WriteLine($"Hangfire Dashboard at {Pipelines.Executors.Hangfire.HangfireDashboard.Path}/ (admins only)");
             foreach (var a in ApiServer.Addresses(app)) Console.WriteLine($"Pipelines server listening on {a}{(parse.GetValue(local) ? " (local mode: you are the local admin)" : "")}");
 
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -72,7 +82,7 @@ public static class ServerCommand
             await using var mlflow = parse.GetValue(workers) > 0 ? await EmbeddedTracking.StartIfNotConfiguredAsync(engine, ct) : null;
             if (parse.GetValue(workers) > 0)
                 processing = await engine.StartProcessingAsync(new WorkerOptions { Concurrency = parse.GetValue(workers) }, LeaderService.DefaultInterval,
-                    m => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {m}"), stop.Token);
+                    m => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {m}"), stop.Token, executorSettings);
             try { await Task.Delay(Timeout.Infinite, stop.Token); }
             catch (OperationCanceledException) { }
             if (processing is not null) await processing;

@@ -20,12 +20,17 @@ public static class WorkerCommand
         var leaderInterval = new Option<string>("--leader-interval") { Description = "How often the leader sweeps.", DefaultValueFactory = _ => "500ms" };
         var grace = new Option<string>("--shutdown-grace") { Description = "On SIGTERM, how long in-flight steps may finish before being handed back.", DefaultValueFactory = _ => "10s" };
         var workflows = new Option<string[]>("--workflows") { Description = "Workflow files or folders whose schedules this process registers at start." };
+        var executor = ExecutorSettings.ExecutorOption();
+        var hangfireQueues = ExecutorSettings.HangfireQueueOption();
         var db = CommonOptions.Database();
-        var command = new Command("worker", "Run a worker process.") { queues, concurrency, lease, heartbeat, poll, leaderInterval, grace, workflows, db };
+        var command = new Command("worker", "Run a worker process.")
+            { queues, concurrency, lease, heartbeat, poll, leaderInterval, grace, workflows, executor, hangfireQueues, db };
         command.SetAction((parse, ct) => CommonOptions.GuardAsync(async () =>
         {
             // Step spans go to the OTLP collector named the standard way, joining the traces of the requests that started the runs.
             using var tracing = Pipelines.Api.Hosting.Telemetry.WorkerTracing(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+            var queueList = parse.GetValue(queues)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var executorSettings = ExecutorSettings.Parse(parse.GetValue(executor)!, parse.GetValue(hangfireQueues), queueList);
             await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
             var files = SchedulesCommand.ExpandWorkflowFiles(parse.GetValue(workflows) ?? []);
             if (files.Count > 0)
@@ -33,7 +38,7 @@ public static class WorkerCommand
 
             var options = new WorkerOptions
             {
-                Queues = parse.GetValue(queues)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Queues = queueList,
                 Concurrency = parse.GetValue(concurrency),
                 Lease = Durations.Parse(parse.GetValue(lease)!),
                 HeartbeatInterval = Durations.Parse(parse.GetValue(heartbeat)!),
@@ -43,9 +48,9 @@ public static class WorkerCommand
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-            Console.WriteLine($"worker {options.Id} started: queues {string.Join(",", options.Queues)}, concurrency {options.Concurrency}");
+            Console.WriteLine($"worker {options.Id} started: queues {string.Join(",", options.Queues)}, concurrency {options.Concurrency}, executor {executorSettings.Executor}");
             var processing = await engine.StartProcessingAsync(options, Durations.Parse(parse.GetValue(leaderInterval)!),
-                m => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {m}"), stop.Token);
+                m => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {m}"), stop.Token, executorSettings);
             await processing;
             Console.WriteLine($"worker {options.Id} stopped");
             return ExitCodes.Ok;

@@ -101,14 +101,16 @@ public sealed class EngineContext : IAsyncDisposable
     /// Starts workers and a leader candidate in this process; they stop when <paramref name="ct"/> fires. When it
     /// leads, it also collects what unsucceeded attempts left in the artifact store (see <see cref="CollectionSchedule"/>).
     /// </summary>
-    public Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct)
+    public Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct,
+        ExecutorSettings? executor = null)
     {
         SubmissionTrackingServer();
         var schedule = CollectionSchedule(Environment.GetEnvironmentVariable("PIPELINES_ARTIFACTS_GC"));
         List<Pipelines.Engine.Leadership.ILeaderSweep> sweeps = schedule is null ? [] : [new Pipelines.Postgres.Artifacts.ArtifactCollectionSweep(ArtifactCollector, schedule)];
         var services = ActivityServiceSet();
         sweeps.Add(ParentRunCloser(services, log));
-        return PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct, services: services, sweeps: sweeps);
+        return PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct, services: services, sweeps: sweeps,
+            executor: executor?.Factory(this, log));
     }
 
     /// <summary>
