@@ -18,6 +18,9 @@ namespace Pipelines.Cli.Tests.Workflows;
 /// <c>score</c> attempt at the kill point), never by sleeping and hoping; a trigger the test adds to its throwaway
 /// database keeps the victim's score completions waiting on a lock the test holds, so the attempt it aimed at is
 /// still uncommitted when SIGKILL lands.
+/// Both kill points share one database, <c>pipelines serve</c>, champion and earlier scoring (trained once, in
+/// <see cref="TrainAChampionAndScoreOnceAsync"/>): each case snapshots what exists before its own run and checks that
+/// its run changes none of it, so a case also proves that the other case's outputs stayed untouched.
 /// </summary>
 public class KilledWorkerScoringTests
 {
@@ -43,78 +46,117 @@ public class KilledWorkerScoringTests
     private static string Repo => TestPostgres.RepositoryRoot();
     private static string Workflow(string name) => Path.Combine(Repo, "workflows", name);
 
+    // Set up once for both cases.
+    private TestDatabase _db = null!;
+    private string _home = null!;
+    private CliProcess? _serve;
+    private Dictionary<string, string> _env = null!;
+    private MlflowClient _mlflow = null!;
+    private string _champion = null!;
+    /// <summary>The earlier scoring's predictions by row of adult.test.</summary>
+    private Dictionary<long, double> _earlier = null!;
+    /// <summary>adult.test repeated <see cref="Copies"/> times.</summary>
+    private string _batch = null!;
+    private long _inputRows;
+
+    [OneTimeSetUp]
+    public async Task TrainAChampionAndScoreOnceAsync()
+    {
+        var clock = Stopwatch.StartNew();
+        _db = await TestPostgres.CreateDatabaseAsync();
+        _home = Path.Combine(Path.GetTempPath(), "pipelines-kill-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(_home);
+        _serve = CliProcess.Start(new Dictionary<string, string> { ["PIPELINES_HOME"] = _home }, Repo, "serve", "--db", _db.ConnectionString, "--urls", "http://127.0.0.1:0");
+        var trackingUri = await AwaitLineAsync(_serve, "MLflow tracking URI: ");
+        _env = new Dictionary<string, string> { ["PIPELINES_HOME"] = _home, ["MLFLOW_TRACKING_URI"] = trackingUri };
+        _mlflow = new MlflowClient(new MlflowClientOptions { TrackingUri = new Uri(trackingUri) });
+
+        // 1. A champion and an earlier, published scoring. The champion only has to exist and score (one short
+        //    trial, as MonitoringWorkflowTests trains it); the runs under test are the scorings below.
+        var (code, output) = await CliProcess.RunAsync(_env, Repo, TimeSpan.FromMinutes(5), "run", Workflow("adult-income-nightly.yaml"),
+            "--auto-approve", "-p", "trials=1", "-p", "rounds=6", "-p", "min_auc=0.8", "--db", _db.ConnectionString);
+        Assert.That(code, Is.EqualTo(0), output);
+        (code, output) = await CliProcess.RunAsync(_env, Repo, TimeSpan.FromMinutes(5), "run", Workflow("adult-income-scoring.yaml"),
+            "-p", "partitions=3", "--db", _db.ConnectionString);
+        Assert.That(code, Is.EqualTo(0), output);
+        _champion = (await _mlflow.GetModelVersionByAliasAsync(Model, "champion")).Version;
+        var artifacts = await ArtifactRowsAsync(_db);
+        var earlierManifests = artifacts.Where(a => a.Name == "manifest.json").ToList();
+        Assert.That(earlierManifests, Has.Count.EqualTo(1), "the earlier scoring published one manifest");
+        _earlier = ReadPredictions(JsonNode.Parse(await File.ReadAllTextAsync(WorkflowDb.LocalPath(earlierManifests[0].Uri)))!, artifacts);
+        Assert.That(_earlier.Keys.Order(), Is.EqualTo(Enumerable.Range(0, _earlier.Count).Select(i => (long)i)), "earlier scoring covered adult.test");
+
+        // 2. The batch: adult.test repeated, so row r must score exactly as row r mod n did in the earlier scoring.
+        var lines = await File.ReadAllLinesAsync(Path.Combine(Repo, "workflows", "data", "adult", "adult.test"));
+        var body = lines.Skip(1).Where(l => l.Length > 0).ToList();
+        Assert.That(body, Has.Count.EqualTo(_earlier.Count));
+        _batch = Path.Combine(_home, "batch.csv");
+        await File.WriteAllLinesAsync(_batch, [lines[0], .. Enumerable.Repeat(body, Copies).SelectMany(b => b)]);
+        _inputRows = (long)body.Count * Copies;
+
+        // The test's instrument, not the product's: a victim's score attempts may finish their work, but the
+        // transaction that would complete them waits on a lock the test holds until the victim is dead. That
+        // makes BeforeCompletion reachable at all, and means a kill aimed WhileScoring cannot arrive too late.
+        await _db.ExecAsync($"""
+            CREATE TABLE test_victims (worker_id text PRIMARY KEY);
+            CREATE FUNCTION test_hold_completion() RETURNS trigger LANGUAGE plpgsql AS $f$
+            BEGIN
+                IF NEW.state <> 'running' AND EXISTS (SELECT 1 FROM test_victims v JOIN step_runs s ON s.id = NEW.step_run_id
+                                                      WHERE v.worker_id = OLD.worker_id AND s.step_id = 'score') THEN
+                    PERFORM pg_advisory_xact_lock_shared({HoldLock});
+                END IF;
+                RETURN NEW;
+            END $f$;
+            CREATE TRIGGER test_hold_completion BEFORE UPDATE ON attempts FOR EACH ROW EXECUTE FUNCTION test_hold_completion();
+            """);
+        TestContext.Out.WriteLine($"shared setup (champion, earlier scoring, batch) {clock.Elapsed.TotalSeconds:F1}s");
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        _mlflow?.Dispose();
+        _serve?.Dispose();
+        if (_db is not null) await _db.DisposeAsync();
+        if (_home is not null)
+            try { Directory.Delete(_home, recursive: true); } catch (IOException) { }
+    }
+
     [TestCase(KillPoint.WhileScoring)]
     [TestCase(KillPoint.BeforeCompletion)]
     public async Task WorkerKilledDuringScoring_RunCompletes_EveryRowScoredOnce_AndNothingEarlierChanges(KillPoint point)
     {
         var clock = Stopwatch.StartNew();
-        await using var db = await TestPostgres.CreateDatabaseAsync();
-        var home = Path.Combine(Path.GetTempPath(), "pipelines-kill-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(home);
+        var (db, home, env, mlflow, earlier, batch, inputRows) = (_db, _home, _env, _mlflow, _earlier, _batch, _inputRows);
         var started = new List<CliProcess>();
         NpgsqlConnection? holdConnection = null;
         NpgsqlTransaction? hold = null;
         try
         {
-            var serve = Start(started, new() { ["PIPELINES_HOME"] = home }, "serve", "--db", db.ConnectionString, "--urls", "http://127.0.0.1:0");
-            var trackingUri = await AwaitLineAsync(serve, "MLflow tracking URI: ");
-            var env = new Dictionary<string, string> { ["PIPELINES_HOME"] = home, ["MLFLOW_TRACKING_URI"] = trackingUri };
-            using var mlflow = new MlflowClient(new MlflowClientOptions { TrackingUri = new Uri(trackingUri) });
-
-            // 1. A champion and an earlier, published scoring.
-            var (code, output) = await CliProcess.RunAsync(env, Repo, TimeSpan.FromMinutes(5), "run", Workflow("adult-income-nightly.yaml"),
-                "--auto-approve", "-p", "trials=2", "-p", "rounds=20", "-p", "min_auc=0.8", "--db", db.ConnectionString);
-            Assert.That(code, Is.EqualTo(0), output);
-            (code, output) = await CliProcess.RunAsync(env, Repo, TimeSpan.FromMinutes(5), "run", Workflow("adult-income-scoring.yaml"),
-                "-p", "partitions=3", "--db", db.ConnectionString);
-            Assert.That(code, Is.EqualTo(0), output);
-            var setupTime = clock.Elapsed;
-
+            // Everything that exists before this case's run (the earlier scoring's and, when the other case ran
+            // first, its run's too): none of it may change.
             var registryBefore = await RegistrySnapshotAsync(mlflow);
             var champion = (await mlflow.GetModelVersionByAliasAsync(Model, "champion")).Version;
+            Assert.That(champion, Is.EqualTo(_champion), "the champion trained in the set-up");
             var artifactsBefore = await ArtifactRowsAsync(db);
             var filesBefore = artifactsBefore.ToDictionary(a => a.Id, a => WorkflowState.Sha256(WorkflowDb.LocalPath(a.Uri)));
             var mlflowFilesBefore = FolderHashes(Path.Combine(home, "mlflow-artifacts"));
-            var earlierManifests = artifactsBefore.Where(a => a.Name == "manifest.json").ToList();
-            Assert.That(earlierManifests, Has.Count.EqualTo(1), "the earlier scoring published one manifest");
-            var earlier = ReadPredictions(JsonNode.Parse(await File.ReadAllTextAsync(WorkflowDb.LocalPath(earlierManifests[0].Uri)))!, artifactsBefore);
-            Assert.That(earlier.Keys.Order(), Is.EqualTo(Enumerable.Range(0, earlier.Count).Select(i => (long)i)), "earlier scoring covered adult.test");
-
-            // 2. The batch: adult.test repeated, so row r must score exactly as row r mod n did in the earlier scoring.
-            var lines = await File.ReadAllLinesAsync(Path.Combine(Repo, "workflows", "data", "adult", "adult.test"));
-            var body = lines.Skip(1).Where(l => l.Length > 0).ToList();
-            Assert.That(body, Has.Count.EqualTo(earlier.Count));
-            var batch = Path.Combine(home, "batch.csv");
-            await File.WriteAllLinesAsync(batch, [lines[0], .. Enumerable.Repeat(body, Copies).SelectMany(b => b)]);
-            long inputRows = (long)body.Count * Copies;
+            var manifestsBefore = artifactsBefore.Count(a => a.Name == "manifest.json");
+            Assert.That(manifestsBefore, Is.GreaterThanOrEqualTo(1), "the earlier scoring published a manifest");
 
             // The survivor has fewer slots than max_parallel (4), so the victim (4 slots) is sure to hold partitions.
             var victim = Start(started, env, WorkerArgs(db, concurrency: 4));
             var survivor = Start(started, env, WorkerArgs(db, concurrency: 2));
             var victimId = await WorkerIdAsync(db, victim);
             var survivorId = await WorkerIdAsync(db, survivor);
-            // The test's instrument, not the product's: the victim's score attempts may finish their work, but the
-            // transaction that would complete them waits on a lock the test holds until the victim is dead. That
-            // makes BeforeCompletion reachable at all, and means a kill aimed WhileScoring cannot arrive too late.
-            await db.ExecAsync($"""
-                CREATE TABLE test_victims (worker_id text PRIMARY KEY);
-                CREATE FUNCTION test_hold_completion() RETURNS trigger LANGUAGE plpgsql AS $f$
-                BEGIN
-                    IF NEW.state <> 'running' AND EXISTS (SELECT 1 FROM test_victims v JOIN step_runs s ON s.id = NEW.step_run_id
-                                                          WHERE v.worker_id = OLD.worker_id AND s.step_id = 'score') THEN
-                        PERFORM pg_advisory_xact_lock_shared({HoldLock});
-                    END IF;
-                    RETURN NEW;
-                END $f$;
-                CREATE TRIGGER test_hold_completion BEFORE UPDATE ON attempts FOR EACH ROW EXECUTE FUNCTION test_hold_completion();
-                """);
+            // The set-up's trigger holds this victim's score completions (see TrainAChampionAndScoreOnceAsync).
             await db.ExecAsync("INSERT INTO test_victims VALUES (@id)", ("id", victimId));
             holdConnection = await db.DataSource.OpenConnectionAsync();
             hold = await holdConnection.BeginTransactionAsync();
             await using (var cmd = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({HoldLock})", holdConnection, hold))
                 await cmd.ExecuteNonQueryAsync();
 
-            (code, output) = await CliProcess.RunAsync(env, Repo, TimeSpan.FromMinutes(1), "run", Workflow("adult-income-scoring.yaml"),
+            var (code, output) = await CliProcess.RunAsync(env, Repo, TimeSpan.FromMinutes(1), "run", Workflow("adult-income-scoring.yaml"),
                 "--no-wait", "-p", $"data={batch}", "-p", $"partitions={Partitions}", "--db", db.ConnectionString);
             Assert.That(code, Is.EqualTo(0), output);
             var runId = output.Split('\n').Select(l => Guid.TryParse(l.Trim(), out var g) ? g : Guid.Empty).Last(g => g != Guid.Empty);
@@ -189,7 +231,7 @@ public class KilledWorkerScoringTests
             }
             Assert.That(manifestRow.CreatedAt, Is.GreaterThan(children.SelectMany(c => c.Attempts).Max(a => a.EndedAt!.Value.UtcDateTime)),
                 "the manifest was written after every partition's attempts had ended");
-            Assert.That(artifactsAfter.Count(a => a.Name == "manifest.json"), Is.EqualTo(2), "the earlier manifest and this run's");
+            Assert.That(artifactsAfter.Count(a => a.Name == "manifest.json"), Is.EqualTo(manifestsBefore + 1), "the earlier manifests and this run's");
 
             // Every input row scored exactly once, by the champion, for this run, exactly as the earlier scoring scored it.
             var scored = ReadPredictions(manifest, artifactsAfter, runId.ToString(), champion);
@@ -229,15 +271,15 @@ public class KilledWorkerScoringTests
                 JOIN step_runs s ON s.id = a.step_run_id JOIN artifact_inputs i ON i.step_run_id = a.step_run_id AND i.attempt = a.attempt
                 WHERE s.run_id = @run AND s.step_id = 'score' AND a.state = 'succeeded' AND i.input_name = 'dataset'
                 """, ("run", runId));
-            TestContext.Out.WriteLine($"setup {setupTime.TotalSeconds:F1}s; kill to completion {recoverTime.TotalSeconds:F1}s; total {clock.Elapsed.TotalSeconds:F1}s; " +
+            TestContext.Out.WriteLine($"setup {killStart.TotalSeconds:F1}s; kill to completion {recoverTime.TotalSeconds:F1}s; total {clock.Elapsed.TotalSeconds:F1}s; " +
                 $"{inputRows} rows in {Partitions} partitions (attempts {durations.Min():F2}-{durations.Max():F2}s, at least {margin:F2}s left once the batch was fetched); {lost.Count} lost attempt(s), {orphans.Count} orphan artifact(s); {observations} reader checks ({whileScoring} while scoring)");
         }
         finally
         {
             if (hold is not null) await hold.DisposeAsync();
             if (holdConnection is not null) await holdConnection.DisposeAsync();
+            // The workers die with the case (the victim already is), so the other case's run sees only its own.
             foreach (var p in started) p.Dispose();
-            try { Directory.Delete(home, recursive: true); } catch (IOException) { }
         }
     }
 
