@@ -10,11 +10,14 @@ namespace Pipelines.Cli.Hosting;
 public sealed class TriggerFileSources(Func<BlobConnection?> artifactAccount) : ITriggerFiles
 {
     private readonly LocalTriggerFiles _local = new();
+    // Built on the first blob glob and kept: the leader lists every half second, and a credential made anew each
+    // time would fetch a new token each time.
+    private readonly Lazy<BlobLocations> _blobs = new(() => new BlobLocations(artifactAccount()));
 
     public async Task<IReadOnlyList<WatchedFile>> ListAsync(string glob, CancellationToken ct)
     {
         if (!IsUrl(glob)) return await _local.ListAsync(glob, ct);
-        var blobs = await new BlobLocations(artifactAccount()).ListAsync(glob, url => TriggerFiring.GlobMatches(glob, url), ct);
+        var blobs = await _blobs.Value.ListAsync(glob, url => TriggerFiring.GlobMatches(glob, url), ct);
         return blobs.Select(b => new WatchedFile(b.Url, b.Name, b.Size, b.Modified)).ToList();
     }
 

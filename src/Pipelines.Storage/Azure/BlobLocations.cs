@@ -13,6 +13,10 @@ public sealed record BlobEntry(string Url, string Name, long Size, DateTimeOffse
 /// </summary>
 public sealed class BlobLocations(BlobConnection? artifactStore, BlobClientOptions? options = null, Func<TokenCredential>? defaultCredential = null)
 {
+    // One default credential for the lifetime of this object, so its tokens are cached between calls.
+    private readonly Lazy<BlobCredential> _default = new(() =>
+        new BlobCredential.EntraId(defaultCredential?.Invoke() ?? new global::Azure.Identity.DefaultAzureCredential()));
+
     /// <summary>Whether <paramref name="url"/> names a blob on the artifact store's account (so its credential applies).</summary>
     public bool IsOnArtifactAccount(string url) => artifactStore is not null && SameAccount(Parse(url), artifactStore);
 
@@ -63,7 +67,7 @@ public sealed class BlobLocations(BlobConnection? artifactStore, BlobClientOptio
     private BlobCredential CredentialFor(BlobConnection location) =>
         artifactStore is not null && SameAccount(location, artifactStore)
             ? artifactStore.Credential
-            : new BlobCredential.EntraId(defaultCredential?.Invoke() ?? new global::Azure.Identity.DefaultAzureCredential());
+            : _default.Value;
 
     private static bool SameAccount(BlobConnection a, BlobConnection b) =>
         string.Equals(a.AccountName, b.AccountName, StringComparison.OrdinalIgnoreCase) &&
