@@ -98,6 +98,25 @@ public class LocalCommandTests
         Assert.That(PostmasterFile.IsReady(Path.Combine(_dir, "missing"), 5432), Is.False);
     }
 
+    [Test]
+    public void ABrokenStateFile_IsNamedWithItsField_AndNothingIsProvisioned()
+    {
+        var state = Path.Combine(_dir, ".pipelines");
+        Directory.CreateDirectory(state);
+        var info = Path.Combine(state, "postgres.json");
+        File.WriteAllText(info, """{"DataDir":"/nowhere","Password":"secret-value","Databases":["pipelines"]}""");
+
+        var e = Assert.ThrowsAsync<InvalidOperationException>(() => new LocalPostgres(state).EnsureStartedAsync());
+        Assert.That(e!.Message, Does.StartWith(info + ": not a valid description").And.Contain("'Port' is missing"));
+        Assert.That(e.Message, Does.Not.Contain("secret-value"));
+        Assert.That(Directory.Exists(Path.Combine(state, "postgres")), Is.False, "no server provisioned over the broken file");
+
+        File.WriteAllText(info, "{ not json");
+        e = Assert.ThrowsAsync<InvalidOperationException>(() => new LocalPostgres(state).EnsureStartedAsync());
+        Assert.That(e!.Message, Does.StartWith(info));
+        File.Delete(info); // the teardown's stop reads it too
+    }
+
     private static bool ProcessExists(int pid)
     {
         try
