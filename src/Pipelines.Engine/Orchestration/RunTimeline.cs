@@ -21,39 +21,58 @@ public sealed record RunTimeline(TimeSpan Wall, TimeSpan InSteps, TimeSpan Waiti
     }
 
     /// <summary>Null until the run has finished.</summary>
+    /// <remarks>Plain arrays and loops rather than LINQ: `runs show` computes this once per CLI process, where each
+    /// LINQ operator over a tuple type is a generic instantiation ReadyToRun cannot precompile (about 15 ms of JIT).</remarks>
     public static RunTimeline? Of(RunDetails run)
     {
         if (run.Run.FinalizedAt is not { } end) return null;
         var start = run.Run.CreatedAt;
-        var attempts = run.Steps.SelectMany(s => s.Attempts).Select(a => (From: a.StartedAt, To: a.EndedAt ?? end)).ToList();
-        var waits = run.Approvals.Select(a => (From: a.RequestedAt, To: a.DecidedAt ?? end)).ToList();
-        var inSteps = Covered(attempts, start, end);
-        var people = Covered(waits, start, end);
-        var busy = Covered([.. attempts, .. waits], start, end);
+        var count = 0;
+        foreach (var step in run.Steps) count += step.Attempts.Count;
+        var busy = new (DateTimeOffset From, DateTimeOffset To)[count + run.Approvals.Count];
+        var i = 0;
+        DateTimeOffset? first = null;
+        foreach (var step in run.Steps)
+            foreach (var a in step.Attempts)
+            {
+                busy[i++] = (a.StartedAt, a.EndedAt ?? end);
+                if (first is not { } f || a.StartedAt < f) first = a.StartedAt;
+            }
+        foreach (var a in run.Approvals) busy[i++] = (a.RequestedAt, a.DecidedAt ?? end);
+        var inSteps = Covered(busy.AsSpan(0, count), start, end);
+        var people = Covered(busy.AsSpan(count), start, end);
+        var all = Covered(busy, start, end);
         var wall = end - start;
-        DateTimeOffset? first = attempts.Count == 0 ? null : attempts.Min(a => a.From);
-        return new RunTimeline(wall, inSteps, people, wall - busy, first - start);
+        return new RunTimeline(wall, inSteps, people, wall - all, first - start);
     }
 
     /// <summary>Length of the union of the intervals, clipped to [start, end].</summary>
-    public static TimeSpan Covered(IEnumerable<(DateTimeOffset From, DateTimeOffset To)> intervals, DateTimeOffset start, DateTimeOffset end)
+    public static TimeSpan Covered(ReadOnlySpan<(DateTimeOffset From, DateTimeOffset To)> intervals, DateTimeOffset start, DateTimeOffset end)
     {
-        var total = TimeSpan.Zero;
-        DateTimeOffset? openFrom = null, openTo = null;
-        foreach (var (from, to) in intervals
-                     .Select(i => (From: i.From < start ? start : i.From, To: i.To > end ? end : i.To))
-                     .Where(i => i.To > i.From)
-                     .OrderBy(i => i.From))
+        // Clipped, non-empty intervals in order of their start; a copy, so the caller's order is kept.
+        var clipped = new (DateTimeOffset From, DateTimeOffset To)[intervals.Length];
+        var n = 0;
+        foreach (var (from, to) in intervals)
         {
-            if (openTo is { } t && from <= t)
-            {
-                if (to > t) openTo = to;
-                continue;
-            }
-            if (openFrom is { } f) total += openTo!.Value - f;
-            (openFrom, openTo) = (from, to);
+            var f = from < start ? start : from;
+            var t = to > end ? end : to;
+            if (t > f) clipped[n++] = (f, t);
         }
-        if (openFrom is { } last) total += openTo!.Value - last;
+        var starts = new long[n];
+        for (var k = 0; k < n; k++) starts[k] = clipped[k].From.UtcTicks;
+        Array.Sort(starts, clipped, 0, n);
+
+        var total = TimeSpan.Zero;
+        for (var k = 0; k < n;)
+        {
+            var (openFrom, openTo) = clipped[k++];
+            while (k < n && clipped[k].From <= openTo)
+            {
+                if (clipped[k].To > openTo) openTo = clipped[k].To;
+                k++;
+            }
+            total += openTo - openFrom;
+        }
         return total;
     }
 

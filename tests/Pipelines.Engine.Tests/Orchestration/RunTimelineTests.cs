@@ -50,4 +50,16 @@ public class RunTimelineTests
         Assert.That(cached.Orchestration.TotalSeconds, Is.EqualTo(0.3).Within(1e-6));
         Assert.That(cached.FirstClaim, Is.Null);
     }
+
+    [Test]
+    public void AttemptsInAnyOrder_NestedOrOutsideTheRun_AreClippedAndMerged()
+    {
+        // Steps listed out of time order: c (3–4) first, then a (1–5) containing it, b (0.5–0.8), a stray attempt
+        // recorded before the run's creation (−1–0.2) and one running on past its end (4.5–9).
+        var t = RunTimeline.Of(Run(6, [Step("c", (3, 4)), Step("a", (1, 5)), Step("b", (0.5, 0.8)), Step("x", (-1, 0.2), (4.5, 9))]))!;
+        // Union: 0–0.2, 0.5–0.8, 1–6 → 0.2 + 0.3 + 5 = 5.5.
+        Assert.That(t.InSteps.TotalSeconds, Is.EqualTo(5.5).Within(1e-6));
+        Assert.That(t.Orchestration.TotalSeconds, Is.EqualTo(0.5).Within(1e-6));
+        Assert.That(t.FirstClaim!.Value.TotalSeconds, Is.EqualTo(-1).Within(1e-6), "the earliest attempt, whichever step holds it");
+    }
 }
