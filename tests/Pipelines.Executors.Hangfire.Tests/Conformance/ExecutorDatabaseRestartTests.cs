@@ -10,15 +10,17 @@ using Pipelines.Postgres.Migrations;
 using Pipelines.Postgres.Provisioning;
 using Pipelines.Testing;
 
-namespace Pipelines.Executors.Hangfire.Tests;
+namespace Pipelines.Executors.Hangfire.Tests.Conformance;
 
 /// <summary>
-/// The engine's database-restart case with steps delivered by Hangfire: PostgreSQL (the engine's and Hangfire's
-/// storage alike) restarts twice while a fan-out runs and each item holds a query open; the run must succeed with
-/// every item's last attempt succeeded, and no item succeeding twice.
+/// The engine's database-restart case, once per executor (part of <see cref="ExecutorConformanceTests"/>): PostgreSQL
+/// (the engine's storage and, under Hangfire, Hangfire's too) restarts twice while a fan-out runs and each item holds
+/// a query open; the run must succeed with every item's last attempt succeeded, and no item succeeding twice.
 /// </summary>
 [NonParallelizable]
-public class HangfireDatabaseRestartTests
+[TestFixture(ExecutorKind.Native)]
+[TestFixture(ExecutorKind.Hangfire)]
+public class ExecutorDatabaseRestartTests(ExecutorKind kind)
 {
     private sealed class QueryActivity(NpgsqlDataSource db) : IActivity
     {
@@ -32,9 +34,9 @@ public class HangfireDatabaseRestartTests
     }
 
     [Test]
-    public async Task PostgresRestarted_DuringAFanOutOnHangfire_TheRunSucceeds_EachItemOnce()
+    public async Task PostgresRestarted_DuringAFanOut_TheRunSucceeds_EachItemOnce()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "pipelines-hangfire-restart-" + Guid.NewGuid().ToString("N")[..8]);
+        var dir = Path.Combine(Path.GetTempPath(), $"pipelines-{kind.ToString().ToLowerInvariant()}-restart-" + Guid.NewGuid().ToString("N")[..8]);
         var server = new LocalPostgres(dir, durable: false);
         var cs = await server.EnsureStartedAsync("pipelines");
         using var stop = new CancellationTokenSource();
@@ -53,7 +55,7 @@ public class HangfireDatabaseRestartTests
             host = await PostgresEngineHost.StartAsync(db, store, registry,
                 new WorkerOptions { Id = "w0", Concurrency = 4, PollInterval = TimeSpan.FromMilliseconds(200) },
                 TimeSpan.FromMilliseconds(200), m => { lock (log) log.Add(m); }, stop.Token,
-                executor: wakeups => new HangfireExecutor(db, store, wakeups, options));
+                executor: kind == ExecutorKind.Native ? null : wakeups => new HangfireExecutor(db, store, wakeups, options));
 
             var definition = WorkflowValidator.LoadText("""
                 name: restart-fanout

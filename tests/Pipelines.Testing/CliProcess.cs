@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Pipelines.Cli.Tests.Processes;
+namespace Pipelines.Testing;
 
-/// <summary>A real <c>pipelines</c> process started from the built CLI, with its output captured.</summary>
+/// <summary>
+/// A real <c>pipelines</c> process started from the built CLI, with its output captured. The test project must
+/// reference Pipelines.Cli, so that <c>pipelines.dll</c> is beside the tests.
+/// </summary>
 public sealed class CliProcess : IDisposable
 {
     private readonly Process _process;
