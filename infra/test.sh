@@ -33,9 +33,13 @@ for dir in tests/Pipelines.*.Tests; do
   [[ " ${projects[*]} " == *" $dir "* ]] || projects+=("$dir")
 done
 lanes=${PIPELINES_TEST_LANES:-2}
-printf '%s\n' "${projects[@]}" | xargs -P "$lanes" -I{} \
-  dotnet test {} -c Release --no-build -nologo \
-    --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@"
+# Each project's results file is named after it: two projects ending in the same second would otherwise write the
+# same timestamped name, and one project's counts would be lost from the summary below.
+printf '%s\n' "${projects[@]}" | xargs -P "$lanes" -I{} bash -c '
+  project=$1; results=$2; shift 2
+  dotnet test "$project" -c Release --no-build -nologo \
+    --logger "trx;LogFileName=$(basename "$project").trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@"
+' run-tests {} "$results" "$@"
 status=$?
 
 if [ -z "${PIPELINES_TEST_DB:-}" ] && [ "$test_pg_was_running" = 0 ]; then test_pg stop || echo "could not stop the test PostgreSQL (pipelines local stop)"; fi
