@@ -22,24 +22,8 @@ test_pg() { PIPELINES_HOME=.pipelines/test-postgres dotnet src/Pipelines.Cli/bin
 test_pg_was_running=0
 if [ -z "${PIPELINES_TEST_DB:-}" ] && test_pg status; then test_pg_was_running=1; fi
 
-# Test projects run two at a time (the machine's two cores), longest first, each next one starting when a lane
-# frees: `dotnet test` on the solution takes them in solution order, which left the Web tests running alone at the
-# end. The order is from the per-project times in docs/benchmarks.md ("Test suite time"); projects not named here
-# (new ones) follow in name order.
-longest_first=(Cli Tracking Storage Web Data Server Engine Ml Executors.Hangfire Activities.Model Deploy)
-projects=()
-for name in "${longest_first[@]}"; do projects+=("tests/Pipelines.$name.Tests"); done
-for dir in tests/Pipelines.*.Tests; do
-  [[ " ${projects[*]} " == *" $dir "* ]] || projects+=("$dir")
-done
-lanes=${PIPELINES_TEST_LANES:-2}
-# Each project's results file is named after it: two projects ending in the same second would otherwise write the
-# same timestamped name, and one project's counts would be lost from the summary below.
-printf '%s\n' "${projects[@]}" | xargs -P "$lanes" -I{} bash -c '
-  project=$1; results=$2; shift 2
-  dotnet test "$project" -c Release --no-build -nologo \
-    --logger "trx;LogFileName=$(basename "$project").trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@"
-' run-tests {} "$results" "$@"
+dotnet test Pipelines.sln -c Release --no-build -nologo \
+  --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@"
 status=$?
 
 if [ -z "${PIPELINES_TEST_DB:-}" ] && [ "$test_pg_was_running" = 0 ]; then test_pg stop || echo "could not stop the test PostgreSQL (pipelines local stop)"; fi
