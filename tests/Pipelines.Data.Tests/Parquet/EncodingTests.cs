@@ -5,6 +5,15 @@ namespace Pipelines.Data.Tests.Parquet;
 public class EncodingTests
 {
     [TestCase(1, 1000, 0.5)]
+    [TestCase(2, 1001, 0.2)]
+    [TestCase(5, 999, 0.1)]
+    [TestCase(8, 1003, 0.0)]
+    [TestCase(9, 1000, 0.4)]
+    [TestCase(12, 2049, 0.1)]
+    [TestCase(16, 1000, 0.0)]
+    [TestCase(20, 1001, 0.2)]
+    [TestCase(24, 777, 0.0)]
+    [TestCase(31, 513, 0.1)]
     [TestCase(1, 1000, 0.0)]
     [TestCase(3, 777, 0.9)]
     [TestCase(17, 4096, 0.3)]

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 
 namespace Pipelines.Data.Parquet.Encodings;
@@ -124,6 +125,7 @@ internal ref struct RleBitPackedDecoder
 /// <summary>Encodes the RLE / bit-packed hybrid: runs of 8+ equal values as RLE, the rest bit-packed.</summary>
 internal static class RleBitPackedEncoder
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Encode(ReadOnlySpan<int> values, int bitWidth, ByteBuffer output)
     {
         var byteWidth = (bitWidth + 7) / 8;
@@ -157,25 +159,30 @@ internal static class RleBitPackedEncoder
         return run;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackInto(ReadOnlySpan<int> values, int bitWidth, int groups, ByteBuffer output)
     {
+        // Little-endian bit packing through a 64-bit accumulator: whole bytes leave it as soon as they are complete
+        // (bitWidth ≤ 32, so at most 39 bits are ever pending).
         var totalBytes = groups * bitWidth;
-        var span = output.GetSpan(totalBytes);
-        span[..totalBytes].Clear();
-        long bit = 0;
+        var span = output.GetSpan(totalBytes)[..totalBytes];
+        var mask = bitWidth == 32 ? 0xFFFF_FFFFUL : (1UL << bitWidth) - 1;
+        ulong pending = 0;
+        var pendingBits = 0;
+        var o = 0;
         foreach (var v in values)
         {
-            var value = (ulong)(uint)v;
-            for (var b = 0; b < bitWidth; b += 8)
+            pending |= ((ulong)(uint)v & mask) << pendingBits;
+            pendingBits += bitWidth;
+            while (pendingBits >= 8)
             {
-                var byteIndex = (int)((bit + b) >> 3);
-                var shift = (int)((bit + b) & 7);
-                var chunk = (value >> b) & (bitWidth - b >= 8 ? 0xFFUL : (1UL << (bitWidth - b)) - 1);
-                span[byteIndex] |= (byte)(chunk << shift);
-                if (shift != 0 && byteIndex + 1 < totalBytes) span[byteIndex + 1] |= (byte)(chunk >> (8 - shift));
+                span[o++] = (byte)pending;
+                pending >>= 8;
+                pendingBits -= 8;
             }
-            bit += bitWidth;
         }
+        if (pendingBits > 0) span[o++] = (byte)pending;
+        span[o..].Clear(); // the last group's padding
         output.Advance(totalBytes);
     }
 
