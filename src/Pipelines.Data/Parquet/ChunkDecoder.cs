@@ -45,6 +45,7 @@ internal abstract class ChunkDecoder
     };
 
     /// <summary>Appends validity for a page; returns the number of non-null values.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public int AppendLevels(ReadOnlySpan<int> defLevels, int maxDef, int count)
     {
         EnsureRows(count);
@@ -130,6 +131,7 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
         return _values.AsSpan(Dense, count);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public override void ReadDictionary(ReadOnlySpan<byte> data, int count)
     {
         var width = Math.Max(Width, 1);
@@ -140,6 +142,7 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
         DecodePlain(data, _dictionary.AsSpan(0, count));
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public override void ReadValues(Encoding encoding, ReadOnlySpan<byte> data, int count)
     {
         if (count == 0) return;
@@ -207,6 +210,7 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
         Dense += count;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void DecodePlain(ReadOnlySpan<byte> data, Span<T> dest)
     {
         var count = dest.Length;
@@ -257,6 +261,7 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
             "read INT96 as microseconds (ParquetReaderOptions.Int96Unit = Micros; in the CLI --int96-unit micros)");
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public override void Scatter()
     {
         if (!AnyNull) return;
@@ -318,6 +323,7 @@ internal sealed class BinaryDecoder : ChunkDecoder
         Dense++;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public override void ReadDictionary(ReadOnlySpan<byte> data, int count)
     {
         var minWidth = _fixedLength > 0 ? _fixedLength : 4;
@@ -333,6 +339,7 @@ internal sealed class BinaryDecoder : ChunkDecoder
         (_offsets, _data, Dense) = (savedOffsets, savedData, savedDense);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public override void ReadValues(Encoding encoding, ReadOnlySpan<byte> data, int count)
     {
         if (count == 0) return;
@@ -441,6 +448,7 @@ internal sealed class BinaryDecoder : ChunkDecoder
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void DecodePlain(ReadOnlySpan<byte> data, int count)
     {
         if (_fixedLength > 0)
@@ -465,6 +473,7 @@ internal sealed class BinaryDecoder : ChunkDecoder
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public override void Scatter()
     {
         if (_offsets.Length < Rows + 1) Array.Resize(ref _offsets, Rows + 1);

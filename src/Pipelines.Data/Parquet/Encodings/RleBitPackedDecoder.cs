@@ -26,6 +26,7 @@ internal ref struct RleBitPackedDecoder
 
     public int BytesConsumed => _pos;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool NextRun()
     {
         if (_pos >= _data.Length) return false;
@@ -72,6 +73,7 @@ internal ref struct RleBitPackedDecoder
     }
 
     /// <summary>Fills <paramref name="dest"/> entirely or throws.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Read(Span<int> dest)
     {
         var i = 0;
@@ -95,6 +97,7 @@ internal ref struct RleBitPackedDecoder
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Unpack(Span<int> dest)
     {
         var w = _bitWidth;
