@@ -53,34 +53,8 @@ public class WorkerProcessTests
         }
     }
 
-    [Test]
-    public async Task KilledWorker_StepIsReattemptedByAnother_WithBothAttemptsInHistory()
-    {
-        await using var h = await EngineHarness.CreateAsync();
-        using var first = CliProcess.Start(WorkerArgs(h.Database.ConnectionString, lease: "5s"));
-        // The step outlasts any delay in delivering the kill, so the kill always lands while it runs.
-        var run = await h.SubmitAsync("""
-            name: crash
-            steps:
-              - id: slow
-                uses: sleep
-                with: { ms: 8000 }
-              - id: after
-                uses: log
-                needs: slow
-                with: { message: done }
-            """);
-        await h.WaitForStateAsync(run, r => h.Step(r, "slow").State == StepState.Running, TimeSpan.FromSeconds(30), "the first worker to start the step");
-        first.KillHard();
-        await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
-
-        using var second = CliProcess.Start(WorkerArgs(h.Database.ConnectionString, lease: "5s"));
-        var details = await h.WaitForEndAsync(run, TimeSpan.FromSeconds(120));
-        Assert.That(details.Run.State, Is.EqualTo(RunState.Succeeded), details.Run.Error + second.Output);
-        var attempts = h.Step(details, "slow").Attempts;
-        Assert.That(attempts.Select(a => a.State), Is.EqualTo(new[] { AttemptState.Lost, AttemptState.Succeeded }));
-        Assert.That(attempts[0].WorkerId, Is.Not.EqualTo(attempts[1].WorkerId));
-    }
+    // kill -9 of a worker process mid-step is one case of the executor conformance suite
+    // (tests/Pipelines.Executors.Hangfire.Tests/Conformance), run there against the native and the Hangfire executor.
 
     [Test]
     public async Task PostgresRestartedMidRun_WorkersReconnect_AndTheRunCompletes()
