@@ -44,16 +44,16 @@ public static class RunCommand
                 Console.WriteLine(await engine.Store.SubmitRunAsync(new SubmitRun(definition, parameters, parse.GetValue(user)!), ct));
                 return ExitCodes.Ok;
             }
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var logs = new List<string>();
-            Task? processing = null;
             await using var mlflow = await EmbeddedTracking.StartIfNotConfiguredAsync(engine, ct);
-            if (parse.GetValue(workers) > 0)
-                processing = await engine.StartProcessingAsync(new WorkerOptions { Concurrency = parse.GetValue(workers) }, LeaderService.DefaultInterval,
-                    m => { lock (logs) logs.Add(m); }, stop.Token);
+            using var work = parse.GetValue(workers) > 0
+                ? new EngineHostedService(s => engine.StartProcessingAsync(new WorkerOptions { Concurrency = parse.GetValue(workers) }, LeaderService.DefaultInterval,
+                    m => { lock (logs) logs.Add(m); }, s))
+                : null;
+            if (work is not null) await work.StartAsync(ct);
             try
             {
-                // Submitted only now that this process's worker is listening (StartProcessingAsync returns after LISTEN):
+                // Submitted only now that this process's worker is listening (StartAsync returns after LISTEN):
                 // submitted earlier, the first step's wake-up could come before anyone listened, and the run would
                 // wait for the next poll.
                 var runId = await engine.Store.SubmitRunAsync(new SubmitRun(definition, parameters, parse.GetValue(user)!), ct);
@@ -69,8 +69,7 @@ public static class RunCommand
             }
             finally
             {
-                await stop.CancelAsync();
-                if (processing is not null) await processing;
+                if (work is not null) await work.StopAsync(CancellationToken.None);
             }
         }));
         return command;

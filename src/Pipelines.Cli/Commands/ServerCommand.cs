@@ -1,5 +1,8 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Pipelines.Api.Hosting;
 using Pipelines.Cli.Hosting;
 using Pipelines.Core.Definitions;
@@ -48,6 +51,16 @@ public static class ServerCommand
             EngineContext.SubmissionTrackingServer();
             var trackingRoot = parse.GetValue(artifacts) ?? Path.Combine(Pipelines.Postgres.Provisioning.DatabaseLocator.StateDirectory(), "mlflow-artifacts");
             Directory.CreateDirectory(trackingRoot);
+            // In-process workers (--workers N) run as a hosted service of the web host: started with it (after the
+            // workflow import below), stopped with it, draining their steps before the host finishes stopping.
+            var slots = parse.GetValue(workers);
+            await using var mlflow = slots > 0 ? await EmbeddedTracking.StartIfNotConfiguredAsync(engine, ct) : null;
+            List<ApiExtension> extensions = executorSettings.IsHangfire || parse.GetValue(dashboard) ? [executorSettings.Dashboard(engine)] : [];
+            if (slots > 0)
+                extensions.Add(new ApiExtension(services => services.AddSingleton<IHostedService>(sp => new EngineHostedService(
+                    stop => engine.StartProcessingAsync(new WorkerOptions { Concurrency = slots }, LeaderService.DefaultInterval,
+                        m => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {m}"), stop, executorSettings),
+                    sp.GetService<ILogger<EngineHostedService>>())), _ => { }));
             await using var app = ApiServer.Build(new ApiServerOptions
             {
                 DataSource = engine.DataSource,
@@ -62,7 +75,7 @@ public static class ServerCommand
                 Webhooks = ServerSettings.Webhooks(Environment.GetEnvironmentVariable),
                 TrackingUri = Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI") is { Length: > 0 } t ? t : null,
                 OtlpEndpoint = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"),
-                Extensions = executorSettings.IsHangfire || parse.GetValue(dashboard) ? [executorSettings.Dashboard(engine)] : [],
+                Extensions = extensions,
             });
             var files = SchedulesCommand.ExpandWorkflowFiles(parse.GetValue(workflows) ?? []);
             if (files.Count > 0)
@@ -78,14 +91,9 @@ public static class ServerCommand
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-            Task? processing = null;
-            await using var mlflow = parse.GetValue(workers) > 0 ? await EmbeddedTracking.StartIfNotConfiguredAsync(engine, ct) : null;
-            if (parse.GetValue(workers) > 0)
-                processing = await engine.StartProcessingAsync(new WorkerOptions { Concurrency = parse.GetValue(workers) }, LeaderService.DefaultInterval,
-                    m => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {m}"), stop.Token, executorSettings);
             try { await Task.Delay(Timeout.Infinite, stop.Token); }
             catch (OperationCanceledException) { }
-            if (processing is not null) await processing;
+            // Stops the workers' hosted service too: it returns once they have drained.
             await app.StopAsync(CancellationToken.None);
             return ExitCodes.Ok;
         }));
