@@ -35,6 +35,34 @@ public class ComposeFileTests
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
     }
 
+    /// <summary>
+    /// infra/compose.local.yaml (PostgreSQL and Azurite built from packages, for machines without a container
+    /// registry; infra/image/compose-check.sh runs the stack with it) merges into a valid file that changes only
+    /// where those two images come from.
+    /// </summary>
+    [Test]
+    public async Task TheLocalImagesOverride_MergesIntoAValidFile_ThatReplacesOnlyPostgresAndAzurite()
+    {
+        var compose = Tool.Require("docker-compose", "apt-get install docker-compose");
+        var local = Repo.Path("infra", "compose.local.yaml");
+        var result = await Tool.RunAsync(compose, ["-f", File, "-f", local, "config"], workingDirectory: Repo.Path("infra"));
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
+        var merged = YamlJson.Load(result.Output[result.Output.IndexOf("services:", StringComparison.Ordinal)..], "merged compose")["services"]!.AsObject();
+        var overrides = YamlJson.Load(System.IO.File.ReadAllText(local), local)["services"]!.AsObject();
+        Assert.That(overrides.Select(kv => kv.Key), Is.EquivalentTo(new[] { "postgres", "azurite" }));
+        foreach (var name in new[] { "postgres", "azurite" })
+        {
+            var dockerfile = (string)overrides[name]!["build"]!["dockerfile"]!;
+            Assert.That(System.IO.File.Exists(Repo.Path(dockerfile.Split('/'))), $"{name}: {dockerfile} exists");
+            Assert.That((string?)merged[name]!["image"], Does.StartWith("localhost/"), name);
+        }
+        // Everything else (commands, health checks, volumes, environment) is the main file's.
+        Assert.That(merged["postgres"]!["healthcheck"]?["test"]!.AsArray().Select(c => (string?)c),
+            Is.EqualTo(Service("postgres")["healthcheck"]!["test"]!.AsArray().Select(c => (string?)c)), "the main file's health check is kept");
+        Assert.That(merged["azurite"]!["command"]!.AsArray().Select(c => (string?)c), Is.EqualTo(Service("azurite")["command"]!.AsArray().Select(c => (string?)c)));
+        Assert.That((string?)merged["server"]!["image"], Is.EqualTo("localhost/pipelines:dev"));
+    }
+
     [Test]
     public async Task TheValidator_RejectsAnUnknownServiceKey()
     {
