@@ -7,6 +7,8 @@
 #
 #   bash infra/image/build-local.sh [TAG]        # default TAG: localhost/pipelines:dev
 #
+# It also builds the PostgreSQL and Azurite images infra/compose.local.yaml uses in place of the registry's.
+#
 # The Debian mirror is the one this machine's apt uses (or MIRROR / SECURITY_MIRROR), and this machine's extra CA
 # certificates (/usr/local/share/ca-certificates) are added to the build-only images, so NuGet and npm restores
 # work behind the same TLS-inspecting proxy the host uses. Nothing of that reaches the runtime image.
@@ -67,3 +69,9 @@ podman "${PODMAN_GLOBAL[@]}" build "${PODMAN_RUN[@]}" --format docker -f infra/D
   --build-arg BASE_IMAGE=localhost/pipelines-build/debian:bookworm \
   .
 echo "built $tag"
+# PostgreSQL and Azurite for the compose stack, from the same bases (infra/compose.local.yaml names these tags).
+podman "${PODMAN_GLOBAL[@]}" build "${PODMAN_RUN[@]}" --format docker -f infra/image/local/postgres.Dockerfile \
+  -t localhost/pipelines-local/postgres:15 .
+podman "${PODMAN_GLOBAL[@]}" build "${PODMAN_RUN[@]}" --format docker -f infra/image/local/azurite.Dockerfile \
+  -t localhost/pipelines-local/azurite:3.35.0 .
+echo "built localhost/pipelines-local/postgres:15 and localhost/pipelines-local/azurite:3.35.0 (infra/compose.local.yaml)"
