@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
@@ -6,6 +5,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+
+using Pipelines.Testing;
 
 namespace Pipelines.Web.Tests;
 
@@ -20,8 +21,8 @@ public sealed class WebServer : IAsyncDisposable
     public const string Issuer = "https://issuer.pipelines.test";
     public const string Audience = "pipelines-api";
 
-    private readonly List<ChildProcess> _workers = new();
-    private ChildProcess? _server;
+    private readonly List<CliProcess> _workers = new();
+    private CliProcess? _server;
 
     public TestDatabase Database { get; private set; } = null!;
     public Uri BaseAddress { get; private set; } = null!;
@@ -35,12 +36,12 @@ public sealed class WebServer : IAsyncDisposable
         if (!File.Exists(dist))
             Assert.Fail($"the web UI is not built ({dist} missing): run infra/test.sh, or (cd src/Pipelines.Web && npm ci && npx vite build)");
         // Until the server (its own issue) is in this build, there is nothing to drive: say so rather than fail.
-        if (ChildProcess.OverrideCli is null && Type.GetType("Pipelines.Cli.Commands.ServerCommand, pipelines") is null)
+        if (OverrideCli is null && Type.GetType("Pipelines.Cli.Commands.ServerCommand, pipelines") is null)
             Assert.Ignore("`pipelines server` is not in this build yet");
         var s = new WebServer { Database = await TestPostgres.CreateDatabaseAsync() };
         var port = FreePort();
         s.BaseAddress = new Uri($"http://127.0.0.1:{port}");
-        s._server = ChildProcess.Start(s.Environment(), Root, "server", "--urls", s.BaseAddress.ToString().TrimEnd('/'),
+        s._server = Start(s.Environment(), Root, "server", "--urls", s.BaseAddress.ToString().TrimEnd('/'),
             "--workflows", Path.Combine(Root, "workflows"), "--workflows", Path.Combine(Root, "workflows", "examples"),
             "--web-root", Path.Combine(Root, "src", "Pipelines.Web", "dist"), "--db", s.Database.ConnectionString);
         using var http = new HttpClient { BaseAddress = s.BaseAddress };
@@ -60,8 +61,15 @@ public sealed class WebServer : IAsyncDisposable
         return s;
     }
 
+    /// <summary>PIPELINES_WEB_TESTS_CLI: another build's pipelines.dll to drive (e.g. a server branch's), else ours.</summary>
+    private static string? OverrideCli => System.Environment.GetEnvironmentVariable("PIPELINES_WEB_TESTS_CLI") is { Length: > 0 } p ? p : null;
+
+    private static CliProcess Start(IReadOnlyDictionary<string, string> env, string workingDirectory, params string[] args) =>
+        CliProcess.StartDll(OverrideCli ?? CliProcess.BuiltCli, env, workingDirectory, args);
+
     private Dictionary<string, string> Environment() => new()
     {
+        ["PIPELINES_USER"] = "web-tests",
         ["PIPELINES_JWT_SIGNING_KEY"] = SigningKey,
         ["PIPELINES_JWT_ISSUER"] = Issuer,
         ["PIPELINES_OIDC_AUDIENCE"] = Audience,
@@ -69,13 +77,13 @@ public sealed class WebServer : IAsyncDisposable
     };
 
     /// <summary>Starts a worker process (short lease, so a killed one's steps are rescued quickly).</summary>
-    public ChildProcess StartWorker(int concurrency = 4, string lease = "4s", string heartbeat = "1s")
+    public CliProcess StartWorker(int concurrency = 4, string lease = "4s", string heartbeat = "1s")
     {
         // Workers track and register models through the server's MLflow-compatible endpoint, as an operator.
         var env = Environment();
         env["MLFLOW_TRACKING_URI"] = BaseAddress.ToString().TrimEnd('/');
         env["MLFLOW_TRACKING_TOKEN"] = Token("worker", "operator");
-        var w = ChildProcess.Start(env, Root, "worker", "--concurrency", concurrency.ToString(), "--lease", lease, "--heartbeat", heartbeat,
+        var w = Start(env, Root, "worker", "--concurrency", concurrency.ToString(), "--lease", lease, "--heartbeat", heartbeat,
             "--db", Database.ConnectionString);
         _workers.Add(w);
         return w;
@@ -87,7 +95,7 @@ public sealed class WebServer : IAsyncDisposable
         var args = new List<string> { "keys", "create", "--name", name };
         foreach (var r in roles) { args.Add("--role"); args.Add(r); }
         args.AddRange(["--db", Database.ConnectionString]);
-        using var p = ChildProcess.Start(Environment(), Root, args.ToArray());
+        using var p = Start(Environment(), Root, args.ToArray());
         var code = await p.WaitForExitAsync(TimeSpan.FromSeconds(90));
         Assert.That(code, Is.EqualTo(0), p.Output);
         return p.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last(l => l.StartsWith("pk_", StringComparison.Ordinal));
@@ -140,69 +148,5 @@ public sealed class WebServer : IAsyncDisposable
             _server.Dispose();
         }
         await Database.DisposeAsync();
-    }
-}
-
-/// <summary>A <c>pipelines</c> process from the built CLI next to the tests, output captured.</summary>
-public sealed class ChildProcess : IDisposable
-{
-    private readonly Process _process;
-    private readonly StringBuilder _output = new();
-    private readonly StringBuilder _stdout = new();
-
-    private ChildProcess(Process p)
-    {
-        _process = p;
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) { _output.AppendLine(e.Data); _stdout.AppendLine(e.Data); } };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-    }
-
-    /// <summary>PIPELINES_WEB_TESTS_CLI: another build's pipelines.dll to drive (e.g. a server branch's), else ours.</summary>
-    public static string? OverrideCli => System.Environment.GetEnvironmentVariable("PIPELINES_WEB_TESTS_CLI") is { Length: > 0 } p ? p : null;
-
-    public int Pid => _process.Id;
-    public bool HasExited => _process.HasExited;
-    public string Output { get { lock (_output) return _output.ToString(); } }
-    public string StandardOutput { get { lock (_output) return _stdout.ToString(); } }
-
-    public static ChildProcess Start(IReadOnlyDictionary<string, string> env, string workingDirectory, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory };
-        psi.ArgumentList.Add(OverrideCli ?? Path.Combine(AppContext.BaseDirectory, "pipelines.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["PIPELINES_USER"] = "web-tests";
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        return new ChildProcess(Process.Start(psi)!);
-    }
-
-    public async Task<int> WaitForExitAsync(TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        try { await _process.WaitForExitAsync(cts.Token); }
-        catch (OperationCanceledException) { throw new TimeoutException($"process did not exit within {timeout}; output:\n{Output}"); }
-        _process.WaitForExit();
-        return _process.ExitCode;
-    }
-
-    /// <summary>SIGKILL: the process gets no chance to hand its leases back, as when a machine dies.</summary>
-    public void KillHard() => _process.Kill(entireProcessTree: false);
-
-    public void Terminate()
-    {
-        if (_process.HasExited) return;
-        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()]);
-        kill.WaitForExit();
-    }
-
-    public void Dispose()
-    {
-        if (!_process.HasExited)
-        {
-            try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            _process.WaitForExit();
-        }
-        _process.Dispose();
     }
 }

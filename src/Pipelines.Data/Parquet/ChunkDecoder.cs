@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Pipelines.Data.Parquet.Encodings;
 
@@ -45,7 +46,7 @@ internal abstract class ChunkDecoder
     };
 
     /// <summary>Appends validity for a page; returns the number of non-null values.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int AppendLevels(ReadOnlySpan<int> defLevels, int maxDef, int count)
     {
         EnsureRows(count);
@@ -131,7 +132,7 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
         return _values.AsSpan(Dense, count);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void ReadDictionary(ReadOnlySpan<byte> data, int count)
     {
         var width = Math.Max(Width, 1);
@@ -142,7 +143,7 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
         DecodePlain(data, _dictionary.AsSpan(0, count));
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void ReadValues(Encoding encoding, ReadOnlySpan<byte> data, int count)
     {
         if (count == 0) return;
@@ -210,7 +211,7 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
         Dense += count;
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void DecodePlain(ReadOnlySpan<byte> data, Span<T> dest)
     {
         var count = dest.Length;
@@ -261,7 +262,7 @@ internal sealed class FixedDecoder<T> : ChunkDecoder where T : unmanaged
             "read INT96 as microseconds (ParquetReaderOptions.Int96Unit = Micros; in the CLI --int96-unit micros)");
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Scatter()
     {
         if (!AnyNull) return;
@@ -323,7 +324,7 @@ internal sealed class BinaryDecoder : ChunkDecoder
         Dense++;
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void ReadDictionary(ReadOnlySpan<byte> data, int count)
     {
         var minWidth = _fixedLength > 0 ? _fixedLength : 4;
@@ -339,7 +340,7 @@ internal sealed class BinaryDecoder : ChunkDecoder
         (_offsets, _data, Dense) = (savedOffsets, savedData, savedDense);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void ReadValues(Encoding encoding, ReadOnlySpan<byte> data, int count)
     {
         if (count == 0) return;
@@ -448,7 +449,7 @@ internal sealed class BinaryDecoder : ChunkDecoder
         }
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void DecodePlain(ReadOnlySpan<byte> data, int count)
     {
         if (_fixedLength > 0)
@@ -473,7 +474,7 @@ internal sealed class BinaryDecoder : ChunkDecoder
         }
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Scatter()
     {
         if (_offsets.Length < Rows + 1) Array.Resize(ref _offsets, Rows + 1);
