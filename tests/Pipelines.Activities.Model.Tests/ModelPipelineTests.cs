@@ -90,10 +90,10 @@ public partial class ModelPipelineTests
             Cache = new ArtifactCache(store, Path.Combine(_dir, "cache")),
             Tracking = new PipelineTracking(client),
             WorkRoot = Path.Combine(_dir, "work"),
+            // The monitoring store too: shadow scoring keeps its champion/challenger series there.
+            Monitoring = new Pipelines.Postgres.Monitoring.PostgresMonitorStore(engine.Database.DataSource),
         };
-        // The monitoring store too: shadow scoring keeps its champion/challenger series there.
-        await engine.StartWorkersAsync(2, services: new ServiceSet().Add(services)
-            .Add<Pipelines.Postgres.Monitoring.IMonitorStore>(new Pipelines.Postgres.Monitoring.PostgresMonitorStore(engine.Database.DataSource)));
+        await engine.StartWorkersAsync(2, services: new ServiceSet().Add(services));
         return new Env { Engine = engine, Server = app, Services = services, Client = client };
     }
 

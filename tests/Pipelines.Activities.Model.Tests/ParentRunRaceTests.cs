@@ -84,7 +84,7 @@ public sealed class ParentRunRaceTests
             Tracking = new PipelineTracking(client),
             TrackingServer = trackingServer,
             WorkRoot = Path.Combine(_dir, "work-" + name),
-            Once = withDatabase ? new DatabaseOnceRegistry(new PostgresOnceRegistry(pool)) : new InProcessOnceRegistry(),
+            Once = withDatabase ? new PostgresOnceRegistry(pool) : new InProcessOnceRegistry(),
         };
         var process = new WorkerProcess(services, client, requests, pool);
         _disposables.Add(process);

@@ -24,7 +24,7 @@ public sealed class DataActivityServices : IAsyncDisposable
         Root = root;
         Services = services;
         Registry = registry;
-        State = new PostgresActivityState(db.DataSource);
+        State = (PostgresActivityState)services.Watermarks!;
     }
 
     public TestDatabase Database { get; }
@@ -34,8 +34,7 @@ public sealed class DataActivityServices : IAsyncDisposable
     public PostgresActivityState State { get; }
     public List<string> Log { get; } = new();
 
-    public ServiceSet ServiceSet => new ServiceSet().Add(Services).Add(State).Add<Pipelines.Postgres.Monitoring.IMonitorStore>(MonitorStore)
-        .Add<Pipelines.Activities.Monitoring.Triggers.IWorkflowStarter>(new Pipelines.Activities.Monitoring.Triggers.EngineWorkflowStarter(_harness!.Store, _harness.Registry));
+    public ServiceSet ServiceSet => new ServiceSet().Add(Services);
 
     public Pipelines.Postgres.Monitoring.PostgresMonitorStore MonitorStore => new(Database.DataSource);
 
@@ -53,6 +52,9 @@ public sealed class DataActivityServices : IAsyncDisposable
             Artifacts = new ArtifactPublisher(store, registry),
             Cache = new ArtifactCache(store, Path.Combine(root, "cache")),
             WorkRoot = Path.Combine(root, "work"),
+            Watermarks = new PostgresActivityState(db.DataSource),
+            Monitoring = new Pipelines.Postgres.Monitoring.PostgresMonitorStore(db.DataSource),
+            Workflows = new Pipelines.Activities.Monitoring.Triggers.EngineWorkflowStarter(harness.Store, harness.Registry),
         };
         return new DataActivityServices(db, root, services, registry) { _harness = harness };
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Pipelines.Core.Monitoring;
 using Pipelines.Postgres.Monitoring;
 
 namespace Pipelines.Server.Tests;

@@ -229,7 +229,7 @@ public sealed class DashboardTests
         for (var i = 0; i < realized.Length; i++)
         {
             var r = realized[i];
-            await monitor.RecordChallengerBatchAsync(new Pipelines.Postgres.Monitoring.ChallengerBatch("web-model", Guid.NewGuid(), "shadow", $"2026-12-0{i + 1}",
+            await monitor.RecordChallengerBatchAsync(new Pipelines.Core.Monitoring.ChallengerBatch("web-model", Guid.NewGuid(), "shadow", $"2026-12-0{i + 1}",
                 t0.AddDays(i), "1", "2", 5000, 0.962 - i * 0.004, 0.012 + i * 0.002, r?.Labelled ?? 0,
                 r is { } a ? $$"""{"roc_auc": {{a.Champion}}}""" : null, r is { } b ? $$"""{"roc_auc": {{b.Challenger}}}""" : null));
         }

@@ -6,7 +6,6 @@ using Pipelines.Data;
 using Pipelines.Data.Csv;
 using Pipelines.Data.Parquet;
 using Pipelines.Data.Tables;
-using Pipelines.Postgres.ActivityState;
 using Pipelines.Storage.Artifacts;
 
 namespace Pipelines.Activities.Data;
@@ -258,13 +257,13 @@ public sealed class IngestActivity : IActivity
         var column = (wm as JsonObject)?["column"]?.GetValue<string>()
             ?? throw new ActivityException("watermark.column is required (the column whose maximum is kept between runs)", retryable: false);
         var key = wm["key"]?.GetValue<string>() ?? PostgresQuerySource.DefaultKey(connection, query, column);
-        var state = context.Services?.GetService(typeof(PostgresActivityState)) as PostgresActivityState
+        var state = ActivityServices.TryFrom(context)?.Watermarks
             ?? throw new ActivityException("incremental ingest needs the activity state store, but this worker was started without it", retryable: false);
         var previous = PostgresQuerySource.Watermark.FromJson(await state.LatestAsync(key, ct));
         if (previous is not null && previous.Column != column)
             throw new ActivityException($"watermark key '{key}' tracks column '{previous.Column}', not '{column}'; give a new watermark.key", retryable: false);
         var (table, next) = await PostgresQuerySource.ReadAsync(connection, query, column, previous, ct);
-        // Proposed for this attempt only: it becomes the watermark when the attempt succeeds (see PostgresActivityState).
+        // Proposed for this attempt only: it becomes the watermark when the attempt succeeds (see ActivityServices.Watermarks).
         if (next is not null && next != previous) await state.ProposeAsync(key, context.StepRunId, context.Attempt, next.ToJson(), ct);
         context.Log.Write($"watermark {column}: {previous?.Value ?? "(none)"} → {next?.Value ?? "(none)"}, {table.RowCount} new rows");
         return (table, new JsonObject { ["key"] = key, ["column"] = column, ["previous"] = previous?.Value, ["current"] = next?.Value });

@@ -1,4 +1,7 @@
+using Pipelines.Activities.Monitoring.Triggers;
 using Pipelines.Core.Activities;
+using Pipelines.Core.Activities.State;
+using Pipelines.Core.Monitoring;
 using Pipelines.Storage.Artifacts;
 using Pipelines.Storage.Caching;
 using Pipelines.Tracking.Pipeline;
@@ -6,9 +9,11 @@ using Pipelines.Tracking.Pipeline;
 namespace Pipelines.Activities.Hosting;
 
 /// <summary>
-/// What activities may use beyond their inputs: the artifact store and registry (through the publisher), a
-/// verified local cache of artifacts, MLflow tracking, and a folder for attempt-scoped scratch files. A process
-/// that runs workers builds one and hands it to activities through <see cref="ActivityContext.Services"/>.
+/// Everything activities may use beyond their inputs, as one explicit object: the artifact store and registry
+/// (through the publisher), a verified local cache of artifacts, MLflow tracking, a folder for attempt-scoped
+/// scratch files, and the stores activities keep state in. Each store is an interface, so activities never depend
+/// on PostgreSQL classes. A process that runs workers builds one and hands it to activities through
+/// <see cref="ActivityContext.Services"/>; activities reach it only through <see cref="From"/>.
 /// </summary>
 public sealed record ActivityServices
 {
@@ -34,16 +39,25 @@ public sealed record ActivityServices
 
     /// <summary>
     /// Values created once per key, such as each pipeline run's MLflow parent run. Workers on a database use
-    /// <see cref="DatabaseOnceRegistry"/> so that "once" holds across processes; the default holds within this one.
+    /// the PostgreSQL registry so that "once" holds across processes; the default holds within this one.
     /// </summary>
     public IOnceRegistry Once { get; init; } = new InProcessOnceRegistry();
 
     /// <summary>
     /// Intermediate values the trials of a sweep share, so that the median rule can prune a trial against siblings
-    /// that ran on other workers. Workers on a database use <see cref="DatabaseSweepReports"/>; the default shares
+    /// that ran on other workers. Workers on a database use the PostgreSQL store; the default shares
     /// within this process only.
     /// </summary>
     public ISweepReports Sweeps { get; init; } = new InProcessSweepReports();
+
+    /// <summary>Values kept between runs, such as an incremental ingest's watermark; null when the worker has no database.</summary>
+    public IWatermarkStore? Watermarks { get; init; }
+
+    /// <summary>Monitoring's reference profiles, batch results and trigger claims; null when the worker has no database.</summary>
+    public IMonitorStore? Monitoring { get; init; }
+
+    /// <summary>Starts runs of other workflows (the trigger_workflow activity); null when the worker cannot submit runs.</summary>
+    public IWorkflowStarter? Workflows { get; init; }
 
     /// <summary>A fresh folder for this attempt: a repeated attempt never sees or overwrites an earlier one's files.</summary>
     public string WorkDirectory(ActivityContext context)
@@ -55,9 +69,12 @@ public sealed record ActivityServices
 
     /// <summary>The services of an activity's context, with a clear error when the process did not provide them.</summary>
     public static ActivityServices From(ActivityContext context) =>
-        context.Services?.GetService(typeof(ActivityServices)) as ActivityServices
+        TryFrom(context)
         ?? throw new ActivityException($"activity of step '{context.StepId}' needs artifact storage, but this worker was started without it",
             retryable: false);
+
+    /// <summary>The services of an activity's context, or null for an activity run without them (tests of single activities).</summary>
+    public static ActivityServices? TryFrom(ActivityContext context) => context.Services?.GetService(typeof(ActivityServices)) as ActivityServices;
 }
 
 /// <summary>The smallest <see cref="IServiceProvider"/>: a fixed set of instances by type.</summary>

@@ -1,28 +1,7 @@
 using System.Collections.Concurrent;
-using Pipelines.Postgres.ActivityState;
+using Pipelines.Core.Activities.State;
 
 namespace Pipelines.Activities.Hosting;
-
-/// <summary>
-/// Values created at most once per key, such as the MLflow parent run of a pipeline run that several steps may
-/// try to create first. How far "once" reaches depends on the implementation: every process sharing the database
-/// (<see cref="DatabaseOnceRegistry"/>), or one process (<see cref="InProcessOnceRegistry"/>).
-/// </summary>
-public interface IOnceRegistry
-{
-    /// <summary>
-    /// The value of <paramref name="key"/>, created by exactly one caller with <paramref name="create"/> when there
-    /// is none yet. A <paramref name="create"/> that throws records nothing; the next caller runs it again.
-    /// </summary>
-    Task<string> GetOrCreateAsync(string key, Func<CancellationToken, Task<string>> create, CancellationToken ct = default);
-}
-
-/// <summary>Once among every process on the same PostgreSQL database (the workers' normal setup).</summary>
-public sealed class DatabaseOnceRegistry(PostgresOnceRegistry db) : IOnceRegistry
-{
-    public Task<string> GetOrCreateAsync(string key, Func<CancellationToken, Task<string>> create, CancellationToken ct = default) =>
-        db.GetOrCreateAsync(key, create, ct);
-}
 
 /// <summary>
 /// Once within this process only: the fallback when activities run without a database (tests of single

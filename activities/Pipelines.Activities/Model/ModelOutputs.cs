@@ -22,7 +22,7 @@ public static class ModelOutputs
     public static async Task<(JsonObject? Model, string ModelDir, string? MlflowDir)> PublishAsync(ActivityContext context, TrainingOutcome outcome, string name,
         CancellationToken ct)
     {
-        var services = context.Services?.GetService(typeof(ActivityServices)) as ActivityServices;
+        var services = ActivityServices.TryFrom(context);
         var modelDir = services is not null
             ? Path.Combine(services.WorkDirectory(context), "model")
             : Path.Combine(Path.GetTempPath(), "pipelines-models", context.RunId.ToString("N"), context.StepRunId.ToString("N"), $"attempt-{context.Attempt}", "model");

@@ -1,3 +1,4 @@
+using Pipelines.Core.Activities.State;
 using System.Text.Json.Nodes;
 using Pipelines.Activities.Hosting;
 using Pipelines.Core.Activities;
@@ -13,7 +14,7 @@ namespace Pipelines.Activities.Model;
 /// </summary>
 /// <remarks>
 /// Steps of one pipeline run on different worker processes may all reach their first tracked call at once. On a
-/// database (<see cref="DatabaseOnceRegistry"/>) exactly one of them creates the parent run, under a PostgreSQL
+/// database (the PostgreSQL registry) exactly one of them creates the parent run, under a PostgreSQL
 /// advisory lock on the key, and records its id before the lock is released; the others wait and read the record,
 /// and later steps read it without asking MLflow. This holds whatever the tracking server is, built-in or an
 /// external MLflow. A creator that dies between MLflow's create and its commit leaves a tagged run but no record;
@@ -34,7 +35,7 @@ public static class ModelTracking
     /// <summary>Gets or creates the parent run; null when the worker has no tracking configured.</summary>
     public static async Task<TrackedRun?> ParentRunAsync(ActivityContext context, CancellationToken ct)
     {
-        var services = context.Services?.GetService(typeof(ActivityServices)) as ActivityServices;
+        var services = ActivityServices.TryFrom(context);
         if (services?.Tracking is not { } tracking) return null;
         var experiment = ExperimentOf(context);
         // Keyed by the server's identity, not its URI: processes hosting the built-in endpoint each listen on their
@@ -68,7 +69,7 @@ public static class ModelTracking
     /// <summary>Records the named inputs that are artifact references as MLflow datasets of the parent run.</summary>
     public static async Task LogDatasetsAsync(ActivityContext context, TrackedRun parent, IEnumerable<string> inputNames, CancellationToken ct)
     {
-        if (context.Services?.GetService(typeof(ActivityServices)) is not ActivityServices { Tracking: { } tracking } services) return;
+        if (ActivityServices.TryFrom(context) is not { Tracking: { } tracking } services) return;
         foreach (var name in inputNames)
             if (context.Inputs[name] is JsonObject r && ArtifactRefs.IsReference(r))
             {

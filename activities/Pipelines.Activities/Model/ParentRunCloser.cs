@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Pipelines.Activities.Hosting;
 using Pipelines.Engine.Leadership;
-using Pipelines.Postgres.ActivityState;
+using Pipelines.Core.Activities.State;
 using Pipelines.Tracking.Client;
 using Pipelines.Tracking.Model;
 using Pipelines.Tracking.Pipeline;
@@ -23,11 +23,11 @@ namespace Pipelines.Activities.Model;
 /// alone. Closing twice (two leaders in a hand-over) sets the same status and tags: harmless.
 /// </remarks>
 /// <param name="trackingFor">The client for a server; null to leave that server's parent runs to another process.</param>
-public sealed class ParentRunCloser(PostgresParentRuns records, Func<string, CancellationToken, ValueTask<PipelineTracking?>> trackingFor,
+public sealed class ParentRunCloser(IParentRunRecords records, Func<string, CancellationToken, ValueTask<PipelineTracking?>> trackingFor,
     Action<string>? log = null) : ILeaderSweep
 {
     /// <summary>Closes the parent runs on the one server <paramref name="services"/> track to (none when they do not track).</summary>
-    public ParentRunCloser(PostgresParentRuns records, ActivityServices services, Action<string>? log = null)
+    public ParentRunCloser(IParentRunRecords records, ActivityServices services, Action<string>? log = null)
         : this(records, (server, _) => ValueTask.FromResult(server == services.TrackingServer ? services.Tracking : null), log)
     {
     }

@@ -4,7 +4,7 @@ using Pipelines.Activities.Data;
 using Pipelines.Activities.Model;
 using Pipelines.Core.Activities;
 using Pipelines.Data.Tables;
-using Pipelines.Postgres.Monitoring;
+using Pipelines.Core.Monitoring;
 using Pipelines.Quality.Drift;
 
 namespace Pipelines.Activities.Monitoring;

@@ -6,7 +6,7 @@ using Pipelines.Core.Activities;
 using Pipelines.Data.Tables;
 using Pipelines.Ml.Packaging;
 using Pipelines.Ml.Tuning;
-using Pipelines.Postgres.Monitoring;
+using Pipelines.Core.Monitoring;
 using Pipelines.Quality.Drift;
 using Pipelines.Storage.Artifacts;
 
@@ -16,7 +16,7 @@ namespace Pipelines.Activities.Monitoring;
 internal static class MonitoringInputs
 {
     /// <summary>The monitoring store of this worker, or null when it runs without one (results are then not kept).</summary>
-    public static IMonitorStore? Store(ActivityContext context) => context.Services?.GetService(typeof(IMonitorStore)) as IMonitorStore;
+    public static IMonitorStore? Store(ActivityContext context) => ActivityServices.TryFrom(context)?.Monitoring;
 
     public static IReadOnlyList<string>? Strings(JsonObject inputs, string name) => inputs[name] switch
     {

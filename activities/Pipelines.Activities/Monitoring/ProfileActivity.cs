@@ -3,7 +3,7 @@ using Pipelines.Activities.Data;
 using Pipelines.Activities.Hosting;
 using Pipelines.Activities.Model;
 using Pipelines.Core.Activities;
-using Pipelines.Postgres.Monitoring;
+using Pipelines.Core.Monitoring;
 using Pipelines.Quality.Drift;
 using Pipelines.Tracking.Pipeline;
 

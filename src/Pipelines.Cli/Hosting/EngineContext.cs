@@ -165,15 +165,14 @@ public sealed class EngineContext : IAsyncDisposable
                 : Pipelines.Activities.Hosting.ActivityServices.TrackingServerOf(trackingUri),
             WorkRoot = Path.Combine(state, "work"),
             // Workers in other processes share this database: "create once" (e.g. MLflow parent runs) must hold across them.
-            Once = new Pipelines.Activities.Hosting.DatabaseOnceRegistry(new Pipelines.Postgres.ActivityState.PostgresOnceRegistry(DataSource)),
+            Once = new Pipelines.Postgres.ActivityState.PostgresOnceRegistry(DataSource),
             // Sibling trials of a sweep run on any worker process: they must see each other's intermediate values to prune.
-            Sweeps = new Pipelines.Activities.Hosting.DatabaseSweepReports(new Pipelines.Postgres.ActivityState.PostgresSweepReports(DataSource)),
+            Sweeps = new Pipelines.Postgres.ActivityState.DatabaseSweepReports(new Pipelines.Postgres.ActivityState.PostgresSweepReports(DataSource)),
+            Watermarks = new Pipelines.Postgres.ActivityState.PostgresActivityState(DataSource),
+            Monitoring = new Pipelines.Postgres.Monitoring.PostgresMonitorStore(DataSource),
+            Workflows = new Pipelines.Activities.Monitoring.Triggers.EngineWorkflowStarter(Store, Registry),
         };
-        var set = new Pipelines.Activities.Hosting.ServiceSet()
-            .Add(services)
-            .Add(new Pipelines.Postgres.ActivityState.PostgresActivityState(DataSource))
-            .Add<Pipelines.Postgres.Monitoring.IMonitorStore>(new Pipelines.Postgres.Monitoring.PostgresMonitorStore(DataSource))
-            .Add<Pipelines.Activities.Monitoring.Triggers.IWorkflowStarter>(new Pipelines.Activities.Monitoring.Triggers.EngineWorkflowStarter(Store, Registry));
+        var set = new Pipelines.Activities.Hosting.ServiceSet().Add(services);
         // Each attempt tracks to the server its run recorded, whichever worker this is.
         return new Pipelines.Activities.Hosting.RunTrackingServices(set, TrackingClients.ForAsync);
     }

@@ -1,3 +1,4 @@
+using Pipelines.Core.Activities.State;
 using System.Text.Json.Nodes;
 using Npgsql;
 using NpgsqlTypes;
@@ -10,7 +11,7 @@ namespace Pipelines.Postgres.ActivityState;
 /// An attempt <see cref="ProposeAsync">proposes</see> a value; <see cref="LatestAsync"/> only returns values of
 /// attempts that succeeded, so state advances together with the step's committed outputs and never ahead of them.
 /// </summary>
-public sealed class PostgresActivityState(NpgsqlDataSource db, TimeProvider? time = null)
+public sealed class PostgresActivityState(NpgsqlDataSource db, TimeProvider? time = null) : IWatermarkStore
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 

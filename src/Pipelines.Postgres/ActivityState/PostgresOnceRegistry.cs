@@ -1,3 +1,4 @@
+using Pipelines.Core.Activities.State;
 using Npgsql;
 using Pipelines.Postgres.Sql;
 
@@ -13,7 +14,7 @@ namespace Pipelines.Postgres.ActivityState;
 /// the lock, then reads that row. Within this process, callers of the same key queue on a local semaphore first
 /// so they do not each hold a connection while they wait.
 /// </remarks>
-public sealed class PostgresOnceRegistry(NpgsqlDataSource db, TimeProvider? time = null)
+public sealed class PostgresOnceRegistry(NpgsqlDataSource db, TimeProvider? time = null) : IOnceRegistry
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     // Striped rather than one per key: bounded however many keys a long-lived worker sees. Two keys that share a

@@ -1,16 +1,14 @@
+using Pipelines.Core.Activities.State;
 using Npgsql;
 using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Postgres.ActivityState;
 
-/// <summary>A recorded MLflow parent run whose pipeline run has ended: the record, and how the pipeline run ended.</summary>
-public sealed record EndedParentRun(string Key, string Value, string State, string? Error, DateTimeOffset FinalizedAt, string CreatedBy);
-
 /// <summary>
 /// The MLflow parent runs (recorded once per tracking server, pipeline run and experiment in activity_once) whose
 /// pipeline run has ended and that nobody has closed yet; closing one is recorded beside it, once.
 /// </summary>
-public sealed class PostgresParentRuns(NpgsqlDataSource db, TimeProvider? time = null)
+public sealed class PostgresParentRuns(NpgsqlDataSource db, TimeProvider? time = null) : IParentRunRecords
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 

@@ -1,3 +1,4 @@
+using Pipelines.Core.Monitoring;
 using Npgsql;
 using NpgsqlTypes;
 using Pipelines.Postgres.Sql;

@@ -1,3 +1,4 @@
+using Pipelines.Core.Activities.State;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -127,7 +128,7 @@ public sealed class PruningOnEngineTests
                 Cache = new ArtifactCache(store, Path.Combine(_dir, $"cache-{p}")),
                 Tracking = new PipelineTracking(client),
                 WorkRoot = Path.Combine(_dir, $"work-{p}"),
-                Once = new DatabaseOnceRegistry(new PostgresOnceRegistry(pool)),
+                Once = new PostgresOnceRegistry(pool),
                 Sweeps = wrap is null ? new DatabaseSweepReports(new PostgresSweepReports(pool)) : wrap(new DatabaseSweepReports(new PostgresSweepReports(pool))),
             };
             await engine.StartWorkersAsync(1, services: new ServiceSet().Add(services));

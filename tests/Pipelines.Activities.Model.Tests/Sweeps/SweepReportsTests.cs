@@ -1,3 +1,4 @@
+using Pipelines.Core.Activities.State;
 using Npgsql;
 using NUnit.Framework;
 using Pipelines.Activities.Hosting;

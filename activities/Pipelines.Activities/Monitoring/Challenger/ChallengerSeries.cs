@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Pipelines.Core.Activities;
 using Pipelines.Ml.Tuning;
-using Pipelines.Postgres.Monitoring;
+using Pipelines.Core.Monitoring;
 using Pipelines.Quality.Challenger;
 
 namespace Pipelines.Activities.Monitoring.Challenger;

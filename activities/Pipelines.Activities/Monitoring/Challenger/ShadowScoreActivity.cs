@@ -6,7 +6,7 @@ using Pipelines.Core.Activities;
 using Pipelines.Data.Tables;
 using Pipelines.Ml.Packaging;
 using Pipelines.Ml.Tuning;
-using Pipelines.Postgres.Monitoring;
+using Pipelines.Core.Monitoring;
 using Pipelines.Quality.Challenger;
 using Pipelines.Quality.Drift;
 

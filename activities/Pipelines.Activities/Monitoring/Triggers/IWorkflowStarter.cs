@@ -3,7 +3,7 @@ using Pipelines.Core.Activities;
 using Pipelines.Core.Definitions;
 using Pipelines.Core.Validation;
 using Pipelines.Engine.Model;
-using Pipelines.Postgres.Engine;
+using Pipelines.Engine.Storage;
 
 namespace Pipelines.Activities.Monitoring.Triggers;
 
@@ -18,7 +18,7 @@ public interface IWorkflowStarter
 }
 
 /// <summary>Starts runs on the engine's own store: the run is queued for whichever workers serve the database.</summary>
-public sealed class EngineWorkflowStarter(PostgresEngineStore store, ActivityRegistry registry) : IWorkflowStarter
+public sealed class EngineWorkflowStarter(IRunCommands store, ActivityRegistry registry) : IWorkflowStarter
 {
     public Task<Guid> StartAsync(string workflowPath, JsonObject parameters, string createdBy, CancellationToken ct)
     {

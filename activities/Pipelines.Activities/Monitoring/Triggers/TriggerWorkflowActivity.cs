@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
+using Pipelines.Activities.Hosting;
 using Pipelines.Core.Activities;
 using Pipelines.Core.Definitions;
 using Pipelines.Core.Validation;
-using Pipelines.Postgres.Monitoring;
+using Pipelines.Core.Monitoring;
 
 namespace Pipelines.Activities.Monitoring.Triggers;
 
@@ -42,7 +43,7 @@ public sealed class TriggerWorkflowActivity : IActivity
         var windowText = inputs["window"]?.GetValue<string>() ?? "24h";
         if (!Durations.TryParse(windowText, out var window) || window <= TimeSpan.Zero)
             throw new ActivityException($"window: '{windowText}' is not a positive duration ({Durations.Hint})", retryable: false);
-        var starter = context.Services?.GetService(typeof(IWorkflowStarter)) as IWorkflowStarter
+        var starter = ActivityServices.TryFrom(context)?.Workflows
             ?? throw new ActivityException("this worker cannot start workflows (no workflow starter)", retryable: false);
         var store = MonitoringInputs.Store(context)
             ?? throw new ActivityException("this worker has no monitoring store to de-duplicate triggers in", retryable: false);

@@ -1,4 +1,4 @@
-namespace Pipelines.Postgres.Monitoring;
+namespace Pipelines.Core.Monitoring;
 
 /// <summary>A reference profile (JSON) recorded by the step that computed it; the newest of a monitor is what batches are compared with.</summary>
 public sealed record MonitorReference(string Monitor, Guid RunId, string StepId, DateTimeOffset CreatedAt, string? Model, string ProfileJson);
