@@ -35,6 +35,8 @@ public class HangfireDashboardTests
             DataSource = db.DataSource,
             Registry = registry,
             Store = new PostgresEngineStore(db.DataSource, registry),
+            ArtifactRegistry = new Pipelines.Postgres.Artifacts.PostgresArtifactRegistry(db.DataSource),
+            SchemaVersion = Pipelines.Postgres.Migrations.Migrator.All[^1].Version,
             TrackingArtifactRoot = root,
             Urls = ["http://127.0.0.1:0"],
             Auth = new AuthSettings { SigningKey = key, Issuer = Issuer, Audience = Audience },

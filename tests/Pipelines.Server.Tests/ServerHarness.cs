@@ -66,6 +66,8 @@ public sealed class ServerHarness : IAsyncDisposable
             DataSource = db.DataSource,
             Registry = registry,
             Store = store,
+            ArtifactRegistry = new Pipelines.Postgres.Artifacts.PostgresArtifactRegistry(db.DataSource),
+            SchemaVersion = Pipelines.Postgres.Migrations.Migrator.All[^1].Version,
             TrackingArtifactRoot = tracking,
             Artifacts = artifacts,
             Urls = ["http://127.0.0.1:0"],

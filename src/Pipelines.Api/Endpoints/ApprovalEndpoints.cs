@@ -7,7 +7,7 @@ using Pipelines.Api.Data;
 using Pipelines.Api.Domain;
 using Pipelines.Api.Hosting;
 using Pipelines.Engine.Model;
-using Pipelines.Postgres.Engine;
+using Pipelines.Engine.Storage;
 
 namespace Pipelines.Api.Endpoints;
 
@@ -45,7 +45,7 @@ public static class ApprovalEndpoints
                 : Problems.NotFound($"approval {id} not found"))
             .Requires(Role.Viewer).WithName("getApproval");
 
-        api.MapPost("/approvals/{id:guid}/decision", async (Guid id, HttpContext http, ReadStore reads, PostgresEngineStore engine, CancellationToken ct) =>
+        api.MapPost("/approvals/{id:guid}/decision", async (Guid id, HttpContext http, ReadStore reads, IRunStore engine, CancellationToken ct) =>
         {
             var (body, error) = await Requests.ReadObjectAsync(http);
             if (error is not null) return error;

@@ -7,7 +7,6 @@ using Npgsql;
 using Pipelines.Api.Auth;
 using Pipelines.Api.Domain;
 using Pipelines.Api.Hosting;
-using Pipelines.Postgres.Artifacts;
 using Pipelines.Storage;
 using Pipelines.Storage.Artifacts;
 
@@ -18,7 +17,7 @@ public static class ArtifactEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/artifacts", async (HttpContext http, NpgsqlDataSource db, CancellationToken ct) =>
+        api.MapGet("/artifacts", async (HttpContext http, IArtifactRegistry registry, CancellationToken ct) =>
         {
             if (!Requests.Limit(http, out var limit, out var error, 50, 500)) return error!;
             Guid? run = null;
@@ -27,20 +26,19 @@ public static class ArtifactEndpoints
                 if (!Guid.TryParse(runText, out var r)) return Problems.Field("runId", "expected a run id");
                 run = r;
             }
-            var list = await new PostgresArtifactRegistry(db).ListAsync(
+            var list = await registry.ListAsync(
                 new ArtifactFilter(RunId: run, Kind: RunEndpoints.NullIfEmpty(http.Request.Query["kind"]), Limit: limit), ct);
             return Results.Json(new JsonObject { ["items"] = new JsonArray([.. list.Select(a => (JsonNode?)View(a))]), ["nextCursor"] = null });
         }).Requires(Role.Viewer).WithName("listArtifacts");
 
-        api.MapGet("/runs/{id:guid}/artifacts", async (Guid id, NpgsqlDataSource db, CancellationToken ct) =>
+        api.MapGet("/runs/{id:guid}/artifacts", async (Guid id, IArtifactRegistry registry, CancellationToken ct) =>
         {
-            var list = await new PostgresArtifactRegistry(db).ListAsync(new ArtifactFilter(RunId: id, Limit: 500), ct);
+            var list = await registry.ListAsync(new ArtifactFilter(RunId: id, Limit: 500), ct);
             return Results.Json(new JsonObject { ["items"] = new JsonArray([.. list.Select(a => (JsonNode?)View(a))]), ["nextCursor"] = null });
         }).Requires(Role.Viewer).WithName("listRunArtifacts");
 
-        api.MapGet("/artifacts/{id:guid}", async (Guid id, NpgsqlDataSource db, CancellationToken ct) =>
+        api.MapGet("/artifacts/{id:guid}", async (Guid id, IArtifactRegistry registry, CancellationToken ct) =>
         {
-            var registry = new PostgresArtifactRegistry(db);
             var a = await registry.GetAsync(id, ct);
             if (a is null) return Problems.NotFound($"artifact {id} not found");
             var view = View(a);
@@ -51,10 +49,10 @@ public static class ArtifactEndpoints
             return Results.Json(view);
         }).Requires(Role.Viewer).WithName("getArtifact");
 
-        api.MapGet("/artifacts/{id:guid}/content", async (Guid id, HttpContext http, NpgsqlDataSource db, ApiServerOptions options) =>
+        api.MapGet("/artifacts/{id:guid}/content", async (Guid id, HttpContext http, IArtifactRegistry registry, ApiServerOptions options) =>
         {
             var ct = http.RequestAborted;
-            var a = await new PostgresArtifactRegistry(db).GetAsync(id, ct);
+            var a = await registry.GetAsync(id, ct);
             if (a is null) return Problems.NotFound($"artifact {id} not found");
             if (a.DeletedAt is not null) return Problems.Status(StatusCodes.Status410Gone, "Gone", $"artifact {id} was removed by artifact collection at {a.DeletedAt:u}");
             if (options.Artifacts is not { } store) return Problems.Status(StatusCodes.Status503ServiceUnavailable, "Unavailable", "no artifact store is configured");
@@ -89,9 +87,8 @@ public static class ArtifactEndpoints
             return Results.Stream(stream, a.MediaType, fileDownloadName: a.Name, enableRangeProcessing: false);
         }).Requires(Role.Viewer).WithName("downloadArtifact");
 
-        api.MapGet("/artifacts/{id:guid}/lineage", async (Guid id, NpgsqlDataSource db, CancellationToken ct) =>
+        api.MapGet("/artifacts/{id:guid}/lineage", async (Guid id, IArtifactRegistry registry, CancellationToken ct) =>
         {
-            var registry = new PostgresArtifactRegistry(db);
             var a = await registry.GetAsync(id, ct);
             if (a is null) return Problems.NotFound($"artifact {id} not found");
             // Steps are identified by step run and attempt, so an artifact's producer and its upstream consumers meet.

@@ -7,7 +7,6 @@ using Pipelines.Api.Auth;
 using Pipelines.Api.Domain;
 using Pipelines.Api.Hosting;
 using Pipelines.Data.Parquet;
-using Pipelines.Postgres.Artifacts;
 using Pipelines.Storage;
 using Pipelines.Storage.Artifacts;
 
@@ -26,11 +25,11 @@ public static class ArtifactPreviewEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/artifacts/{id:guid}/preview", async (Guid id, HttpContext http, NpgsqlDataSource db, ApiServerOptions options) =>
+        api.MapGet("/artifacts/{id:guid}/preview", async (Guid id, HttpContext http, IArtifactRegistry registry, ApiServerOptions options) =>
         {
             var ct = http.RequestAborted;
             if (!ArtifactPreview.TryRows(http.Request.Query["rows"].ToString(), out var rows, out var why)) return Problems.Field("rows", why!);
-            var a = await new PostgresArtifactRegistry(db).GetAsync(id, ct);
+            var a = await registry.GetAsync(id, ct);
             if (a is null) return Problems.NotFound($"artifact {id} not found");
             if (a.DeletedAt is not null) return Problems.Status(StatusCodes.Status410Gone, "Gone", $"artifact {id} was removed by artifact collection at {a.DeletedAt:u}");
             var kind = ArtifactPreview.KindOf(a.Name, a.MediaType);

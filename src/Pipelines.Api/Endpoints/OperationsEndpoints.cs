@@ -8,7 +8,7 @@ using Pipelines.Api.Data;
 using Pipelines.Api.Domain;
 using Pipelines.Api.Hosting;
 using Pipelines.Core.Activities;
-using Pipelines.Postgres.Engine;
+using Pipelines.Engine.Storage;
 
 namespace Pipelines.Api.Endpoints;
 
@@ -17,7 +17,7 @@ public static class OperationsEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/schedules", async (PostgresEngineStore engine, CancellationToken ct) => Results.Json(new JsonObject
+        api.MapGet("/schedules", async (IRunStore engine, CancellationToken ct) => Results.Json(new JsonObject
         {
             ["items"] = new JsonArray([.. (await engine.ListSchedulesAsync(ct)).Select(s => (JsonNode?)new JsonObject
             {
@@ -28,7 +28,7 @@ public static class OperationsEndpoints
         })).Requires(Role.Viewer).WithName("listSchedules");
 
         // Event triggers (on:), registered by the same sync as schedules.
-        api.MapGet("/triggers", async (PostgresEngineStore engine, CancellationToken ct) => Results.Json(new JsonObject
+        api.MapGet("/triggers", async (IRunStore engine, CancellationToken ct) => Results.Json(new JsonObject
         {
             ["items"] = new JsonArray([.. (await engine.ListTriggersAsync(ct)).Select(t => (JsonNode?)new JsonObject
             {
@@ -44,7 +44,7 @@ public static class OperationsEndpoints
         api.MapPost("/schedules/{workflow}/resume", (string workflow, NpgsqlDataSource db, CancellationToken ct) => SetPaused(db, workflow, false, ct))
             .Requires(Role.Admin).WithName("resumeSchedule");
 
-        api.MapPost("/schedules/{workflow}/fire", async (string workflow, HttpContext http, PostgresEngineStore engine, NpgsqlDataSource db,
+        api.MapPost("/schedules/{workflow}/fire", async (string workflow, HttpContext http, IRunStore engine, NpgsqlDataSource db,
             DefinitionCache definitions, CancellationToken ct) =>
         {
             var rows = await Sql.ListAsync(db, """

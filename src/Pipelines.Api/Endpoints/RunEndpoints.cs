@@ -13,7 +13,6 @@ using Pipelines.Core.Definitions;
 using Pipelines.Core.Validation;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Storage;
-using Pipelines.Postgres.Engine;
 
 namespace Pipelines.Api.Endpoints;
 
@@ -45,7 +44,7 @@ public static class RunEndpoints
             return Results.Bytes(page, "application/json; charset=utf-8");
         }).Requires(Role.Viewer).WithName("listRuns");
 
-        api.MapPost("/runs", async (HttpContext http, WorkflowStore workflows, PostgresEngineStore engine, ActivityRegistry registry, CancellationToken ct) =>
+        api.MapPost("/runs", async (HttpContext http, WorkflowStore workflows, IRunStore engine, ActivityRegistry registry, CancellationToken ct) =>
         {
             var (body, error) = await Requests.ReadObjectAsync(http);
             if (error is not null) return error;
@@ -95,7 +94,7 @@ public static class RunEndpoints
             return Results.Created($"/api/v1/runs/{id}", new JsonObject { ["id"] = id });
         }).Requires(Role.Operator).WithName("startRun");
 
-        api.MapGet("/runs/{id:guid}", async (Guid id, ReadStore reads, PostgresEngineStore engine, DefinitionCache definitions, CancellationToken ct) =>
+        api.MapGet("/runs/{id:guid}", async (Guid id, ReadStore reads, IRunStore engine, DefinitionCache definitions, CancellationToken ct) =>
         {
             var header = await reads.RunHeaderAsync(id, ct);
             var run = header is null ? null : await engine.GetRunAsync(id, ct);
@@ -220,16 +219,16 @@ public static class RunEndpoints
             return Results.Json(new JsonObject { ["attempt"] = attempt?.Attempt, ["lines"] = lines });
         }).Requires(Role.Viewer).WithName("getStepLogs");
 
-        api.MapPost("/runs/{id:guid}/cancel", async (Guid id, HttpContext http, PostgresEngineStore engine, CancellationToken ct) =>
+        api.MapPost("/runs/{id:guid}/cancel", async (Guid id, HttpContext http, IRunStore engine, CancellationToken ct) =>
             await Guarded(() => engine.CancelRunAsync(id, http.User.Name(), ct), () => Results.Accepted($"/api/v1/runs/{id}", new JsonObject { ["id"] = id })))
             .Requires(Role.Operator).WithName("cancelRun");
 
-        api.MapPost("/runs/{id:guid}/retry", async (Guid id, HttpContext http, PostgresEngineStore engine, CancellationToken ct) =>
+        api.MapPost("/runs/{id:guid}/retry", async (Guid id, HttpContext http, IRunStore engine, CancellationToken ct) =>
             await Guarded(() => engine.RetryRunAsync(id, http.User.Name(), ct), () => Results.Accepted($"/api/v1/runs/{id}", new JsonObject { ["id"] = id })))
             .Requires(Role.Operator).WithName("retryRun");
 
         // The engine retries a run from all its unsuccessful steps at once; retrying one step means that, when it is one of them.
-        api.MapPost("/runs/{id:guid}/steps/{step}/retry", async (Guid id, string step, HttpContext http, PostgresEngineStore engine, CancellationToken ct) =>
+        api.MapPost("/runs/{id:guid}/steps/{step}/retry", async (Guid id, string step, HttpContext http, IRunStore engine, CancellationToken ct) =>
         {
             var run = await engine.GetRunAsync(id, ct);
             if (run is null) return Problems.NotFound($"run {id} not found");

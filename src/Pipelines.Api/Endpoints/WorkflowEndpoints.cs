@@ -8,7 +8,7 @@ using Pipelines.Api.Domain;
 using Pipelines.Api.Hosting;
 using Pipelines.Core.Activities;
 using Pipelines.Core.Definitions;
-using Pipelines.Postgres.Engine;
+using Pipelines.Engine.Storage;
 
 namespace Pipelines.Api.Endpoints;
 
@@ -17,7 +17,7 @@ public static class WorkflowEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/workflows", async (WorkflowStore workflows, PostgresEngineStore engine, CancellationToken ct) =>
+        api.MapGet("/workflows", async (WorkflowStore workflows, IRunStore engine, CancellationToken ct) =>
         {
             var schedules = (await engine.ListSchedulesAsync(ct)).ToDictionary(s => s.Workflow);
             var items = new JsonArray();

@@ -18,6 +18,7 @@ using Pipelines.Api.Endpoints;
 using Pipelines.Api.Events;
 using Pipelines.Server.Artifacts;
 using Pipelines.Server.Tracking;
+using Pipelines.Engine.Storage;
 using Pipelines.Storage;
 
 namespace Pipelines.Api.Hosting;
@@ -46,7 +47,11 @@ public static class ApiServer
         s.AddSingleton(options);
         s.AddSingleton(options.DataSource);
         s.AddSingleton(options.Registry);
+        // Endpoints ask for the part of the engine they use; all are the one store behind its interfaces.
         s.AddSingleton(options.Store);
+        s.AddSingleton<IRunCommands>(options.Store);
+        s.AddSingleton<IRunQueries>(options.Store);
+        s.AddSingleton(options.ArtifactRegistry);
         s.AddSingleton(options.Time);
         s.AddSingleton(new LocalMode(options.Local));
         s.AddSingleton<KeyStore>();
@@ -294,7 +299,7 @@ public static class ApiServer
             await using var conn = await db.OpenConnectionAsync(ct);
             await using var cmd = new Npgsql.NpgsqlCommand("SELECT coalesce(max(version), 0) FROM schema_migrations", conn);
             var version = Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
-            var expected = Pipelines.Postgres.Migrations.Migrator.All[^1].Version;
+            var expected = options.SchemaVersion;
             checks["database"] = version >= expected ? "ok" : $"schema at {version}, expected {expected}";
             ready &= version >= expected;
         }

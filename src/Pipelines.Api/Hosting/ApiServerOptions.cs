@@ -1,6 +1,7 @@
 using Npgsql;
 using Pipelines.Core.Activities;
-using Pipelines.Postgres.Engine;
+using Pipelines.Engine.Storage;
+using Pipelines.Storage.Artifacts;
 
 namespace Pipelines.Api.Hosting;
 
@@ -9,7 +10,12 @@ public sealed record ApiServerOptions
 {
     public required NpgsqlDataSource DataSource { get; init; }
     public required ActivityRegistry Registry { get; init; }
-    public required PostgresEngineStore Store { get; init; }
+    /// <summary>Runs, approvals and schedules (the engine's store, behind its interface).</summary>
+    public required IRunStore Store { get; init; }
+    /// <summary>Artifact records and lineage behind <c>/api/v1/artifacts</c>.</summary>
+    public required IArtifactRegistry ArtifactRegistry { get; init; }
+    /// <summary>The newest schema version this build knows; <c>/readyz</c> reports the database behind it as not ready.</summary>
+    public required int SchemaVersion { get; init; }
     /// <summary>Folder of the MLflow endpoint's artifacts (<c>/api/2.0/mlflow-artifacts</c>).</summary>
     public required string TrackingArtifactRoot { get; init; }
     /// <summary>The artifact store and registry behind <c>/api/v1/artifacts</c>; null leaves those endpoints answering 503.</summary>

@@ -66,6 +66,8 @@ public static class ServerCommand
                 DataSource = engine.DataSource,
                 Registry = engine.Registry,
                 Store = engine.Store,
+                ArtifactRegistry = engine.ArtifactRegistry,
+                SchemaVersion = Pipelines.Postgres.Migrations.Migrator.All[^1].Version,
                 TrackingArtifactRoot = trackingRoot,
                 Artifacts = engine.Artifacts,
                 Urls = urlList,

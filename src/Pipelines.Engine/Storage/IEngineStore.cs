@@ -3,7 +3,7 @@ using Pipelines.Engine.Model;
 
 namespace Pipelines.Engine.Storage;
 
-/// <summary>What clients (CLI, later the REST API) do to runs. Every call is one transaction.</summary>
+/// <summary>What clients (the CLI, the HTTP API) do to runs. Every call is one transaction.</summary>
 public interface IRunCommands
 {
     Task<Guid> SubmitRunAsync(SubmitRun request, CancellationToken ct = default);
@@ -18,7 +18,7 @@ public interface IRunCommands
     Task DecideAsync(Guid runId, string stepId, ApprovalDecision decision, string decidedBy, string? comment, CancellationToken ct = default);
 }
 
-/// <summary>Read side for the CLI and the future API.</summary>
+/// <summary>Read side for the CLI and the HTTP API.</summary>
 public interface IRunQueries
 {
     Task<IReadOnlyList<RunSummary>> ListRunsAsync(RunFilter filter, CancellationToken ct = default);
@@ -27,6 +27,14 @@ public interface IRunQueries
     Task<IReadOnlyList<ScheduleView>> ListSchedulesAsync(CancellationToken ct = default);
     /// <summary>The registered event triggers (<c>on:</c>), disabled ones included.</summary>
     Task<IReadOnlyList<TriggerView>> ListTriggersAsync(CancellationToken ct = default);
+}
+
+/// <summary>
+/// What a front end (the HTTP API, the CLI) asks of the engine: runs, approvals and schedules. The API depends on
+/// this interface, never on the PostgreSQL store that implements it.
+/// </summary>
+public interface IRunStore : IRunCommands, IRunQueries, IScheduleRegistry
+{
 }
 
 /// <summary>The worker's side of the queue. Every transition is guarded on state, attempt and lease owner.</summary>

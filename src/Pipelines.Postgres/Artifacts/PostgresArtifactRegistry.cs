@@ -5,7 +5,7 @@ using Pipelines.Storage.Artifacts;
 
 namespace Pipelines.Postgres.Artifacts;
 
-/// <summary>The artifact registry on PostgreSQL (tables from migration 0002, statements in Sql/artifacts.sql).</summary>
+/// <summary>The artifact registry on PostgreSQL (tables from migration 0002, statements in Artifacts/Sql/artifacts.sql).</summary>
 public sealed class PostgresArtifactRegistry(NpgsqlDataSource db, TimeProvider? time = null) : IArtifactRegistry
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;

@@ -14,7 +14,7 @@ namespace Pipelines.Postgres.Engine;
 /// changes to one run are serialised (and cannot deadlock each other) while different runs proceed in
 /// parallel; job claims touch only available rows and skip locked ones.
 /// </summary>
-public sealed partial class PostgresEngineStore : IRunCommands, IRunQueries, IJobQueue, IMaintenance, IScheduleRegistry
+public sealed partial class PostgresEngineStore : IRunStore, IJobQueue, IMaintenance
 {
     private readonly NpgsqlDataSource _db;
     private readonly Lazy<ActivityRegistry> _registry;

@@ -6,7 +6,8 @@ using Npgsql;
 namespace Pipelines.Postgres.Migrations;
 
 /// <summary>
-/// Applies the numbered <c>NNNN_name.sql</c> scripts embedded in this assembly, each in its own transaction.
+/// Applies the numbered <c>NNNN_name.sql</c> scripts embedded in this assembly, each in its own transaction: every
+/// subsystem keeps its own in <c>&lt;Subsystem&gt;/Migrations</c>, and this one runner applies them all in version order.
 /// Safe when several processes start at once: they queue on an advisory lock, and each later one finds the
 /// work done. An applied script whose text has since changed is refused rather than silently skipped.
 /// </summary>

@@ -49,7 +49,7 @@ public sealed class NamedSql
         _statements.TryGetValue(name, out var sql) ? sql : throw new KeyNotFoundException($"no SQL statement named '{name}'");
 }
 
-/// <summary>The statements of the engine, the artifact registry and activity state such as sweep reports (<c>Sql/*.sql</c> of this assembly).</summary>
+/// <summary>The named statements of every subsystem in this assembly (<c>Engine/Sql</c>, <c>Artifacts/Sql</c>, <c>ActivityState/Sql</c>, <c>Monitoring/Sql</c>).</summary>
 internal static class SqlCatalog
 {
     private static readonly NamedSql Statements = NamedSql.Load(Assembly.GetExecutingAssembly(), ".Sql.");
