@@ -8,7 +8,7 @@ using Pipelines.Engine.Workers;
 using Pipelines.Postgres;
 using Pipelines.Postgres.Engine;
 using Pipelines.Postgres.Migrations;
-using Pipelines.Postgres.Provisioning;
+using Pipelines.Postgres.Local;
 
 namespace Pipelines.Testing;
 

@@ -1,6 +1,6 @@
 using Npgsql;
 using Pipelines.Postgres.Migrations;
-using Pipelines.Postgres.Provisioning;
+using Pipelines.Postgres.Local;
 
 namespace Pipelines.Testing;
 

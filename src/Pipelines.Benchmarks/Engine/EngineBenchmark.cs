@@ -6,7 +6,7 @@ using Pipelines.Core.Validation;
 using Pipelines.Engine.Model;
 using Pipelines.Postgres.Engine;
 using Pipelines.Postgres.Migrations;
-using Pipelines.Postgres.Provisioning;
+using Pipelines.Postgres.Local;
 
 namespace Pipelines.Benchmarks.Engine;
 

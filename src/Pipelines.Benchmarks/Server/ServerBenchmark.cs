@@ -5,7 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Npgsql;
-using Pipelines.Postgres.Provisioning;
+using Pipelines.Postgres.Local;
 
 namespace Pipelines.Benchmarks.Server;
 

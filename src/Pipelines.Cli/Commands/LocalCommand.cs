@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Pipelines.Cli.Hosting;
-using Pipelines.Postgres.Provisioning;
+using Pipelines.Postgres.Local;
 
 namespace Pipelines.Cli.Commands;
 

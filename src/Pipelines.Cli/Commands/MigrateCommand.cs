@@ -3,7 +3,7 @@ using Npgsql;
 using Pipelines.Cli.Hosting;
 using Pipelines.Core.Definitions;
 using Pipelines.Postgres.Migrations;
-using Pipelines.Postgres.Provisioning;
+using Pipelines.Postgres.Local;
 
 namespace Pipelines.Cli.Commands;
 

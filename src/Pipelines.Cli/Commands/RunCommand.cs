@@ -46,11 +46,15 @@ public static class RunCommand
             }
             var logs = new List<string>();
             await using var mlflow = await EmbeddedTracking.StartIfNotConfiguredAsync(engine, ct);
-            using var work = parse.GetValue(workers) > 0
-                ? new EngineHostedService(s => engine.StartProcessingAsync(new WorkerOptions { Concurrency = parse.GetValue(workers) }, LeaderService.DefaultInterval,
-                    m => { lock (logs) logs.Add(m); }, s))
-                : null;
-            if (work is not null) await work.StartAsync(ct);
+            var work = parse.GetValue(workers) > 0
+                ? engine.HostedServices(new WorkerOptions { Concurrency = parse.GetValue(workers) }, LeaderService.DefaultInterval,
+                    m => { lock (logs) logs.Add(m); })
+                : default;
+            if (work.Worker is not null)
+            {
+                await work.Worker.StartAsync(ct);
+                await work.Leader.StartAsync(ct);
+            }
             try
             {
                 // Submitted only now that this process's worker is listening (StartAsync returns after LISTEN):
@@ -69,7 +73,12 @@ public static class RunCommand
             }
             finally
             {
-                if (work is not null) await work.StopAsync(CancellationToken.None);
+                if (work.Worker is not null)
+                {
+                    await Task.WhenAll(work.Worker.StopAsync(CancellationToken.None), work.Leader.StopAsync(CancellationToken.None));
+                    work.Worker.Dispose();
+                    work.Leader.Dispose();
+                }
             }
         }));
         return command;

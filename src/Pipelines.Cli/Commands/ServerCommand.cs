@@ -49,18 +49,22 @@ public static class ServerCommand
             await using var engine = await EngineContext.OpenAsync(parse.GetValue(db), ct);
             // Runs submitted here record this process's tracking server: a refused MLFLOW_TRACKING_URI stops it now.
             EngineContext.SubmissionTrackingServer();
-            var trackingRoot = parse.GetValue(artifacts) ?? Path.Combine(Pipelines.Postgres.Provisioning.DatabaseLocator.StateDirectory(), "mlflow-artifacts");
+            var trackingRoot = parse.GetValue(artifacts) ?? Path.Combine(Pipelines.Postgres.Local.DatabaseLocator.StateDirectory(), "mlflow-artifacts");
             Directory.CreateDirectory(trackingRoot);
-            // In-process workers (--workers N) run as a hosted service of the web host: started with it (after the
+            // In-process workers (--workers N) run as hosted services of the web host: started with it (after the
             // workflow import below), stopped with it, draining their steps before the host finishes stopping.
             var slots = parse.GetValue(workers);
             await using var mlflow = slots > 0 ? await EmbeddedTracking.StartIfNotConfiguredAsync(engine, ct) : null;
             List<ApiExtension> extensions = executorSettings.IsHangfire || parse.GetValue(dashboard) ? [executorSettings.Dashboard(engine)] : [];
             if (slots > 0)
-                extensions.Add(new ApiExtension(services => services.AddSingleton<IHostedService>(sp => new EngineHostedService(
-                    stop => engine.StartProcessingAsync(new WorkerOptions { Concurrency = slots }, LeaderService.DefaultInterval,
-                        m => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {m}"), stop, executorSettings),
-                    sp.GetService<ILogger<EngineHostedService>>())), _ => { }));
+                extensions.Add(new ApiExtension(services =>
+                {
+                    // Worker and leader candidate are hosted services of their own, started and stopped with the web host.
+                    var (worker, leader) = engine.HostedServices(new WorkerOptions { Concurrency = slots }, LeaderService.DefaultInterval,
+                        m => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {m}"), executorSettings);
+                    services.AddSingleton<IHostedService>(worker);
+                    services.AddSingleton<IHostedService>(leader);
+                }, _ => { }));
             await using var app = ApiServer.Build(new ApiServerOptions
             {
                 DataSource = engine.DataSource,

@@ -49,12 +49,17 @@ public static class WorkerCommand
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
             Console.WriteLine($"worker {options.Id} started: queues {string.Join(",", options.Queues)}, concurrency {options.Concurrency}, executor {executorSettings.Executor}");
-            using var work = new EngineHostedService(s => engine.StartProcessingAsync(options, Durations.Parse(parse.GetValue(leaderInterval)!),
-                m => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {m}"), s, executorSettings));
-            await work.StartAsync(ct);
-            // Until SIGTERM or SIGINT, or until worker and leader end on their own; then they drain (the shutdown grace).
-            await Task.WhenAny(work.Completion, Task.Delay(Timeout.Infinite, stop.Token));
-            await work.StopAsync(CancellationToken.None);
+            var (worker, leader) = engine.HostedServices(options, Durations.Parse(parse.GetValue(leaderInterval)!),
+                m => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {m}"), executorSettings);
+            using (worker)
+            using (leader)
+            {
+                await worker.StartAsync(ct);
+                await leader.StartAsync(ct);
+                // Until SIGTERM or SIGINT, or until worker or leader ends on its own; then both stop, the worker draining (the shutdown grace).
+                await Task.WhenAny(worker.Completion, leader.Completion, Task.Delay(Timeout.Infinite, stop.Token));
+                await Task.WhenAll(worker.StopAsync(CancellationToken.None), leader.StopAsync(CancellationToken.None));
+            }
             Console.WriteLine($"worker {options.Id} stopped");
             return ExitCodes.Ok;
         }));

@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Builder;
-using Pipelines.Postgres.Provisioning;
+using Pipelines.Postgres.Local;
 using Pipelines.Server;
 
 namespace Pipelines.Cli.Hosting;

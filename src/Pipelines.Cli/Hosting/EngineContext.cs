@@ -1,10 +1,11 @@
 using Npgsql;
 using Pipelines.Activities;
 using Pipelines.Core.Activities;
+using Pipelines.Engine.Leadership;
 using Pipelines.Engine.Workers;
 using Pipelines.Postgres.Engine;
 using Pipelines.Postgres.Migrations;
-using Pipelines.Postgres.Provisioning;
+using Pipelines.Postgres.Local;
 
 namespace Pipelines.Cli.Hosting;
 
@@ -98,20 +99,34 @@ public sealed class EngineContext : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts workers and a leader candidate in this process; they stop when <paramref name="ct"/> fires. When it
-    /// leads, it also collects what unsucceeded attempts left in the artifact store (see <see cref="CollectionSchedule"/>).
+    /// Starts workers in this process; they stop (draining their steps) when <paramref name="ct"/> fires. Returns once
+    /// they listen for wake-ups, with a task that completes when they have stopped.
     /// </summary>
-    public Task<Task> StartProcessingAsync(WorkerOptions options, TimeSpan leaderInterval, Action<string> log, CancellationToken ct,
-        ExecutorSettings? executor = null)
+    public Task<Task> StartWorkerAsync(WorkerOptions options, Action<string> log, CancellationToken ct, ExecutorSettings? executor = null)
     {
         SubmissionTrackingServer();
+        return PostgresEngineHost.StartWorkerAsync(DataSource, Store, Registry, options, PostgresEngineHost.LineLogs(log), ct,
+            services: ActivityServiceSet(), executor: executor?.Factory(this, log));
+    }
+
+    /// <summary>
+    /// Starts a leader candidate in this process; it stops when <paramref name="ct"/> fires. When it leads, it also
+    /// collects what unsucceeded attempts left in the artifact store (see <see cref="CollectionSchedule"/>) and closes
+    /// the MLflow parent runs of ended pipeline runs.
+    /// </summary>
+    public Task StartLeader(TimeSpan leaderInterval, Action<string> log, CancellationToken ct)
+    {
         var schedule = CollectionSchedule(Environment.GetEnvironmentVariable("PIPELINES_ARTIFACTS_GC"));
         List<Pipelines.Engine.Leadership.ILeaderSweep> sweeps = schedule is null ? [] : [new Pipelines.Postgres.Artifacts.ArtifactCollectionSweep(ArtifactCollector, schedule)];
-        var services = ActivityServiceSet();
-        sweeps.Add(ParentRunCloser(services, log));
-        return PostgresEngineHost.StartAsync(DataSource, Store, Registry, options, leaderInterval, log, ct, services: services, sweeps: sweeps,
-            executor: executor?.Factory(this, log));
+        sweeps.Add(ParentRunCloser(ActivityServiceSet(), log));
+        return PostgresEngineHost.StartLeader(DataSource, Store, leaderInterval, PostgresEngineHost.LineLogs(log), ct, sweeps);
     }
+
+    /// <summary>This process's worker and leader candidate as the two hosted services a command or host runs.</summary>
+    public (WorkerHostedService Worker, LeaderHostedService Leader) HostedServices(WorkerOptions options, TimeSpan leaderInterval,
+        Action<string> log, ExecutorSettings? executor = null) =>
+        (new WorkerHostedService(stop => StartWorkerAsync(options, log, stop, executor)),
+         new LeaderHostedService(stop => Task.FromResult(StartLeader(leaderInterval, log, stop))));
 
     /// <summary>
     /// Ends the MLflow parent runs of ended pipeline runs on this process's own tracking server, where the run it just

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Pipelines.Cli.Tests.Processes;
-using Pipelines.Postgres.Provisioning;
+using Pipelines.Postgres.Local;
 using Pipelines.Testing;
 
 namespace Pipelines.Cli.Tests.Commands;

@@ -1,5 +1,5 @@
 using Pipelines.Engine.Model;
-using Pipelines.Postgres.Provisioning;
+using Pipelines.Postgres.Local;
 using Pipelines.Testing;
 
 namespace Pipelines.Cli.Tests.Processes;

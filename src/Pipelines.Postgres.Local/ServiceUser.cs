@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Pipelines.Postgres.Provisioning;
+namespace Pipelines.Postgres.Local;
 
 /// <summary>
 /// The account the private server runs under. PostgreSQL refuses to run as root, so when we are root

@@ -1,4 +1,4 @@
-namespace Pipelines.Postgres.Provisioning;
+namespace Pipelines.Postgres.Local;
 
 /// <summary>
 /// Reads <c>postmaster.pid</c>, which a running PostgreSQL keeps in its data folder: line 1 the server's process id,

@@ -2,8 +2,8 @@ using Pipelines.Engine.Workers;
 
 namespace Pipelines.Engine.Tests.Workers;
 
-/// <summary>The engine's hosted service: started with its host, stopped with it, never cut short while draining.</summary>
-public class EngineHostedServiceTests
+/// <summary>The engine's hosted services (worker, leader): started with their host, stopped with it, never cut short while draining.</summary>
+public class DrainingHostedServiceTests
 {
     /// <summary>Stands for worker and leader: started, then running until their token fires, then draining until released.</summary>
     private sealed class FakeEngine
@@ -31,7 +31,7 @@ public class EngineHostedServiceTests
     public async Task Stop_CancelsTheWork_AndReturnsOnlyOnceItHasDrained_EvenWhenTheHostStopsWaiting()
     {
         var engine = new FakeEngine();
-        using var service = new EngineHostedService(engine.StartAsync);
+        using var service = new WorkerHostedService(engine.StartAsync);
         await service.StartAsync(CancellationToken.None);
         Assert.That(engine.Starts, Is.EqualTo(1));
         Assert.That(engine.Token.IsCancellationRequested, Is.False, "running until stopped");
@@ -50,7 +50,7 @@ public class EngineHostedServiceTests
     public async Task AHostGivingUpOnStartUp_StopsTheWorkItStarted_AndAServiceStartsOnce()
     {
         var engine = new FakeEngine();
-        using var service = new EngineHostedService(async stop =>
+        using var service = new WorkerHostedService(async stop =>
         {
             var running = await engine.StartAsync(stop);
             await Task.Yield();
@@ -69,7 +69,7 @@ public class EngineHostedServiceTests
     public async Task StopBeforeStart_DoesNothing()
     {
         var engine = new FakeEngine();
-        using var service = new EngineHostedService(engine.StartAsync);
+        using var service = new WorkerHostedService(engine.StartAsync);
         await service.StopAsync(CancellationToken.None);
         Assert.That(engine.Starts, Is.Zero);
     }

@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Npgsql;
 
-namespace Pipelines.Postgres.Provisioning;
+namespace Pipelines.Postgres.Local;
 
 /// <summary>
 /// A private PostgreSQL server for one machine: created with initdb in a state folder on first use, bound to

@@ -1,4 +1,4 @@
-namespace Pipelines.Postgres.Provisioning;
+namespace Pipelines.Postgres.Local;
 
 /// <summary>Where initdb and pg_ctl live: on PATH, or in Debian's versioned folders.</summary>
 internal sealed record PostgresBinaries(string InitDb, string PgCtl)

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Pipelines.Postgres.Provisioning;
+namespace Pipelines.Postgres.Local;
 
 /// <summary>
 /// Which database a process uses, first match wins: an explicit connection string (<c>--db</c>), the
