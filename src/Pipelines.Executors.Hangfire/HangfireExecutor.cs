@@ -10,6 +10,7 @@ using Pipelines.Engine.Model;
 using Pipelines.Engine.Storage;
 using Pipelines.Engine.Workers;
 using Pipelines.Postgres.Engine;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Executors.Hangfire;
 
@@ -193,8 +194,13 @@ public sealed class HangfireExecutor : IStepExecutor, IAsyncDisposable
             cmd.Parameters.Add(new NpgsqlParameter("redispatch_before", NpgsqlDbType.TimestampTz) { Value = now - _options.RedispatchAfter });
             cmd.Parameters.AddWithValue("max", _options.DispatchBatch);
             await using var r = await cmd.ExecuteReaderAsync(ct);
+            // The dispatch loop's hot path: ordinals once per result set.
+            int O(string column) => r.Ordinal(column);
+            var (id, attempt, queue, run, step, item, workflow) =
+                (O("id"), O("attempt"), O("queue"), O("run_id"), O("step_id"), O("item_index"), O("workflow_name"));
             while (await r.ReadAsync(ct))
-                due.Add((r.GetGuid(0), r.GetInt32(1), r.GetString(2), r.GetGuid(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetInt32(5), r.GetString(6)));
+                due.Add((r.GetGuid(id), r.GetInt32(attempt), r.GetString(queue), r.GetGuid(run), r.GetString(step),
+                    r.IsDBNull(item) ? null : r.GetInt32(item), r.GetString(workflow)));
         }
         if (due.Count == 0) return 0;
         var ids = new List<(Guid, int, string)>(due.Count);

@@ -65,6 +65,8 @@ internal static class PostgresQuerySource
                 var fields = new List<Field>();
                 var builders = new List<ColumnBuilder>();
                 var pgTypes = new List<string>();
+                // The user's query decides the columns, so they are read by position and named from the result's own
+                // metadata: the by-name reading of the project's own queries (issue 14) does not apply here.
                 for (var i = 0; i < reader.FieldCount; i++)
                 {
                     var type = TypeOf(reader.GetDataTypeName(i));

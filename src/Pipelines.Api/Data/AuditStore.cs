@@ -1,4 +1,5 @@
 using Npgsql;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Data;
 
@@ -17,6 +18,7 @@ public sealed class AuditStore(NpgsqlDataSource db, TimeProvider time)
     public Task<List<AuditEntry>> ListAsync(int limit, long? before, CancellationToken ct) => Sql.ListAsync(db, """
         SELECT id, at, user_name, action, target, client_address, outcome FROM audit_log
         WHERE (@before::bigint IS NULL OR id < @before) ORDER BY id DESC LIMIT @limit
-        """, r => new AuditEntry(r.GetInt64(0), r.TimeAt(1), r.GetString(2), r.GetString(3), r.GetString(4), r.StringOrNull(5), r.GetInt32(6)),
+        """, r => new AuditEntry(r.Get<long>("id"), r.TimeAt("at"), r.Get<string>("user_name"), r.Get<string>("action"), r.Get<string>("target"),
+            r.StringOrNull("client_address"), r.Get<int>("outcome")),
         ct, Sql.Long("before", before), new NpgsqlParameter("limit", limit));
 }

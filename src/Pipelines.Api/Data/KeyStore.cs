@@ -1,5 +1,6 @@
 using Npgsql;
 using Pipelines.Api.Domain;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Data;
 
@@ -55,7 +56,8 @@ public sealed class KeyStore(NpgsqlDataSource db, TimeProvider time)
             FROM (SELECT 1) AS one
             LEFT JOIN login_failures f ON f.client = @client
             LEFT JOIN api_keys k ON k.hash = @hash AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > @now)
-            """, r => (Throttle: r.IsDBNull(0) ? ((int, DateTimeOffset)?)null : (r.GetInt32(0), r.TimeAt(1)), Key: r.IsDBNull(2) ? null : Read(r, 2)),
+            """, r => (Throttle: r.IntOrNull("failures") is { } n ? (n, r.TimeAt("last_at")) : ((int, DateTimeOffset)?)null,
+                Key: r.GetOrDefault<Guid?>("id") is null ? null : Read(r)),
             ct, Sql.Text("client", client), new NpgsqlParameter("hash", hash), Sql.Time("now", now));
         var (throttle, info) = rows.Single();
         if (throttle is var (failures, lastAt) && LoginThrottle.BlockedUntil(failures, lastAt, now) is { } until)
@@ -84,10 +86,9 @@ public sealed class KeyStore(NpgsqlDataSource db, TimeProvider time)
     public async Task<bool> ExistsAsync(Guid id, CancellationToken ct) =>
         (await Sql.ListAsync(db, "SELECT 1 FROM api_keys WHERE id = @id", _ => 1, ct, Sql.Uuid("id", id))).Count == 1;
 
-    private static ApiKeyInfo Read(NpgsqlDataReader r) => Read(r, 0);
-
-    private static ApiKeyInfo Read(NpgsqlDataReader r, int at) => new(r.GetGuid(at), r.GetString(at + 1), r.GetFieldValue<string[]>(at + 2),
-        r.GetString(at + 3), r.TimeAt(at + 4), r.TimeOrNull(at + 5), r.TimeOrNull(at + 6), r.StringOrNull(at + 7), r.TimeOrNull(at + 8));
+    private static ApiKeyInfo Read(NpgsqlDataReader r) => new(r.Get<Guid>("id"), r.Get<string>("name"), r.Get<string[]>("roles"),
+        r.Get<string>("created_by"), r.TimeAt("created_at"), r.TimeOrNull("expires_at"), r.TimeOrNull("revoked_at"), r.StringOrNull("revoked_by"),
+        r.TimeOrNull("last_used_at"));
 
     /// <summary>Starts a browser session; returns the cookie token (kept only as a hash).</summary>
     public async Task<(string Token, Session Session)> StartSessionAsync(string user, IReadOnlyList<Role> roles, TimeSpan lifetime, CancellationToken ct)
@@ -106,8 +107,9 @@ public sealed class KeyStore(NpgsqlDataSource db, TimeProvider time)
     public async Task<Session?> FindSessionAsync(string token, CancellationToken ct)
     {
         var rows = await Sql.ListAsync(db, "SELECT user_name, roles, csrf_token, expires_at FROM api_sessions WHERE hash = @hash AND expires_at > @now",
-            r => new Session(r.GetString(0), [.. r.GetFieldValue<string[]>(1).Select(n => Roles.TryParse(n, out var x) ? (Role?)x : null).OfType<Role>()],
-                r.GetString(2), r.TimeAt(3)), ct, new NpgsqlParameter("hash", ApiKeyFormat.Hash(token)), Sql.Time("now", Now));
+            r => new Session(r.Get<string>("user_name"),
+                [.. r.Get<string[]>("roles").Select(n => Roles.TryParse(n, out var x) ? (Role?)x : null).OfType<Role>()],
+                r.Get<string>("csrf_token"), r.TimeAt("expires_at")), ct, new NpgsqlParameter("hash", ApiKeyFormat.Hash(token)), Sql.Time("now", Now));
         return rows.SingleOrDefault();
     }
 
@@ -117,7 +119,7 @@ public sealed class KeyStore(NpgsqlDataSource db, TimeProvider time)
     /// <summary>Until when this client must wait before trying to log in again, or null.</summary>
     public async Task<DateTimeOffset?> ThrottledUntilAsync(string client, CancellationToken ct)
     {
-        var rows = await Sql.ListAsync(db, "SELECT failures, last_at FROM login_failures WHERE client = @c", r => (r.GetInt32(0), r.TimeAt(1)), ct, Sql.Text("c", client));
+        var rows = await Sql.ListAsync(db, "SELECT failures, last_at FROM login_failures WHERE client = @c", r => (r.Get<int>("failures"), r.TimeAt("last_at")), ct, Sql.Text("c", client));
         return rows.Count == 0 ? null : LoginThrottle.BlockedUntil(rows[0].Item1, rows[0].Item2, Now);
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Npgsql;
 using NpgsqlTypes;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Data;
 
@@ -33,6 +34,13 @@ internal static class Sql
     public static string? StringOrNull(this NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
     public static JsonNode? JsonOrNull(this NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : JsonNode.Parse(r.GetString(i));
     public static int? IntOrNull(this NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt32(i);
+
+    // By column name, so a reordered SELECT cannot read the wrong column (issue 14).
+    public static DateTimeOffset? TimeOrNull(this NpgsqlDataReader r, string column) => r.TimeOrNull(r.Ordinal(column));
+    public static DateTimeOffset TimeAt(this NpgsqlDataReader r, string column) => r.TimeAt(r.Ordinal(column));
+    public static string? StringOrNull(this NpgsqlDataReader r, string column) => r.StringOrNull(r.Ordinal(column));
+    public static JsonNode? JsonOrNull(this NpgsqlDataReader r, string column) => r.JsonOrNull(r.Ordinal(column));
+    public static int? IntOrNull(this NpgsqlDataReader r, string column) => r.IntOrNull(r.Ordinal(column));
 
     public static async Task<List<T>> ListAsync<T>(NpgsqlDataSource db, string sql, Func<NpgsqlDataReader, T> read, CancellationToken ct,
         params NpgsqlParameter[] args)

@@ -1,5 +1,6 @@
 using Npgsql;
 using Pipelines.Core.Definitions;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Data;
 
@@ -17,17 +18,19 @@ public sealed class WorkflowStore(NpgsqlDataSource db, TimeProvider time)
         FROM api_workflows w JOIN api_workflow_revisions r ON r.name = w.name AND r.revision = w.current_revision
         JOIN workflow_versions v ON v.id = r.workflow_version_id
         WHERE w.deleted_at IS NULL ORDER BY w.name
-        """, r => new WorkflowSummary(r.GetString(0), r.GetInt32(1), null, r.TimeAt(2), r.GetString(3), r.GetString(4)), ct);
+        """, r => new WorkflowSummary(r.Get<string>("name"), r.Get<int>("current_revision"), null, r.TimeAt("updated_at"),
+            r.Get<string>("updated_by"), r.Get<string>("source_text")), ct);
 
     public async Task<WorkflowSummary?> GetAsync(string name, CancellationToken ct) =>
         (await ListAsync(ct)).FirstOrDefault(w => w.Name == name);
 
     public Task<List<WorkflowRevision>> RevisionsAsync(string name, CancellationToken ct) => Sql.ListAsync(db, """
-        SELECT r.revision, r.created_at, r.created_by, r.comment, v.source_text, v.id
+        SELECT r.revision, r.created_at, r.created_by, r.comment, v.source_text, v.id AS version_id
         FROM api_workflow_revisions r JOIN api_workflows w ON w.name = r.name AND w.deleted_at IS NULL
         JOIN workflow_versions v ON v.id = r.workflow_version_id
         WHERE r.name = @name ORDER BY r.revision DESC
-        """, r => new WorkflowRevision(r.GetInt32(0), r.TimeAt(1), r.GetString(2), r.StringOrNull(3), r.GetString(4), r.GetInt64(5)),
+        """, r => new WorkflowRevision(r.Get<int>("revision"), r.TimeAt("created_at"), r.Get<string>("created_by"), r.StringOrNull("comment"),
+            r.Get<string>("source_text"), r.Get<long>("version_id")),
         ct, Sql.Text("name", name));
 
     /// <summary>

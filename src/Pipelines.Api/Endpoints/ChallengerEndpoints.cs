@@ -8,6 +8,7 @@ using Pipelines.Api.Auth;
 using Pipelines.Api.Data;
 using Pipelines.Api.Domain;
 using Pipelines.Api.Hosting;
+using Pipelines.Postgres.Sql;
 using Pipelines.Quality.Challenger;
 
 namespace Pipelines.Api.Endpoints;
@@ -47,12 +48,14 @@ public static class ChallengerEndpoints
 
             var rows = await Sql.ListAsync(db, """
                 SELECT run_id, step_id, batch, recorded_at, champion_version, challenger_version, rows, agreement, prediction_psi,
-                       labelled, champion_metrics::text, challenger_metrics::text
+                       labelled, champion_metrics::text AS champion_metrics, challenger_metrics::text AS challenger_metrics
                 FROM challenger_batches WHERE monitor = @monitor
                 ORDER BY recorded_at, run_id, step_id
-                """, r => (Run: r.GetGuid(0), Step: r.GetString(1), At: r.TimeAt(3), Psi: r.IsDBNull(8) ? (double?)null : r.GetDouble(8),
-                    Evidence: new ShadowEvidence(r.GetString(2), r.GetString(4), r.GetString(5), r.GetInt64(6), r.GetDouble(7), r.GetInt64(9),
-                        Metrics(r.StringOrNull(10)), Metrics(r.StringOrNull(11)))), ct, Sql.Text("monitor", monitor));
+                """, r => (Run: r.Get<Guid>("run_id"), Step: r.Get<string>("step_id"), At: r.TimeAt("recorded_at"),
+                    Psi: r.GetOrDefault<double?>("prediction_psi"),
+                    Evidence: new ShadowEvidence(r.Get<string>("batch"), r.Get<string>("champion_version"), r.Get<string>("challenger_version"),
+                        r.Get<long>("rows"), r.Get<double>("agreement"), r.Get<long>("labelled"),
+                        Metrics(r.StringOrNull("champion_metrics")), Metrics(r.StringOrNull("challenger_metrics")))), ct, Sql.Text("monitor", monitor));
 
             var items = new JsonArray();
             var metricNames = new SortedSet<string>(StringComparer.Ordinal);

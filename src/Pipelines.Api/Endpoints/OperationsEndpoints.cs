@@ -9,6 +9,7 @@ using Pipelines.Api.Domain;
 using Pipelines.Api.Hosting;
 using Pipelines.Core.Activities;
 using Pipelines.Engine.Storage;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Endpoints;
 
@@ -48,9 +49,10 @@ public static class OperationsEndpoints
             DefinitionCache definitions, CancellationToken ct) =>
         {
             var rows = await Sql.ListAsync(db, """
-                SELECT s.workflow_version_id, v.source_text, v.source_path, s.params::text FROM schedules s JOIN workflow_versions v ON v.id = s.workflow_version_id
+                SELECT s.workflow_version_id, v.source_text, v.source_path, s.params::text AS params
+                FROM schedules s JOIN workflow_versions v ON v.id = s.workflow_version_id
                 WHERE s.workflow_name = @w
-                """, r => (r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3)), ct, Sql.Text("w", workflow));
+                """, r => (r.Get<long>("workflow_version_id"), r.Get<string>("source_text"), r.Get<string>("source_path"), r.Get<string>("params")), ct, Sql.Text("w", workflow));
             if (rows.Count == 0) return Problems.NotFound($"no schedule for workflow '{workflow}'");
             var (versionId, yaml, path, parameters) = rows[0];
             var definition = definitions.Get(versionId, yaml, path);

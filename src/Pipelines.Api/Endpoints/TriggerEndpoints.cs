@@ -7,6 +7,7 @@ using Pipelines.Api.Auth;
 using Pipelines.Api.Data;
 using Pipelines.Api.Domain;
 using Pipelines.Api.Hosting;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Endpoints;
 
@@ -23,7 +24,8 @@ public static class TriggerEndpoints
         api.MapGet("/runs/{id:guid}/triggered", async (Guid id, NpgsqlDataSource db, CancellationToken ct) =>
         {
             var rows = await Sql.ListAsync(db, """
-                SELECT t.workflow_name, t.kind, t.source, e.occurred_at, e.run_id, e.deduplicated, e.error, r.state, e.event->>'step_id', e.event->>'batch'
+                SELECT t.workflow_name, t.kind, t.source, e.occurred_at, e.run_id, e.deduplicated, e.error, r.state AS run_state,
+                       e.event->>'step_id' AS step_id, e.event->>'batch' AS batch
                 FROM trigger_events e
                 JOIN workflow_triggers t ON t.id = e.trigger_id
                 LEFT JOIN runs r ON r.id = e.run_id
@@ -31,9 +33,10 @@ public static class TriggerEndpoints
                 ORDER BY e.occurred_at, t.workflow_name, e.event_key
                 """, r => (JsonNode?)new JsonObject
                 {
-                    ["workflow"] = r.GetString(0), ["on"] = r.GetString(1), ["source"] = r.GetString(2), ["occurredAt"] = r.TimeAt(3),
-                    ["runId"] = r.IsDBNull(4) ? null : r.GetGuid(4), ["deduplicated"] = r.GetBoolean(5), ["error"] = r.StringOrNull(6),
-                    ["state"] = r.StringOrNull(7), ["step"] = r.StringOrNull(8), ["batch"] = r.StringOrNull(9),
+                    ["workflow"] = r.Get<string>("workflow_name"), ["on"] = r.Get<string>("kind"), ["source"] = r.Get<string>("source"),
+                    ["occurredAt"] = r.TimeAt("occurred_at"), ["runId"] = r.GetOrDefault<Guid?>("run_id"), ["deduplicated"] = r.Get<bool>("deduplicated"),
+                    ["error"] = r.StringOrNull("error"), ["state"] = r.StringOrNull("run_state"), ["step"] = r.StringOrNull("step_id"),
+                    ["batch"] = r.StringOrNull("batch"),
                 }, ct, Sql.Text("run", id.ToString()));
             return Results.Json(new JsonObject { ["items"] = new JsonArray([.. rows]), ["nextCursor"] = null });
         }).Requires(Role.Viewer).WithName("listTriggeredRuns");

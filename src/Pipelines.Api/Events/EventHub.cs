@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Pipelines.Api.Data;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Events;
 
@@ -153,20 +154,28 @@ public sealed class EventHub(NpgsqlDataSource db, ILogger<EventHub> log) : Backg
                     FROM (SELECT seq, CASE WHEN current_setting('track_commit_timestamp')::bool THEN pg_xact_commit_timestamp(xmin) END AS committed
                           FROM events WHERE position IS NULL ORDER BY seq LIMIT 10000) n
                     WHERE e.seq = n.seq
-                    RETURNING e.position, e.kind, e.run_id, e.data::text
+                    RETURNING e.position, e.kind, e.run_id, e.data::text AS data
                     """),
             },
         })
         using (var r = batch.ExecuteReader())
         {
             r.NextResult(); // past the lock's row
-            while (r.Read()) assigned.Add(Event(r));
+            var columns = EventColumns.Of(r);
+            while (r.Read()) assigned.Add(columns.Read(r));
         } // disposing the reader reads to the batch's end: the commit has succeeded, or this threw
         assigned.Sort((a, b) => a.Id.CompareTo(b.Id));
         return assigned;
     }
 
-    private static ApiEvent Event(NpgsqlDataReader r) => new(r.GetInt64(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetGuid(2), r.GetString(3));
+    /// <summary>The ordinals of an event row's columns, resolved once per result set: event batches run to thousands of rows.</summary>
+    private readonly record struct EventColumns(int Position, int Kind, int RunId, int Data)
+    {
+        public static EventColumns Of(NpgsqlDataReader r) => new(r.Ordinal("position"), r.Ordinal("kind"), r.Ordinal("run_id"), r.Ordinal("data"));
+
+        public ApiEvent Read(NpgsqlDataReader r) =>
+            new(r.GetInt64(Position), r.GetString(Kind), r.IsDBNull(RunId) ? null : r.GetGuid(RunId), r.GetString(Data));
+    }
 
     /// <summary>Sends <paramref name="events"/> when they follow the last event sent without a gap.</summary>
     private bool TryPublish(List<ApiEvent> events)
@@ -201,7 +210,10 @@ public sealed class EventHub(NpgsqlDataSource db, ILogger<EventHub> log) : Backg
             using var cmd = ReadCommand(conn, _last, null, 5000);
             var batch = new List<ApiEvent>();
             using (var r = cmd.ExecuteReader())
-                while (r.Read()) batch.Add(Event(r));
+            {
+                var columns = EventColumns.Of(r);
+                while (r.Read()) batch.Add(columns.Read(r));
+            }
             if (batch.Count == 0) return;
             lock (_gate)
                 foreach (var e in batch) Send(e);
@@ -215,14 +227,15 @@ public sealed class EventHub(NpgsqlDataSource db, ILogger<EventHub> log) : Backg
         await using var cmd = ReadCommand(conn, after, runId, limit);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         var list = new List<ApiEvent>();
-        while (await r.ReadAsync(ct)) list.Add(Event(r));
+        var columns = EventColumns.Of(r);
+        while (await r.ReadAsync(ct)) list.Add(columns.Read(r));
         return list;
     }
 
     private static NpgsqlCommand ReadCommand(NpgsqlConnection conn, long after, Guid? runId, int limit)
     {
         var cmd = new NpgsqlCommand("""
-            SELECT position, kind, run_id, data::text FROM events
+            SELECT position, kind, run_id, data::text AS data FROM events
             WHERE position > @after AND (@run::uuid IS NULL OR run_id = @run) ORDER BY position LIMIT @limit
             """, conn);
         cmd.Parameters.Add(Sql.Long("after", after));

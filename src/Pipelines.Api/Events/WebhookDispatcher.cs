@@ -7,6 +7,7 @@ using Npgsql;
 using Pipelines.Api.Data;
 using Pipelines.Api.Domain;
 using Pipelines.Api.Hosting;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Events;
 
@@ -81,7 +82,7 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, EventHub hub, ApiServ
     }
 
     private async Task<string?> WorkflowOfAsync(Guid run, CancellationToken ct) =>
-        (await Sql.ListAsync(db, "SELECT workflow_name FROM runs WHERE id = @id", r => r.GetString(0), ct, Sql.Uuid("id", run))).FirstOrDefault();
+        (await Sql.ListAsync(db, "SELECT workflow_name FROM runs WHERE id = @id", r => r.Get<string>("workflow_name"), ct, Sql.Uuid("id", run))).FirstOrDefault();
 
     private async Task DeliverDueAsync(CancellationToken ct)
     {
@@ -92,13 +93,14 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, EventHub hub, ApiServ
             // One due delivery, locked so that another server does not send it at the same time.
             long id; string url, @event, body; int attempts;
             await using (var cmd = Sql.Cmd(conn, """
-                SELECT id, url, event, payload::text, attempts FROM webhook_deliveries
+                SELECT id, url, event, payload::text AS payload, attempts FROM webhook_deliveries
                 WHERE state = 'pending' AND next_at <= @now ORDER BY next_at LIMIT 1 FOR UPDATE SKIP LOCKED
                 """, tx, ("now", DateTime.UtcNow)))
             await using (var r = await cmd.ExecuteReaderAsync(ct))
             {
                 if (!await r.ReadAsync(ct)) return;
-                (id, url, @event, body, attempts) = (r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt32(4));
+                (id, url, @event, body, attempts) = (r.Get<long>("id"), r.Get<string>("url"), r.Get<string>("event"),
+                    r.Get<string>("payload"), r.Get<int>("attempts"));
             }
             var hook = options.Webhooks.FirstOrDefault(h => h.Url == url);
             int? status = null;
@@ -139,10 +141,11 @@ public sealed class WebhookDispatcher(NpgsqlDataSource db, EventHub hub, ApiServ
     }
 
     public static Task<List<WebhookDelivery>> ListAsync(NpgsqlDataSource db, int limit, CancellationToken ct) => Sql.ListAsync(db, """
-        SELECT id, url, event, state, attempts, next_at, last_status, last_error, created_at, delivered_at, payload::text
+        SELECT id, url, event, state, attempts, next_at, last_status, last_error, created_at, delivered_at, payload::text AS payload
         FROM webhook_deliveries ORDER BY id DESC LIMIT @limit
-        """, r => new WebhookDelivery(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.TimeAt(5), r.IntOrNull(6),
-            r.StringOrNull(7), r.TimeAt(8), r.TimeOrNull(9), JsonNode.Parse(r.GetString(10))!), ct, new NpgsqlParameter("limit", limit));
+        """, r => new WebhookDelivery(r.Get<long>("id"), r.Get<string>("url"), r.Get<string>("event"), r.Get<string>("state"), r.Get<int>("attempts"),
+            r.TimeAt("next_at"), r.IntOrNull("last_status"), r.StringOrNull("last_error"), r.TimeAt("created_at"), r.TimeOrNull("delivered_at"),
+            JsonNode.Parse(r.Get<string>("payload"))!), ct, new NpgsqlParameter("limit", limit));
 
     public override void Dispose()
     {

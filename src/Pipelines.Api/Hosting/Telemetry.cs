@@ -6,6 +6,7 @@ using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Hosting;
 
@@ -25,20 +26,20 @@ public sealed class Telemetry : IDisposable
         // Every queue a running worker serves reports, 0 when empty: a gauge that vanishes when its queue drains reads
         // as a gap on a dashboard, not as "nothing waiting".
         Meter.CreateObservableGauge("pipelines.queue.depth", () => Read(db, """
-            SELECT q.queue, count(s.id)
+            SELECT q.queue AS label, count(s.id) AS value
             FROM (SELECT unnest(queues) AS queue FROM workers WHERE stopped_at IS NULL
                   UNION SELECT queue FROM step_runs WHERE state = 'available') q
             LEFT JOIN step_runs s ON s.queue = q.queue AND s.state = 'available'
             GROUP BY q.queue
             """, "queue"), description: "Jobs waiting for a worker");
         Meter.CreateObservableGauge("pipelines.approvals.waiting", () => Read(db,
-            "SELECT 'all', count(*) FROM approvals WHERE decision IS NULL", null), description: "Approvals waiting for a decision");
+            "SELECT 'all' AS label, count(*) AS value FROM approvals WHERE decision IS NULL", null), description: "Approvals waiting for a decision");
         Meter.CreateObservableCounter("pipelines.runs.finished", () => Read(db,
-            "SELECT state, count(*) FROM runs WHERE finalized_at IS NOT NULL GROUP BY state", "outcome"), description: "Runs by outcome");
+            "SELECT state AS label, count(*) AS value FROM runs WHERE finalized_at IS NOT NULL GROUP BY state", "outcome"), description: "Runs by outcome");
         Meter.CreateObservableCounter("pipelines.leases.expired", () => Read(db,
-            "SELECT 'all', count(*) FROM attempts WHERE state = 'lost'", null), description: "Attempts lost to an expired lease");
+            "SELECT 'all' AS label, count(*) AS value FROM attempts WHERE state = 'lost'", null), description: "Attempts lost to an expired lease");
         Meter.CreateObservableGauge("pipelines.step.duration.p50", () => Read(db, """
-            SELECT kind, (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - started_at)) * 1000)::bigint
+            SELECT kind AS label, (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - started_at)) * 1000)::bigint AS value
             FROM attempts a JOIN step_runs s ON s.id = a.step_run_id WHERE a.ended_at > now() - interval '1 hour' GROUP BY kind
             """, "activity"), unit: "ms", description: "Median attempt duration over the last hour, by activity");
     }
@@ -51,8 +52,11 @@ public sealed class Telemetry : IDisposable
             using var conn = db.OpenConnection();
             using var cmd = new NpgsqlCommand(sql, conn);
             using var r = cmd.ExecuteReader();
+            // Every query above returns (label, value); one row per label.
+            var (label, value) = (r.Ordinal("label"), r.Ordinal("value"));
             while (r.Read())
-                list.Add(tag is null ? new Measurement<long>(r.GetInt64(1)) : new Measurement<long>(r.GetInt64(1), new KeyValuePair<string, object?>(tag, r.GetString(0))));
+                list.Add(tag is null ? new Measurement<long>(r.GetInt64(value))
+                    : new Measurement<long>(r.GetInt64(value), new KeyValuePair<string, object?>(tag, r.GetString(label))));
         }
         catch (NpgsqlException)
         {

@@ -7,6 +7,7 @@ using Pipelines.Engine.Model;
 using Pipelines.Postgres.Engine;
 using Pipelines.Postgres.Migrations;
 using Pipelines.Postgres.Local;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Benchmarks.Engine;
 
@@ -355,7 +356,7 @@ public sealed class EngineBenchmark : IBenchmark
                 await using var r = await cmd.ExecuteReaderAsync();
                 await r.NextResultAsync();
                 await r.ReadAsync();
-                return r.GetInt64(0);
+                return r.Get<long>("xact_commit");
             }
             using var stop = new CancellationTokenSource();
             var loops = held.Select((h, i) => Task.Run(async () =>

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Npgsql;
 using Pipelines.Postgres.Local;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Benchmarks.Server;
 
@@ -154,10 +155,10 @@ public sealed class ServerBenchmark : IBenchmark
         await using var r = await cmd.ExecuteReaderAsync();
         while (await r.ReadAsync())
         {
-            var at = received[r.GetInt64(0)];
-            var created = r.GetFieldValue<DateTime>(1).ToUniversalTime();
-            var committed = r.GetFieldValue<DateTime>(2).ToUniversalTime();
-            var positioned = r.GetFieldValue<DateTime>(3).ToUniversalTime();
+            var at = received[r.Get<long>("position")];
+            var created = r.Get<DateTime>("created_at").ToUniversalTime();
+            var committed = r.Get<DateTime>("committed_at").ToUniversalTime();
+            var positioned = r.Get<DateTime>("positioned_at").ToUniversalTime();
             total.Add((at - committed).TotalMilliseconds);
             toCommit.Add((committed - created).TotalMilliseconds);
             toPositioned.Add((positioned - committed).TotalMilliseconds);

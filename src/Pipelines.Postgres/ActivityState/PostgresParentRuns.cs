@@ -22,8 +22,8 @@ public sealed class PostgresParentRuns(NpgsqlDataSource db, TimeProvider? time =
         var result = new List<EndedParentRun>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            result.Add(new EndedParentRun(r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
-                r.GetFieldValue<DateTimeOffset>(4), r.GetString(5)));
+            result.Add(new EndedParentRun(r.Get<string>("key"), r.Get<string>("value"), r.Get<string>("state"), r.GetOrDefault<string>("error"),
+                r.Get<DateTimeOffset>("finalized_at"), r.Get<string>("created_by")));
         return result;
     }
 
@@ -34,7 +34,7 @@ public sealed class PostgresParentRuns(NpgsqlDataSource db, TimeProvider? time =
         var result = new List<string>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            if (!r.IsDBNull(0)) result.Add(r.GetString(0));
+            if (r.GetOrDefault<string>("server") is { } server) result.Add(server);
         return result;
     }
 

@@ -72,11 +72,17 @@ public sealed class PostgresSweepReports(NpgsqlDataSource db, TimeProvider? time
         cmd.Parameters.Add(new NpgsqlParameter("known", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = known?.ToArray() ?? [] });
         var result = new List<StoredSweepTrial>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
+        // Running trials poll this: ordinals once per result set.
+        int O(string column) => r.Ordinal(column);
+        var (trial, number, attempt, metric, state, value, steps, intermediate, startedAt, updatedAt, finishedAt) =
+            (O("trial"), O("number"), O("attempt"), O("metric"), O("state"), O("value"), O("steps"), O("intermediate"), O("started_at"),
+             O("updated_at"), O("finished_at"));
         while (await r.ReadAsync(ct))
             result.Add(new StoredSweepTrial(
-                r.GetInt32(0), r.GetInt32(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetDouble(5),
-                r.GetFieldValue<int[]>(6), r.GetFieldValue<double[]>(7), r.GetFieldValue<DateTimeOffset>(8), r.GetFieldValue<DateTimeOffset>(9),
-                r.IsDBNull(10) ? null : r.GetFieldValue<DateTimeOffset>(10)));
+                r.GetInt32(trial), r.GetInt32(number), r.GetInt32(attempt), r.GetString(metric), r.GetString(state),
+                r.IsDBNull(value) ? null : r.GetDouble(value), r.GetFieldValue<int[]>(steps), r.GetFieldValue<double[]>(intermediate),
+                r.GetFieldValue<DateTimeOffset>(startedAt), r.GetFieldValue<DateTimeOffset>(updatedAt),
+                r.IsDBNull(finishedAt) ? null : r.GetFieldValue<DateTimeOffset>(finishedAt)));
         return result;
     }
 

@@ -53,14 +53,14 @@ public sealed class PostgresArtifactRegistry(NpgsqlDataSource db, TimeProvider? 
     {
         await using var cmd = db.CreateCommand(SqlCatalog.Get("ArtifactGet"));
         cmd.Parameters.AddWithValue("id", id);
-        return (await ReadAll(cmd, r => ReadArtifact(r, 0), ct)).SingleOrDefault();
+        return (await ReadAll(cmd, ArtifactReader, ct)).SingleOrDefault();
     }
 
     public async Task<ArtifactRecord?> GetByUriAsync(string uri, CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand(SqlCatalog.Get("ArtifactGetByUri"));
         cmd.Parameters.AddWithValue("uri", uri);
-        return (await ReadAll(cmd, r => ReadArtifact(r, 0), ct)).SingleOrDefault();
+        return (await ReadAll(cmd, ArtifactReader, ct)).SingleOrDefault();
     }
 
     public async Task<IReadOnlyList<ArtifactRecord>> ListAsync(ArtifactFilter filter, CancellationToken ct = default)
@@ -72,43 +72,66 @@ public sealed class PostgresArtifactRegistry(NpgsqlDataSource db, TimeProvider? 
         cmd.Parameters.Add(new NpgsqlParameter("uri_prefix", NpgsqlDbType.Text) { Value = (object?)filter.UriPrefix ?? DBNull.Value });
         cmd.Parameters.AddWithValue("limit", filter.Limit);
         cmd.Parameters.AddWithValue("include_deleted", filter.IncludeDeleted);
-        return await ReadAll(cmd, r => ReadArtifact(r, 0), ct);
+        return await ReadAll(cmd, ArtifactReader, ct);
     }
 
     public async Task<IReadOnlyList<ArtifactConsumer>> ConsumersAsync(Guid id, CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand(SqlCatalog.Get("ArtifactConsumers"));
         cmd.Parameters.AddWithValue("id", id);
-        return await ReadAll(cmd, r => new ArtifactConsumer(
-            r.GetGuid(0), r.GetInt32(1), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3), r.GetGuid(4), r.GetString(5),
-            r.IsDBNull(6) ? null : r.GetInt32(6), r.GetString(7), r.GetString(8), r.GetString(9), r.GetString(10), r.GetString(11)), ct);
+        return await ReadAll<ArtifactConsumer>(cmd, r => () => new ArtifactConsumer(
+            r.Get<Guid>("step_run_id"), r.Get<int>("attempt"), r.Get<string>("input_name"), r.Get<DateTimeOffset>("recorded_at"),
+            r.Get<Guid>("run_id"), r.Get<string>("step_id"), r.GetOrDefault<int?>("item_index"), r.Get<string>("kind"),
+            r.Get<string>("activity_version"), r.Get<string>("workflow_name"), r.Get<string>("run_state"), r.Get<string>("attempt_state")), ct);
     }
 
     public async Task<IReadOnlyList<LineageEntry>> UpstreamAsync(Guid id, CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand(SqlCatalog.Get("ArtifactUpstream"));
         cmd.Parameters.AddWithValue("id", id);
-        return await ReadAll(cmd, r => new LineageEntry(r.GetInt32(0), ReadArtifact(r, 4), new StepAttempt(r.GetGuid(1), r.GetInt32(2)), r.GetString(3)), ct);
+        return await ReadAll<LineageEntry>(cmd, r =>
+        {
+            var artifact = ArtifactReader(r);
+            var (depth, consumer, consumerAttempt, input) =
+                (r.Ordinal("depth"), r.Ordinal("consumer_step_run_id"), r.Ordinal("consumer_attempt"), r.Ordinal("input_name"));
+            return () => new LineageEntry(r.GetInt32(depth), artifact(), new StepAttempt(r.GetGuid(consumer), r.GetInt32(consumerAttempt)),
+                r.GetString(input));
+        }, ct);
     }
 
-    private static async Task<List<T>> ReadAll<T>(NpgsqlCommand cmd, Func<NpgsqlDataReader, T> read, CancellationToken ct)
+    /// <summary>
+    /// Every row of <paramref name="cmd"/>'s result; <paramref name="prepare"/> runs once per result set (to resolve
+    /// column ordinals by name) and returns the function that reads one row.
+    /// </summary>
+    private static async Task<List<T>> ReadAll<T>(NpgsqlCommand cmd, Func<NpgsqlDataReader, Func<T>> prepare, CancellationToken ct)
     {
         var list = new List<T>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) list.Add(read(reader));
+        var read = prepare(reader);
+        while (await reader.ReadAsync(ct)) list.Add(read());
         return list;
     }
 
-    // The columns of the artifact_details view (migration 0008), starting at column o.
-    private static ArtifactRecord ReadArtifact(NpgsqlDataReader r, int o)
+    /// <summary>Reads the columns of the artifact_details view (migration 0008) by name, resolved once per result set.</summary>
+    private static Func<ArtifactRecord> ArtifactReader(NpgsqlDataReader r)
     {
-        string? Str(int i) => r.IsDBNull(o + i) ? null : r.GetString(o + i);
-        ProducerInfo? producer = r.IsDBNull(o + 10) || r.IsDBNull(o + 12) ? null : new ProducerInfo(
-            r.GetGuid(o + 10), r.GetInt32(o + 11), r.GetGuid(o + 12), r.GetString(o + 13), r.IsDBNull(o + 14) ? null : r.GetInt32(o + 14),
-            r.GetString(o + 15), r.GetString(o + 16), r.GetString(o + 17), r.GetString(o + 18), Str(20));
-        return new ArtifactRecord(
-            r.GetGuid(o), r.GetString(o + 1), r.GetString(o + 2), r.GetInt64(o + 3), r.GetString(o + 4), r.GetString(o + 5), Str(6),
-            Str(7), r.IsDBNull(o + 8) ? null : r.GetInt64(o + 8), r.GetFieldValue<DateTimeOffset>(o + 9), producer,
-            r.IsDBNull(o + 19) ? null : r.GetFieldValue<DateTimeOffset>(o + 19));
+        int O(string column) => r.Ordinal(column);
+        var (id, uri, sha256, size, mediaType, kind, name, schema, rowCount, createdAt) =
+            (O("id"), O("uri"), O("sha256"), O("size"), O("media_type"), O("kind"), O("name"), O("schema"), O("row_count"), O("created_at"));
+        var (stepRun, attempt, run, step, itemIndex, activityKind, activityVersion, workflow, contentHash, deletedAt, attemptState) =
+            (O("step_run_id"), O("attempt"), O("run_id"), O("step_id"), O("item_index"), O("activity_kind"), O("activity_version"),
+             O("workflow_name"), O("content_hash"), O("deleted_at"), O("attempt_state"));
+        string? Str(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        return () =>
+        {
+            // No producer when the artifact was registered outside a step attempt, or its step run is gone.
+            ProducerInfo? producer = r.IsDBNull(stepRun) || r.IsDBNull(run) ? null : new ProducerInfo(
+                r.GetGuid(stepRun), r.GetInt32(attempt), r.GetGuid(run), r.GetString(step), r.IsDBNull(itemIndex) ? null : r.GetInt32(itemIndex),
+                r.GetString(activityKind), r.GetString(activityVersion), r.GetString(workflow), r.GetString(contentHash), Str(attemptState));
+            return new ArtifactRecord(
+                r.GetGuid(id), r.GetString(uri), r.GetString(sha256), r.GetInt64(size), r.GetString(mediaType), r.GetString(kind), Str(name),
+                Str(schema), r.IsDBNull(rowCount) ? null : r.GetInt64(rowCount), r.GetFieldValue<DateTimeOffset>(createdAt), producer,
+                r.IsDBNull(deletedAt) ? null : r.GetFieldValue<DateTimeOffset>(deletedAt));
+        };
     }
 }

@@ -24,8 +24,8 @@ public sealed class PostgresStrayArtifacts(NpgsqlDataSource db) : IStrayArtifact
         var list = new List<EndedAttempt>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            list.Add(new EndedAttempt(new StepAttempt(r.GetGuid(0), r.GetInt32(1)), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3),
-                r.GetGuid(4), r.GetString(5), r.IsDBNull(6) ? null : r.GetInt32(6)));
+            list.Add(new EndedAttempt(new StepAttempt(r.Get<Guid>("step_run_id"), r.Get<int>("attempt")), r.Get<string>("state"),
+                r.Get<DateTimeOffset>("ended_at"), r.Get<Guid>("run_id"), r.Get<string>("step_id"), r.GetOrDefault<int?>("item_index")));
         return list;
     }
 
@@ -38,7 +38,8 @@ public sealed class PostgresStrayArtifacts(NpgsqlDataSource db) : IStrayArtifact
         var list = new List<AttemptArtifact>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            list.Add(new AttemptArtifact(r.GetGuid(0), r.GetString(1), r.GetInt64(2), new StepAttempt(r.GetGuid(3), r.GetInt32(4)), r.GetBoolean(5), r.GetBoolean(6)));
+            list.Add(new AttemptArtifact(r.Get<Guid>("id"), r.Get<string>("uri"), r.Get<long>("size"),
+                new StepAttempt(r.Get<Guid>("step_run_id"), r.Get<int>("attempt")), r.Get<bool>("kept"), r.Get<bool>("deleted")));
         return list;
     }
 

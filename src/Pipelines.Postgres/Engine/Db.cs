@@ -53,6 +53,13 @@ internal static class Db
 
     public static DateTimeOffset ReadTime(this NpgsqlDataReader r, int i) => new(r.GetDateTime(i), TimeSpan.Zero);
 
+    // By column name (see RowReading); the ordinal forms above serve loops that resolve ordinals once per result set.
+    public static JsonObject? ReadObject(this NpgsqlDataReader r, string column) => r.ReadObject(r.Ordinal(column));
+    public static JsonNode? ReadJson(this NpgsqlDataReader r, string column) => r.ReadJson(r.Ordinal(column));
+    public static string? ReadStringOrNull(this NpgsqlDataReader r, string column) => r.ReadStringOrNull(r.Ordinal(column));
+    public static DateTimeOffset? ReadTimeOrNull(this NpgsqlDataReader r, string column) => r.ReadTimeOrNull(r.Ordinal(column));
+    public static DateTimeOffset ReadTime(this NpgsqlDataReader r, string column) => r.ReadTime(r.Ordinal(column));
+
     /// <summary>
     /// Runs <paramref name="work"/> in a transaction, retrying when PostgreSQL aborts it for a deadlock or a
     /// serialisation failure (the work saw nothing committed, so running it again is safe).

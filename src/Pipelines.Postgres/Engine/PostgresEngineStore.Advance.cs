@@ -7,6 +7,7 @@ using Pipelines.Engine.Approvals;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Orchestration;
 using Pipelines.Engine.Storage;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Postgres.Engine;
 
@@ -60,8 +61,11 @@ public sealed partial class PostgresEngineStore
     private static async Task<List<PlanStep>> ReadPlanStepsAsync(NpgsqlDataReader r, CancellationToken ct)
     {
         var steps = new List<PlanStep>();
+        // Read on every completion: ordinals once per result set.
+        var (id, stepId, state, outputs, error) = (r.Ordinal("id"), r.Ordinal("step_id"), r.Ordinal("state"), r.Ordinal("outputs"), r.Ordinal("error"));
         while (await r.ReadAsync(ct))
-            steps.Add(new PlanStep(r.GetGuid(0), r.GetString(1), StateNames.ParseStep(r.GetString(2)), r.ReadObject(3), r.ReadStringOrNull(4)));
+            steps.Add(new PlanStep(r.GetGuid(id), r.GetString(stepId), StateNames.ParseStep(r.GetString(state)), r.ReadObject(outputs),
+                r.ReadStringOrNull(error)));
         return steps;
     }
 
@@ -106,8 +110,8 @@ public sealed partial class PostgresEngineStore
         await using (var r = await cmd.ExecuteReaderAsync(ct))
         {
             if (!await r.ReadAsync(ct)) return false;
-            from = r.GetGuid(0);
-            outputs = r.ReadObject(1);
+            from = r.Get<Guid>("id");
+            outputs = r.ReadObject("outputs");
         }
         await Db.Cmd(conn, tx, "CompleteFromCache", ("id", id), ("inputs", inputs), ("cache_key", key),
             ("outputs", outputs ?? new JsonObject()), ("cached_from", from), ("now", Now)).ExecAsync(ct);
@@ -143,8 +147,8 @@ public sealed partial class PostgresEngineStore
         await using (var r = await cmd.ExecuteReaderAsync(ct))
         {
             if (!await r.ReadAsync(ct)) return;
-            kind = r.GetString(1);
-            queue = r.GetString(3);
+            kind = r.Get<string>("kind");
+            queue = r.Get<string>("queue");
         }
         if (f.Items.Count == 0)
         {
@@ -201,8 +205,8 @@ public sealed partial class PostgresEngineStore
             await using (var r = await cmd.ExecuteReaderAsync(ct))
             {
                 if (!await r.ReadAsync(ct)) return false;
-                parentState = StateNames.ParseStep(r.GetString(0));
-                open = r.GetBoolean(1);
+                parentState = StateNames.ParseStep(r.Get<string>("state"));
+                open = r.Get<bool>("open");
             }
             if (parentState == StepState.Waiting)
             {
@@ -210,8 +214,11 @@ public sealed partial class PostgresEngineStore
                 var children = new List<(int Index, StepState State, JsonObject? Outputs, string? Error)>();
                 await using (var cmd = Db.Cmd(conn, tx, "ChildrenOf", ("parent_id", parentId)))
                 await using (var r = await cmd.ExecuteReaderAsync(ct))
+                {
+                    var (indexAt, stateAt, outputsAt, errorAt) = (r.Ordinal("item_index"), r.Ordinal("state"), r.Ordinal("outputs"), r.Ordinal("error"));
                     while (await r.ReadAsync(ct))
-                        children.Add((r.GetInt32(0), StateNames.ParseStep(r.GetString(1)), r.ReadObject(2), r.ReadStringOrNull(3)));
+                        children.Add((r.GetInt32(indexAt), StateNames.ParseStep(r.GetString(stateAt)), r.ReadObject(outputsAt), r.ReadStringOrNull(errorAt)));
+                }
                 var (state, outputs, error) = FanIn(children);
                 await Db.Cmd(conn, tx, "FinishParent", ("id", parentId), ("state", state.Db()), ("outputs", outputs), ("error", error), ("now", Now)).ExecAsync(ct);
             }
@@ -225,7 +232,8 @@ public sealed partial class PostgresEngineStore
         await using var cmd = Db.Cmd(conn, tx, "ReleaseChildren", ("parent_id", parentId), ("now", Now));
         cmd.Parameters.Add(Db.Typed("limit", NpgsqlDbType.Integer, limit));
         await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct)) queues.Add(r.GetString(0));
+        var queue = r.Ordinal("queue");
+        while (await r.ReadAsync(ct)) queues.Add(r.GetString(queue));
     }
 
     /// <summary>The parent's outputs: for each output name, the list of every child's value in item order.</summary>

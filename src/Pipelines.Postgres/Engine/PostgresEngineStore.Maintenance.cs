@@ -4,6 +4,7 @@ using Pipelines.Core.Scheduling;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Rescue;
 using Pipelines.Engine.Storage;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Postgres.Engine;
 
@@ -15,7 +16,7 @@ public sealed partial class PostgresEngineStore
         await using (var conn = await _db.OpenConnectionAsync(ct))
         await using (var cmd = Db.Cmd(conn, null, "ExpiredLeases", ("now", Now)))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
-            while (await r.ReadAsync(ct)) expired.Add((r.GetGuid(0), r.GetGuid(1), r.GetInt32(2), r.GetString(3)));
+            while (await r.ReadAsync(ct)) expired.Add((r.Get<Guid>("id"), r.Get<Guid>("run_id"), r.Get<int>("attempt"), r.Get<string>("lease_owner")));
 
         var rescued = 0;
         foreach (var job in expired)
@@ -30,7 +31,7 @@ public sealed partial class PostgresEngineStore
                 {
                     // Renewed or finished since we looked: nothing to rescue.
                     if (!await r.ReadAsync(ct)) return false;
-                    decision = LeaseRescue.Decide(r.GetBoolean(0), r.GetInt32(1), _options.MaxRescues, r.ReadStringOrNull(2));
+                    decision = LeaseRescue.Decide(r.Get<bool>("cancel_requested"), r.Get<int>("rescues"), _options.MaxRescues, r.ReadStringOrNull("error"));
                 }
                 string queue;
                 Guid? parent;
@@ -39,8 +40,8 @@ public sealed partial class PostgresEngineStore
                 await using (var r = await cmd.ExecuteReaderAsync(ct))
                 {
                     if (!await r.ReadAsync(ct)) return false;
-                    queue = r.GetString(0);
-                    parent = r.IsDBNull(1) ? null : r.GetGuid(1);
+                    queue = r.Get<string>("queue");
+                    parent = r.GetOrDefault<Guid?>("parent_id");
                 }
                 var state = decision.State.Db();
                 await Db.Cmd(conn, tx, "FinishAttempt", ("id", job.Id), ("attempt", job.Attempt), ("state", AttemptState.Lost.Db()),
@@ -60,7 +61,7 @@ public sealed partial class PostgresEngineStore
         await using (var conn = await _db.OpenConnectionAsync(ct))
         await using (var cmd = Db.Cmd(conn, null, "StrandedFanOuts"))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
-            while (await r.ReadAsync(ct)) stranded.Add((r.GetGuid(0), r.GetGuid(1)));
+            while (await r.ReadAsync(ct)) stranded.Add((r.Get<Guid>("run_id"), r.Get<Guid>("id")));
         foreach (var (runId, parentId) in stranded) await CloseFanOutIfDoneAsync(runId, parentId, ct);
         return rescued;
     }
@@ -72,7 +73,7 @@ public sealed partial class PostgresEngineStore
             var n = 0;
             await using (var cmd = Db.Cmd(conn, tx, "PromoteDueRetries", ("now", Now)))
             await using (var r = await cmd.ExecuteReaderAsync(ct))
-                while (await r.ReadAsync(ct)) { queues.Add(r.GetString(0)); n++; }
+                while (await r.ReadAsync(ct)) { queues.Add(r.Get<string>("queue")); n++; }
             foreach (var q in queues) await NotifyAsync(conn, tx, Channels.Jobs, q, ct);
             return n;
         }, ct);
@@ -83,7 +84,7 @@ public sealed partial class PostgresEngineStore
         await using (var conn = await _db.OpenConnectionAsync(ct))
         await using (var cmd = Db.Cmd(conn, null, "ExpiredApprovals", ("now", Now)))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
-            while (await r.ReadAsync(ct)) due.Add((r.GetGuid(0), r.GetGuid(1)));
+            while (await r.ReadAsync(ct)) due.Add((r.Get<Guid>("step_run_id"), r.Get<Guid>("run_id")));
         var expired = 0;
         foreach (var (stepRunId, runId) in due)
         {
@@ -108,7 +109,7 @@ public sealed partial class PostgresEngineStore
         await using (var conn = await _db.OpenConnectionAsync(ct))
         await using (var cmd = Db.Cmd(conn, null, "DueSchedules", ("now", Now)))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
-            while (await r.ReadAsync(ct)) due.Add(r.GetInt64(0));
+            while (await r.ReadAsync(ct)) due.Add(r.Get<long>("id"));
         var fired = 0;
         foreach (var id in due) fired += await FireScheduleAsync(id, ct);
         return fired;
@@ -128,16 +129,16 @@ public sealed partial class PostgresEngineStore
             await using (var r = await cmd.ExecuteReaderAsync(ct))
             {
                 if (!await r.ReadAsync(ct)) return 0;
-                versionId = r.GetInt64(0);
-                cron = r.GetString(1);
-                zone = r.GetString(2);
-                policy = Enum.Parse<CatchUpPolicy>(r.GetString(3), ignoreCase: true);
-                maxCatchUp = r.GetInt32(4);
-                maxConcurrent = r.GetInt32(5);
-                scheduleParams = r.ReadObject(6) ?? new();
-                created = r.ReadTime(7);
-                last = r.ReadTimeOrNull(8);
-                workflow = r.GetString(9);
+                versionId = r.Get<long>("workflow_version_id");
+                cron = r.Get<string>("cron");
+                zone = r.Get<string>("timezone");
+                policy = Enum.Parse<CatchUpPolicy>(r.Get<string>("catch_up"), ignoreCase: true);
+                maxCatchUp = r.Get<int>("max_catch_up");
+                maxConcurrent = r.Get<int>("max_concurrent_runs");
+                scheduleParams = r.ReadObject("params") ?? new();
+                created = r.ReadTime("created_at");
+                last = r.ReadTimeOrNull("last_fire_at");
+                workflow = r.Get<string>("workflow_name");
             }
             var definition = await DefinitionAsync(conn, tx, versionId, ct);
             var now = _time.GetUtcNow();
@@ -198,7 +199,7 @@ public sealed partial class PostgresEngineStore
         await using (var conn = await _db.OpenConnectionAsync(ct))
         await using (var cmd = Db.Cmd(conn, null, "QueuedRuns"))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
-            while (await r.ReadAsync(ct)) queued.Add((r.GetGuid(0), r.GetString(1), r.GetInt32(2)));
+            while (await r.ReadAsync(ct)) queued.Add((r.Get<Guid>("id"), r.Get<string>("workflow_name"), r.Get<int>("max_concurrent_runs")));
         var started = 0;
         foreach (var (id, workflow, max) in queued)
         {

@@ -5,6 +5,7 @@ using Pipelines.Engine.Model;
 using Pipelines.Engine.Orchestration;
 using Pipelines.Engine.Retries;
 using Pipelines.Engine.Storage;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Postgres.Engine;
 
@@ -56,25 +57,40 @@ public sealed partial class PostgresEngineStore
     {
         var jobs = new List<ClaimedJob>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
+        // The claim path is hot: names are resolved once per result set, not per row.
+        var c = ClaimColumns.Of(r);
         while (await r.ReadAsync(ct))
         {
             jobs.Add(new ClaimedJob(
-                StepRunId: r.GetGuid(0), RunId: r.GetGuid(1), StepId: r.GetString(2), Kind: r.GetString(3),
-                ActivityVersion: r.GetString(4), Attempt: r.GetInt32(5), Inputs: r.ReadObject(6) ?? new JsonObject(),
-                Item: r.ReadJson(7), ItemIndex: r.IsDBNull(8) ? null : r.GetInt32(8),
-                Timeout: r.IsDBNull(9) ? null : TimeSpan.FromMilliseconds(r.GetInt64(9)), CancelRequested: r.GetBoolean(10),
+                StepRunId: r.GetGuid(c.Id), RunId: r.GetGuid(c.RunId), StepId: r.GetString(c.StepId), Kind: r.GetString(c.Kind),
+                ActivityVersion: r.GetString(c.ActivityVersion), Attempt: r.GetInt32(c.Attempt), Inputs: r.ReadObject(c.Inputs) ?? new JsonObject(),
+                Item: r.ReadJson(c.Item), ItemIndex: r.IsDBNull(c.ItemIndex) ? null : r.GetInt32(c.ItemIndex),
+                Timeout: r.IsDBNull(c.TimeoutMs) ? null : TimeSpan.FromMilliseconds(r.GetInt64(c.TimeoutMs)),
+                CancelRequested: r.GetBoolean(c.CancelRequested),
                 Run: new JsonObject
                 {
-                    ["id"] = r.GetGuid(1).ToString(),
-                    ["workflow"] = r.GetString(11),
-                    ["workflow_version"] = r.GetString(12),
-                    ["params"] = r.ReadObject(13),
-                    ["created_by"] = r.GetString(14),
-                    ["scheduled_for"] = r.ReadTimeOrNull(15)?.ToString("O"),
-                    ["tracking_server"] = r.IsDBNull(16) ? null : r.GetString(16),
+                    ["id"] = r.GetGuid(c.RunId).ToString(),
+                    ["workflow"] = r.GetString(c.WorkflowName),
+                    ["workflow_version"] = r.GetString(c.ContentHash),
+                    ["params"] = r.ReadObject(c.Params),
+                    ["created_by"] = r.GetString(c.CreatedBy),
+                    ["scheduled_for"] = r.ReadTimeOrNull(c.ScheduledFor)?.ToString("O"),
+                    ["tracking_server"] = r.ReadStringOrNull(c.TrackingServer),
                 }));
         }
         return jobs;
+    }
+
+    /// <summary>The ordinals of the columns that Claim and ClaimAttempt return, by name.</summary>
+    private readonly record struct ClaimColumns(int Id, int RunId, int StepId, int Kind, int ActivityVersion, int Attempt, int Inputs,
+        int Item, int ItemIndex, int TimeoutMs, int CancelRequested, int WorkflowName, int ContentHash, int Params, int CreatedBy,
+        int ScheduledFor, int TrackingServer)
+    {
+        public static ClaimColumns Of(NpgsqlDataReader r) => new(r.Ordinal("id"), r.Ordinal("run_id"), r.Ordinal("step_id"),
+            r.Ordinal("kind"), r.Ordinal("activity_version"), r.Ordinal("attempt"), r.Ordinal("inputs"), r.Ordinal("item"),
+            r.Ordinal("item_index"), r.Ordinal("timeout_ms"), r.Ordinal("cancel_requested"), r.Ordinal("workflow_name"),
+            r.Ordinal("content_hash"), r.Ordinal("params"), r.Ordinal("created_by"), r.Ordinal("scheduled_for"),
+            r.Ordinal("tracking_server"));
     }
 
     private NpgsqlCommand ClaimCommand(NpgsqlConnection conn, NpgsqlTransaction? tx, string workerId, IReadOnlyList<string> queues, int max, TimeSpan lease)
@@ -94,10 +110,11 @@ public sealed partial class PostgresEngineStore
             cmd.Parameters.Add(Db.Typed("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid, jobs.Select(j => j.StepRunId).ToArray()));
             cmd.Parameters.Add(Db.Typed("attempts", NpgsqlDbType.Array | NpgsqlDbType.Integer, jobs.Select(j => j.Attempt).ToArray()));
             await using var r = await cmd.ExecuteReaderAsync(ct);
+            var (id, cancelRequested) = (r.Ordinal("id"), r.Ordinal("cancel_requested"));
             while (await r.ReadAsync(ct))
             {
-                alive.Add(r.GetGuid(0));
-                if (r.GetBoolean(1)) cancel.Add(r.GetGuid(0));
+                alive.Add(r.GetGuid(id));
+                if (r.GetBoolean(cancelRequested)) cancel.Add(r.GetGuid(id));
             }
         }
         return new HeartbeatResult(jobs.Select(j => j.StepRunId).Where(id => !alive.Contains(id)).ToHashSet(), cancel);
@@ -146,9 +163,9 @@ public sealed partial class PostgresEngineStore
         {
             // No row: not ours any more (lease lost), or not an item after all.
             if (!await r.ReadAsync(ct)) return false;
-            parentId = r.GetGuid(0);
-            maxParallel = r.GetInt32(1);
-            cancelRequested = r.GetBoolean(2);
+            parentId = r.Get<Guid>("parent_id");
+            maxParallel = r.Get<int>("max_parallel");
+            cancelRequested = r.Get<bool>("cancel_requested");
         }
         var queues = new HashSet<string>();
         await ChildFinishedAsync(conn, tx, c.RunId, parentId, maxParallel, cancelRequested, queues, ct);
@@ -184,7 +201,7 @@ public sealed partial class PostgresEngineStore
             await r.NextResultAsync(ct);
             // No row: not ours any more (lease expired and rescued, or finished elsewhere). A lost race.
             if (!await r.ReadAsync(ct)) return false;
-            parentId = r.IsDBNull(0) ? null : r.GetGuid(0);
+            parentId = r.GetOrDefault<Guid?>("parent_id");
             await r.NextResultAsync(ct);
             await r.NextResultAsync(ct);
             snapshot = await ReadPlanStepsAsync(r, ct);
@@ -227,8 +244,8 @@ public sealed partial class PostgresEngineStore
         await using (var r = await cmd.ExecuteReaderAsync(ct))
         {
             if (!await r.ReadAsync(ct)) return false;
-            maxAttempts = r.GetInt32(1);
-            backoff = r.ReadObject(2)!;
+            maxAttempts = r.Get<int>("max_attempts");
+            backoff = r.ReadObject("backoff")!;
         }
 
         var decision = AttemptOutcomes.DecideFailure(c.Outcome, c.Retryable, c.Error, c.Attempt, BackoffFrom(backoff, maxAttempts),
@@ -243,7 +260,7 @@ public sealed partial class PostgresEngineStore
             cmd.Parameters.Add(Db.Typed("available_at", NpgsqlDbType.TimestampTz, availableAt));
             await using var r = await cmd.ExecuteReaderAsync(ct);
             if (!await r.ReadAsync(ct)) return false;
-            parentId = r.IsDBNull(0) ? null : r.GetGuid(0);
+            parentId = r.GetOrDefault<Guid?>("parent_id");
         }
         await Db.Cmd(conn, tx, "FinishAttempt", ("id", c.StepRunId), ("attempt", c.Attempt), ("state", decision.AttemptState.Db()),
             ("error", c.Error), ("logs", c.Logs), ("now", Now)).ExecAsync(ct);

@@ -6,6 +6,7 @@ using Pipelines.Core.Validation;
 using Pipelines.Engine.Approvals;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Storage;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Postgres.Engine;
 
@@ -112,7 +113,7 @@ public sealed partial class PostgresEngineStore
             var parents = new List<(Guid Id, int MaxParallel)>();
             await using (var cmd = Db.Cmd(conn, tx, "FailedFanOutParents", ("run_id", runId)))
             await using (var r = await cmd.ExecuteReaderAsync(ct))
-                while (await r.ReadAsync(ct)) parents.Add((r.GetGuid(0), r.IsDBNull(1) ? 0 : r.GetInt32(1)));
+                while (await r.ReadAsync(ct)) parents.Add((r.Get<Guid>("id"), r.GetOrDefault<int?>("max_parallel") ?? 0));
             var queues = new HashSet<string>();
             foreach (var (parent, maxParallel) in parents)
             {
@@ -141,12 +142,12 @@ public sealed partial class PostgresEngineStore
             await using (var r = await cmd.ExecuteReaderAsync(ct))
             {
                 if (!await r.ReadAsync(ct)) throw new NotFoundException($"run {runId} has no approval step '{stepId}' waiting or decided");
-                stepRunId = r.GetGuid(0);
-                allowSelf = r.GetBoolean(1);
-                approvers = r.GetFieldValue<string[]>(2);
-                existing = r.ReadStringOrNull(3);
-                existingBy = r.ReadStringOrNull(4);
-                state = StateNames.ParseStep(r.GetString(5));
+                stepRunId = r.Get<Guid>("id");
+                allowSelf = r.Get<bool>("allow_self_approval");
+                approvers = r.Get<string[]>("approvers");
+                existing = r.ReadStringOrNull("decision");
+                existingBy = r.ReadStringOrNull("decided_by");
+                state = StateNames.ParseStep(r.Get<string>("state"));
             }
             if (existing is not null) throw new ConflictException($"approval '{stepId}' of run {runId} was already {existing} by {existingBy}");
             if (state != StepState.Waiting) throw new ConflictException($"approval '{stepId}' of run {runId} is {state.Db()}, not waiting for a decision");

@@ -6,6 +6,7 @@ using Pipelines.Core.Expressions;
 using Pipelines.Core.Validation;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Triggers;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Postgres.Engine;
 
@@ -41,11 +42,12 @@ public sealed partial class PostgresEngineStore
             await using (var r = await cmd.ExecuteReaderAsync(ct))
                 while (await r.ReadAsync(ct))
                 {
-                    var kind = TriggerDefinition.Parse(r.GetString(2))!.Value;
-                    var rule = new TriggerDefinition(kind, r.GetString(3), new JsonObject(),
-                        r.IsDBNull(4) ? null : TimeSpan.FromMilliseconds(r.GetInt64(4)), TimeSpan.FromMilliseconds(r.GetInt64(5)),
+                    var kind = TriggerDefinition.Parse(r.Get<string>("kind"))!.Value;
+                    var window = r.GetOrDefault<long?>("window_ms");
+                    var rule = new TriggerDefinition(kind, r.Get<string>("source"), new JsonObject(),
+                        window is { } ms ? TimeSpan.FromMilliseconds(ms) : null, TimeSpan.FromMilliseconds(r.Get<long>("settle_ms")),
                         SourceLocation.None("database"));
-                    triggers.Add(new TriggerRow(r.GetInt64(0), r.GetString(1), rule, r.ReadTime(6), r.ReadTimeOrNull(7)));
+                    triggers.Add(new TriggerRow(r.Get<long>("id"), r.Get<string>("trigger_key"), rule, r.ReadTime("since"), r.ReadTimeOrNull("checked_to")));
                 }
             var fired = 0;
             var now = _time.GetUtcNow();
@@ -85,10 +87,10 @@ public sealed partial class PostgresEngineStore
                 await using (var r = await cmd.ExecuteReaderAsync(ct))
                     while (await r.ReadAsync(ct))
                     {
-                        var runId = r.GetGuid(0);
-                        events.Add(new TriggerEvent(TriggerKind.WorkflowSucceeded, source, runId.ToString(), r.ReadTime(1), new JsonObject
+                        var runId = r.Get<Guid>("id");
+                        events.Add(new TriggerEvent(TriggerKind.WorkflowSucceeded, source, runId.ToString(), r.ReadTime("finalized_at"), new JsonObject
                         {
-                            ["workflow"] = source, ["run_id"] = runId.ToString(), ["params"] = r.ReadObject(2) ?? new JsonObject(),
+                            ["workflow"] = source, ["run_id"] = runId.ToString(), ["params"] = r.ReadObject("params") ?? new JsonObject(),
                         }));
                     }
                 return events;
@@ -97,12 +99,12 @@ public sealed partial class PostgresEngineStore
                 await using (var r = await cmd.ExecuteReaderAsync(ct))
                     while (await r.ReadAsync(ct))
                     {
-                        var runId = r.GetGuid(0);
-                        var stepId = r.GetString(1);
-                        events.Add(new TriggerEvent(TriggerKind.MonitorAlert, source, $"{runId}/{stepId}", r.ReadTime(3), new JsonObject
+                        var runId = r.Get<Guid>("run_id");
+                        var stepId = r.Get<string>("step_id");
+                        events.Add(new TriggerEvent(TriggerKind.MonitorAlert, source, $"{runId}/{stepId}", r.ReadTime("recorded_at"), new JsonObject
                         {
-                            ["monitor"] = source, ["run_id"] = runId.ToString(), ["step_id"] = stepId, ["batch"] = r.GetString(2),
-                            ["max_psi"] = r.IsDBNull(4) ? null : r.GetDouble(4), ["prediction_psi"] = r.IsDBNull(5) ? null : r.GetDouble(5),
+                            ["monitor"] = source, ["run_id"] = runId.ToString(), ["step_id"] = stepId, ["batch"] = r.Get<string>("batch"),
+                            ["max_psi"] = r.GetOrDefault<double?>("max_psi"), ["prediction_psi"] = r.GetOrDefault<double?>("prediction_psi"),
                         }));
                     }
                 return events;
@@ -125,7 +127,7 @@ public sealed partial class PostgresEngineStore
                 {
                     cmd.Parameters.Add(Db.Typed("keys", NpgsqlDbType.Array | NpgsqlDbType.Text, files.Select(f => f.Key).ToArray()));
                     await using var r = await cmd.ExecuteReaderAsync(ct);
-                    while (await r.ReadAsync(ct)) seen.Add(r.GetString(0));
+                    while (await r.ReadAsync(ct)) seen.Add(r.Get<string>("event_key"));
                 }
                 return files.Where(f => !seen.Contains(f.Key)).ToList();
         }
@@ -140,7 +142,7 @@ public sealed partial class PostgresEngineStore
             await using (var r = await cmd.ExecuteReaderAsync(ct))
             {
                 if (!await r.ReadAsync(ct)) return 0; // disabled since
-                versionId = r.GetInt64(0);
+                versionId = r.Get<long>("workflow_version_id");
             }
             await using (var cmd = Db.Cmd(conn, tx, "TriggerEventSeen", ("trigger_id", t.Id), ("event_key", e.Key)))
                 if (await cmd.ExecuteScalarAsync(ct) is not null) return 0; // another leader recorded it first
@@ -199,9 +201,12 @@ public sealed partial class PostgresEngineStore
         await using var r = await cmd.ExecuteReaderAsync(ct);
         var list = new List<TriggerView>();
         while (await r.ReadAsync(ct))
-            list.Add(new TriggerView(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3),
-                r.IsDBNull(4) ? null : TimeSpan.FromMilliseconds(r.GetInt64(4)), r.GetBoolean(5), r.ReadTime(6), r.GetInt64(7), r.GetInt64(8),
-                r.ReadTimeOrNull(9), r.IsDBNull(10) ? null : r.GetGuid(10)));
+        {
+            var window = r.GetOrDefault<long?>("window_ms");
+            list.Add(new TriggerView(r.Get<long>("id"), r.Get<string>("workflow_name"), r.Get<string>("kind"), r.Get<string>("source"),
+                window is { } ms ? TimeSpan.FromMilliseconds(ms) : null, r.Get<bool>("enabled"), r.ReadTime("since"), r.Get<long>("events"),
+                r.Get<long>("runs"), r.ReadTimeOrNull("last_event_at"), r.GetOrDefault<Guid?>("last_run_id")));
+        }
         return list;
     }
 
@@ -217,6 +222,7 @@ public sealed partial class PostgresEngineStore
         await using var cmd = Db.Cmd(conn, tx, "RunTriggeredBy", ("run_id", runId));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         if (!await r.ReadAsync(ct)) return null;
-        return new RunTriggerView(r.GetString(0), r.GetString(1), r.GetString(2), r.ReadTime(3), r.ReadObject(4) ?? new JsonObject(), r.GetInt32(5));
+        return new RunTriggerView(r.Get<string>("kind"), r.Get<string>("source"), r.Get<string>("event_key"), r.ReadTime("occurred_at"),
+            r.ReadObject("event") ?? new JsonObject(), r.Get<int>("deduplicated"));
     }
 }

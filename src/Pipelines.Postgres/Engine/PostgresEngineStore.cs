@@ -6,6 +6,7 @@ using Pipelines.Core.Definitions;
 using Pipelines.Engine.Model;
 using Pipelines.Engine.Storage;
 using Pipelines.Engine.Triggers;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Postgres.Engine;
 
@@ -109,7 +110,7 @@ public sealed partial class PostgresEngineStore : IRunStore, IJobQueue, IMainten
         await using var cmd = Db.Cmd(conn, tx, "WorkflowSource", ("id", versionId));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         if (!await r.ReadAsync(ct)) throw new NotFoundException($"workflow version {versionId} not found");
-        var definition = WorkflowParser.Parse(r.GetString(0), r.GetString(1));
+        var definition = WorkflowParser.Parse(r.Get<string>("source_text"), r.Get<string>("source_path"));
         return _definitions.GetOrAdd(versionId, definition);
     }
 
@@ -149,7 +150,8 @@ public sealed partial class PostgresEngineStore : IRunStore, IJobQueue, IMainten
     private static async Task<LockedRun?> ReadLockedRunAsync(NpgsqlDataReader r, Guid runId, CancellationToken ct)
     {
         if (!await r.ReadAsync(ct)) return null;
-        return new LockedRun(runId, StateNames.ParseRun(r.GetString(0)), r.ReadObject(1)!, r.GetBoolean(2), r.GetInt64(3),
-            r.GetString(4), r.ReadTimeOrNull(5), r.GetString(6), r.ReadTime(7));
+        return new LockedRun(runId, StateNames.ParseRun(r.Get<string>("state")), r.ReadObject("params")!, r.Get<bool>("cancel_requested"),
+            r.Get<long>("workflow_version_id"), r.Get<string>("created_by"), r.ReadTimeOrNull("scheduled_for"), r.Get<string>("workflow_name"),
+            r.ReadTime("created_at"));
     }
 }

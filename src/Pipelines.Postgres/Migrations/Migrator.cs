@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
+using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Postgres.Migrations;
 
@@ -42,7 +43,7 @@ public static class Migrator
             var applied = new Dictionary<int, string>();
             await using (var cmd = new NpgsqlCommand("SELECT version, checksum FROM schema_migrations", conn))
             await using (var reader = await cmd.ExecuteReaderAsync(ct))
-                while (await reader.ReadAsync(ct)) applied[reader.GetInt32(0)] = reader.GetString(1);
+                while (await reader.ReadAsync(ct)) applied[reader.Get<int>("version")] = reader.Get<string>("checksum");
 
             var done = new List<Migration>();
             foreach (var m in All)
@@ -83,7 +84,7 @@ public static class Migrator
         {
             await using var cmd = new NpgsqlCommand("SELECT version, checksum FROM schema_migrations", conn);
             await using var reader = await cmd.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) applied[reader.GetInt32(0)] = reader.GetString(1);
+            while (await reader.ReadAsync(ct)) applied[reader.Get<int>("version")] = reader.Get<string>("checksum");
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
         {

@@ -24,8 +24,8 @@ public sealed class PostgresMonitorStore(NpgsqlDataSource db) : IMonitorStore
         cmd.Parameters.AddWithValue("monitor", monitor);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         if (!await r.ReadAsync(ct)) return null;
-        return new MonitorReference(r.GetString(0), r.GetGuid(1), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3),
-            r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5));
+        return new MonitorReference(r.Get<string>("monitor"), r.Get<Guid>("run_id"), r.Get<string>("step_id"), r.Get<DateTimeOffset>("created_at"),
+            r.GetOrDefault<string>("model"), r.Get<string>("profile"));
     }
 
     public async Task RecordBatchAsync(MonitorBatch batch, CancellationToken ct = default)
@@ -50,8 +50,9 @@ public sealed class PostgresMonitorStore(NpgsqlDataSource db) : IMonitorStore
         var result = new List<MonitorBatch>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            result.Add(new MonitorBatch(r.GetString(0), r.GetGuid(1), r.GetString(2), r.GetString(3), r.GetFieldValue<DateTimeOffset>(4),
-                r.GetInt64(5), r.GetString(6), r.IsDBNull(7) ? null : r.GetDouble(7), r.IsDBNull(8) ? null : r.GetDouble(8), r.GetString(9)));
+            result.Add(new MonitorBatch(r.Get<string>("monitor"), r.Get<Guid>("run_id"), r.Get<string>("step_id"), r.Get<string>("batch"),
+                r.Get<DateTimeOffset>("recorded_at"), r.Get<long>("rows"), r.Get<string>("verdict"), r.GetOrDefault<double?>("max_psi"),
+                r.GetOrDefault<double?>("prediction_psi"), r.Get<string>("result")));
         return result;
     }
 
@@ -82,8 +83,8 @@ public sealed class PostgresMonitorStore(NpgsqlDataSource db) : IMonitorStore
         var result = new List<RealizedMetrics>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            result.Add(new RealizedMetrics(r.GetString(0), r.GetGuid(1), r.GetString(2), r.GetString(3), r.GetString(4),
-                r.GetFieldValue<DateTimeOffset>(5), r.GetInt64(6), r.GetInt64(7), r.GetString(8)));
+            result.Add(new RealizedMetrics(r.Get<string>("monitor"), r.Get<Guid>("run_id"), r.Get<string>("step_id"), r.Get<string>("batch"),
+                r.Get<string>("slice"), r.Get<DateTimeOffset>("recorded_at"), r.Get<long>("predictions"), r.Get<long>("labelled"), r.Get<string>("metrics")));
         return result;
     }
 
@@ -127,9 +128,10 @@ public sealed class PostgresMonitorStore(NpgsqlDataSource db) : IMonitorStore
         var result = new List<ChallengerBatch>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            result.Add(new ChallengerBatch(r.GetString(0), r.GetGuid(1), r.GetString(2), r.GetString(3), r.GetFieldValue<DateTimeOffset>(4),
-                r.GetString(5), r.GetString(6), r.GetInt64(7), r.GetDouble(8), r.IsDBNull(9) ? null : r.GetDouble(9), r.GetInt64(10),
-                r.IsDBNull(11) ? null : r.GetString(11), r.IsDBNull(12) ? null : r.GetString(12)));
+            result.Add(new ChallengerBatch(r.Get<string>("monitor"), r.Get<Guid>("run_id"), r.Get<string>("step_id"), r.Get<string>("batch"),
+                r.Get<DateTimeOffset>("recorded_at"), r.Get<string>("champion_version"), r.Get<string>("challenger_version"), r.Get<long>("rows"),
+                r.Get<double>("agreement"), r.GetOrDefault<double?>("prediction_psi"), r.Get<long>("labelled"),
+                r.GetOrDefault<string>("champion_metrics"), r.GetOrDefault<string>("challenger_metrics")));
         return result;
     }
 
@@ -147,7 +149,8 @@ public sealed class PostgresMonitorStore(NpgsqlDataSource db) : IMonitorStore
             cmd.Parameters.Add(new NpgsqlParameter("reason", NpgsqlDbType.Text) { Value = (object?)reason ?? DBNull.Value });
             cmd.Parameters.AddWithValue("now", now);
             await using var r = await cmd.ExecuteReaderAsync(ct);
-            if (await r.ReadAsync(ct)) return new TriggerClaim(r.GetGuid(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetGuid(2));
+            if (await r.ReadAsync(ct)) return new TriggerClaim(r.Get<Guid>("triggering_run_id"), r.Get<string>("triggering_step_id"),
+                r.GetOrDefault<Guid?>("started_run_id"));
         }
         throw new InvalidOperationException($"trigger '{dedupKey}' at {windowStart:O}: no claim after three attempts (claims released as fast as they are made)");
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Npgsql;
+using Pipelines.Postgres.Sql;
 using Pipelines.Tracking.Client;
 using Pipelines.Tracking.Model;
 
@@ -138,7 +139,7 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
             var asked = parameters.ToDictionary(p => p.Key, p => p.Value);
             while (await reader.ReadAsync(ct))
             {
-                var (key, stored) = (reader.GetString(0), reader.GetString(1));
+                var (key, stored) = (reader.Get<string>("key"), reader.Get<string>("value"));
                 if (asked[key] != stored)
                     throw Validation.Invalid($"Changing param values is not allowed. Param with key='{key}' was already logged with value='{stored}' for run ID='{runId}'. Attempted logging new value '{asked[key]}'.");
             }
@@ -176,7 +177,9 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
         await RunOrThrow(c, tx, runId, ct);
         var list = new List<Metric>();
         await using var reader = await Cmd(c, tx, "MetricHistory", ("run_uuid", runId), ("key", key)).ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) list.Add(new Metric(reader.GetString(0), reader.GetDouble(1), reader.GetInt64(2), reader.GetInt64(3)));
+        // A metric's history can be long: ordinals once per result set.
+        var (k, value, timestamp, step) = (reader.Ordinal("key"), reader.Ordinal("value"), reader.Ordinal("timestamp"), reader.Ordinal("step"));
+        while (await reader.ReadAsync(ct)) list.Add(new Metric(reader.GetString(k), reader.GetDouble(value), reader.GetInt64(timestamp), reader.GetInt64(step)));
         return (IReadOnlyList<Metric>)list;
     }, ct);
 
@@ -197,7 +200,7 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
     {
         var names = new List<string>();
         await using (var reader = await Cmd(c, tx, "RegisteredModelSearch", RunSearch.SqlParameters(clauses)[..4]).ExecuteReaderAsync(ct))
-            while (await reader.ReadAsync(ct)) names.Add(reader.GetString(0));
+            while (await reader.ReadAsync(ct)) names.Add(reader.Get<string>("name"));
         return (IReadOnlyList<RegisteredModel>)await RegisteredModels(c, tx, names, ct);
     }, ct);
 
@@ -377,16 +380,21 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
         var list = new List<Experiment>();
         await using (cmd)
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            int O(string column) => reader.Ordinal(column);
+            var (id, name, location, stage, created, updated) =
+                (O("experiment_id"), O("name"), O("artifact_location"), O("lifecycle_stage"), O("creation_time"), O("last_update_time"));
             while (await reader.ReadAsync(ct))
                 list.Add(new Experiment
                 {
-                    ExperimentId = reader.GetInt64(0).ToString(),
-                    Name = reader.GetString(1),
-                    ArtifactLocation = reader.GetString(2),
-                    LifecycleStage = reader.GetString(3),
-                    CreationTime = reader.GetInt64(4),
-                    LastUpdateTime = reader.GetInt64(5),
+                    ExperimentId = reader.GetInt64(id).ToString(),
+                    Name = reader.GetString(name),
+                    ArtifactLocation = reader.GetString(location),
+                    LifecycleStage = reader.GetString(stage),
+                    CreationTime = reader.GetInt64(created),
+                    LastUpdateTime = reader.GetInt64(updated),
                 });
+        }
         return list;
     }
 
@@ -396,9 +404,9 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
         await using (var reader = await Cmd(c, tx, "ExperimentTags", ("experiment_ids", experiments.Select(e => long.Parse(e.ExperimentId)).ToArray())).ExecuteReaderAsync(ct))
             while (await reader.ReadAsync(ct))
             {
-                var id = reader.GetInt64(0).ToString();
+                var id = reader.Get<long>("experiment_id").ToString();
                 if (!tags.TryGetValue(id, out var list)) tags[id] = list = [];
-                list.Add(new Tag(reader.GetString(1), reader.GetString(2)));
+                list.Add(new Tag(reader.Get<string>("key"), reader.Get<string>("value")));
             }
         return experiments.Select(e => tags.TryGetValue(e.ExperimentId, out var t) ? e with { Tags = t } : e).ToList();
     }
@@ -414,26 +422,32 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
         var list = new List<Run>();
         await using (cmd)
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            // A run search returns many rows: ordinals once per result set.
+            int O(string column) => reader.Ordinal(column);
+            var (runUuid, experiment, runName, user, status, start, end, artifactUri, stage) = (O("run_uuid"), O("experiment_id"), O("run_name"),
+                O("user_id"), O("status"), O("start_time"), O("end_time"), O("artifact_uri"), O("lifecycle_stage"));
+            var (metricsAt, paramsAt, tagsAt, inputsAt) = (O("metrics"), O("params"), O("tags"), O("inputs"));
             while (await reader.ReadAsync(ct))
             {
-                var id = reader.GetString(0);
-                var metrics = JsonSerializer.Deserialize<List<Metric>>(reader.GetString(9), MlflowJson.Options)!;
-                var parameters = JsonSerializer.Deserialize<List<Param>>(reader.GetString(10), MlflowJson.Options)!;
-                var tags = JsonSerializer.Deserialize<List<Tag>>(reader.GetString(11), MlflowJson.Options)!;
-                var inputs = JsonSerializer.Deserialize<List<DatasetInput>>(reader.GetString(12), MlflowJson.Options)!;
+                var id = reader.GetString(runUuid);
+                var metrics = JsonSerializer.Deserialize<List<Metric>>(reader.GetString(metricsAt), MlflowJson.Options)!;
+                var parameters = JsonSerializer.Deserialize<List<Param>>(reader.GetString(paramsAt), MlflowJson.Options)!;
+                var tags = JsonSerializer.Deserialize<List<Tag>>(reader.GetString(tagsAt), MlflowJson.Options)!;
+                var inputs = JsonSerializer.Deserialize<List<DatasetInput>>(reader.GetString(inputsAt), MlflowJson.Options)!;
                 list.Add(new Run
                 {
                     Info = new RunInfo
                     {
                         RunUuid = id,
-                        ExperimentId = reader.GetInt64(1).ToString(),
-                        RunName = reader.GetString(2),
-                        UserId = reader.GetString(3),
-                        Status = reader.GetString(4),
-                        StartTime = reader.GetInt64(5),
-                        EndTime = reader.IsDBNull(6) ? null : reader.GetInt64(6),
-                        ArtifactUri = reader.GetString(7),
-                        LifecycleStage = reader.GetString(8),
+                        ExperimentId = reader.GetInt64(experiment).ToString(),
+                        RunName = reader.GetString(runName),
+                        UserId = reader.GetString(user),
+                        Status = reader.GetString(status),
+                        StartTime = reader.GetInt64(start),
+                        EndTime = reader.IsDBNull(end) ? null : reader.GetInt64(end),
+                        ArtifactUri = reader.GetString(artifactUri),
+                        LifecycleStage = reader.GetString(stage),
                         RunId = id,
                     },
                     Data = new RunData
@@ -445,6 +459,7 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
                     Inputs = new RunInputs { DatasetInputs = inputs.Count > 0 ? inputs : null },
                 });
             }
+        }
         return list;
     }
 
@@ -475,22 +490,31 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
         var list = new List<ModelVersion>();
         await using (cmd)
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            // A version search returns many rows: ordinals once per result set.
+            int O(string column) => reader.Ordinal(column);
+            var (name, version, created, updated, user, stage) = (O("name"), O("version"), O("creation_timestamp"), O("last_updated_timestamp"),
+                O("user_id"), O("current_stage"));
+            var (description, source, runId, runLink, status, statusMessage) = (O("description"), O("source"), O("run_id"), O("run_link"),
+                O("status"), O("status_message"));
+            string? Str(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
             while (await reader.ReadAsync(ct))
                 list.Add(new ModelVersion
                 {
-                    Name = reader.GetString(0),
-                    Version = reader.GetInt32(1).ToString(),
-                    CreationTimestamp = reader.GetInt64(2),
-                    LastUpdatedTimestamp = reader.GetInt64(3),
-                    UserId = reader.IsDBNull(4) ? null : reader.GetString(4),
-                    CurrentStage = reader.GetString(5),
-                    Description = reader.GetString(6),
-                    Source = reader.GetString(7),
-                    RunId = reader.IsDBNull(8) ? null : reader.GetString(8),
-                    RunLink = reader.GetString(9),
-                    Status = reader.GetString(10),
-                    StatusMessage = reader.IsDBNull(11) ? null : reader.GetString(11),
+                    Name = reader.GetString(name),
+                    Version = reader.GetInt32(version).ToString(),
+                    CreationTimestamp = reader.GetInt64(created),
+                    LastUpdatedTimestamp = reader.GetInt64(updated),
+                    UserId = Str(user),
+                    CurrentStage = reader.GetString(stage),
+                    Description = reader.GetString(description),
+                    Source = reader.GetString(source),
+                    RunId = Str(runId),
+                    RunLink = reader.GetString(runLink),
+                    Status = reader.GetString(status),
+                    StatusMessage = Str(statusMessage),
                 });
+        }
         return list;
     }
 
@@ -501,13 +525,13 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
         await using (var reader = await Cmd(c, tx, "ModelVersionTags", ("names", names)).ExecuteReaderAsync(ct))
             while (await reader.ReadAsync(ct))
             {
-                var k = (reader.GetString(0), reader.GetInt32(1).ToString());
+                var k = (reader.Get<string>("name"), reader.Get<int>("version").ToString());
                 if (!tags.TryGetValue(k, out var list)) tags[k] = list = [];
-                list.Add(new Tag(reader.GetString(2), reader.GetString(3)));
+                list.Add(new Tag(reader.Get<string>("key"), reader.Get<string>("value")));
             }
         var aliases = new List<(string, string, int)>();
         await using (var reader = await Cmd(c, tx, "AliasesOfModels", ("names", names)).ExecuteReaderAsync(ct))
-            while (await reader.ReadAsync(ct)) aliases.Add((reader.GetString(0), reader.GetString(1), reader.GetInt32(2)));
+            while (await reader.ReadAsync(ct)) aliases.Add((reader.Get<string>("name"), reader.Get<string>("alias"), reader.Get<int>("version")));
         return (tags, aliases);
     }
 
@@ -534,10 +558,10 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
             if (await reader.ReadAsync(ct))
                 models.Add(new RegisteredModel
                 {
-                    Name = reader.GetString(0),
-                    CreationTimestamp = reader.GetInt64(1),
-                    LastUpdatedTimestamp = reader.GetInt64(2),
-                    Description = reader.IsDBNull(3) ? null : reader.GetString(3),
+                    Name = reader.Get<string>("name"),
+                    CreationTimestamp = reader.Get<long>("creation_timestamp"),
+                    LastUpdatedTimestamp = reader.Get<long>("last_updated_timestamp"),
+                    Description = reader.GetOrDefault<string>("description"),
                 });
         }
         var latest = await ReadVersions(Cmd(c, tx, "ModelVersionsLatestPerStage", ("names", arr)), ct);
@@ -546,8 +570,9 @@ public sealed class TrackingStore(NpgsqlDataSource db, TimeProvider? time = null
         await using (var reader = await Cmd(c, tx, "RegisteredModelTags", ("names", arr)).ExecuteReaderAsync(ct))
             while (await reader.ReadAsync(ct))
             {
-                if (!modelTags.TryGetValue(reader.GetString(0), out var list)) modelTags[reader.GetString(0)] = list = [];
-                list.Add(new Tag(reader.GetString(1), reader.GetString(2)));
+                var name = reader.Get<string>("name");
+                if (!modelTags.TryGetValue(name, out var list)) modelTags[name] = list = [];
+                list.Add(new Tag(reader.Get<string>("key"), reader.Get<string>("value")));
             }
         return models.Select(m =>
         {

@@ -17,7 +17,7 @@ LIMIT @limit;
 -- name: ParentRunServersEnded
 -- The tracking servers that hold parent runs to close: the <server> part of such keys (up to the pipeline run id,
 -- the first UUID segment: a server is 'built-in' or an address, which has none).
-SELECT DISTINCT substring(o.key FROM '^mlflow\.parent_run/(.+?)/[0-9a-f-]{36}/')
+SELECT DISTINCT substring(o.key FROM '^mlflow\.parent_run/(.+?)/[0-9a-f-]{36}/') AS server
 FROM activity_once o
 JOIN runs r ON r.id::text = substring(o.key FROM '^mlflow\.parent_run/.+?/([0-9a-f-]{36})/')
 WHERE o.key LIKE 'mlflow.parent\_run/%' ESCAPE '\'

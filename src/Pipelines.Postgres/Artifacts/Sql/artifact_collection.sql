@@ -81,7 +81,7 @@ kept (root) AS (
     UNION
     SELECT d.root FROM derived_keys d JOIN mlflow_model_version_tags vt ON vt.key = 'pipelines.artifact' AND vt.value = d.id::text
 )
-SELECT c.id, c.uri, c.size, c.step_run_id, c.attempt, c.id IN (SELECT root FROM kept), c.deleted_at IS NOT NULL
+SELECT c.id, c.uri, c.size, c.step_run_id, c.attempt, c.id IN (SELECT root FROM kept) AS kept, c.deleted_at IS NOT NULL AS deleted
 FROM candidate c
 ORDER BY c.uri;
 

@@ -29,7 +29,7 @@ ON CONFLICT DO NOTHING;
 
 -- name: ArtifactConsumers
 SELECT ai.step_run_id, ai.attempt, ai.input_name, ai.recorded_at, sr.run_id, sr.step_id, sr.item_index, sr.kind, sr.activity_version,
-       r.workflow_name, r.state, at.state
+       r.workflow_name, r.state AS run_state, at.state AS attempt_state
 FROM artifact_inputs ai
 JOIN step_runs sr ON sr.id = ai.step_run_id
 JOIN runs r ON r.id = sr.run_id

@@ -24,7 +24,7 @@ FROM unnest(@ids::uuid[], @step_ids::text[], @kinds::text[], @versions::text[], 
      WITH ORDINALITY AS s(id, step_id, kind, version, queue, max_attempts, timeout_ms, backoff, position);
 
 -- name: LockRun
-SELECT state, params, cancel_requested_at IS NOT NULL, workflow_version_id, created_by, scheduled_for, workflow_name, created_at
+SELECT state, params, cancel_requested_at IS NOT NULL AS cancel_requested, workflow_version_id, created_by, scheduled_for, workflow_name, created_at
 FROM runs WHERE id = @id FOR UPDATE;
 
 -- name: TopLevelSteps
@@ -100,7 +100,7 @@ LIMIT 100;
 
 -- name: LockFanOut
 SELECT state,
-       EXISTS (SELECT 1 FROM step_runs c WHERE c.parent_id = p.id AND c.state IN ('pending', 'available', 'running', 'retrying'))
+       EXISTS (SELECT 1 FROM step_runs c WHERE c.parent_id = p.id AND c.state IN ('pending', 'available', 'running', 'retrying')) AS open
 FROM step_runs p WHERE p.id = @parent_id FOR UPDATE;
 
 -- name: FinishItemAttempt
@@ -116,7 +116,7 @@ WITH finished AS (
     FROM finished
     WHERE a.step_run_id = @id AND a.attempt = @attempt AND a.state = 'running'
 )
-SELECT f.parent_id, coalesce(p.max_parallel, 0), r.cancel_requested_at IS NOT NULL
+SELECT f.parent_id, coalesce(p.max_parallel, 0) AS max_parallel, r.cancel_requested_at IS NOT NULL AS cancel_requested
 FROM finished f JOIN step_runs p ON p.id = f.parent_id JOIN runs r ON r.id = f.run_id;
 
 -- name: ReleaseChildren
@@ -328,7 +328,7 @@ UPDATE schedules SET last_fire_at = greatest(coalesce(last_fire_at, @last), @las
 SELECT count(*) FROM runs WHERE workflow_name = @workflow AND state = 'running';
 
 -- name: QueuedRuns
-SELECT r.id, r.workflow_name, coalesce(s.max_concurrent_runs, 2147483647)
+SELECT r.id, r.workflow_name, coalesce(s.max_concurrent_runs, 2147483647) AS max_concurrent_runs
 FROM runs r LEFT JOIN schedules s ON s.workflow_name = r.workflow_name
 WHERE r.state = 'queued' ORDER BY r.created_at;
 
@@ -339,14 +339,14 @@ UPDATE runs SET state = 'running', started_at = @now WHERE id = @id AND state = 
 -- last_fire_at is the scheduler's cursor (also moved by ticks that fire nothing, and by a changed cron); users see
 -- the last fire time that created a run, and the next fire computed from the cursor until a leader has set one.
 SELECT s.id, s.workflow_name, s.cron, s.timezone, s.catch_up, s.max_concurrent_runs, s.enabled,
-       (SELECT max(f.fire_time) FROM schedule_fires f WHERE f.schedule_id = s.id), s.next_fire_at,
+       (SELECT max(f.fire_time) FROM schedule_fires f WHERE f.schedule_id = s.id) AS last_fired_at, s.next_fire_at,
        s.last_fire_at, s.created_at, s.max_catch_up
 FROM schedules s ORDER BY s.workflow_name;
 
 -- name: ListRuns
 SELECT r.id, r.workflow_name, r.state, r.created_by, r.trigger, r.created_at, r.finalized_at, r.error,
        coalesce((SELECT jsonb_object_agg(state, n) FROM (SELECT state, count(*) AS n FROM step_runs s
-                 WHERE s.run_id = r.id AND s.parent_id IS NULL GROUP BY state) c), '{}')
+                 WHERE s.run_id = r.id AND s.parent_id IS NULL GROUP BY state) c), '{}') AS step_counts
 FROM runs r
 WHERE (@workflow::text IS NULL OR r.workflow_name = @workflow) AND (@state::text IS NULL OR r.state = @state)
 ORDER BY r.created_at DESC, r.id DESC
@@ -357,10 +357,11 @@ SELECT r.id, r.workflow_name, r.state, r.created_by, r.trigger, r.created_at, r.
 FROM runs r WHERE r.id = @id;
 
 -- name: RunSteps
-SELECT id, step_id, item_index, kind, state, attempt, cached_from IS NOT NULL, inputs, outputs, error, started_at, finalized_at,
+SELECT id, step_id, item_index, kind, state, attempt, cached_from IS NOT NULL AS cached, inputs, outputs, error, started_at, finalized_at,
        children_total,
        CASE WHEN children_total IS NOT NULL THEN
            (SELECT count(*)::int FROM step_runs c WHERE c.parent_id = s.id AND c.state IN ('pending', 'available', 'running', 'retrying')) END
+           AS children_open
 FROM step_runs s WHERE run_id = @run_id
 ORDER BY position, coalesce(item_index, -1);
 

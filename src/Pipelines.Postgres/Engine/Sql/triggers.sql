@@ -61,15 +61,15 @@ INSERT INTO trigger_windows (trigger_id, window_start, run_id) VALUES (@trigger_
 
 -- name: ListTriggers
 SELECT t.id, t.workflow_name, t.kind, t.source, t.window_ms, t.enabled, t.since,
-       (SELECT count(*) FROM trigger_events e WHERE e.trigger_id = t.id AND NOT e.baseline),
-       (SELECT count(*) FROM trigger_events e WHERE e.trigger_id = t.id AND e.run_id IS NOT NULL AND NOT e.deduplicated),
-       (SELECT max(e.occurred_at) FROM trigger_events e WHERE e.trigger_id = t.id AND NOT e.baseline),
+       (SELECT count(*) FROM trigger_events e WHERE e.trigger_id = t.id AND NOT e.baseline) AS events,
+       (SELECT count(*) FROM trigger_events e WHERE e.trigger_id = t.id AND e.run_id IS NOT NULL AND NOT e.deduplicated) AS runs,
+       (SELECT max(e.occurred_at) FROM trigger_events e WHERE e.trigger_id = t.id AND NOT e.baseline) AS last_event_at,
        (SELECT e.run_id FROM trigger_events e WHERE e.trigger_id = t.id AND e.run_id IS NOT NULL AND NOT e.deduplicated
-        ORDER BY e.detected_at DESC LIMIT 1)
+        ORDER BY e.detected_at DESC LIMIT 1) AS last_run_id
 FROM workflow_triggers t ORDER BY t.workflow_name, t.trigger_key;
 
 -- name: RunTriggeredBy
 SELECT t.kind, t.source, e.event_key, e.occurred_at, e.event,
-       (SELECT count(*)::int FROM trigger_events d WHERE d.run_id = e.run_id AND d.deduplicated)
+       (SELECT count(*)::int FROM trigger_events d WHERE d.run_id = e.run_id AND d.deduplicated) AS deduplicated
 FROM trigger_events e JOIN workflow_triggers t ON t.id = e.trigger_id
 WHERE e.run_id = @run_id AND NOT e.deduplicated;

@@ -7,7 +7,7 @@ ON CONFLICT (monitor, run_id, step_id) DO UPDATE
 SET created_at = EXCLUDED.created_at, model = EXCLUDED.model, profile = EXCLUDED.profile;
 
 -- name: MonitorLatestReference
-SELECT monitor, run_id, step_id, created_at, model, profile::text
+SELECT monitor, run_id, step_id, created_at, model, profile::text AS profile
 FROM monitor_references WHERE monitor = @monitor
 ORDER BY created_at DESC, run_id DESC LIMIT 1;
 
@@ -21,7 +21,7 @@ SET batch = EXCLUDED.batch, recorded_at = EXCLUDED.recorded_at, rows = EXCLUDED.
 
 -- name: MonitorRecentBatches
 -- The last @count batches, oldest first (the order a chart draws them).
-SELECT monitor, run_id, step_id, batch, recorded_at, rows, verdict, max_psi, prediction_psi, result::text
+SELECT monitor, run_id, step_id, batch, recorded_at, rows, verdict, max_psi, prediction_psi, result::text AS result
 FROM (SELECT * FROM monitor_batches WHERE monitor = @monitor ORDER BY recorded_at DESC, run_id DESC LIMIT @count) recent
 ORDER BY recorded_at, run_id;
 
@@ -32,7 +32,7 @@ ON CONFLICT (monitor, run_id, step_id, batch, slice) DO UPDATE
 SET recorded_at = EXCLUDED.recorded_at, predictions = EXCLUDED.predictions, labelled = EXCLUDED.labelled, metrics = EXCLUDED.metrics;
 
 -- name: MonitorRealized
-SELECT monitor, run_id, step_id, batch, slice, recorded_at, predictions, labelled, metrics::text
+SELECT monitor, run_id, step_id, batch, slice, recorded_at, predictions, labelled, metrics::text AS metrics
 FROM monitor_realized WHERE monitor = @monitor
 ORDER BY recorded_at, batch, slice;
 
@@ -74,7 +74,7 @@ SET batch = EXCLUDED.batch, recorded_at = EXCLUDED.recorded_at, champion_version
 -- name: ChallengerBatches
 -- The shadow evidence for one champion/challenger pair, oldest first.
 SELECT monitor, run_id, step_id, batch, recorded_at, champion_version, challenger_version, rows, agreement, prediction_psi,
-       labelled, champion_metrics::text, challenger_metrics::text
+       labelled, champion_metrics::text AS champion_metrics, challenger_metrics::text AS challenger_metrics
 FROM challenger_batches
 WHERE monitor = @monitor AND champion_version = @champion_version AND challenger_version = @challenger_version
 ORDER BY recorded_at, run_id, step_id;
