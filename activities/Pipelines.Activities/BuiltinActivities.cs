@@ -1,3 +1,4 @@
+using Pipelines.Activities.Builtin;
 using Pipelines.Core.Activities;
 
 namespace Pipelines.Activities;
@@ -6,5 +7,12 @@ public static class BuiltinActivities
 {
     /// <summary>A registry with every activity in this library plus the engine's own kinds.</summary>
     public static ActivityRegistry CreateRegistry() =>
-        new ActivityRegistry().AddAssembly(typeof(BuiltinActivities).Assembly).AddEngineKinds();
+        new ActivityRegistry()
+            .Add<FailActivity>()
+            .Add<LogActivity>()
+            .Add<NoopActivity>()
+            .Add<RangeActivity>()
+            .Add<SleepActivity>()
+            .AddAssembly(typeof(BuiltinActivities).Assembly)
+            .AddEngineKinds();
 }

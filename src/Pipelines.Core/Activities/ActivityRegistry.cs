@@ -30,6 +30,14 @@ public sealed class ActivityRegistry
 
     public bool HasKind(string kind) => _byKind.ContainsKey(kind);
 
+    /// <summary>Registers an activity class from its static definition; its inputs schema is its input record's.</summary>
+    public ActivityRegistry Add<TActivity>() where TActivity : IActivityDefinition
+    {
+        var info = TActivity.Info;
+        return Add(new ActivityDescriptor(info.Kind, info.Version, info.Description, TActivity.InputSchema, TActivity.Outputs,
+            ActivityBehavior.Execute, TActivity.Create, info.Cacheable));
+    }
+
     /// <summary>
     /// Registers every <see cref="IActivity"/> in the assembly marked with <see cref="ActivityAttribute"/>.
     /// The class exposes its schema through a static <c>Schema</c> property.
