@@ -1,4 +1,6 @@
 using Pipelines.Activities.Builtin;
+using Pipelines.Activities.Ml;
+using Pipelines.Activities.Model;
 using Pipelines.Core.Activities;
 
 namespace Pipelines.Activities;
@@ -13,6 +15,12 @@ public static class BuiltinActivities
             .Add<NoopActivity>()
             .Add<RangeActivity>()
             .Add<SleepActivity>()
+            .Add<HpoSuggestActivity>()
+            .Add<HpoLeaderboardActivity>()
+            .Add<TrainTrialActivity>()
+            .Add<TrainActivity>()
+            .Add<PromoteActivity>()
+            .Add<EvaluationGateActivity>()
             .AddAssembly(typeof(BuiltinActivities).Assembly)
             .AddEngineKinds();
 }
