@@ -21,6 +21,9 @@ public static class BuiltinActivities
             .Add<TrainActivity>()
             .Add<PromoteActivity>()
             .Add<EvaluationGateActivity>()
+            .Add<PartitionsActivity>()
+            .Add<BatchPredictActivity>()
+            .Add<PublishPredictionsActivity>()
             .AddAssembly(typeof(BuiltinActivities).Assembly)
             .AddEngineKinds();
 }
