@@ -24,6 +24,7 @@ public static class BuiltinActivities
             .Add<PartitionsActivity>()
             .Add<BatchPredictActivity>()
             .Add<PublishPredictionsActivity>()
+            .Add<EvaluateActivity>()
             .AddAssembly(typeof(BuiltinActivities).Assembly)
             .AddEngineKinds();
 }
