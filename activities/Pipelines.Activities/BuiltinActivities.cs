@@ -1,6 +1,7 @@
 using Pipelines.Activities.Builtin;
 using Pipelines.Activities.Ml;
 using Pipelines.Activities.Model;
+using Pipelines.Activities.Monitoring;
 using Pipelines.Core.Activities;
 
 namespace Pipelines.Activities;
@@ -25,6 +26,8 @@ public static class BuiltinActivities
             .Add<BatchPredictActivity>()
             .Add<PublishPredictionsActivity>()
             .Add<EvaluateActivity>()
+            .Add<ProfileActivity>()
+            .Add<MonitorActivity>()
             .AddAssembly(typeof(BuiltinActivities).Assembly)
             .AddEngineKinds();
 }
