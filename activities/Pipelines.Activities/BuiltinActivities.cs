@@ -2,6 +2,7 @@ using Pipelines.Activities.Builtin;
 using Pipelines.Activities.Ml;
 using Pipelines.Activities.Model;
 using Pipelines.Activities.Monitoring;
+using Pipelines.Activities.Monitoring.Triggers;
 using Pipelines.Core.Activities;
 
 namespace Pipelines.Activities;
@@ -28,6 +29,8 @@ public static class BuiltinActivities
             .Add<EvaluateActivity>()
             .Add<ProfileActivity>()
             .Add<MonitorActivity>()
+            .Add<JoinLabelsActivity>()
+            .Add<TriggerWorkflowActivity>()
             .AddAssembly(typeof(BuiltinActivities).Assembly)
             .AddEngineKinds();
 }
