@@ -2,6 +2,7 @@ using Pipelines.Activities.Builtin;
 using Pipelines.Activities.Ml;
 using Pipelines.Activities.Model;
 using Pipelines.Activities.Monitoring;
+using Pipelines.Activities.Monitoring.Challenger;
 using Pipelines.Activities.Monitoring.Triggers;
 using Pipelines.Core.Activities;
 
@@ -31,6 +32,8 @@ public static class BuiltinActivities
             .Add<MonitorActivity>()
             .Add<JoinLabelsActivity>()
             .Add<TriggerWorkflowActivity>()
+            .Add<ShadowScoreActivity>()
+            .Add<ChallengerLabelsActivity>()
             .AddAssembly(typeof(BuiltinActivities).Assembly)
             .AddEngineKinds();
 }
