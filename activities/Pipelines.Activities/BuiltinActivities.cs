@@ -1,4 +1,5 @@
 using Pipelines.Activities.Builtin;
+using Pipelines.Activities.Data;
 using Pipelines.Activities.Ml;
 using Pipelines.Activities.Model;
 using Pipelines.Activities.Monitoring;
@@ -34,6 +35,8 @@ public static class BuiltinActivities
             .Add<TriggerWorkflowActivity>()
             .Add<ShadowScoreActivity>()
             .Add<ChallengerLabelsActivity>()
+            .Add<QualityGateActivity>()
+            .Add<FeaturesActivity>()
             .AddAssembly(typeof(BuiltinActivities).Assembly)
             .AddEngineKinds();
 }
