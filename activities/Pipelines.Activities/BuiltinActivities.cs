@@ -37,6 +37,7 @@ public static class BuiltinActivities
             .Add<ChallengerLabelsActivity>()
             .Add<QualityGateActivity>()
             .Add<FeaturesActivity>()
+            .Add<IngestActivity>()
             .AddAssembly(typeof(BuiltinActivities).Assembly)
             .AddEngineKinds();
 }
