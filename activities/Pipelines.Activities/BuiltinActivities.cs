@@ -38,6 +38,5 @@ public static class BuiltinActivities
             .Add<QualityGateActivity>()
             .Add<FeaturesActivity>()
             .Add<IngestActivity>()
-            .AddAssembly(typeof(BuiltinActivities).Assembly)
             .AddEngineKinds();
 }

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json.Nodes;
 
 namespace Pipelines.Core.Activities;
@@ -36,32 +35,6 @@ public sealed class ActivityRegistry
         var info = TActivity.Info;
         return Add(new ActivityDescriptor(info.Kind, info.Version, info.Description, TActivity.InputSchema, TActivity.Outputs,
             ActivityBehavior.Execute, TActivity.Create, info.Cacheable));
-    }
-
-    /// <summary>
-    /// Registers every <see cref="IActivity"/> in the assembly marked with <see cref="ActivityAttribute"/>.
-    /// The class exposes its schema through a static <c>Schema</c> property.
-    /// </summary>
-    public ActivityRegistry AddAssembly(Assembly assembly)
-    {
-        foreach (var type in assembly.GetTypes())
-        {
-            var attr = type.GetCustomAttribute<ActivityAttribute>();
-            if (attr is null || type.IsAbstract || !typeof(IActivity).IsAssignableFrom(type)) continue;
-            var schemaProp = type.GetProperty("Schema", BindingFlags.Public | BindingFlags.Static)
-                ?? throw new InvalidOperationException($"activity {type.FullName} has no static Schema property");
-            var schema = (ActivitySchema)schemaProp.GetValue(null)!;
-            var ctor = type.GetConstructor(Type.EmptyTypes);
-            var spCtor = type.GetConstructor([typeof(IServiceProvider)]);
-            Func<IServiceProvider?, IActivity> factory = spCtor is not null
-                ? sp => (IActivity)spCtor.Invoke([sp])
-                : ctor is not null
-                    ? _ => (IActivity)ctor.Invoke(null)
-                    : throw new InvalidOperationException($"activity {type.FullName} needs a public constructor taking nothing or an IServiceProvider");
-            Add(new ActivityDescriptor(attr.Kind, attr.Version, attr.Description, schema.Inputs, schema.Outputs, ActivityBehavior.Execute, factory,
-                attr.Cacheable));
-        }
-        return this;
     }
 
     /// <summary>Kinds the engine itself implements rather than a worker.</summary>
