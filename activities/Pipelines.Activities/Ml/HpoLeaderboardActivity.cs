@@ -5,11 +5,6 @@ using Pipelines.Ml.Tuning;
 
 namespace Pipelines.Activities.Ml;
 
-/// <summary>
-/// Fan-in of a sweep: ranks the trial results and checks the winner against a baseline. Pruned trials (stopped by
-/// the median rule, <c>state: pruned</c>) are listed after the ranked ones, without a rank: their last value was
-/// measured before their final round, so it is not comparable, and a pruned trial is never the best.
-/// </summary>
 public sealed record HpoLeaderboardInput(JsonArray Results, string Direction, JsonNode? Baseline, bool StopIfNotBeaten)
     : IActivityInput<HpoLeaderboardInput>
 {
@@ -28,6 +23,11 @@ public sealed record HpoLeaderboardInput(JsonArray Results, string Direction, Js
         inputs.Boolean("stop_if_not_beaten", false));
 }
 
+/// <summary>
+/// Fan-in of a sweep: ranks the trial results and checks the winner against a baseline. Pruned trials (stopped by
+/// the median rule, <c>state: pruned</c>) are listed after the ranked ones, without a rank: their last value was
+/// measured before their final round, so it is not comparable, and a pruned trial is never the best.
+/// </summary>
 public sealed class HpoLeaderboardActivity : Activity<HpoLeaderboardInput>, IActivityDefinition<HpoLeaderboardInput>
 {
     public static ActivityInfo Info { get; } = new("hpo.leaderboard", "1", "Ranks sweep results (fan-in of train.trial) and reports the best trial and whether it beats the baseline; pruned trials are listed but never best.");

@@ -4,10 +4,6 @@ using Pipelines.Ml.Tuning;
 
 namespace Pipelines.Activities.Ml;
 
-/// <summary>
-/// Proposes a batch of trials for a for_each fan-out. Grid and random batches are fixed by the seed; TPE uses
-/// <c>history</c> (results of earlier waves) and falls back to random draws until it has enough finished trials.
-/// </summary>
 public sealed record HpoSuggestInput(JsonObject Space, long Trials, string Strategy, long Seed, long GridPoints, string Direction, JsonArray History)
     : IActivityInput<HpoSuggestInput>
 {
@@ -31,6 +27,10 @@ public sealed record HpoSuggestInput(JsonObject Space, long Trials, string Strat
         inputs.OptionalArray("history") ?? []);
 }
 
+/// <summary>
+/// Proposes a batch of trials for a for_each fan-out. Grid and random batches are fixed by the seed; TPE uses
+/// <c>history</c> (results of earlier waves) and falls back to random draws until it has enough finished trials.
+/// </summary>
 public sealed class HpoSuggestActivity : Activity<HpoSuggestInput>, IActivityDefinition<HpoSuggestInput>
 {
     public static ActivityInfo Info { get; } = new("hpo.suggest", "1", "Proposes hyperparameter trials (grid, random or TPE) from a search space; feeds a for_each of train.trial.");

@@ -7,19 +7,6 @@ using Pipelines.Ml.Tuning;
 
 namespace Pipelines.Activities.Ml;
 
-/// <summary>
-/// Trains one trial of a sweep (or a baseline) and reports its validation metric. With artifact services the
-/// model is published as a <c>model</c> artifact under an attempt-scoped key and the trial is a nested MLflow run
-/// of the pipeline's parent run with per-iteration metrics; without them (bare engine) the model directory stays in
-/// an attempt-scoped temp folder. A repeated attempt never overwrites what an earlier one wrote.
-/// </summary>
-/// <remarks>
-/// With <c>pruning</c>, an xgboost trial reports its validation metric after every round to the sweep's shared
-/// reports (<see cref="ISweepReports"/>, keyed by pipeline run, step and fan-out item) and stops when the median
-/// rule says so against its finished siblings (<see cref="TrialPruning"/>). A pruned trial succeeds with
-/// <c>state: pruned</c> and its last value, keeps its MLflow run (tagged pruned) and publishes no model: the
-/// leaderboard never picks it.
-/// </remarks>
 /// <param name="Trial">A trial from hpo.suggest; a value that is not an object counts as none, as before.</param>
 /// <param name="Pruning">Parsed (and rejected when invalid) before anything is trained.</param>
 public sealed record TrainTrialInput(JsonObject? Trial, PruningSettings? Pruning) : IActivityInput<TrainTrialInput>
@@ -33,6 +20,19 @@ public sealed record TrainTrialInput(JsonObject? Trial, PruningSettings? Pruning
     public static TrainTrialInput Bind(ActivityInputs inputs) => new(inputs.Node("trial") as JsonObject, PruningSettings.Parse(inputs.Node("pruning")));
 }
 
+/// <summary>
+/// Trains one trial of a sweep (or a baseline) and reports its validation metric. With artifact services the
+/// model is published as a <c>model</c> artifact under an attempt-scoped key and the trial is a nested MLflow run
+/// of the pipeline's parent run with per-iteration metrics; without them (bare engine) the model directory stays in
+/// an attempt-scoped temp folder. A repeated attempt never overwrites what an earlier one wrote.
+/// </summary>
+/// <remarks>
+/// With <c>pruning</c>, an xgboost trial reports its validation metric after every round to the sweep's shared
+/// reports (<see cref="ISweepReports"/>, keyed by pipeline run, step and fan-out item) and stops when the median
+/// rule says so against its finished siblings (<see cref="TrialPruning"/>). A pruned trial succeeds with
+/// <c>state: pruned</c> and its last value, keeps its MLflow run (tagged pruned) and publishes no model: the
+/// leaderboard never picks it.
+/// </remarks>
 public sealed class TrainTrialActivity : Activity<TrainTrialInput>, IActivityDefinition<TrainTrialInput>
 {
     public static ActivityInfo Info { get; } = new("train.trial", "1", "Trains one model (xgboost; ML.NET lightgbm, fasttree or sdca; the logistic or constant baseline) with given parameters and reports its validation metric; optionally pruned by the median rule against its sibling trials.");

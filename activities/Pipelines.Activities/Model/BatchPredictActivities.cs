@@ -12,7 +12,6 @@ using Pipelines.Tracking.Pipeline;
 
 namespace Pipelines.Activities.Model;
 
-/// <summary>Splits a dataset into row ranges that a for_each of batch_predict fans out over.</summary>
 /// <param name="Dataset">Fetched by name ("dataset") through <see cref="ArtifactRefs"/>.</param>
 public sealed record PartitionsInput(JsonNode Dataset, long Count) : IActivityInput<PartitionsInput>
 {
@@ -26,6 +25,7 @@ public sealed record PartitionsInput(JsonNode Dataset, long Count) : IActivityIn
     public static PartitionsInput Bind(ActivityInputs inputs) => new(inputs.Node("dataset")!, inputs.Integer("count"));
 }
 
+/// <summary>Splits a dataset into row ranges that a for_each of batch_predict fans out over.</summary>
 public sealed class PartitionsActivity : Activity<PartitionsInput>, IActivityDefinition<PartitionsInput>
 {
     public static ActivityInfo Info { get; } = new("partitions", "1", "Splits a dataset into N contiguous row ranges for a for_each fan-out.");
@@ -54,11 +54,6 @@ public sealed class PartitionsActivity : Activity<PartitionsInput>, IActivityDef
     }
 }
 
-/// <summary>
-/// Scores one partition with a model (by alias from the registry, default champion, or a model reference) through
-/// the model's own feature pipeline. The predictions Parquet goes to an attempt-scoped key: a crashed or retried
-/// attempt leaves at most an orphan that no manifest references.
-/// </summary>
 /// <param name="Partition">A value that is not an object means all rows, as before.</param>
 public sealed record BatchPredictInput(
     JsonNode Dataset, JsonObject? Partition, string? ModelName, string Alias, JsonNode? Model, IReadOnlyList<string> KeepColumns, long ExplainTopK)
@@ -86,6 +81,11 @@ public sealed record BatchPredictInput(
         inputs.Integer("explain_top_k", 0));
 }
 
+/// <summary>
+/// Scores one partition with a model (by alias from the registry, default champion, or a model reference) through
+/// the model's own feature pipeline. The predictions Parquet goes to an attempt-scoped key: a crashed or retried
+/// attempt leaves at most an orphan that no manifest references.
+/// </summary>
 public sealed class BatchPredictActivity : Activity<BatchPredictInput>, IActivityDefinition<BatchPredictInput>
 {
     public static ActivityInfo Info { get; } = new("batch_predict", "1", "Scores a dataset partition with the model by alias (default champion); writes predictions Parquet with model_version and run_id.", Cacheable: false);
@@ -205,11 +205,6 @@ public sealed class BatchPredictActivity : Activity<BatchPredictInput>, IActivit
     }
 }
 
-/// <summary>
-/// Commits a batch scoring: checks every partition artifact against its registered hash, measures drift of the
-/// prediction distribution against a reference (PSI, KS), and publishes the manifest — last, so a reader that
-/// starts from the manifest never sees a partial result.
-/// </summary>
 /// <param name="Partitions">A value that is not a list counts as empty (and is rejected with the other bad lists).</param>
 public sealed record PublishPredictionsInput(JsonArray Partitions, JsonNode? Reference, long Bins, double PsiAlert) : IActivityInput<PublishPredictionsInput>
 {
@@ -229,6 +224,11 @@ public sealed record PublishPredictionsInput(JsonArray Partitions, JsonNode? Ref
         inputs.Number("psi_alert", 0.2));
 }
 
+/// <summary>
+/// Commits a batch scoring: checks every partition artifact against its registered hash, measures drift of the
+/// prediction distribution against a reference (PSI, KS), and publishes the manifest — last, so a reader that
+/// starts from the manifest never sees a partial result.
+/// </summary>
 public sealed class PublishPredictionsActivity : Activity<PublishPredictionsInput>, IActivityDefinition<PublishPredictionsInput>
 {
     public static ActivityInfo Info { get; } = new("publish_predictions", "1", "Writes the manifest of a batch scoring (partition artifacts with hashes) last, with prediction drift against training.");

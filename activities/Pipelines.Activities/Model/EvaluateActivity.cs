@@ -12,11 +12,6 @@ using Pipelines.Tracking.Pipeline;
 
 namespace Pipelines.Activities.Model;
 
-/// <summary>
-/// Holdout metrics of a candidate model (binary, multiclass or regression, from the model's own label spec), per-slice
-/// metrics, and optionally the same for the current champion on the same rows. A JSON and an HTML report are
-/// published as artifacts; the holdout predictions are published too (the reference for prediction drift).
-/// </summary>
 /// <param name="Model">Fetched by name ("model") through <see cref="ModelResolution"/>.</param>
 /// <param name="ModelName">Empty counts as not given: no champion to compare with.</param>
 public sealed record EvaluateInput(
@@ -50,6 +45,11 @@ public sealed record EvaluateInput(
         inputs.Integer("min_slice_rows", 30));
 }
 
+/// <summary>
+/// Holdout metrics of a candidate model (binary, multiclass or regression, from the model's own label spec), per-slice
+/// metrics, and optionally the same for the current champion on the same rows. A JSON and an HTML report are
+/// published as artifacts; the holdout predictions are published too (the reference for prediction drift).
+/// </summary>
 public sealed class EvaluateActivity : Activity<EvaluateInput>, IActivityDefinition<EvaluateInput>
 {
     public static ActivityInfo Info { get; } = new("evaluate", "1", "Holdout metrics, per-slice metrics and a JSON+HTML report; optionally compared with the registry's champion on the same holdout.", Cacheable: false);

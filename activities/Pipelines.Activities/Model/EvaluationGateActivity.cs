@@ -6,11 +6,6 @@ using Pipelines.Ml.Tuning;
 
 namespace Pipelines.Activities.Model;
 
-/// <summary>
-/// Judges an <c>evaluate</c> summary: absolute thresholds, minimum improvement over the champion, per-slice
-/// thresholds and slice regressions. Any violation stops the run (a verdict, never retried), so a later promote
-/// step never runs. Also evaluates the auto-approve policy and outputs it as a boolean for an <c>if:</c>.
-/// </summary>
 /// <param name="Min">Bounds objects (min, max, slice_min, auto_approve) that are not objects count as none, as before.</param>
 public sealed record EvaluationGateInput(
     JsonObject Evaluation, JsonObject? Min, JsonObject? Max, double? MinImprovement, JsonObject? SliceMin, long MinSliceRows,
@@ -40,6 +35,11 @@ public sealed record EvaluationGateInput(
         inputs.Node("auto_approve") as JsonObject);
 }
 
+/// <summary>
+/// Judges an <c>evaluate</c> summary: absolute thresholds, minimum improvement over the champion, per-slice
+/// thresholds and slice regressions. Any violation stops the run (a verdict, never retried), so a later promote
+/// step never runs. Also evaluates the auto-approve policy and outputs it as a boolean for an <c>if:</c>.
+/// </summary>
 public sealed class EvaluationGateActivity : Activity<EvaluationGateInput>, IActivityDefinition<EvaluationGateInput>
 {
     public static ActivityInfo Info { get; } = new("evaluation_gate", "1", "Stops the run when the candidate misses thresholds or does not improve on the champion; outputs auto_approve.");

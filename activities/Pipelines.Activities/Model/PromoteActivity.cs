@@ -7,15 +7,6 @@ using Pipelines.Tracking.Pipeline;
 
 namespace Pipelines.Activities.Model;
 
-/// <summary>
-/// Registers the model as a new version of a registered model and moves <c>champion</c> to it; the replaced version
-/// keeps <c>previous-champion</c>; who and why are tagged on the version. The version's source is the MLflow model
-/// directory of the run that trained it (<c>runs:/RUN/model</c>, the nested run tagged with the model artifact's
-/// id), so MLflow's clients load it (<c>models:/NAME@champion</c>); the Pipelines artifact id and hash are tags.
-/// When no such run is on this tracking server (trained without tracking, or tracked elsewhere) the model directory
-/// is logged first under a nested run of its own. Idempotent: a repeated attempt finds the version (or the run)
-/// already made from the same artifact and reuses it.
-/// </summary>
 /// <param name="Version">Read as text whatever its JSON type: a version may arrive as a number.</param>
 /// <param name="ApprovedBy">Empty counts as not given.</param>
 /// <param name="Reason">Null when not given (or empty): the default names the run.</param>
@@ -42,6 +33,15 @@ public sealed record PromoteInput(JsonNode? Model, string ModelName, string? Ver
         inputs.OptionalString("reason") is { Length: > 0 } reason ? reason : null);
 }
 
+/// <summary>
+/// Registers the model as a new version of a registered model and moves <c>champion</c> to it; the replaced version
+/// keeps <c>previous-champion</c>; who and why are tagged on the version. The version's source is the MLflow model
+/// directory of the run that trained it (<c>runs:/RUN/model</c>, the nested run tagged with the model artifact's
+/// id), so MLflow's clients load it (<c>models:/NAME@champion</c>); the Pipelines artifact id and hash are tags.
+/// When no such run is on this tracking server (trained without tracking, or tracked elsewhere) the model directory
+/// is logged first under a nested run of its own. Idempotent: a repeated attempt finds the version (or the run)
+/// already made from the same artifact and reuses it.
+/// </summary>
 public sealed class PromoteActivity : Activity<PromoteInput>, IActivityDefinition<PromoteInput>
 {
     public static ActivityInfo Info { get; } = new("promote", "1", "Registers the model version, moves the champion alias (keeping previous-champion) and records who approved it and why.", Cacheable: false);

@@ -3,7 +3,6 @@ using Pipelines.Core.Activities;
 
 namespace Pipelines.Activities.Model;
 
-/// <summary>One training with fixed parameters: the model as an artifact, its validation metrics, an MLflow run.</summary>
 public sealed record TrainInput(string Name) : IActivityInput<TrainInput>
 {
     public static JsonObject Schema { get; } = ModelTraining.Inputs(SchemaBuilder.Object())
@@ -14,6 +13,7 @@ public sealed record TrainInput(string Name) : IActivityInput<TrainInput>
     public static TrainInput Bind(ActivityInputs inputs) => new(inputs.String("name", "model"));
 }
 
+/// <summary>One training with fixed parameters: the model as an artifact, its validation metrics, an MLflow run.</summary>
 public sealed class TrainActivity : Activity<TrainInput>, IActivityDefinition<TrainInput>
 {
     public static ActivityInfo Info { get; } = new("train", "1", "Trains one model (xgboost or a baseline) with fixed parameters; outputs the model artifact and validation metrics.");

@@ -9,11 +9,6 @@ using Pipelines.Quality.Drift;
 
 namespace Pipelines.Activities.Monitoring;
 
-/// <summary>
-/// Delayed labels: joins ground truth that arrived after scoring to the earlier predictions by row key and computes
-/// realized metrics per batch and per slice (see <see cref="LabelJoin"/>). Predictions need the row key next to the
-/// score (batch_predict's <c>keep_columns</c>); the batch is the predictions' <c>run_id</c> unless named otherwise.
-/// </summary>
 /// <param name="Binary">From 'task': binary (true) or regression (false).</param>
 public sealed record JoinLabelsInput(
     string Key, string Label, JsonNode? Positive, bool Binary, double Threshold, string? Batch, IReadOnlyList<string> Slices,
@@ -59,6 +54,11 @@ public sealed record JoinLabelsInput(
         inputs.OptionalString("monitor"));
 }
 
+/// <summary>
+/// Delayed labels: joins ground truth that arrived after scoring to the earlier predictions by row key and computes
+/// realized metrics per batch and per slice (see <see cref="LabelJoin"/>). Predictions need the row key next to the
+/// score (batch_predict's <c>keep_columns</c>); the batch is the predictions' <c>run_id</c> unless named otherwise.
+/// </summary>
 public sealed class JoinLabelsActivity : Activity<JoinLabelsInput>, IActivityDefinition<JoinLabelsInput>
 {
     public static ActivityInfo Info { get; } = new("join_labels", "1", "Joins late-arriving labels to earlier predictions by row key; realized metrics per batch and slice.", Cacheable: false);

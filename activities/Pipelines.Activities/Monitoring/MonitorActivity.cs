@@ -8,12 +8,6 @@ using Pipelines.Quality.Drift;
 
 namespace Pipelines.Activities.Monitoring;
 
-/// <summary>
-/// Watches what is scored: compares a batch (and its predictions) with the monitor's reference profile, judges
-/// per-feature drift, schema and range against thresholds, records the result as the next point of the monitor's
-/// time series and writes the monitoring report over the last N batches. The verdict is an output (<c>alert</c> is
-/// true at alert level) that later steps branch on with <c>if</c>; with <c>stop_on</c> it stops the run instead.
-/// </summary>
 /// <param name="StopOn">Null: never stop, branch on the outputs instead.</param>
 public sealed record MonitorInput(
     string Monitor, JsonNode Data, JsonNode? Predictions, JsonNode? Reference, MonitorThresholds Thresholds, int History, MonitorVerdict? StopOn)
@@ -52,6 +46,12 @@ public sealed record MonitorInput(
     }
 }
 
+/// <summary>
+/// Watches what is scored: compares a batch (and its predictions) with the monitor's reference profile, judges
+/// per-feature drift, schema and range against thresholds, records the result as the next point of the monitor's
+/// time series and writes the monitoring report over the last N batches. The verdict is an output (<c>alert</c> is
+/// true at alert level) that later steps branch on with <c>if</c>; with <c>stop_on</c> it stops the run instead.
+/// </summary>
 public sealed class MonitorActivity : Activity<MonitorInput>, IActivityDefinition<MonitorInput>
 {
     public static ActivityInfo Info { get; } = new("monitor", "1", "Drift, schema and range checks of a scored batch against a reference profile; ok/warn/alert verdict, time series in PostgreSQL, HTML report.", Cacheable: false);

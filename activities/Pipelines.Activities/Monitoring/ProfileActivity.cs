@@ -9,10 +9,6 @@ using Pipelines.Tracking.Pipeline;
 
 namespace Pipelines.Activities.Monitoring;
 
-/// <summary>
-/// Writes the reference profile of a table (and of a model's predictions on it) as a JSON artifact: what monitoring
-/// compares every scored batch with. With <c>monitor</c>, the profile also becomes that monitor's current reference.
-/// </summary>
 /// <param name="Options">Column choice, bins and categories, checked against their ranges when bound.</param>
 public sealed record ProfileInput(JsonNode Data, JsonNode? Model, string? ModelName, string Alias, ProfileOptions Options, string? Monitor)
     : IActivityInput<ProfileInput>
@@ -46,6 +42,10 @@ public sealed record ProfileInput(JsonNode Data, JsonNode? Model, string? ModelN
         inputs.OptionalString("monitor"));
 }
 
+/// <summary>
+/// Writes the reference profile of a table (and of a model's predictions on it) as a JSON artifact: what monitoring
+/// compares every scored batch with. With <c>monitor</c>, the profile also becomes that monitor's current reference.
+/// </summary>
 public sealed class ProfileActivity : Activity<ProfileInput>, IActivityDefinition<ProfileInput>
 {
     public static ActivityInfo Info { get; } = new("profile", "1", "Profiles a table (quantiles, histograms, category frequencies, missing rates) and optionally a model's predictions; writes the reference profile (JSON).");

@@ -10,12 +10,6 @@ using Pipelines.Tracking.Pipeline;
 
 namespace Pipelines.Activities.Monitoring.Challenger;
 
-/// <summary>
-/// Delayed labels for champion / challenger: joins labels that arrived after shadow scoring to earlier
-/// <c>shadow_score</c> predictions (which carry both models' scores and the row key), computes realized metrics of both
-/// on the same labelled rows per shadow-scored batch, and records them on those batches' points of the monitor's
-/// challenger series. With a <c>policy</c>, decides for the registry's current champion and challenger.
-/// </summary>
 /// <param name="ModelName">Null without a policy; required with one.</param>
 public sealed record ChallengerLabelsInput(string Key, string Monitor, PredictionTask Task, double Threshold, ChallengerPolicy? Policy, string? ModelName, string Alias)
     : IActivityInput<ChallengerLabelsInput>
@@ -57,6 +51,12 @@ public sealed record ChallengerLabelsInput(string Key, string Monitor, Predictio
     }
 }
 
+/// <summary>
+/// Delayed labels for champion / challenger: joins labels that arrived after shadow scoring to earlier
+/// <c>shadow_score</c> predictions (which carry both models' scores and the row key), computes realized metrics of both
+/// on the same labelled rows per shadow-scored batch, and records them on those batches' points of the monitor's
+/// challenger series. With a <c>policy</c>, decides for the registry's current champion and challenger.
+/// </summary>
 public sealed class ChallengerLabelsActivity : Activity<ChallengerLabelsInput>, IActivityDefinition<ChallengerLabelsInput>
 {
     public static ActivityInfo Info { get; } = new("challenger_labels", "1", "Joins late labels to earlier shadow predictions: realized metrics of champion and challenger per batch, recorded in the series; applies the promotion policy.", Cacheable: false);

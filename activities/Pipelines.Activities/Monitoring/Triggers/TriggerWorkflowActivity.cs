@@ -6,11 +6,6 @@ using Pipelines.Postgres.Monitoring;
 
 namespace Pipelines.Activities.Monitoring.Triggers;
 
-/// <summary>
-/// Starts another workflow with parameters, at most once per de-duplication key and time window: of several steps
-/// (concurrent alerts, retries, later batches) in the same window, the first to claim it starts the run and the
-/// others get that run's id. The claim row records which run and step started which run (lineage).
-/// </summary>
 /// <param name="Params">A copy: the run's parameters, not the step's inputs.</param>
 /// <param name="DedupKey">Null: the workflow's name.</param>
 public sealed record TriggerWorkflowInput(string Workflow, JsonObject Params, string? DedupKey, TimeSpan Window, string? Reason)
@@ -40,6 +35,11 @@ public sealed record TriggerWorkflowInput(string Workflow, JsonObject Params, st
     }
 }
 
+/// <summary>
+/// Starts another workflow with parameters, at most once per de-duplication key and time window: of several steps
+/// (concurrent alerts, retries, later batches) in the same window, the first to claim it starts the run and the
+/// others get that run's id. The claim row records which run and step started which run (lineage).
+/// </summary>
 public sealed class TriggerWorkflowActivity : Activity<TriggerWorkflowInput>, IActivityDefinition<TriggerWorkflowInput>
 {
     public static ActivityInfo Info { get; } = new("trigger_workflow", "1", "Starts another workflow with parameters, once per de-duplication key and time window; records which run triggered it.", Cacheable: false);
