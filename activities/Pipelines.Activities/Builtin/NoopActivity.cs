@@ -1,14 +1,23 @@
+using System.Text.Json.Nodes;
 using Pipelines.Core.Activities;
 
 namespace Pipelines.Activities.Builtin;
 
-[Activity("noop", "1", "Does nothing and succeeds; measures the engine's own overhead.")]
-public sealed class NoopActivity : IActivity
+public sealed record NoopInput(JsonNode? Value) : IActivityInput<NoopInput>
 {
-    public static ActivitySchema Schema { get; } = new(
-        SchemaBuilder.Object().Optional("value", SchemaBuilder.Any("Passed through to the output.")).Build(),
-        SchemaBuilder.Object().Optional("value", SchemaBuilder.Any()).Build());
+    public static JsonObject Schema { get; } = SchemaBuilder.Object().Optional("value", SchemaBuilder.Any("Passed through to the output.")).Build();
 
-    public Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken cancellationToken) =>
-        Task.FromResult(ActivityResult.Success(context.Inputs["value"] is { } v ? new() { ["value"] = v.DeepClone() } : new()));
+    public static NoopInput Bind(ActivityInputs inputs) => new(inputs.Node("value"));
+}
+
+public sealed class NoopActivity : Activity<NoopInput>, IActivityDefinition<NoopInput>
+{
+    public static ActivityInfo Info { get; } = new("noop", "1", "Does nothing and succeeds; measures the engine's own overhead.");
+
+    public static JsonObject Outputs { get; } = SchemaBuilder.Object().Optional("value", SchemaBuilder.Any()).Build();
+
+    public static IActivity Create(IServiceProvider? services) => new NoopActivity();
+
+    protected override Task<ActivityResult> ExecuteAsync(NoopInput input, ActivityContext context, CancellationToken cancellationToken) =>
+        Task.FromResult(ActivityResult.Success(input.Value is { } v ? new() { ["value"] = v.DeepClone() } : new()));
 }

@@ -10,25 +10,52 @@ using Pipelines.Storage.Artifacts;
 
 namespace Pipelines.Activities.Data;
 
+/// <param name="Pipeline">Feature steps; a value that is not a list means none, as before.</param>
+/// <param name="Split">Split settings; a value that is not an object means the defaults, as before.</param>
+public sealed record FeaturesInput(
+    JsonNode Data, string Label, TaskKind Task, string? Positive, JsonNode? LabelMapping, JsonArray? Pipeline, JsonObject Split, IReadOnlyList<string> NullTokens)
+    : IActivityInput<FeaturesInput>
+{
+    public static JsonObject Schema { get; } = SchemaBuilder.Object()
+        .Required("data", SchemaBuilder.Any("The dataset: an artifact reference or a path."))
+        .Required("label", SchemaBuilder.String("Label column."))
+        .Optional("task", SchemaBuilder.String("binary (default), multiclass or regression."))
+        .Optional("positive", SchemaBuilder.String("Positive class of a binary label."))
+        .Optional("label_mapping", SchemaBuilder.Any("Label value mapping, e.g. {'>50K.': '>50K'}."))
+        .Optional("pipeline", SchemaBuilder.Any("Feature steps: [{op: one_hot, columns: [...]}, …]."))
+        .Optional("split", SchemaBuilder.Any("{method: random|stratified|time, valid: 0.15, test: 0.15, seed: 0, time_column}; default stratified for classification, random for regression."))
+        .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String(), "For CSV inputs: values read as missing."))
+        .Build();
+
+    public static FeaturesInput Bind(ActivityInputs inputs) => new(
+        inputs.Node("data")!,
+        inputs.String("label"),
+        inputs.String("task", "binary") switch
+        {
+            "binary" => TaskKind.BinaryClassification,
+            "multiclass" => TaskKind.MulticlassClassification,
+            "regression" => TaskKind.Regression,
+            var other => throw new ActivityException($"task must be binary, multiclass or regression, got '{other}'", retryable: false),
+        },
+        inputs.OptionalString("positive"),
+        inputs.Node("label_mapping"),
+        inputs.Node("pipeline") as JsonArray,
+        inputs.Node("split") as JsonObject ?? new JsonObject(),
+        inputs.StringList("null_tokens", [""]));
+}
+
 /// <summary>
 /// Splits a dataset into train/valid/test (seeded), fits a feature pipeline on the training part only (no
 /// statistics leak from valid/test) and applies it to all three. Each output holds the features plus the label as
 /// a number (class index, or the value for regression), ready for training.
 /// </summary>
-[Activity("features", "1", "Splits data (random, stratified or by time), fits a feature pipeline on train and applies it; Parquet outputs and the fitted pipeline.")]
-public sealed class FeaturesActivity : IActivity
+public sealed class FeaturesActivity : Activity<FeaturesInput>, IActivityDefinition<FeaturesInput>
 {
-    public static ActivitySchema Schema { get; } = new(
-        SchemaBuilder.Object()
-            .Required("data", SchemaBuilder.Any("The dataset: an artifact reference or a path."))
-            .Required("label", SchemaBuilder.String("Label column."))
-            .Optional("task", SchemaBuilder.String("binary (default), multiclass or regression."))
-            .Optional("positive", SchemaBuilder.String("Positive class of a binary label."))
-            .Optional("label_mapping", SchemaBuilder.Any("Label value mapping, e.g. {'>50K.': '>50K'}."))
-            .Optional("pipeline", SchemaBuilder.Any("Feature steps: [{op: one_hot, columns: [...]}, …]."))
-            .Optional("split", SchemaBuilder.Any("{method: random|stratified|time, valid: 0.15, test: 0.15, seed: 0, time_column}; default stratified for classification, random for regression."))
-            .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String(), "For CSV inputs: values read as missing."))
-            .Build(),
+    public static ActivityInfo Info { get; } = new("features", "1", "Splits data (random, stratified or by time), fits a feature pipeline on train and applies it; Parquet outputs and the fitted pipeline.");
+
+    public static IActivity Create(IServiceProvider? services) => new FeaturesActivity();
+
+    public static JsonObject Outputs { get; } =
         SchemaBuilder.Object()
             .Required("train", SchemaBuilder.Any("Transformed training rows (Parquet artifact)."))
             .Required("valid", SchemaBuilder.Any("Transformed validation rows (Parquet artifact)."))
@@ -36,31 +63,24 @@ public sealed class FeaturesActivity : IActivity
             .Required("pipeline", SchemaBuilder.Any("The fitted feature pipeline (JSON artifact)."))
             .Required("features", SchemaBuilder.Array(SchemaBuilder.String(), "Feature columns, in matrix order."))
             .Required("rows", SchemaBuilder.Any("{train, valid, test}."))
-            .Build());
+            .Build();
 
-    public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct)
+    protected override async Task<ActivityResult> ExecuteAsync(FeaturesInput input, ActivityContext context, CancellationToken ct)
     {
-        var inputs = context.Inputs;
-        var csv = new Pipelines.Data.Csv.CsvOptions { NullTokens = (inputs["null_tokens"] as JsonArray)?.Select(t => t!.GetValue<string>()).ToList() ?? [""] };
+        var csv = new Pipelines.Data.Csv.CsvOptions { NullTokens = input.NullTokens };
         var (data, _) = await TableFiles.ReadInputAsync(context, "data", csv, ct);
-        var labelColumn = context.RequireString("label");
+        var labelColumn = input.Label;
         if (data.Schema.IndexOf(labelColumn) < 0)
             throw new ActivityException($"label column '{labelColumn}' does not exist (columns: {string.Join(", ", data.Schema.Fields.Select(f => f.Name))})", retryable: false);
-        var task = (inputs["task"]?.GetValue<string>() ?? "binary") switch
-        {
-            "binary" => TaskKind.BinaryClassification,
-            "multiclass" => TaskKind.MulticlassClassification,
-            "regression" => TaskKind.Regression,
-            var other => throw new ActivityException($"task must be binary, multiclass or regression, got '{other}'", retryable: false),
-        };
+        var task = input.Task;
         var label = new LabelSpec
         {
             Column = labelColumn,
             Task = task,
-            Positive = inputs["positive"]?.GetValue<string>(),
-            Mapping = TableFiles.StringMap(inputs["label_mapping"], "label_mapping"),
+            Positive = input.Positive,
+            Mapping = TableFiles.StringMap(input.LabelMapping, "label_mapping"),
         };
-        var split = inputs["split"] as JsonObject ?? new JsonObject();
+        var split = input.Split;
         var method = split["method"]?.GetValue<string>() ?? (task == TaskKind.Regression ? "random" : "stratified");
         var validFraction = split["valid"]?.GetValue<double>() ?? 0.15;
         var testFraction = split["test"]?.GetValue<double>() ?? 0.15;
@@ -75,7 +95,7 @@ public sealed class FeaturesActivity : IActivity
             pipeline = new FeaturePipeline
             {
                 Label = label,
-                Steps = inputs["pipeline"] is JsonArray steps
+                Steps = input.Pipeline is { } steps
                     ? FeaturePipeline.FromJson(new JsonObject { ["format_version"] = FeaturePipeline.CurrentFormatVersion, ["steps"] = steps.DeepClone() }.ToJsonString()).Steps
                     : [],
             };

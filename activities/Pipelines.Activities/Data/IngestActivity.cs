@@ -10,28 +10,52 @@ using Pipelines.Storage.Artifacts;
 
 namespace Pipelines.Activities.Data;
 
+/// <param name="Source">A path, an artifact reference or a URL; exactly one of source and query is given.</param>
+/// <param name="AllowEmpty">Null: the default depends on the source (false for files, true for incremental queries).</param>
+public sealed record IngestInput(
+    JsonNode? Source, string? Format, string Delimiter, IReadOnlyList<string> NullTokens, bool Header, string BadRows,
+    string? Query, string? Connection, JsonNode? Watermark, bool? AllowEmpty, string? Name) : IActivityInput<IngestInput>
+{
+    public static JsonObject Schema { get; } = SchemaBuilder.Object()
+        .Optional("source", SchemaBuilder.Any("A local path, an artifact reference or an http(s) URL of a CSV or Parquet file."))
+        .Optional("format", SchemaBuilder.String("csv or parquet (default: by extension, then by content)."))
+        .Optional("delimiter", SchemaBuilder.String("CSV delimiter (default ',')."))
+        .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String(), "CSV values read as missing (default [''], e.g. ['?'] for UCI Adult)."))
+        .Optional("header", SchemaBuilder.Boolean("The CSV has a header row (default true)."))
+        .Optional("bad_rows", SchemaBuilder.String("CSV rows that cannot be read: fail (default), skip or quarantine (published as an artifact)."))
+        .Optional("query", SchemaBuilder.String("A PostgreSQL query to ingest instead of a file."))
+        .Optional("connection", SchemaBuilder.String("Connection string of the database the query runs on."))
+        .Optional("watermark", SchemaBuilder.Any("Incremental loading: {column, key?}; only rows with column > the last committed maximum are read."))
+        .Optional("allow_empty", SchemaBuilder.Boolean("Accept a result without rows (default: false for files, true for incremental queries)."))
+        .Optional("name", SchemaBuilder.String("Artifact name (default: the source's file name with .parquet, replacing a .csv/.tsv/.parquet/.pq extension: adult.test → adult.test.parquet)."))
+        .Build();
+
+    public static IngestInput Bind(ActivityInputs inputs) => new(
+        inputs.Node("source"),
+        inputs.OptionalString("format"),
+        inputs.String("delimiter", ","),
+        inputs.StringList("null_tokens", [""]),
+        inputs.Boolean("header", true),
+        inputs.String("bad_rows", "fail"),
+        inputs.OptionalString("query"),
+        inputs.OptionalString("connection"),
+        inputs.Node("watermark"),
+        inputs.OptionalBoolean("allow_empty"),
+        inputs.OptionalString("name"));
+}
+
 /// <summary>
 /// Brings a dataset into the pipeline as a Parquet artifact: CSV or Parquet from a path, an artifact or an HTTP(S)
 /// URL, or the result of a PostgreSQL query, optionally incremental from a watermark kept between runs.
 /// </summary>
-// Not cacheable: a path, URL or query names data whose content can change between runs.
-[Activity("ingest", "1", "Ingests CSV/Parquet (path, artifact or URL) or a PostgreSQL query into a Parquet artifact with schema and statistics.", Cacheable = false)]
-public sealed class IngestActivity : IActivity
+public sealed class IngestActivity : Activity<IngestInput>, IActivityDefinition<IngestInput>
 {
-    public static ActivitySchema Schema { get; } = new(
-        SchemaBuilder.Object()
-            .Optional("source", SchemaBuilder.Any("A local path, an artifact reference or an http(s) URL of a CSV or Parquet file."))
-            .Optional("format", SchemaBuilder.String("csv or parquet (default: by extension, then by content)."))
-            .Optional("delimiter", SchemaBuilder.String("CSV delimiter (default ',')."))
-            .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String(), "CSV values read as missing (default [''], e.g. ['?'] for UCI Adult)."))
-            .Optional("header", SchemaBuilder.Boolean("The CSV has a header row (default true)."))
-            .Optional("bad_rows", SchemaBuilder.String("CSV rows that cannot be read: fail (default), skip or quarantine (published as an artifact)."))
-            .Optional("query", SchemaBuilder.String("A PostgreSQL query to ingest instead of a file."))
-            .Optional("connection", SchemaBuilder.String("Connection string of the database the query runs on."))
-            .Optional("watermark", SchemaBuilder.Any("Incremental loading: {column, key?}; only rows with column > the last committed maximum are read."))
-            .Optional("allow_empty", SchemaBuilder.Boolean("Accept a result without rows (default: false for files, true for incremental queries)."))
-            .Optional("name", SchemaBuilder.String("Artifact name (default: the source's file name with .parquet, replacing a .csv/.tsv/.parquet/.pq extension: adult.test → adult.test.parquet)."))
-            .Build(),
+    // Not cacheable: a path, URL or query names data whose content can change between runs.
+    public static ActivityInfo Info { get; } = new("ingest", "1", "Ingests CSV/Parquet (path, artifact or URL) or a PostgreSQL query into a Parquet artifact with schema and statistics.", Cacheable: false);
+
+    public static IActivity Create(IServiceProvider? services) => new IngestActivity();
+
+    public static JsonObject Outputs { get; } =
         SchemaBuilder.Object()
             .Required("table", SchemaBuilder.Any("The Parquet artifact (reference)."))
             .Required("rows", SchemaBuilder.Integer("Rows ingested."))
@@ -40,38 +64,37 @@ public sealed class IngestActivity : IActivity
             .Optional("rejected_rows", SchemaBuilder.Integer("CSV rows skipped or quarantined."))
             .Optional("quarantine", SchemaBuilder.Any("Raw text of quarantined CSV rows (artifact), when any."))
             .Optional("watermark", SchemaBuilder.Any("{column, previous, current} for incremental loading."))
-            .Build());
+            .Build();
 
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(10) };
 
-    public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct)
+    protected override async Task<ActivityResult> ExecuteAsync(IngestInput input, ActivityContext context, CancellationToken ct)
     {
-        var inputs = context.Inputs;
         var outputs = new JsonObject();
         var work = ActivityServices.From(context).WorkDirectory(context);
         string name, path;
         IngestedFile ingested;
-        if (inputs["query"] is not null)
+        if (input.Query is { } query)
         {
-            if (inputs["source"] is not null) throw new ActivityException("give either 'source' or 'query', not both", retryable: false);
-            var (table, watermark) = await ReadQueryAsync(context, ct);
+            if (input.Source is not null) throw new ActivityException("give either 'source' or 'query', not both", retryable: false);
+            var (table, watermark) = await ReadQueryAsync(context, input, query, ct);
             if (watermark is not null) outputs["watermark"] = watermark;
-            name = inputs["name"]?.GetValue<string>() ?? "query.parquet";
-            var allowEmpty = inputs["allow_empty"]?.GetValue<bool>() ?? inputs["watermark"] is not null;
+            name = input.Name ?? "query.parquet";
+            var allowEmpty = input.AllowEmpty ?? input.Watermark is not null;
             if (table.RowCount == 0 && !allowEmpty) throw new ActivityException("the query returned no rows", retryable: false);
             path = Path.Combine(work, name);
             ingested = WriteParquet(path, table.Schema, [table]);
         }
         else
         {
-            if (inputs["source"] is null) throw new ActivityException("input 'source' (a file) or 'query' is required", retryable: false);
-            var (file, displayName) = await LocalSourceAsync(context, ct);
-            var csv = CsvOptionsFrom(inputs, Path.Combine(work, "rejected.csv"));
-            name = inputs["name"]?.GetValue<string>() ?? DefaultName(displayName);
+            if (input.Source is not { } source) throw new ActivityException("input 'source' (a file) or 'query' is required", retryable: false);
+            var (file, displayName) = await LocalSourceAsync(context, source, ct);
+            var csv = CsvOptionsFrom(input, Path.Combine(work, "rejected.csv"));
+            name = input.Name ?? DefaultName(displayName);
             path = Path.Combine(work, name);
             long rejected = 0;
-            ingested = CopyToParquet(file, displayName, FormatOf(inputs, displayName, file), csv, path, n => rejected = n);
-            if (ingested.Rows == 0 && inputs["allow_empty"]?.GetValue<bool>() != true)
+            ingested = CopyToParquet(file, displayName, FormatOf(input.Format, displayName, file), csv, path, n => rejected = n);
+            if (ingested.Rows == 0 && input.AllowEmpty != true)
                 throw new ActivityException($"source '{displayName}' has no data rows", retryable: false);
             outputs["rejected_rows"] = rejected;
             if (rejected > 0) context.Log.Write($"{rejected} bad rows {(csv.BadRows == BadRowPolicy.Skip ? "skipped" : "quarantined")}");
@@ -119,9 +142,8 @@ public sealed class IngestActivity : IActivity
         return new IngestedFile(schema, rows, statistics);
     }
 
-    private static async Task<(string File, string Name)> LocalSourceAsync(ActivityContext context, CancellationToken ct)
+    private static async Task<(string File, string Name)> LocalSourceAsync(ActivityContext context, JsonNode source, CancellationToken ct)
     {
-        var source = context.Inputs["source"];
         if (source is JsonValue v && v.TryGetValue<string>(out var text) &&
             Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
         {
@@ -186,9 +208,9 @@ public sealed class IngestActivity : IActivity
         return (Path.GetExtension(file).ToLowerInvariant() is ".csv" or ".tsv" or ".parquet" or ".pq" ? Path.GetFileNameWithoutExtension(file) : file) + ".parquet";
     }
 
-    private static string FormatOf(JsonObject inputs, string name, string file)
+    private static string FormatOf(string? format, string name, string file)
     {
-        if (inputs["format"]?.GetValue<string>() is { } f)
+        if (format is { } f)
             return f.ToLowerInvariant() is "csv" or "parquet" ? f.ToLowerInvariant() : throw new ActivityException($"format must be csv or parquet, got '{f}'", retryable: false);
         var ext = Path.GetExtension(name).ToLowerInvariant();
         if (ext is ".parquet" or ".pq") return "parquet";
@@ -222,12 +244,12 @@ public sealed class IngestActivity : IActivity
         }
     }
 
-    private static CsvOptions CsvOptionsFrom(JsonObject inputs, string quarantinePath)
+    private static CsvOptions CsvOptionsFrom(IngestInput input, string quarantinePath)
     {
-        var delimiter = inputs["delimiter"]?.GetValue<string>() ?? ",";
+        var delimiter = input.Delimiter;
         if (delimiter == "\\t") delimiter = "\t";
         if (delimiter.Length != 1) throw new ActivityException($"delimiter must be one character, got '{delimiter}'", retryable: false);
-        var policy = (inputs["bad_rows"]?.GetValue<string>() ?? "fail") switch
+        var policy = input.BadRows switch
         {
             "fail" => BadRowPolicy.Fail,
             "skip" => BadRowPolicy.Skip,
@@ -237,19 +259,18 @@ public sealed class IngestActivity : IActivity
         return new CsvOptions
         {
             Delimiter = delimiter[0],
-            HasHeader = inputs["header"]?.GetValue<bool>() ?? true,
-            NullTokens = (inputs["null_tokens"] as JsonArray)?.Select(t => t!.GetValue<string>()).ToList() ?? [""],
+            HasHeader = input.Header,
+            NullTokens = input.NullTokens,
             BadRows = policy,
             QuarantinePath = policy == BadRowPolicy.Quarantine ? quarantinePath : null,
         };
     }
 
-    private static async Task<(Table, JsonObject?)> ReadQueryAsync(ActivityContext context, CancellationToken ct)
+    private static async Task<(Table, JsonObject?)> ReadQueryAsync(ActivityContext context, IngestInput input, string query, CancellationToken ct)
     {
-        var query = context.RequireString("query");
-        var connection = context.Inputs["connection"]?.GetValue<string>()
+        var connection = input.Connection
             ?? throw new ActivityException("input 'connection' is required with 'query'", retryable: false);
-        if (context.Inputs["watermark"] is not { } wm)
+        if (input.Watermark is not { } wm)
         {
             var (plain, _) = await PostgresQuerySource.ReadAsync(connection, query, null, null, ct);
             return (plain, null);

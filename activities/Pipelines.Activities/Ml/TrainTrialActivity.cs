@@ -8,6 +8,19 @@ using Pipelines.Ml.Tuning;
 
 namespace Pipelines.Activities.Ml;
 
+/// <param name="Trial">A trial from hpo.suggest; a value that is not an object counts as none, as before.</param>
+/// <param name="Pruning">Parsed (and rejected when invalid) before anything is trained.</param>
+public sealed record TrainTrialInput(JsonObject? Trial, PruningSettings? Pruning) : IActivityInput<TrainTrialInput>
+{
+    public static JsonObject Schema { get; } = ModelTraining.Inputs(SchemaBuilder.Object())
+        .Optional("trial", SchemaBuilder.Any("A trial from hpo.suggest: {number, params}."))
+        .Optional("pruning", PruningSettings.Schema())
+        .Build();
+
+    // The training inputs themselves (data, label, trainer, params, …) are read by ModelTraining from the context.
+    public static TrainTrialInput Bind(ActivityInputs inputs) => new(inputs.Node("trial") as JsonObject, PruningSettings.Parse(inputs.Node("pruning")));
+}
+
 /// <summary>
 /// Trains one trial of a sweep (or a baseline) and reports its validation metric. With artifact services the
 /// model is published as a <c>model</c> artifact under an attempt-scoped key and the trial is a nested MLflow run
@@ -21,27 +34,26 @@ namespace Pipelines.Activities.Ml;
 /// <c>state: pruned</c> and its last value, keeps its MLflow run (tagged pruned) and publishes no model: the
 /// leaderboard never picks it.
 /// </remarks>
-[Activity("train.trial", "1", "Trains one model (xgboost; ML.NET lightgbm, fasttree or sdca; the logistic or constant baseline) with given parameters and reports its validation metric; optionally pruned by the median rule against its sibling trials.")]
-public sealed class TrainTrialActivity : IActivity
+public sealed class TrainTrialActivity : Activity<TrainTrialInput>, IActivityDefinition<TrainTrialInput>
 {
-    public static ActivitySchema Schema { get; } = new(
-        ModelTraining.Inputs(SchemaBuilder.Object())
-            .Optional("trial", SchemaBuilder.Any("A trial from hpo.suggest: {number, params}."))
-            .Optional("pruning", PruningSettings.Schema())
-            .Build(),
+    public static ActivityInfo Info { get; } = new("train.trial", "1", "Trains one model (xgboost; ML.NET lightgbm, fasttree or sdca; the logistic or constant baseline) with given parameters and reports its validation metric; optionally pruned by the median rule against its sibling trials.");
+
+    public static IActivity Create(IServiceProvider? services) => new TrainTrialActivity();
+
+    public static JsonObject Outputs { get; } =
         SchemaBuilder.Object()
             .Required("result", SchemaBuilder.Any("{number, trainer, params, metric, value, state, iterations, pruned_at, best_iteration, model, model_dir, mlflow_run_id}"))
             .Required("value", SchemaBuilder.Number("The validation metric (of a pruned trial: its last reported value)."))
             .Required("model_dir", SchemaBuilder.String("The MLflow model directory of this attempt (every trainer but constant, not pruned; else empty)."))
             .Optional("model", SchemaBuilder.Any("The model artifact reference (with artifact services, every trainer but constant, not pruned; else null)."))
             .Optional("state", SchemaBuilder.String("complete, or pruned when the median rule stopped the trial."))
-            .Build());
+            .Build();
 
-    public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken cancellationToken)
+    protected override async Task<ActivityResult> ExecuteAsync(TrainTrialInput input, ActivityContext context, CancellationToken cancellationToken)
     {
-        var trial = context.Inputs["trial"] as JsonObject;
+        var trial = input.Trial;
         var number = JsonNumber.Long(trial?["number"]) ?? context.ItemIndex ?? 0;
-        var pruning = await StartPruningAsync(context, (int)number, cancellationToken);
+        var pruning = await StartPruningAsync(input, context, (int)number, cancellationToken);
         await using (pruning)
         {
             using var outcome = await ModelTraining.TrainAsync(context, trial?["params"] as JsonObject, cancellationToken,
@@ -87,11 +99,10 @@ public sealed class TrainTrialActivity : IActivity
         }
     }
 
-    private static async Task<TrialPruning?> StartPruningAsync(ActivityContext context, int number, CancellationToken ct)
+    private static async Task<TrialPruning?> StartPruningAsync(TrainTrialInput input, ActivityContext context, int number, CancellationToken ct)
     {
-        var settings = PruningSettings.Parse(context.Inputs["pruning"]);
-        if (settings is null) return null;
-        var trainer = ModelTraining.TrainerOf(context.Inputs, (context.Inputs["trial"] as JsonObject)?["params"] as JsonObject);
+        if (input.Pruning is not { } settings) return null;
+        var trainer = ModelTraining.TrainerOf(context.Inputs, input.Trial?["params"] as JsonObject);
         if (trainer != "xgboost")
         {
             context.Log.Write($"pruning applies to xgboost trials (per-round metrics); the {trainer} trainer runs to the end");

@@ -12,57 +12,79 @@ using Pipelines.Tracking.Pipeline;
 
 namespace Pipelines.Activities.Model;
 
+/// <param name="Model">Fetched by name ("model") through <see cref="ModelResolution"/>.</param>
+/// <param name="ModelName">Empty counts as not given: no champion to compare with.</param>
+public sealed record EvaluateInput(
+    JsonNode Model, JsonNode Holdout, IReadOnlyList<string> Slices, string? ModelName, string Alias, double Threshold,
+    bool Explain, long ExplainRows, long MinSliceRows) : IActivityInput<EvaluateInput>
+{
+    public static JsonObject Schema { get; } = SchemaBuilder.Object()
+        .Required("model", SchemaBuilder.Any("Candidate: a model artifact reference or an MLflow model directory."))
+        .Required("holdout", SchemaBuilder.Any("Holdout data with the label column: a path or an artifact reference."))
+        .Optional("slices", SchemaBuilder.Array(SchemaBuilder.String(), "Columns to slice metrics by, e.g. [sex, race]."))
+        .Optional("model_name", SchemaBuilder.String("Registered model whose champion to compare with (skipped when it has none)."))
+        .Optional("alias", SchemaBuilder.String("Alias to compare with (default champion)."))
+        .Optional("threshold", SchemaBuilder.Number("Decision threshold for binary metrics (default 0.5)."))
+        .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String(), "CSV values read as missing (default [''])."))
+        .Optional("experiment", SchemaBuilder.String("MLflow experiment (default 'pipelines')."))
+        .Optional("explain", SchemaBuilder.Boolean("Global importance (gain) and mean |SHAP| of an XGBoost candidate in the report (default true)."))
+        .Optional("explain_rows", SchemaBuilder.Integer("Holdout rows whose SHAP values are computed for the summary (default 5000, the first rows)."))
+        .Optional("min_slice_rows", SchemaBuilder.Integer("Slices with fewer rows are left out of the fairness disparities (default 30)."))
+        .Build();
+
+    // null_tokens is read with the holdout (ModelTraining.CsvOf), 'experiment' where the run is tracked (ModelTracking).
+    public static EvaluateInput Bind(ActivityInputs inputs) => new(
+        inputs.Node("model")!,
+        inputs.Node("holdout")!,
+        inputs.StringList("slices", []),
+        inputs.OptionalString("model_name") is { Length: > 0 } name ? name : null,
+        inputs.String("alias", PipelineTracking.Champion),
+        inputs.Number("threshold", 0.5),
+        inputs.Boolean("explain", true),
+        inputs.Integer("explain_rows", 5000),
+        inputs.Integer("min_slice_rows", 30));
+}
+
 /// <summary>
 /// Holdout metrics of a candidate model (binary, multiclass or regression, from the model's own label spec), per-slice
 /// metrics, and optionally the same for the current champion on the same rows. A JSON and an HTML report are
 /// published as artifacts; the holdout predictions are published too (the reference for prediction drift).
 /// </summary>
-[Activity("evaluate", "1", "Holdout metrics, per-slice metrics and a JSON+HTML report; optionally compared with the registry's champion on the same holdout.", Cacheable = false)]
-public sealed class EvaluateActivity : IActivity
+public sealed class EvaluateActivity : Activity<EvaluateInput>, IActivityDefinition<EvaluateInput>
 {
-    public static ActivitySchema Schema { get; } = new(
-        SchemaBuilder.Object()
-            .Required("model", SchemaBuilder.Any("Candidate: a model artifact reference or an MLflow model directory."))
-            .Required("holdout", SchemaBuilder.Any("Holdout data with the label column: a path or an artifact reference."))
-            .Optional("slices", SchemaBuilder.Array(SchemaBuilder.String(), "Columns to slice metrics by, e.g. [sex, race]."))
-            .Optional("model_name", SchemaBuilder.String("Registered model whose champion to compare with (skipped when it has none)."))
-            .Optional("alias", SchemaBuilder.String("Alias to compare with (default champion)."))
-            .Optional("threshold", SchemaBuilder.Number("Decision threshold for binary metrics (default 0.5)."))
-            .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String(), "CSV values read as missing (default [''])."))
-            .Optional("experiment", SchemaBuilder.String("MLflow experiment (default 'pipelines')."))
-            .Optional("explain", SchemaBuilder.Boolean("Global importance (gain) and mean |SHAP| of an XGBoost candidate in the report (default true)."))
-            .Optional("explain_rows", SchemaBuilder.Integer("Holdout rows whose SHAP values are computed for the summary (default 5000, the first rows)."))
-            .Optional("min_slice_rows", SchemaBuilder.Integer("Slices with fewer rows are left out of the fairness disparities (default 30)."))
-            .Build(),
+    public static ActivityInfo Info { get; } = new("evaluate", "1", "Holdout metrics, per-slice metrics and a JSON+HTML report; optionally compared with the registry's champion on the same holdout.", Cacheable: false);
+
+    public static IActivity Create(IServiceProvider? services) => new EvaluateActivity();
+
+    public static JsonObject Outputs { get; } =
         SchemaBuilder.Object()
             .Required("summary", SchemaBuilder.Any("{task, primary_metric, maximize, metrics, slices, fairness, champion: {version, metrics, slices} | null} — feed to evaluation_gate."))
             .Required("metrics", SchemaBuilder.Any("Candidate holdout metrics."))
             .Required("report", SchemaBuilder.Any("JSON report artifact (evaluation.json): the summary plus charts (ROC, PR, calibration, confusion matrix) and explanations."))
             .Required("report_html", SchemaBuilder.Any("HTML report artifact."))
             .Required("predictions", SchemaBuilder.Any("Holdout predictions (Parquet, column 'prediction') artifact."))
-            .Build());
+            .Build();
 
-    public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct)
+    protected override async Task<ActivityResult> ExecuteAsync(EvaluateInput input, ActivityContext context, CancellationToken ct)
     {
         var services = ActivityServices.From(context);
-        var inputs = context.Inputs;
-        var holdout = ModelTraining.Read(await ArtifactRefs.LocalFileAsync(context, "holdout", ct), ModelTraining.CsvOf(inputs));
-        var slices = (inputs["slices"] as JsonArray)?.Select(s => s!.GetValue<string>()).ToList() ?? [];
-        var threshold = JsonNumber.Double(inputs["threshold"]) ?? 0.5;
-        var minSliceRows = (int)(JsonNumber.Long(inputs["min_slice_rows"]) ?? 30);
+        var holdout = ModelTraining.Read(await ArtifactRefs.LocalFileAsync(context, "holdout", ct), ModelTraining.CsvOf(context.Inputs));
+        var slices = input.Slices.ToList();
+        var threshold = input.Threshold;
+        var minSliceRows = (int)input.MinSliceRows;
 
         var candidateDir = await ModelResolution.LocalModelAsync(context, "model", ct);
-        var holdoutName = ArtifactRefs.DisplayName(inputs["holdout"]);
+        var holdoutName = ArtifactRefs.DisplayName(input.Holdout);
         var candidate = Evaluate(candidateDir, "the candidate model", holdout, holdoutName, slices, threshold);
         JsonObject? explanations = null;
-        if (inputs["explain"]?.GetValue<bool>() ?? true)
-            explanations = Explain(candidateDir, holdout, (int)(JsonNumber.Long(inputs["explain_rows"]) ?? 5000), context);
+        if (input.Explain)
+            explanations = Explain(candidateDir, holdout, (int)input.ExplainRows, context);
 
         JsonObject? champion = null;
         JsonObject? championCharts = null;
-        if (inputs["model_name"]?.GetValue<string>() is { Length: > 0 } modelName)
+        if (input.ModelName is { } modelName)
         {
-            var alias = inputs["alias"]?.GetValue<string>() ?? PipelineTracking.Champion;
+            var alias = input.Alias;
             if (await ModelResolution.ByAliasAsync(context, modelName, alias, "champion", ct) is { } resolved)
             {
                 var c = Evaluate(resolved.Directory, $"{alias} (version {resolved.Version})", holdout, holdoutName, slices, threshold);

@@ -6,38 +6,58 @@ using Pipelines.Ml.Tuning;
 
 namespace Pipelines.Activities.Model;
 
+/// <param name="Min">Bounds objects (min, max, slice_min, auto_approve) that are not objects count as none, as before.</param>
+public sealed record EvaluationGateInput(
+    JsonObject Evaluation, JsonObject? Min, JsonObject? Max, double? MinImprovement, JsonObject? SliceMin, long MinSliceRows,
+    double? MaxSliceRegression, JsonNode? MaxDisparity, JsonObject? AutoApprove) : IActivityInput<EvaluationGateInput>
+{
+    public static JsonObject Schema { get; } = SchemaBuilder.Object()
+        .Required("evaluation", SchemaBuilder.Any("The summary output of evaluate."))
+        .Optional("min", SchemaBuilder.Any("Lower bounds on candidate metrics, e.g. {roc_auc: 0.85}."))
+        .Optional("max", SchemaBuilder.Any("Upper bounds on candidate metrics, e.g. {log_loss: 0.4}."))
+        .Optional("min_improvement", SchemaBuilder.Number("Primary-metric improvement required over the champion (in its better direction); ignored without a champion."))
+        .Optional("slice_min", SchemaBuilder.Any("Lower bounds per slice, e.g. {roc_auc: 0.8}."))
+        .Optional("min_slice_rows", SchemaBuilder.Integer("Slices with fewer rows are not judged (default 30)."))
+        .Optional("max_slice_regression", SchemaBuilder.Number("Largest allowed primary-metric drop of any slice versus the champion's same slice."))
+        .Optional("max_disparity", SchemaBuilder.Any("Fairness bound over each slice column (binary): a number for both measures, or {demographic_parity_difference, equal_opportunity_difference}."))
+        .Optional("auto_approve", SchemaBuilder.Any("Policy {min_improvement, max_slice_regression (default 0)}: auto_approve is true when both hold against a champion."))
+        .Build();
+
+    public static EvaluationGateInput Bind(ActivityInputs inputs) => new(
+        inputs.Node("evaluation") as JsonObject ?? throw new ActivityException("input 'evaluation' must be evaluate's summary", retryable: false),
+        inputs.Node("min") as JsonObject,
+        inputs.Node("max") as JsonObject,
+        inputs.OptionalNumber("min_improvement"),
+        inputs.Node("slice_min") as JsonObject,
+        inputs.Integer("min_slice_rows", 30),
+        inputs.OptionalNumber("max_slice_regression"),
+        inputs.Node("max_disparity"),
+        inputs.Node("auto_approve") as JsonObject);
+}
+
 /// <summary>
 /// Judges an <c>evaluate</c> summary: absolute thresholds, minimum improvement over the champion, per-slice
 /// thresholds and slice regressions. Any violation stops the run (a verdict, never retried), so a later promote
 /// step never runs. Also evaluates the auto-approve policy and outputs it as a boolean for an <c>if:</c>.
 /// </summary>
-[Activity("evaluation_gate", "1", "Stops the run when the candidate misses thresholds or does not improve on the champion; outputs auto_approve.")]
-public sealed class EvaluationGateActivity : IActivity
+public sealed class EvaluationGateActivity : Activity<EvaluationGateInput>, IActivityDefinition<EvaluationGateInput>
 {
-    public static ActivitySchema Schema { get; } = new(
-        SchemaBuilder.Object()
-            .Required("evaluation", SchemaBuilder.Any("The summary output of evaluate."))
-            .Optional("min", SchemaBuilder.Any("Lower bounds on candidate metrics, e.g. {roc_auc: 0.85}."))
-            .Optional("max", SchemaBuilder.Any("Upper bounds on candidate metrics, e.g. {log_loss: 0.4}."))
-            .Optional("min_improvement", SchemaBuilder.Number("Primary-metric improvement required over the champion (in its better direction); ignored without a champion."))
-            .Optional("slice_min", SchemaBuilder.Any("Lower bounds per slice, e.g. {roc_auc: 0.8}."))
-            .Optional("min_slice_rows", SchemaBuilder.Integer("Slices with fewer rows are not judged (default 30)."))
-            .Optional("max_slice_regression", SchemaBuilder.Number("Largest allowed primary-metric drop of any slice versus the champion's same slice."))
-            .Optional("max_disparity", SchemaBuilder.Any("Fairness bound over each slice column (binary): a number for both measures, or {demographic_parity_difference, equal_opportunity_difference}."))
-            .Optional("auto_approve", SchemaBuilder.Any("Policy {min_improvement, max_slice_regression (default 0)}: auto_approve is true when both hold against a champion."))
-            .Build(),
+    public static ActivityInfo Info { get; } = new("evaluation_gate", "1", "Stops the run when the candidate misses thresholds or does not improve on the champion; outputs auto_approve.");
+
+    public static IActivity Create(IServiceProvider? services) => new EvaluationGateActivity();
+
+    public static JsonObject Outputs { get; } =
         SchemaBuilder.Object()
             .Required("passed", SchemaBuilder.Boolean())
             .Required("violations", SchemaBuilder.Array(SchemaBuilder.String()))
             .Required("auto_approve", SchemaBuilder.Boolean("True when the auto-approve policy holds."))
             .Required("auto_approve_reason", SchemaBuilder.String())
             .Required("improvement", SchemaBuilder.Any("Primary-metric improvement over the champion (null without one)."))
-            .Build());
+            .Build();
 
-    public Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken cancellationToken)
+    protected override Task<ActivityResult> ExecuteAsync(EvaluationGateInput input, ActivityContext context, CancellationToken cancellationToken)
     {
-        var inputs = context.Inputs;
-        var eval = inputs["evaluation"] as JsonObject ?? throw new ActivityException("input 'evaluation' must be evaluate's summary", retryable: false);
+        var eval = input.Evaluation;
         var metrics = eval["metrics"] as JsonObject ?? new JsonObject();
         var primary = eval["primary_metric"]?.GetValue<string>() ?? throw new ActivityException("evaluation has no primary_metric", retryable: false);
         var maximize = eval["maximize"]?.GetValue<bool>() ?? true;
@@ -45,33 +65,33 @@ public sealed class EvaluationGateActivity : IActivity
         var violations = new List<string>();
         static string F(double v) => v.ToString("0.#####", CultureInfo.InvariantCulture);
 
-        foreach (var (name, bound) in inputs["min"] as JsonObject ?? [])
+        foreach (var (name, bound) in input.Min ?? [])
             Check(name, JsonNumber.Double(metrics[name]), JsonNumber.Double(bound)!.Value, atLeast: true, "");
-        foreach (var (name, bound) in inputs["max"] as JsonObject ?? [])
+        foreach (var (name, bound) in input.Max ?? [])
             Check(name, JsonNumber.Double(metrics[name]), JsonNumber.Double(bound)!.Value, atLeast: false, "");
 
         double? improvement = null;
         if (champion is not null && JsonNumber.Double(metrics[primary]) is { } mine && JsonNumber.Double(champion["metrics"]?[primary]) is { } theirs)
         {
             improvement = maximize ? mine - theirs : theirs - mine;
-            if (JsonNumber.Double(inputs["min_improvement"]) is { } need && improvement < need)
+            if (input.MinImprovement is { } need && improvement < need)
                 violations.Add($"{primary} improves on champion v{champion["version"]} by {F(improvement.Value)} ({F(mine)} vs {F(theirs)}), needs at least {F(need)}");
         }
 
-        var minRows = JsonNumber.Long(inputs["min_slice_rows"]) ?? 30;
+        var minRows = input.MinSliceRows;
         var slices = (eval["slices"] as JsonArray ?? []).OfType<JsonObject>().Where(s => (JsonNumber.Long(s["rows"]) ?? 0) >= minRows).ToList();
-        foreach (var (name, bound) in inputs["slice_min"] as JsonObject ?? [])
+        foreach (var (name, bound) in input.SliceMin ?? [])
             foreach (var s in slices)
                 Check(name, JsonNumber.Double(s["metrics"]?[name]), JsonNumber.Double(bound)!.Value, atLeast: true, $"slice {s["column"]}={s["value"]}: ");
 
-        if (inputs["max_disparity"] is { } bounds)
+        if (input.MaxDisparity is { } bounds)
             violations.AddRange(DisparityViolations(slices, bounds, minRows));
 
         var worstSliceDrop = WorstSliceDrop(slices, champion, primary, maximize);
-        if (JsonNumber.Double(inputs["max_slice_regression"]) is { } maxDrop && worstSliceDrop is { } drop && drop.Drop > maxDrop)
+        if (input.MaxSliceRegression is { } maxDrop && worstSliceDrop is { } drop && drop.Drop > maxDrop)
             violations.Add($"slice {drop.Slice}: {primary} drops by {F(drop.Drop)} versus the champion (at most {F(maxDrop)} allowed)");
 
-        var (auto, why) = AutoApprove(inputs["auto_approve"] as JsonObject, improvement, worstSliceDrop, violations.Count == 0);
+        var (auto, why) = AutoApprove(input.AutoApprove, improvement, worstSliceDrop, violations.Count == 0);
         var outputs = new JsonObject
         {
             ["passed"] = violations.Count == 0,

@@ -7,6 +7,32 @@ using Pipelines.Tracking.Pipeline;
 
 namespace Pipelines.Activities.Model;
 
+/// <param name="Version">Read as text whatever its JSON type: a version may arrive as a number.</param>
+/// <param name="ApprovedBy">Empty counts as not given.</param>
+/// <param name="Reason">Null when not given (or empty): the default names the run.</param>
+public sealed record PromoteInput(JsonNode? Model, string ModelName, string? Version, string? ClearAlias, string ApprovedBy, string? Reason)
+    : IActivityInput<PromoteInput>
+{
+    public static JsonObject Schema { get; } = SchemaBuilder.Object()
+        .Optional("model", SchemaBuilder.Any("The model artifact reference to promote."))
+        .Required("model_name", SchemaBuilder.String("Registered model name."))
+        .Optional("version", SchemaBuilder.String("Instead of 'model': a version already registered, e.g. a challenger's (${{ steps.shadow.outputs.challenger_version }})."))
+        .Optional("clear_alias", SchemaBuilder.String("An alias to remove once the version is champion, if it still points at it (e.g. challenger)."))
+        .Optional("approved_by", SchemaBuilder.String("Who approved (e.g. ${{ steps.approval.outputs.decided_by }}); default the run's creator is unknown, so 'pipelines'."))
+        .Optional("reason", SchemaBuilder.String("Why (e.g. the approval comment or the auto-approve reason)."))
+        .Optional("experiment", SchemaBuilder.String("MLflow experiment (default 'pipelines')."))
+        .Build();
+
+    // 'experiment' is read where the run is tracked (ModelTracking).
+    public static PromoteInput Bind(ActivityInputs inputs) => new(
+        inputs.Node("model"),
+        inputs.String("model_name"),
+        inputs.Node("version")?.ToString(),
+        inputs.OptionalString("clear_alias") is { Length: > 0 } alias ? alias : null,
+        inputs.OptionalString("approved_by") is { Length: > 0 } by ? by : "pipelines",
+        inputs.OptionalString("reason") is { Length: > 0 } reason ? reason : null);
+}
+
 /// <summary>
 /// Registers the model as a new version of a registered model and moves <c>champion</c> to it; the replaced version
 /// keeps <c>previous-champion</c>; who and why are tagged on the version. The version's source is the MLflow model
@@ -16,43 +42,36 @@ namespace Pipelines.Activities.Model;
 /// is logged first under a nested run of its own. Idempotent: a repeated attempt finds the version (or the run)
 /// already made from the same artifact and reuses it.
 /// </summary>
-[Activity("promote", "1", "Registers the model version, moves the champion alias (keeping previous-champion) and records who approved it and why.", Cacheable = false)]
-public sealed class PromoteActivity : IActivity
+public sealed class PromoteActivity : Activity<PromoteInput>, IActivityDefinition<PromoteInput>
 {
-    public static ActivitySchema Schema { get; } = new(
-        SchemaBuilder.Object()
-            .Optional("model", SchemaBuilder.Any("The model artifact reference to promote."))
-            .Required("model_name", SchemaBuilder.String("Registered model name."))
-            .Optional("version", SchemaBuilder.String("Instead of 'model': a version already registered, e.g. a challenger's (${{ steps.shadow.outputs.challenger_version }})."))
-            .Optional("clear_alias", SchemaBuilder.String("An alias to remove once the version is champion, if it still points at it (e.g. challenger)."))
-            .Optional("approved_by", SchemaBuilder.String("Who approved (e.g. ${{ steps.approval.outputs.decided_by }}); default the run's creator is unknown, so 'pipelines'."))
-            .Optional("reason", SchemaBuilder.String("Why (e.g. the approval comment or the auto-approve reason)."))
-            .Optional("experiment", SchemaBuilder.String("MLflow experiment (default 'pipelines')."))
-            .Build(),
-        SchemaBuilder.Object()
-            .Required("version", SchemaBuilder.String())
-            .Required("champion", SchemaBuilder.String())
-            .Optional("previous_champion", SchemaBuilder.String())
-            .Build());
+    public static ActivityInfo Info { get; } = new("promote", "1", "Registers the model version, moves the champion alias (keeping previous-champion) and records who approved it and why.", Cacheable: false);
 
-    public Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct) =>
-        TrackingFaults.RunAsync(context, () => PromoteAsync(context, ct), ct);
+    public static JsonObject Outputs { get; } = SchemaBuilder.Object()
+        .Required("version", SchemaBuilder.String())
+        .Required("champion", SchemaBuilder.String())
+        .Optional("previous_champion", SchemaBuilder.String())
+        .Build();
 
-    private static async Task<ActivityResult> PromoteAsync(ActivityContext context, CancellationToken ct)
+    public static IActivity Create(IServiceProvider? services) => new PromoteActivity();
+
+    protected override Task<ActivityResult> ExecuteAsync(PromoteInput input, ActivityContext context, CancellationToken ct) =>
+        TrackingFaults.RunAsync(context, () => PromoteAsync(input, context, ct), ct);
+
+    private static async Task<ActivityResult> PromoteAsync(PromoteInput input, ActivityContext context, CancellationToken ct)
     {
         var services = ActivityServices.From(context);
         var tracking = services.Tracking ?? throw new ActivityException("promote needs MLflow tracking, but this worker has none", retryable: false);
-        var registered = context.Inputs["version"]?.ToString();
-        if (registered is not null && context.Inputs["model"] is not null) throw new ActivityException("promote takes 'model' or 'version', not both", retryable: false);
-        if (registered is not null) return await PromoteVersionAsync(context, tracking, registered, ct);
-        if (!ArtifactRefs.IsReference(context.Inputs["model"])) throw new ActivityException("input 'model' must be a model artifact reference (or give 'version', a registered version)", retryable: false);
-        var artifactId = Guid.Parse(context.Inputs["model"]!["artifact"]!.GetValue<string>());
+        var registered = input.Version;
+        if (registered is not null && input.Model is not null) throw new ActivityException("promote takes 'model' or 'version', not both", retryable: false);
+        if (registered is not null) return await PromoteVersionAsync(input, context, tracking, registered, ct);
+        if (!ArtifactRefs.IsReference(input.Model)) throw new ActivityException("input 'model' must be a model artifact reference (or give 'version', a registered version)", retryable: false);
+        var artifactId = Guid.Parse(input.Model!["artifact"]!.GetValue<string>());
         var record = await services.Artifacts.Registry.GetAsync(artifactId, ct)
                      ?? throw new ActivityException($"model artifact {artifactId} is not registered", retryable: false);
         await services.Artifacts.RecordInputAsync(new Storage.Artifacts.StepAttempt(context.StepRunId, context.Attempt), "model", artifactId, ct);
-        var name = context.RequireString("model_name");
-        var by = context.Inputs["approved_by"]?.GetValue<string>() is { Length: > 0 } b ? b : "pipelines";
-        var reason = context.Inputs["reason"]?.GetValue<string>() is { Length: > 0 } r ? r : $"promoted by pipeline run {context.RunId}";
+        var name = input.ModelName;
+        var by = input.ApprovedBy;
+        var reason = input.Reason ?? $"promoted by pipeline run {context.RunId}";
 
         try { await tracking.Client.CreateRegisteredModelAsync(name, ct: ct); }
         catch (ResourceAlreadyExistsException) { }
@@ -78,15 +97,15 @@ public sealed class PromoteActivity : IActivity
     /// Promotes a version that is registered already (a challenger that earned it in shadow scoring): the same alias
     /// switch as for a new model, so the replaced champion stays <c>previous-champion</c> and a rollback restores it.
     /// </summary>
-    private static async Task<ActivityResult> PromoteVersionAsync(ActivityContext context, PipelineTracking tracking, string version, CancellationToken ct)
+    private static async Task<ActivityResult> PromoteVersionAsync(PromoteInput input, ActivityContext context, PipelineTracking tracking, string version, CancellationToken ct)
     {
-        var name = context.RequireString("model_name");
-        var by = context.Inputs["approved_by"]?.GetValue<string>() is { Length: > 0 } b ? b : "pipelines";
-        var reason = context.Inputs["reason"]?.GetValue<string>() is { Length: > 0 } r ? r : $"promoted by pipeline run {context.RunId}";
+        var name = input.ModelName;
+        var by = input.ApprovedBy;
+        var reason = input.Reason ?? $"promoted by pipeline run {context.RunId}";
         PromotionResult result;
         try { result = await tracking.PromoteAsync(name, version, by, reason, ct); }
         catch (ResourceDoesNotExistException e) { throw new ActivityException($"model '{name}' has no version {version} to promote: {e.Message}", retryable: false, e); }
-        if (context.Inputs["clear_alias"]?.GetValue<string>() is { Length: > 0 } alias && alias != PipelineTracking.Champion && alias != PipelineTracking.PreviousChampion)
+        if (input.ClearAlias is { } alias && alias != PipelineTracking.Champion && alias != PipelineTracking.PreviousChampion)
         {
             // Only when it still names the promoted version: a newer challenger set meanwhile keeps its alias.
             var model = await tracking.Client.GetRegisteredModelAsync(name, ct);

@@ -9,30 +9,63 @@ using Pipelines.Quality.Drift;
 
 namespace Pipelines.Activities.Monitoring;
 
+/// <param name="Binary">From 'task': binary (true) or regression (false).</param>
+public sealed record JoinLabelsInput(
+    string Key, string Label, JsonNode? Positive, bool Binary, double Threshold, string? Batch, IReadOnlyList<string> Slices,
+    string? Order, DuplicateLabels Duplicates, string? Monitor) : IActivityInput<JoinLabelsInput>
+{
+    public static JsonObject Schema { get; } = SchemaBuilder.Object()
+        .Required("predictions", SchemaBuilder.Any("Prediction tables (batch_predict outputs, a list, or paths) with the key and 'prediction'."))
+        .Required("labels", SchemaBuilder.Any("Label tables (one or a list, in arrival order) with the key and the label."))
+        .Required("key", SchemaBuilder.String("Row key column, in both."))
+        .Required("label", SchemaBuilder.String("Label column of the labels."))
+        .Optional("positive", SchemaBuilder.Any("Label value(s) meaning the positive class (binary); default: labels are 0/1 or true/false."))
+        .Optional("task", SchemaBuilder.String("binary (default) or regression."))
+        .Optional("threshold", SchemaBuilder.Number("Score at or above which a prediction is positive (default 0.5)."))
+        .Optional("batch", SchemaBuilder.String("Predictions column naming the batch (default run_id; all one batch when absent)."))
+        .Optional("slices", SchemaBuilder.Array(SchemaBuilder.String(), "Prediction columns to slice metrics by."))
+        .Optional("order", SchemaBuilder.String("Labels column giving arrival order (e.g. labelled_at); default: as listed."))
+        .Optional("duplicates", SchemaBuilder.String("A key labelled twice with different values: 'last' (default, later arrival wins) or 'error'."))
+        .Optional("monitor", SchemaBuilder.String("Record the realized metrics in this monitor's series."))
+        .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String()))
+        .Build();
+
+    // The tables (predictions, labels) are read by name from the context, with null_tokens (ModelTraining.CsvOf).
+    public static JoinLabelsInput Bind(ActivityInputs inputs) => new(
+        inputs.String("key"),
+        inputs.String("label"),
+        inputs.Node("positive"),
+        inputs.String("task", "binary") switch
+        {
+            "binary" => true,
+            "regression" => false,
+            var t => throw new ActivityException($"task: '{t}' is not binary or regression", retryable: false),
+        },
+        inputs.Number("threshold", 0.5),
+        inputs.OptionalString("batch"),
+        MonitoringInputs.Strings(inputs.Json, "slices") ?? [],
+        inputs.OptionalString("order"),
+        inputs.String("duplicates", "last") switch
+        {
+            "last" => DuplicateLabels.Last,
+            "error" => DuplicateLabels.Error,
+            var d => throw new ActivityException($"duplicates: '{d}' is not last or error", retryable: false),
+        },
+        inputs.OptionalString("monitor"));
+}
+
 /// <summary>
 /// Delayed labels: joins ground truth that arrived after scoring to the earlier predictions by row key and computes
 /// realized metrics per batch and per slice (see <see cref="LabelJoin"/>). Predictions need the row key next to the
 /// score (batch_predict's <c>keep_columns</c>); the batch is the predictions' <c>run_id</c> unless named otherwise.
 /// </summary>
-[Activity("join_labels", "1", "Joins late-arriving labels to earlier predictions by row key; realized metrics per batch and slice.", Cacheable = false)]
-public sealed class JoinLabelsActivity : IActivity
+public sealed class JoinLabelsActivity : Activity<JoinLabelsInput>, IActivityDefinition<JoinLabelsInput>
 {
-    public static ActivitySchema Schema { get; } = new(
-        SchemaBuilder.Object()
-            .Required("predictions", SchemaBuilder.Any("Prediction tables (batch_predict outputs, a list, or paths) with the key and 'prediction'."))
-            .Required("labels", SchemaBuilder.Any("Label tables (one or a list, in arrival order) with the key and the label."))
-            .Required("key", SchemaBuilder.String("Row key column, in both."))
-            .Required("label", SchemaBuilder.String("Label column of the labels."))
-            .Optional("positive", SchemaBuilder.Any("Label value(s) meaning the positive class (binary); default: labels are 0/1 or true/false."))
-            .Optional("task", SchemaBuilder.String("binary (default) or regression."))
-            .Optional("threshold", SchemaBuilder.Number("Score at or above which a prediction is positive (default 0.5)."))
-            .Optional("batch", SchemaBuilder.String("Predictions column naming the batch (default run_id; all one batch when absent)."))
-            .Optional("slices", SchemaBuilder.Array(SchemaBuilder.String(), "Prediction columns to slice metrics by."))
-            .Optional("order", SchemaBuilder.String("Labels column giving arrival order (e.g. labelled_at); default: as listed."))
-            .Optional("duplicates", SchemaBuilder.String("A key labelled twice with different values: 'last' (default, later arrival wins) or 'error'."))
-            .Optional("monitor", SchemaBuilder.String("Record the realized metrics in this monitor's series."))
-            .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String()))
-            .Build(),
+    public static ActivityInfo Info { get; } = new("join_labels", "1", "Joins late-arriving labels to earlier predictions by row key; realized metrics per batch and slice.", Cacheable: false);
+
+    public static IActivity Create(IServiceProvider? services) => new JoinLabelsActivity();
+
+    public static JsonObject Outputs { get; } =
         SchemaBuilder.Object()
             .Required("joined", SchemaBuilder.Any("Parquet: key, batch, prediction, label (null while missing) and the slice columns."))
             .Required("metrics", SchemaBuilder.Array(SchemaBuilder.Any(), "[{batch, slice, predictions, labelled, metrics: {…}}]"))
@@ -42,29 +75,18 @@ public sealed class JoinLabelsActivity : IActivity
             .Required("duplicate_labels", SchemaBuilder.Integer("Labels for a key already labelled."))
             .Required("conflicting_labels", SchemaBuilder.Integer("Duplicates with a different value."))
             .Required("unmatched_labels", SchemaBuilder.Integer("Labels for keys not among these predictions."))
-            .Build());
+            .Build();
 
-    public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct)
+    protected override async Task<ActivityResult> ExecuteAsync(JoinLabelsInput input, ActivityContext context, CancellationToken ct)
     {
-        var inputs = context.Inputs;
-        var key = context.RequireString("key");
-        var labelColumn = context.RequireString("label");
-        var binary = (inputs["task"]?.GetValue<string>() ?? "binary") switch
-        {
-            "binary" => true,
-            "regression" => false,
-            var t => throw new ActivityException($"task: '{t}' is not binary or regression", retryable: false),
-        };
-        var duplicates = (inputs["duplicates"]?.GetValue<string>() ?? "last") switch
-        {
-            "last" => DuplicateLabels.Last,
-            "error" => DuplicateLabels.Error,
-            var d => throw new ActivityException($"duplicates: '{d}' is not last or error", retryable: false),
-        };
-        var threshold = Pipelines.Ml.Tuning.JsonNumber.Double(inputs["threshold"]) ?? 0.5;
-        var slices = MonitoringInputs.Strings(inputs, "slices") ?? [];
-        var outcome = Outcome(binary, inputs["positive"]);
-        var csv = ModelTraining.CsvOf(inputs);
+        var key = input.Key;
+        var labelColumn = input.Label;
+        var binary = input.Binary;
+        var duplicates = input.Duplicates;
+        var threshold = input.Threshold;
+        var slices = input.Slices;
+        var outcome = Outcome(binary, input.Positive);
+        var csv = ModelTraining.CsvOf(context.Inputs);
 
         var scored = new List<ScoredRow>();
         foreach (var (name, table) in await MonitoringInputs.ReadTablesAsync(context, "predictions", csv, ct))
@@ -72,7 +94,7 @@ public sealed class JoinLabelsActivity : IActivity
             var keys = Column(table, key, name, "key");
             var prediction = Column(table, "prediction", name, "prediction");
             if (!Profiler.IsNumeric(prediction.Type)) throw new ActivityException($"predictions '{name}': column 'prediction' is {prediction.Type}, not a number", retryable: false);
-            var batchName = inputs["batch"]?.GetValue<string>();
+            var batchName = input.Batch;
             var batch = batchName is not null ? Column(table, batchName, name, "batch") : table.Schema.IndexOf("run_id") >= 0 ? table["run_id"] : null;
             var sliceColumns = slices.Select(s => Column(table, s, name, "slices")).ToArray();
             var values = Profiler.AsDoubles(prediction);
@@ -84,7 +106,7 @@ public sealed class JoinLabelsActivity : IActivity
             }
         }
 
-        var labels = await ReadLabelsAsync(context, key, labelColumn, inputs["order"]?.GetValue<string>(), csv, ct);
+        var labels = await ReadLabelsAsync(context, key, labelColumn, input.Order, csv, ct);
 
         JoinResult result;
         try { result = LabelJoin.Join(scored, slices, labels, outcome, binary, threshold, duplicates); }
@@ -93,7 +115,7 @@ public sealed class JoinLabelsActivity : IActivity
         var joined = await TableFiles.PublishTableAsync(context, JoinedTable(result, slices), "joined-labels.parquet", ct);
         var now = context.Time.GetUtcNow();
         var metrics = new JsonArray(result.Slices.Select(s => (JsonNode)SliceJson(s)).ToArray());
-        if (inputs["monitor"]?.GetValue<string>() is { } monitor)
+        if (input.Monitor is { } monitor)
         {
             if (MonitoringInputs.Store(context) is { } store)
                 await store.RecordRealizedAsync(result.Slices.Select(s => new RealizedMetrics(monitor, context.RunId, context.StepId, s.Batch, s.Slice, now,

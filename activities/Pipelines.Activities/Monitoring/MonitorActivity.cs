@@ -8,26 +8,57 @@ using Pipelines.Quality.Drift;
 
 namespace Pipelines.Activities.Monitoring;
 
+/// <param name="StopOn">Null: never stop, branch on the outputs instead.</param>
+public sealed record MonitorInput(
+    string Monitor, JsonNode Data, JsonNode? Predictions, JsonNode? Reference, MonitorThresholds Thresholds, int History, MonitorVerdict? StopOn)
+    : IActivityInput<MonitorInput>
+{
+    public static JsonObject Schema { get; } = SchemaBuilder.Object()
+        .Required("monitor", SchemaBuilder.String("The monitored series, usually the model name."))
+        .Required("data", SchemaBuilder.Any("The scored batch's input rows: an artifact reference or a path."))
+        .Optional("predictions", SchemaBuilder.Any("The batch's predictions: batch_predict outputs (a list) or one table with a 'prediction' column."))
+        .Optional("reference", SchemaBuilder.Any("A reference profile (JSON artifact or path); default: the monitor's latest stored reference."))
+        .Optional("thresholds", SchemaBuilder.Any("{psi, ks_d, missing_rate_change, out_of_range, unseen, prediction_psi: {warn, alert}, schema_change: ok|warn|alert}."))
+        .Optional("history", SchemaBuilder.Integer("Batches charted in the report (default 30)."))
+        .Optional("stop_on", SchemaBuilder.String("'alert' or 'warn': stop the run at this verdict or worse (default: never, branch on the outputs instead)."))
+        .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String()))
+        .Build();
+
+    // null_tokens is read with the data (ModelTraining.CsvOf).
+    public static MonitorInput Bind(ActivityInputs inputs)
+    {
+        var monitor = inputs.String("monitor");
+        if (string.IsNullOrWhiteSpace(monitor)) throw new ActivityException("monitor: must not be empty", retryable: false);
+        return new(
+            monitor,
+            inputs.Node("data")!,
+            inputs.Node("predictions"),
+            inputs.Node("reference"),
+            MonitoringInputs.Thresholds(inputs.Node("thresholds")),
+            MonitoringInputs.Int(inputs.Json, "history", 30, 1, 1000),
+            inputs.OptionalString("stop_on") switch
+            {
+                null => null,
+                "alert" => MonitorVerdict.Alert,
+                "warn" => MonitorVerdict.Warn,
+                var s => throw new ActivityException($"stop_on: '{s}' is not alert or warn", retryable: false),
+            });
+    }
+}
+
 /// <summary>
 /// Watches what is scored: compares a batch (and its predictions) with the monitor's reference profile, judges
 /// per-feature drift, schema and range against thresholds, records the result as the next point of the monitor's
 /// time series and writes the monitoring report over the last N batches. The verdict is an output (<c>alert</c> is
 /// true at alert level) that later steps branch on with <c>if</c>; with <c>stop_on</c> it stops the run instead.
 /// </summary>
-[Activity("monitor", "1", "Drift, schema and range checks of a scored batch against a reference profile; ok/warn/alert verdict, time series in PostgreSQL, HTML report.", Cacheable = false)]
-public sealed class MonitorActivity : IActivity
+public sealed class MonitorActivity : Activity<MonitorInput>, IActivityDefinition<MonitorInput>
 {
-    public static ActivitySchema Schema { get; } = new(
-        SchemaBuilder.Object()
-            .Required("monitor", SchemaBuilder.String("The monitored series, usually the model name."))
-            .Required("data", SchemaBuilder.Any("The scored batch's input rows: an artifact reference or a path."))
-            .Optional("predictions", SchemaBuilder.Any("The batch's predictions: batch_predict outputs (a list) or one table with a 'prediction' column."))
-            .Optional("reference", SchemaBuilder.Any("A reference profile (JSON artifact or path); default: the monitor's latest stored reference."))
-            .Optional("thresholds", SchemaBuilder.Any("{psi, ks_d, missing_rate_change, out_of_range, unseen, prediction_psi: {warn, alert}, schema_change: ok|warn|alert}."))
-            .Optional("history", SchemaBuilder.Integer("Batches charted in the report (default 30)."))
-            .Optional("stop_on", SchemaBuilder.String("'alert' or 'warn': stop the run at this verdict or worse (default: never, branch on the outputs instead)."))
-            .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String()))
-            .Build(),
+    public static ActivityInfo Info { get; } = new("monitor", "1", "Drift, schema and range checks of a scored batch against a reference profile; ok/warn/alert verdict, time series in PostgreSQL, HTML report.", Cacheable: false);
+
+    public static IActivity Create(IServiceProvider? services) => new MonitorActivity();
+
+    public static JsonObject Outputs { get; } =
         SchemaBuilder.Object()
             .Required("verdict", SchemaBuilder.String("ok, warn or alert."))
             .Required("alert", SchemaBuilder.Boolean("True when the verdict is alert."))
@@ -39,29 +70,21 @@ public sealed class MonitorActivity : IActivity
             .Required("rows", SchemaBuilder.Integer())
             .Required("report_html", SchemaBuilder.Any("The monitoring report (artifact)."))
             .Required("report_json", SchemaBuilder.Any("This batch's full result (artifact)."))
-            .Build());
+            .Build();
 
-    public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct)
+    protected override async Task<ActivityResult> ExecuteAsync(MonitorInput input, ActivityContext context, CancellationToken ct)
     {
-        var inputs = context.Inputs;
-        var monitor = context.RequireString("monitor");
-        if (string.IsNullOrWhiteSpace(monitor)) throw new ActivityException("monitor: must not be empty", retryable: false);
-        var thresholds = MonitoringInputs.Thresholds(inputs["thresholds"]);
-        var historyCount = MonitoringInputs.Int(inputs, "history", 30, 1, 1000);
-        MonitorVerdict? stopOn = inputs["stop_on"]?.GetValue<string>() switch
-        {
-            null => null,
-            "alert" => MonitorVerdict.Alert,
-            "warn" => MonitorVerdict.Warn,
-            var s => throw new ActivityException($"stop_on: '{s}' is not alert or warn", retryable: false),
-        };
+        var monitor = input.Monitor;
+        var thresholds = input.Thresholds;
+        var historyCount = input.History;
+        var stopOn = input.StopOn;
         var store = MonitoringInputs.Store(context);
 
         ReferenceProfile reference;
-        if (inputs["reference"] is not null)
+        if (input.Reference is not null)
         {
             var file = await ArtifactRefs.LocalFileAsync(context, "reference", ct);
-            reference = Parse(await File.ReadAllTextAsync(file, ct), $"reference '{ArtifactRefs.DisplayName(inputs["reference"])}'");
+            reference = Parse(await File.ReadAllTextAsync(file, ct), $"reference '{ArtifactRefs.DisplayName(input.Reference)}'");
         }
         else
         {
@@ -71,10 +94,10 @@ public sealed class MonitorActivity : IActivity
             reference = Parse(stored.ProfileJson, $"stored reference of monitor '{monitor}' (run {stored.RunId}, step '{stored.StepId}')");
         }
 
-        var (batch, _) = await TableFiles.ReadInputAsync(context, "data", ModelTraining.CsvOf(inputs), ct);
-        var batchName = ArtifactRefs.DisplayName(inputs["data"]);
+        var (batch, _) = await TableFiles.ReadInputAsync(context, "data", ModelTraining.CsvOf(context.Inputs), ct);
+        var batchName = ArtifactRefs.DisplayName(input.Data);
         double[]? predictions = null;
-        if (inputs["predictions"] is not null)
+        if (input.Predictions is not null)
         {
             predictions = await MonitoringInputs.ReadPredictionsAsync(context, "predictions", ct);
             if (predictions.Length != batch.RowCount)

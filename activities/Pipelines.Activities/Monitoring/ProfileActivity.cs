@@ -9,57 +9,72 @@ using Pipelines.Tracking.Pipeline;
 
 namespace Pipelines.Activities.Monitoring;
 
+/// <param name="Options">Column choice, bins and categories, checked against their ranges when bound.</param>
+public sealed record ProfileInput(JsonNode Data, JsonNode? Model, string? ModelName, string Alias, ProfileOptions Options, string? Monitor)
+    : IActivityInput<ProfileInput>
+{
+    public static JsonObject Schema { get; } = SchemaBuilder.Object()
+        .Required("data", SchemaBuilder.Any("The reference rows (usually the training data): an artifact reference or a path."))
+        .Optional("model", SchemaBuilder.Any("A model artifact whose predictions on the data are profiled too."))
+        .Optional("model_name", SchemaBuilder.String("Instead of 'model': a registered model, scored by 'alias'."))
+        .Optional("alias", SchemaBuilder.String("Alias of model_name (default champion)."))
+        .Optional("columns", SchemaBuilder.Array(SchemaBuilder.String(), "Columns to profile (default: all)."))
+        .Optional("exclude", SchemaBuilder.Array(SchemaBuilder.String(), "Columns left out (e.g. the label)."))
+        .Optional("bins", SchemaBuilder.Integer("Histogram bins at the reference quantiles (default 10)."))
+        .Optional("max_categories", SchemaBuilder.Integer("Most frequent categories kept by name (default 100)."))
+        .Optional("monitor", SchemaBuilder.String("Make this the current reference of the named monitor (e.g. the model name)."))
+        .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String()))
+        .Build();
+
+    // null_tokens is read with the data (ModelTraining.CsvOf).
+    public static ProfileInput Bind(ActivityInputs inputs) => new(
+        inputs.Node("data")!,
+        inputs.Node("model"),
+        inputs.OptionalString("model_name"),
+        inputs.String("alias", PipelineTracking.Champion),
+        new ProfileOptions
+        {
+            Columns = MonitoringInputs.Strings(inputs.Json, "columns"),
+            Exclude = MonitoringInputs.Strings(inputs.Json, "exclude") ?? [],
+            Bins = MonitoringInputs.Int(inputs.Json, "bins", 10, 2, 1000),
+            MaxCategories = MonitoringInputs.Int(inputs.Json, "max_categories", 100, 1, 100_000),
+        },
+        inputs.OptionalString("monitor"));
+}
+
 /// <summary>
 /// Writes the reference profile of a table (and of a model's predictions on it) as a JSON artifact: what monitoring
 /// compares every scored batch with. With <c>monitor</c>, the profile also becomes that monitor's current reference.
 /// </summary>
-[Activity("profile", "1", "Profiles a table (quantiles, histograms, category frequencies, missing rates) and optionally a model's predictions; writes the reference profile (JSON).")]
-public sealed class ProfileActivity : IActivity
+public sealed class ProfileActivity : Activity<ProfileInput>, IActivityDefinition<ProfileInput>
 {
-    public static ActivitySchema Schema { get; } = new(
-        SchemaBuilder.Object()
-            .Required("data", SchemaBuilder.Any("The reference rows (usually the training data): an artifact reference or a path."))
-            .Optional("model", SchemaBuilder.Any("A model artifact whose predictions on the data are profiled too."))
-            .Optional("model_name", SchemaBuilder.String("Instead of 'model': a registered model, scored by 'alias'."))
-            .Optional("alias", SchemaBuilder.String("Alias of model_name (default champion)."))
-            .Optional("columns", SchemaBuilder.Array(SchemaBuilder.String(), "Columns to profile (default: all)."))
-            .Optional("exclude", SchemaBuilder.Array(SchemaBuilder.String(), "Columns left out (e.g. the label)."))
-            .Optional("bins", SchemaBuilder.Integer("Histogram bins at the reference quantiles (default 10)."))
-            .Optional("max_categories", SchemaBuilder.Integer("Most frequent categories kept by name (default 100)."))
-            .Optional("monitor", SchemaBuilder.String("Make this the current reference of the named monitor (e.g. the model name)."))
-            .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String()))
-            .Build(),
-        SchemaBuilder.Object()
-            .Required("profile", SchemaBuilder.Any("The reference profile (JSON artifact)."))
-            .Required("rows", SchemaBuilder.Integer())
-            .Required("features", SchemaBuilder.Integer("Columns profiled."))
-            .Build());
+    public static ActivityInfo Info { get; } = new("profile", "1", "Profiles a table (quantiles, histograms, category frequencies, missing rates) and optionally a model's predictions; writes the reference profile (JSON).");
 
-    public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct)
+    public static JsonObject Outputs { get; } = SchemaBuilder.Object()
+        .Required("profile", SchemaBuilder.Any("The reference profile (JSON artifact)."))
+        .Required("rows", SchemaBuilder.Integer())
+        .Required("features", SchemaBuilder.Integer("Columns profiled."))
+        .Build();
+
+    public static IActivity Create(IServiceProvider? services) => new ProfileActivity();
+
+    protected override async Task<ActivityResult> ExecuteAsync(ProfileInput input, ActivityContext context, CancellationToken ct)
     {
-        var inputs = context.Inputs;
-        var options = new ProfileOptions
-        {
-            Columns = MonitoringInputs.Strings(inputs, "columns"),
-            Exclude = MonitoringInputs.Strings(inputs, "exclude") ?? [],
-            Bins = MonitoringInputs.Int(inputs, "bins", 10, 2, 1000),
-            MaxCategories = MonitoringInputs.Int(inputs, "max_categories", 100, 1, 100_000),
-        };
-        var (table, _) = await TableFiles.ReadInputAsync(context, "data", ModelTraining.CsvOf(inputs), ct);
-        var dataLabel = ArtifactRefs.DisplayName(inputs["data"]);
+        var options = input.Options;
+        var (table, _) = await TableFiles.ReadInputAsync(context, "data", ModelTraining.CsvOf(context.Inputs), ct);
+        var dataLabel = ArtifactRefs.DisplayName(input.Data);
 
         double[]? predictions = null;
         string? modelLabel = null;
-        if (inputs["model"] is not null)
+        if (input.Model is not null)
         {
             var dir = await ModelResolution.LocalModelAsync(context, "model", ct);
-            modelLabel = $"model '{ArtifactRefs.DisplayName(inputs["model"])}'";
+            modelLabel = $"model '{ArtifactRefs.DisplayName(input.Model)}'";
             predictions = MonitoringInputs.Predict(dir, table, modelLabel, dataLabel);
         }
-        else if (inputs["model_name"] is not null)
+        else if (input.ModelName is { } name)
         {
-            var name = context.RequireString("model_name");
-            var alias = inputs["alias"]?.GetValue<string>() ?? PipelineTracking.Champion;
+            var alias = input.Alias;
             var resolved = await ModelResolution.ByAliasAsync(context, name, alias, "model", ct)
                 ?? throw new ActivityException($"model '{name}' has no '{alias}' alias: nothing to profile predictions of", retryable: false);
             modelLabel = $"{name}@{alias} (version {resolved.Version})";
@@ -73,7 +88,7 @@ public sealed class ProfileActivity : IActivity
         var json = profile.ToJson();
         var artifact = await MonitoringInputs.PublishTextAsync(context, "reference-profile.json", json, ct);
 
-        if (inputs["monitor"]?.GetValue<string>() is { } monitor)
+        if (input.Monitor is { } monitor)
         {
             if (MonitoringInputs.Store(context) is { } store)
             {

@@ -29,25 +29,6 @@ public sealed record ActivityDescriptor(
     public JsonObject? OutputProperty(string name) => OutputSchema["properties"]?[name] as JsonObject;
 }
 
-/// <summary>Marks an <see cref="IActivity"/> for discovery. The class also exposes
-/// <c>public static ActivitySchema Schema { get; }</c> describing inputs and outputs.</summary>
-[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
-public sealed class ActivityAttribute(string kind, string version, string description) : Attribute
-{
-    public string Kind { get; } = kind;
-    public string Version { get; } = version;
-    public string Description { get; } = description;
-
-    /// <summary>
-    /// False for activities whose result depends on more than their inputs (a file path or URL whose content
-    /// may change, a database query): the step cache never reuses their outputs.
-    /// </summary>
-    public bool Cacheable { get; init; } = true;
-}
-
-/// <summary>Inputs and outputs of an activity as JSON Schema objects.</summary>
-public sealed record ActivitySchema(JsonObject Inputs, JsonObject Outputs);
-
 /// <summary>Small builder for the JSON Schemas activities declare.</summary>
 public sealed class SchemaBuilder
 {

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json.Nodes;
 
 namespace Pipelines.Core.Activities;
@@ -30,30 +29,12 @@ public sealed class ActivityRegistry
 
     public bool HasKind(string kind) => _byKind.ContainsKey(kind);
 
-    /// <summary>
-    /// Registers every <see cref="IActivity"/> in the assembly marked with <see cref="ActivityAttribute"/>.
-    /// The class exposes its schema through a static <c>Schema</c> property.
-    /// </summary>
-    public ActivityRegistry AddAssembly(Assembly assembly)
+    /// <summary>Registers an activity class from its static definition; its inputs schema is its input record's.</summary>
+    public ActivityRegistry Add<TActivity>() where TActivity : IActivityDefinition
     {
-        foreach (var type in assembly.GetTypes())
-        {
-            var attr = type.GetCustomAttribute<ActivityAttribute>();
-            if (attr is null || type.IsAbstract || !typeof(IActivity).IsAssignableFrom(type)) continue;
-            var schemaProp = type.GetProperty("Schema", BindingFlags.Public | BindingFlags.Static)
-                ?? throw new InvalidOperationException($"activity {type.FullName} has no static Schema property");
-            var schema = (ActivitySchema)schemaProp.GetValue(null)!;
-            var ctor = type.GetConstructor(Type.EmptyTypes);
-            var spCtor = type.GetConstructor([typeof(IServiceProvider)]);
-            Func<IServiceProvider?, IActivity> factory = spCtor is not null
-                ? sp => (IActivity)spCtor.Invoke([sp])
-                : ctor is not null
-                    ? _ => (IActivity)ctor.Invoke(null)
-                    : throw new InvalidOperationException($"activity {type.FullName} needs a public constructor taking nothing or an IServiceProvider");
-            Add(new ActivityDescriptor(attr.Kind, attr.Version, attr.Description, schema.Inputs, schema.Outputs, ActivityBehavior.Execute, factory,
-                attr.Cacheable));
-        }
-        return this;
+        var info = TActivity.Info;
+        return Add(new ActivityDescriptor(info.Kind, info.Version, info.Description, TActivity.InputSchema, TActivity.Outputs,
+            ActivityBehavior.Execute, TActivity.Create, info.Cacheable));
     }
 
     /// <summary>Kinds the engine itself implements rather than a worker.</summary>

@@ -10,31 +10,60 @@ using Pipelines.Tracking.Pipeline;
 
 namespace Pipelines.Activities.Monitoring.Challenger;
 
+/// <param name="ModelName">Null without a policy; required with one.</param>
+public sealed record ChallengerLabelsInput(string Key, string Monitor, PredictionTask Task, double Threshold, ChallengerPolicy? Policy, string? ModelName, string Alias)
+    : IActivityInput<ChallengerLabelsInput>
+{
+    public static JsonObject Schema { get; } = SchemaBuilder.Object()
+        .Required("shadow", SchemaBuilder.Any("Earlier shadow_score predictions (one or a list, artifacts or paths) with the key column."))
+        .Required("labels", SchemaBuilder.Any("Label tables (one or a list, in arrival order) with the key and the label."))
+        .Required("key", SchemaBuilder.String("Row key column, in both (shadow_score's keep_columns)."))
+        .Required("label", SchemaBuilder.String("Label column of the labels."))
+        .Required("monitor", SchemaBuilder.String("The monitor whose challenger series holds the batches."))
+        .Optional("positive", SchemaBuilder.Any("Label value(s) meaning the positive class (binary)."))
+        .Optional("task", SchemaBuilder.String("binary (default) or regression."))
+        .Optional("threshold", SchemaBuilder.Number("Binary decision threshold (default 0.5)."))
+        .Optional("order", SchemaBuilder.String("Labels column giving arrival order; default: as listed."))
+        .Optional("policy", SchemaBuilder.Any("{min_batches, metric, margin, min_labelled}: decide for the current pair (needs model_name)."))
+        .Optional("model_name", SchemaBuilder.String("Registered model whose champion and challenger aliases the policy judges."))
+        .Optional("alias", SchemaBuilder.String("Alias of the challenger (default challenger)."))
+        .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String()))
+        .Build();
+
+    // The tables (shadow, labels) are read by name from the context, with null_tokens (ModelTraining.CsvOf);
+    // label, positive and order by the label join (ChallengerSeries).
+    public static ChallengerLabelsInput Bind(ActivityInputs inputs)
+    {
+        var key = inputs.String("key");
+        var monitor = inputs.String("monitor");
+        var task = inputs.String("task", "binary") switch
+        {
+            "binary" => PredictionTask.Binary,
+            "regression" => PredictionTask.Regression,
+            var t => throw new ActivityException($"task: '{t}' is not binary or regression", retryable: false),
+        };
+        var threshold = inputs.Number("threshold", 0.5);
+        var policy = ChallengerSeries.Policy(inputs.Node("policy"));
+        var modelName = inputs.OptionalString("model_name");
+        if (policy is not null && modelName is null) throw new ActivityException("policy: needs 'model_name', whose champion and challenger it judges", retryable: false);
+        var alias = inputs.OptionalString("alias") is { Length: > 0 } al ? al : ShadowScoreActivity.DefaultAlias;
+        return new(key, monitor, task, threshold, policy, modelName, alias);
+    }
+}
+
 /// <summary>
 /// Delayed labels for champion / challenger: joins labels that arrived after shadow scoring to earlier
 /// <c>shadow_score</c> predictions (which carry both models' scores and the row key), computes realized metrics of both
 /// on the same labelled rows per shadow-scored batch, and records them on those batches' points of the monitor's
 /// challenger series. With a <c>policy</c>, decides for the registry's current champion and challenger.
 /// </summary>
-[Activity("challenger_labels", "1", "Joins late labels to earlier shadow predictions: realized metrics of champion and challenger per batch, recorded in the series; applies the promotion policy.", Cacheable = false)]
-public sealed class ChallengerLabelsActivity : IActivity
+public sealed class ChallengerLabelsActivity : Activity<ChallengerLabelsInput>, IActivityDefinition<ChallengerLabelsInput>
 {
-    public static ActivitySchema Schema { get; } = new(
-        SchemaBuilder.Object()
-            .Required("shadow", SchemaBuilder.Any("Earlier shadow_score predictions (one or a list, artifacts or paths) with the key column."))
-            .Required("labels", SchemaBuilder.Any("Label tables (one or a list, in arrival order) with the key and the label."))
-            .Required("key", SchemaBuilder.String("Row key column, in both (shadow_score's keep_columns)."))
-            .Required("label", SchemaBuilder.String("Label column of the labels."))
-            .Required("monitor", SchemaBuilder.String("The monitor whose challenger series holds the batches."))
-            .Optional("positive", SchemaBuilder.Any("Label value(s) meaning the positive class (binary)."))
-            .Optional("task", SchemaBuilder.String("binary (default) or regression."))
-            .Optional("threshold", SchemaBuilder.Number("Binary decision threshold (default 0.5)."))
-            .Optional("order", SchemaBuilder.String("Labels column giving arrival order; default: as listed."))
-            .Optional("policy", SchemaBuilder.Any("{min_batches, metric, margin, min_labelled}: decide for the current pair (needs model_name)."))
-            .Optional("model_name", SchemaBuilder.String("Registered model whose champion and challenger aliases the policy judges."))
-            .Optional("alias", SchemaBuilder.String("Alias of the challenger (default challenger)."))
-            .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String()))
-            .Build(),
+    public static ActivityInfo Info { get; } = new("challenger_labels", "1", "Joins late labels to earlier shadow predictions: realized metrics of champion and challenger per batch, recorded in the series; applies the promotion policy.", Cacheable: false);
+
+    public static IActivity Create(IServiceProvider? services) => new ChallengerLabelsActivity();
+
+    public static JsonObject Outputs { get; } =
         SchemaBuilder.Object()
             .Required("batches", SchemaBuilder.Array(SchemaBuilder.Any(), "[{run_id, champion_version, challenger_version, rows, labelled, recorded, champion_metrics, challenger_metrics}]"))
             .Required("propose", SchemaBuilder.Boolean())
@@ -42,25 +71,14 @@ public sealed class ChallengerLabelsActivity : IActivity
             .Optional("champion_version", SchemaBuilder.String())
             .Optional("challenger_version", SchemaBuilder.String())
             .Optional("evidence_batches", SchemaBuilder.Integer())
-            .Build());
+            .Build();
 
-    public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct)
+    protected override async Task<ActivityResult> ExecuteAsync(ChallengerLabelsInput input, ActivityContext context, CancellationToken ct)
     {
-        var inputs = context.Inputs;
-        var key = context.RequireString("key");
-        var monitor = context.RequireString("monitor");
-        var task = (inputs["task"]?.GetValue<string>() ?? "binary") switch
-        {
-            "binary" => PredictionTask.Binary,
-            "regression" => PredictionTask.Regression,
-            var t => throw new ActivityException($"task: '{t}' is not binary or regression", retryable: false),
-        };
-        var threshold = JsonNumber.Double(inputs["threshold"]) ?? 0.5;
-        var policy = ChallengerSeries.Policy(inputs["policy"]);
-        var modelName = inputs["model_name"]?.GetValue<string>();
-        if (policy is not null && modelName is null) throw new ActivityException("policy: needs 'model_name', whose champion and challenger it judges", retryable: false);
+        var (key, monitor, task, threshold) = (input.Key, input.Monitor, input.Task, input.Threshold);
+        var (policy, modelName) = (input.Policy, input.ModelName);
         var store = MonitoringInputs.Store(context) ?? throw new ActivityException("this worker has no monitoring store: there is no challenger series to record in", retryable: false);
-        var csv = ModelTraining.CsvOf(inputs);
+        var csv = ModelTraining.CsvOf(context.Inputs);
 
         // Rows of each shadow-scored batch: the run that scored it and the pair it compared.
         var groups = new Dictionary<(string Run, string Champion, string Challenger), (List<string> Keys, List<double> A, List<double> B)>();
@@ -102,7 +120,7 @@ public sealed class ChallengerLabelsActivity : IActivity
         var outputs = new JsonObject { ["batches"] = batches, ["propose"] = false, ["reason"] = $"{batches.Count} shadow-scored batches labelled" };
         if (policy is not null)
         {
-            var alias = inputs["alias"]?.GetValue<string>() is { Length: > 0 } al ? al : ShadowScoreActivity.DefaultAlias;
+            var alias = input.Alias;
             var tracking = ActivityServices().Tracking ?? throw new ActivityException("policy: resolving the champion and challenger needs MLflow tracking, but this worker has none", retryable: false);
             var champion = await VersionAsync(tracking, modelName!, PipelineTracking.Champion, ct);
             var challenger = await VersionAsync(tracking, modelName!, alias, ct);

@@ -12,6 +12,63 @@ using Pipelines.Quality.Drift;
 
 namespace Pipelines.Activities.Monitoring.Challenger;
 
+/// <param name="Key">Row key column; needed with labels, and then read from the champion's predictions.</param>
+/// <param name="Tolerance">0 unless given; required for regression.</param>
+public sealed record ShadowScoreInput(
+    JsonNode Dataset, string ModelName, string Alias, string? Monitor, IReadOnlyList<string> KeepColumns, PredictionTask Task, double Threshold,
+    double Tolerance, JsonNode? Labels, string? Key, ChallengerPolicy? Policy) : IActivityInput<ShadowScoreInput>
+{
+    public static JsonObject Schema { get; } = SchemaBuilder.Object()
+        .Required("dataset", SchemaBuilder.Any("The batch the champion scored (the same input as its batch_predict)."))
+        .Required("predictions", SchemaBuilder.Any("The champion's predictions: batch_predict outputs (a list) or tables with row, prediction, model_version."))
+        .Required("model_name", SchemaBuilder.String("Registered model whose alias is the challenger."))
+        .Optional("alias", SchemaBuilder.String("Alias of the challenger (default challenger)."))
+        .Optional("monitor", SchemaBuilder.String("Record the comparison in this monitor's challenger series (needed by policy)."))
+        .Optional("keep_columns", SchemaBuilder.Array(SchemaBuilder.String(), "Input columns copied next to the shadow predictions (e.g. an id)."))
+        .Optional("task", SchemaBuilder.String("binary (default), multiclass or regression: when two predictions agree."))
+        .Optional("threshold", SchemaBuilder.Number("Binary decision threshold (default 0.5)."))
+        .Optional("tolerance", SchemaBuilder.Number("Regression: the largest difference at which two predictions agree (required for regression)."))
+        .Optional("labels", SchemaBuilder.Any("Ground truth (one table or a list in arrival order) for realized metrics of both models on the same rows."))
+        .Optional("key", SchemaBuilder.String("Row key column, in the champion's predictions (batch_predict keep_columns) and in the labels."))
+        .Optional("label", SchemaBuilder.String("Label column of the labels."))
+        .Optional("positive", SchemaBuilder.Any("Label value(s) meaning the positive class (binary)."))
+        .Optional("order", SchemaBuilder.String("Labels column giving arrival order (later wins); default: as listed."))
+        .Optional("policy", SchemaBuilder.Any("{min_batches, metric, margin, min_labelled}: when the challenger is proposed for approval (needs monitor)."))
+        .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String()))
+        .Optional("experiment", SchemaBuilder.String("MLflow experiment of the run's parent run (default: the workflow's name)."))
+        .Build();
+
+    // The tables (predictions, labels) are read by name from the context, with null_tokens (ModelTraining.CsvOf);
+    // label, positive and order by the label join (ChallengerSeries), 'experiment' where the run is tracked.
+    public static ShadowScoreInput Bind(ActivityInputs inputs)
+    {
+        var name = inputs.String("model_name");
+        var alias = inputs.OptionalString("alias") is { Length: > 0 } a ? a : ShadowScoreActivity.DefaultAlias;
+        var monitor = inputs.OptionalString("monitor");
+        var (task, threshold, tolerance) = TaskOf(inputs);
+        var policy = ChallengerSeries.Policy(inputs.Node("policy"));
+        if (policy is not null && monitor is null) throw new ActivityException("policy: needs 'monitor', whose challenger series holds the evidence", retryable: false);
+        return new(inputs.Node("dataset")!, name, alias, monitor, MonitoringInputs.Strings(inputs.Json, "keep_columns") ?? [], task, threshold, tolerance,
+            inputs.Node("labels"), inputs.OptionalString("key"), policy);
+    }
+
+    private static (PredictionTask Task, double Threshold, double Tolerance) TaskOf(ActivityInputs inputs)
+    {
+        var task = inputs.String("task", "binary") switch
+        {
+            "binary" => PredictionTask.Binary,
+            "multiclass" => PredictionTask.Multiclass,
+            "regression" => PredictionTask.Regression,
+            var t => throw new ActivityException($"task: '{t}' is not binary, multiclass or regression", retryable: false),
+        };
+        var threshold = inputs.Number("threshold", 0.5);
+        var tolerance = inputs.OptionalNumber("tolerance");
+        if (task == PredictionTask.Regression && tolerance is null) throw new ActivityException("tolerance: required for task regression (how far apart two predictions may be and still agree)", retryable: false);
+        if (tolerance is < 0 || tolerance is { } x && double.IsNaN(x)) throw new ActivityException($"tolerance: must be 0 or more, got {tolerance}", retryable: false);
+        return (task, threshold, tolerance ?? 0);
+    }
+}
+
 /// <summary>
 /// Champion / challenger: scores the rows the champion scored (its batch_predict outputs name them by <c>row</c>)
 /// with the model under the <c>challenger</c> alias, writes those predictions to an artifact of this step's own, and
@@ -21,31 +78,15 @@ namespace Pipelines.Activities.Monitoring.Challenger;
 /// The champion's predictions are only read: nothing here writes to them, their manifest or their step's outputs.
 /// A model without the alias is a skip (<c>skipped: true</c>), not a failure.
 /// </summary>
-[Activity("shadow_score", "1", "Shadow-scores the champion's rows with the challenger alias into a separate artifact, compares both (agreement, distributions, realized metrics) and applies the promotion policy.", Cacheable = false)]
-public sealed class ShadowScoreActivity : IActivity
+public sealed class ShadowScoreActivity : Activity<ShadowScoreInput>, IActivityDefinition<ShadowScoreInput>
 {
     public const string DefaultAlias = "challenger";
 
-    public static ActivitySchema Schema { get; } = new(
-        SchemaBuilder.Object()
-            .Required("dataset", SchemaBuilder.Any("The batch the champion scored (the same input as its batch_predict)."))
-            .Required("predictions", SchemaBuilder.Any("The champion's predictions: batch_predict outputs (a list) or tables with row, prediction, model_version."))
-            .Required("model_name", SchemaBuilder.String("Registered model whose alias is the challenger."))
-            .Optional("alias", SchemaBuilder.String("Alias of the challenger (default challenger)."))
-            .Optional("monitor", SchemaBuilder.String("Record the comparison in this monitor's challenger series (needed by policy)."))
-            .Optional("keep_columns", SchemaBuilder.Array(SchemaBuilder.String(), "Input columns copied next to the shadow predictions (e.g. an id)."))
-            .Optional("task", SchemaBuilder.String("binary (default), multiclass or regression: when two predictions agree."))
-            .Optional("threshold", SchemaBuilder.Number("Binary decision threshold (default 0.5)."))
-            .Optional("tolerance", SchemaBuilder.Number("Regression: the largest difference at which two predictions agree (required for regression)."))
-            .Optional("labels", SchemaBuilder.Any("Ground truth (one table or a list in arrival order) for realized metrics of both models on the same rows."))
-            .Optional("key", SchemaBuilder.String("Row key column, in the champion's predictions (batch_predict keep_columns) and in the labels."))
-            .Optional("label", SchemaBuilder.String("Label column of the labels."))
-            .Optional("positive", SchemaBuilder.Any("Label value(s) meaning the positive class (binary)."))
-            .Optional("order", SchemaBuilder.String("Labels column giving arrival order (later wins); default: as listed."))
-            .Optional("policy", SchemaBuilder.Any("{min_batches, metric, margin, min_labelled}: when the challenger is proposed for approval (needs monitor)."))
-            .Optional("null_tokens", SchemaBuilder.Array(SchemaBuilder.String()))
-            .Optional("experiment", SchemaBuilder.String("MLflow experiment of the run's parent run (default: the workflow's name)."))
-            .Build(),
+    public static ActivityInfo Info { get; } = new("shadow_score", "1", "Shadow-scores the champion's rows with the challenger alias into a separate artifact, compares both (agreement, distributions, realized metrics) and applies the promotion policy.", Cacheable: false);
+
+    public static IActivity Create(IServiceProvider? services) => new ShadowScoreActivity();
+
+    public static JsonObject Outputs { get; } =
         SchemaBuilder.Object()
             .Required("skipped", SchemaBuilder.Boolean("True when there is no challenger to score with (the reason says why)."))
             .Required("propose", SchemaBuilder.Boolean("True when the policy proposes the challenger for approval."))
@@ -62,23 +103,18 @@ public sealed class ShadowScoreActivity : IActivity
             .Optional("champion_metrics", SchemaBuilder.Any())
             .Optional("challenger_metrics", SchemaBuilder.Any())
             .Optional("evidence_batches", SchemaBuilder.Integer("Batches of this pair that count for the policy."))
-            .Build());
+            .Build();
 
-    public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct)
+    protected override async Task<ActivityResult> ExecuteAsync(ShadowScoreInput input, ActivityContext context, CancellationToken ct)
     {
-        var inputs = context.Inputs;
-        var name = context.RequireString("model_name");
-        var alias = inputs["alias"]?.GetValue<string>() is { Length: > 0 } a ? a : DefaultAlias;
-        var monitor = inputs["monitor"]?.GetValue<string>();
-        var (task, threshold, tolerance) = TaskOf(inputs);
-        var policy = ChallengerSeries.Policy(inputs["policy"]);
-        if (policy is not null && monitor is null) throw new ActivityException("policy: needs 'monitor', whose challenger series holds the evidence", retryable: false);
+        var (name, alias, monitor, policy) = (input.ModelName, input.Alias, input.Monitor, input.Policy);
+        var (task, threshold, tolerance) = (input.Task, input.Threshold, input.Tolerance);
         var store = MonitoringInputs.Store(context);
         if (policy is not null && store is null) throw new ActivityException("policy: this worker has no monitoring store to keep the evidence in", retryable: false);
-        var csv = ModelTraining.CsvOf(inputs);
+        var csv = ModelTraining.CsvOf(context.Inputs);
 
         // The champion's rows first (cheap, and a bad input should fail before a model is downloaded).
-        var champion = await ChampionRowsAsync(context, ct);
+        var champion = await ChampionRowsAsync(context, input.Key, ct);
 
         var resolved = await ModelResolution.ByAliasAsync(context, name, alias, "challenger_model", ct);
         if (resolved is null)
@@ -86,7 +122,7 @@ public sealed class ShadowScoreActivity : IActivity
         if (resolved.Version == champion.Version)
             return Skip(context, $"'{alias}' of model '{name}' is version {resolved.Version}, the champion that scored this batch: nothing to compare");
 
-        var dataLabel = ArtifactRefs.DisplayName(inputs["dataset"]);
+        var dataLabel = ArtifactRefs.DisplayName(input.Dataset);
         var data = ModelTraining.Read(await ArtifactRefs.LocalFileAsync(context, "dataset", ct), csv);
         var aligned = Rows(data, champion.Rows, dataLabel);
         var challenger = MonitoringInputs.Predict(resolved.Directory, aligned, $"model {name}@{alias} (version {resolved.Version})", dataLabel);
@@ -108,7 +144,7 @@ public sealed class ShadowScoreActivity : IActivity
             ModelResolution.Strings(Enumerable.Repeat<string?>(resolved.Version, n)), ModelResolution.Strings(Enumerable.Repeat<string?>(champion.Version, n)),
             ModelResolution.Strings(Enumerable.Repeat<string?>(context.RunId.ToString(), n)),
         };
-        foreach (var keep in MonitoringInputs.Strings(inputs, "keep_columns") ?? [])
+        foreach (var keep in input.KeepColumns)
         {
             var i = aligned.Schema.IndexOf(keep);
             if (i < 0) throw new ActivityException($"keep_columns: no column '{keep}' in dataset '{dataLabel}'", retryable: false);
@@ -117,7 +153,7 @@ public sealed class ShadowScoreActivity : IActivity
         }
         var published = await TableFiles.PublishTableAsync(context, new Table(new Schema(fields), columns), "challenger-predictions.parquet", ct);
 
-        var realized = inputs["labels"] is null ? null : await RealizedAsync(context, champion, challenger, task, threshold, csv, ct);
+        var realized = input.Labels is null ? null : await RealizedAsync(context, input.Key, champion, challenger, task, threshold, csv, ct);
         var meanDifference = comparison.ChallengerMean - comparison.ChampionMean;
         var (championMetrics, challengerMetrics) = realized is { } rm
             ? (ChallengerSeries.MetricsJson(rm.Champion), ChallengerSeries.MetricsJson(rm.Challenger))
@@ -192,9 +228,8 @@ public sealed class ShadowScoreActivity : IActivity
     private sealed record ChampionRows(long[] Rows, double[] Predictions, string Version, string?[]? Keys);
 
     /// <summary>The champion's predictions in partition order: which rows, their scores, the version, and the row keys when asked for.</summary>
-    private static async Task<ChampionRows> ChampionRowsAsync(ActivityContext context, CancellationToken ct)
+    private static async Task<ChampionRows> ChampionRowsAsync(ActivityContext context, string? key, CancellationToken ct)
     {
-        var key = context.Inputs["key"]?.GetValue<string>();
         var rows = new List<long>();
         var predictions = new List<double>();
         var keys = key is null ? null : new List<string?>();
@@ -241,29 +276,13 @@ public sealed class ShadowScoreActivity : IActivity
     }
 
     /// <summary>Labels joined by key to the same rows for both models: both sets of metrics cover exactly the same labelled rows.</summary>
-    private static async Task<ChallengerSeries.Realized> RealizedAsync(ActivityContext context, ChampionRows champion, double[] challenger, PredictionTask task,
-        double threshold, Pipelines.Data.Csv.CsvOptions csv, CancellationToken ct)
+    private static async Task<ChallengerSeries.Realized> RealizedAsync(ActivityContext context, string? key, ChampionRows champion, double[] challenger,
+        PredictionTask task, double threshold, Pipelines.Data.Csv.CsvOptions csv, CancellationToken ct)
     {
-        var key = context.Inputs["key"]?.GetValue<string>() ?? throw new ActivityException("labels: needs 'key', the row key column in the champion's predictions and the labels", retryable: false);
+        key = key ?? throw new ActivityException("labels: needs 'key', the row key column in the champion's predictions and the labels", retryable: false);
         var keys = champion.Keys!.Select((k, i) => k ?? throw new ActivityException($"predictions: row {champion.Rows[i]} has no key ('{key}' is null)", retryable: false)).ToList();
         return await ChallengerSeries.RealizeAsync(context, keys, champion.Predictions, challenger, task, threshold, csv, ct);
     }
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
-
-    private static (PredictionTask Task, double Threshold, double Tolerance) TaskOf(JsonObject inputs)
-    {
-        var task = (inputs["task"]?.GetValue<string>() ?? "binary") switch
-        {
-            "binary" => PredictionTask.Binary,
-            "multiclass" => PredictionTask.Multiclass,
-            "regression" => PredictionTask.Regression,
-            var t => throw new ActivityException($"task: '{t}' is not binary, multiclass or regression", retryable: false),
-        };
-        var threshold = JsonNumber.Double(inputs["threshold"]) ?? 0.5;
-        var tolerance = JsonNumber.Double(inputs["tolerance"]);
-        if (task == PredictionTask.Regression && tolerance is null) throw new ActivityException("tolerance: required for task regression (how far apart two predictions may be and still agree)", retryable: false);
-        if (tolerance is < 0 || tolerance is { } x && double.IsNaN(x)) throw new ActivityException($"tolerance: must be 0 or more, got {tolerance}", retryable: false);
-        return (task, threshold, tolerance ?? 0);
-    }
 }

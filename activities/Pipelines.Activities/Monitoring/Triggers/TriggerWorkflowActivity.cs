@@ -7,42 +7,58 @@ using Pipelines.Core.Monitoring;
 
 namespace Pipelines.Activities.Monitoring.Triggers;
 
-/// <summary>
-/// Starts another workflow with parameters, at most once per de-duplication key and time window: of several steps
-/// (concurrent alerts, retries, later batches) in the same window, the first to claim it starts the run and the
-/// others get that run's id. The claim row records which run and step started which run (lineage).
-/// </summary>
-[Activity("trigger_workflow", "1", "Starts another workflow with parameters, once per de-duplication key and time window; records which run triggered it.", Cacheable = false)]
-public sealed class TriggerWorkflowActivity : IActivity
+/// <param name="Params">A copy: the run's parameters, not the step's inputs.</param>
+/// <param name="DedupKey">Null: the workflow's name.</param>
+public sealed record TriggerWorkflowInput(string Workflow, JsonObject Params, string? DedupKey, TimeSpan Window, string? Reason)
+    : IActivityInput<TriggerWorkflowInput>
 {
-    public static ActivitySchema Schema { get; } = new(
-        SchemaBuilder.Object()
-            .Required("workflow", SchemaBuilder.String("Path of the workflow file to start."))
-            .Optional("params", SchemaBuilder.Any("Its parameters."))
-            .Optional("dedup_key", SchemaBuilder.String("Starts sharing this key share one run per window (default: the workflow's name)."))
-            .Optional("window", SchemaBuilder.String("De-duplication window, aligned to the Unix epoch in UTC (default 24h)."))
-            .Optional("reason", SchemaBuilder.String("Why, recorded with the claim."))
-            .Build(),
-        SchemaBuilder.Object()
-            .Required("started", SchemaBuilder.Boolean("True when this step started the run; false when the window already had one."))
-            .Required("run_id", SchemaBuilder.String("The run of the window: started here or earlier."))
-            .Required("triggered_by", SchemaBuilder.String("The run that claimed the window."))
-            .Required("window_start", SchemaBuilder.String())
-            .Build());
+    public static JsonObject Schema { get; } = SchemaBuilder.Object()
+        .Required("workflow", SchemaBuilder.String("Path of the workflow file to start."))
+        .Optional("params", SchemaBuilder.Any("Its parameters."))
+        .Optional("dedup_key", SchemaBuilder.String("Starts sharing this key share one run per window (default: the workflow's name)."))
+        .Optional("window", SchemaBuilder.String("De-duplication window, aligned to the Unix epoch in UTC (default 24h)."))
+        .Optional("reason", SchemaBuilder.String("Why, recorded with the claim."))
+        .Build();
 
-    public async Task<ActivityResult> ExecuteAsync(ActivityContext context, CancellationToken ct)
+    public static TriggerWorkflowInput Bind(ActivityInputs inputs)
     {
-        var inputs = context.Inputs;
-        var path = context.RequireString("workflow");
-        var parameters = inputs["params"] switch
+        var path = inputs.String("workflow");
+        var parameters = inputs.Node("params") switch
         {
             null => new JsonObject(),
             JsonObject o => (JsonObject)o.DeepClone(),
             _ => throw new ActivityException("params: must be an object of parameter values", retryable: false),
         };
-        var windowText = inputs["window"]?.GetValue<string>() ?? "24h";
+        var windowText = inputs.String("window", "24h");
         if (!Durations.TryParse(windowText, out var window) || window <= TimeSpan.Zero)
             throw new ActivityException($"window: '{windowText}' is not a positive duration ({Durations.Hint})", retryable: false);
+        return new(path, parameters, inputs.OptionalString("dedup_key"), window, inputs.OptionalString("reason"));
+    }
+}
+
+/// <summary>
+/// Starts another workflow with parameters, at most once per de-duplication key and time window: of several steps
+/// (concurrent alerts, retries, later batches) in the same window, the first to claim it starts the run and the
+/// others get that run's id. The claim row records which run and step started which run (lineage).
+/// </summary>
+public sealed class TriggerWorkflowActivity : Activity<TriggerWorkflowInput>, IActivityDefinition<TriggerWorkflowInput>
+{
+    public static ActivityInfo Info { get; } = new("trigger_workflow", "1", "Starts another workflow with parameters, once per de-duplication key and time window; records which run triggered it.", Cacheable: false);
+
+    public static JsonObject Outputs { get; } = SchemaBuilder.Object()
+        .Required("started", SchemaBuilder.Boolean("True when this step started the run; false when the window already had one."))
+        .Required("run_id", SchemaBuilder.String("The run of the window: started here or earlier."))
+        .Required("triggered_by", SchemaBuilder.String("The run that claimed the window."))
+        .Required("window_start", SchemaBuilder.String())
+        .Build();
+
+    public static IActivity Create(IServiceProvider? services) => new TriggerWorkflowActivity();
+
+    protected override async Task<ActivityResult> ExecuteAsync(TriggerWorkflowInput input, ActivityContext context, CancellationToken ct)
+    {
+        var path = input.Workflow;
+        var parameters = input.Params;
+        var window = input.Window;
         var starter = ActivityServices.TryFrom(context)?.Workflows
             ?? throw new ActivityException("this worker cannot start workflows (no workflow starter)", retryable: false);
         var store = MonitoringInputs.Store(context)
@@ -51,16 +67,16 @@ public sealed class TriggerWorkflowActivity : IActivity
         string name;
         try { name = starter.NameOf(path); }
         catch (WorkflowValidationException e) { throw new ActivityException($"workflow '{path}' is not valid: {e.Message}", retryable: false, e); }
-        var key = inputs["dedup_key"]?.GetValue<string>() ?? name;
+        var key = input.DedupKey ?? name;
 
         // A fan-out's children share the step id; the item index tells them apart (a retry keeps both).
         var stepKey = context.ItemIndex is { } item ? $"{context.StepId}[{item}]" : context.StepId;
         var now = context.Time.GetUtcNow();
         var windowStart = new DateTimeOffset(now.UtcTicks - (now.UtcTicks - DateTime.UnixEpoch.Ticks) % window.Ticks, TimeSpan.Zero);
         var claim = await store.ClaimTriggerAsync(key, windowStart, context.RunId, stepKey, path, parameters.ToJsonString(),
-            inputs["reason"]?.GetValue<string>(), now, ct);
+            input.Reason, now, ct);
         var mine = claim.RunId == context.RunId && claim.StepId == stepKey;
-        JsonObject Outputs(bool started, Guid runId) => new()
+        JsonObject Result(bool started, Guid runId) => new()
         {
             ["started"] = started,
             ["run_id"] = runId.ToString(),
@@ -72,7 +88,7 @@ public sealed class TriggerWorkflowActivity : IActivity
             context.Log.Write(mine
                 ? $"'{name}' run {existing} was already started by an earlier attempt of this step"
                 : $"'{key}' already triggered run {existing} in the window from {windowStart:u} (claimed by run {claim.RunId}, step '{claim.StepId}'): not started again");
-            return ActivityResult.Success(Outputs(mine, existing));
+            return ActivityResult.Success(Result(mine, existing));
         }
         if (!mine)
         {
@@ -99,6 +115,6 @@ public sealed class TriggerWorkflowActivity : IActivity
         }
         await store.MarkTriggerStartedAsync(key, windowStart, context.RunId, stepKey, started, ct);
         context.Log.Write($"started '{name}' run {started} (key '{key}', window from {windowStart:u})");
-        return ActivityResult.Success(Outputs(true, started));
+        return ActivityResult.Success(Result(true, started));
     }
 }
