@@ -5,7 +5,6 @@ using Pipelines.Activities.Model;
 using Pipelines.Activities.Monitoring;
 using Pipelines.Activities.Monitoring.Challenger;
 using Pipelines.Activities.Monitoring.Triggers;
-using Pipelines.Core.Activities;
 
 namespace Pipelines.Activities;
 

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Pipelines.Core.Activities;
-
 namespace Pipelines.Activities.Builtin;
 
 public sealed record FailInput(string Message, bool Retryable, bool Verdict, long? SucceedOnAttempt) : IActivityInput<FailInput>

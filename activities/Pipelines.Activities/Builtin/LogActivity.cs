@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Pipelines.Core.Activities;
-
 namespace Pipelines.Activities.Builtin;
 
 /// <param name="Message">Read as text whatever its JSON type: an expression may yield a number to log.</param>

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Pipelines.Core.Activities;
-
 namespace Pipelines.Activities.Builtin;
 
 public sealed record SleepInput(long Ms) : IActivityInput<SleepInput>

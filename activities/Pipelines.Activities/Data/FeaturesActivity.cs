@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
-using Pipelines.Core.Activities;
-using Pipelines.Data.Tables;
 using Pipelines.Ml;
 using Pipelines.Ml.Features;
 using Pipelines.Ml.Splits;

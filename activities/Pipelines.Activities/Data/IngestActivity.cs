@@ -1,11 +1,7 @@
 using System.Net;
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
-using Pipelines.Core.Activities;
 using Pipelines.Data;
 using Pipelines.Data.Csv;
 using Pipelines.Data.Parquet;
-using Pipelines.Data.Tables;
 using Pipelines.Storage.Artifacts;
 
 namespace Pipelines.Activities.Data;

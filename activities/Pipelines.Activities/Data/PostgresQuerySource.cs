@@ -1,10 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json.Nodes;
 using Npgsql;
-using Pipelines.Core.Activities;
-using Pipelines.Data.Tables;
 
 namespace Pipelines.Activities.Data;
 

@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
-using Pipelines.Core.Activities;
-using Pipelines.Data.Tables;
 using Pipelines.Quality.Checks;
 using Pipelines.Quality.Reports;
 using Pipelines.Quality.Spec;

@@ -1,12 +1,8 @@
 using System.Globalization;
 using System.Numerics;
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
-using Pipelines.Core.Activities;
 using Pipelines.Data;
 using Pipelines.Data.Csv;
 using Pipelines.Data.Parquet;
-using Pipelines.Data.Tables;
 
 namespace Pipelines.Activities.Data;
 

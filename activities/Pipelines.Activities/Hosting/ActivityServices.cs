@@ -1,5 +1,4 @@
 using Pipelines.Activities.Monitoring.Triggers;
-using Pipelines.Core.Activities;
 using Pipelines.Core.Activities.State;
 using Pipelines.Core.Monitoring;
 using Pipelines.Storage.Artifacts;

@@ -1,6 +1,4 @@
 using System.IO.Compression;
-using System.Text.Json.Nodes;
-using Pipelines.Core.Activities;
 using Pipelines.Storage.Artifacts;
 
 namespace Pipelines.Activities.Hosting;

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using Pipelines.Core.Activities;
 using Pipelines.Tracking.Pipeline;
 
 namespace Pipelines.Activities.Hosting;

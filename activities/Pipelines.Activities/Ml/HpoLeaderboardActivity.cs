@@ -1,6 +1,4 @@
-using System.Text.Json.Nodes;
 using Pipelines.Activities.Model;
-using Pipelines.Core.Activities;
 using Pipelines.Ml.Tuning;
 
 namespace Pipelines.Activities.Ml;

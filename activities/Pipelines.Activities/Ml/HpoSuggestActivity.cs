@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using Pipelines.Core.Activities;
 using Pipelines.Ml.Tuning;
 
 namespace Pipelines.Activities.Ml;

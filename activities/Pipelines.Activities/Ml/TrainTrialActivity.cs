@@ -1,8 +1,5 @@
 using Pipelines.Core.Activities.State;
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
 using Pipelines.Activities.Model;
-using Pipelines.Core.Activities;
 using Pipelines.Ml.Trainers;
 using Pipelines.Ml.Tuning;
 

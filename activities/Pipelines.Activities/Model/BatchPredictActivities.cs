@@ -1,10 +1,6 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
-using Pipelines.Core.Activities;
 using Pipelines.Data;
 using Pipelines.Data.Parquet;
-using Pipelines.Data.Tables;
 using Pipelines.Ml.Packaging;
 using Pipelines.Ml.Tuning;
 using Pipelines.Quality.Drift;

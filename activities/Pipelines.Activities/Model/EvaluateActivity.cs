@@ -1,9 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
-using Pipelines.Core.Activities;
 using Pipelines.Data.Parquet;
-using Pipelines.Data.Tables;
 using Pipelines.Ml.Metrics;
 using Pipelines.Ml.Packaging;
 using Pipelines.Ml.Trainers;

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
-using Pipelines.Core.Activities;
 using Pipelines.Ml.Metrics;
 using Pipelines.Ml.Tuning;
 

@@ -1,7 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
-using Pipelines.Core.Activities;
 using Pipelines.Ml.Packaging;
 using Pipelines.Ml.Trainers;
 using Pipelines.Ml.Tuning;

@@ -1,9 +1,5 @@
 using System.IO.Compression;
 using System.Text;
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
-using Pipelines.Core.Activities;
-using Pipelines.Data.Tables;
 using Pipelines.Storage.Artifacts;
 using Pipelines.Tracking.Client;
 using Pipelines.Tracking.Model;

@@ -1,7 +1,4 @@
 using Pipelines.Core.Activities.State;
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
-using Pipelines.Core.Activities;
 using Pipelines.Tracking.Model;
 using Pipelines.Tracking.Pipeline;
 

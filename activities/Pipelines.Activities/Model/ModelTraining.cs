@@ -1,9 +1,5 @@
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
-using Pipelines.Core.Activities;
 using Pipelines.Data;
 using Pipelines.Data.Csv;
-using Pipelines.Data.Tables;
 using Pipelines.Ml.Features;
 using Pipelines.Ml.Metrics;
 using Pipelines.Ml.MlNet;

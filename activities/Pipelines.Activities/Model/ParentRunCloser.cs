@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
 using Pipelines.Engine.Leadership;
 using Pipelines.Core.Activities.State;
 using Pipelines.Tracking.Client;

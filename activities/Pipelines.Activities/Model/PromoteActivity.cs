@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
-using Pipelines.Core.Activities;
 using Pipelines.Tracking.Client;
 using Pipelines.Tracking.Model;
 using Pipelines.Tracking.Pipeline;

@@ -1,5 +1,4 @@
 using System.Net;
-using Pipelines.Core.Activities;
 using Pipelines.Tracking.Client;
 
 namespace Pipelines.Activities.Model;

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Pipelines.Core.Activities;
-
 namespace Pipelines.Activities.Model;
 
 public sealed record TrainInput(string Name) : IActivityInput<TrainInput>

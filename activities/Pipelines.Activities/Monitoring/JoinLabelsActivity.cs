@@ -1,9 +1,6 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Pipelines.Activities.Data;
 using Pipelines.Activities.Model;
-using Pipelines.Core.Activities;
-using Pipelines.Data.Tables;
 using Pipelines.Core.Monitoring;
 using Pipelines.Quality.Drift;
 

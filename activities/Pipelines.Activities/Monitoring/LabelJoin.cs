@@ -1,4 +1,3 @@
-using Pipelines.Data.Tables;
 using Pipelines.Ml.Metrics;
 
 namespace Pipelines.Activities.Monitoring;

@@ -1,9 +1,5 @@
-using System.Text.Json.Nodes;
 using Pipelines.Activities.Data;
-using Pipelines.Activities.Hosting;
 using Pipelines.Activities.Model;
-using Pipelines.Core.Activities;
-using Pipelines.Data.Tables;
 using Pipelines.Ml.Packaging;
 using Pipelines.Ml.Tuning;
 using Pipelines.Core.Monitoring;

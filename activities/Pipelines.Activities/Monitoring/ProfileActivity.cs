@@ -1,8 +1,5 @@
-using System.Text.Json.Nodes;
 using Pipelines.Activities.Data;
-using Pipelines.Activities.Hosting;
 using Pipelines.Activities.Model;
-using Pipelines.Core.Activities;
 using Pipelines.Core.Monitoring;
 using Pipelines.Quality.Drift;
 using Pipelines.Tracking.Pipeline;

@@ -1,7 +1,4 @@
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Pipelines.Api.Domain;
 
 namespace Pipelines.Api.Auth;
 

@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using Pipelines.Api.Domain;
 
 namespace Pipelines.Api.Auth;
 

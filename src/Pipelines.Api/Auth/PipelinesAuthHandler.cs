@@ -2,12 +2,8 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Pipelines.Api.Data;
-using Pipelines.Api.Domain;
-using Pipelines.Api.Hosting;
 
 namespace Pipelines.Api.Auth;
 

@@ -1,6 +1,3 @@
-using Npgsql;
-using Pipelines.Postgres.Sql;
-
 namespace Pipelines.Api.Data;
 
 public sealed record AuditEntry(long Id, DateTimeOffset At, string User, string Action, string Target, string? ClientAddress, int Outcome);

@@ -1,7 +1,3 @@
-using Npgsql;
-using Pipelines.Api.Domain;
-using Pipelines.Postgres.Sql;
-
 namespace Pipelines.Api.Data;
 
 public sealed record ApiKeyInfo(Guid Id, string Name, IReadOnlyList<string> Roles, string CreatedBy, DateTimeOffset CreatedAt,

@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Pipelines.Api.Hosting;
 using Pipelines.Server;
 using Pipelines.Tracking.Client;
 using Pipelines.Tracking.Pipeline;

@@ -1,7 +1,4 @@
-using System.Text.Json.Nodes;
-using Npgsql;
 using NpgsqlTypes;
-using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Data;
 

@@ -1,6 +1,4 @@
-using Npgsql;
 using Pipelines.Core.Definitions;
-using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Data;
 

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Pipelines.Api.Domain;
 
 /// <summary>One slice of the holdout (e.g. sex=Female) on the primary metric: the candidate against the champion.</summary>

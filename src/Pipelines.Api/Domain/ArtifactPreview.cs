@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Pipelines.Api.Endpoints;
 using Pipelines.Data.Tables;
 

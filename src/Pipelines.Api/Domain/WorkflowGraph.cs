@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Pipelines.Core.Definitions;
 using Pipelines.Core.Validation;
 

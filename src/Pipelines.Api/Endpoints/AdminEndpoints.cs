@@ -1,12 +1,3 @@
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Pipelines.Api.Auth;
-using Pipelines.Api.Data;
-using Pipelines.Api.Domain;
-using Pipelines.Api.Hosting;
-
 namespace Pipelines.Api.Endpoints;
 
 /// <summary><c>/api/v1/keys</c> and <c>/api/v1/audit</c> (admin).</summary>

@@ -1,12 +1,4 @@
 using System.Net.Http.Headers;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Npgsql;
-using Pipelines.Api.Auth;
-using Pipelines.Api.Domain;
-using Pipelines.Api.Hosting;
 using Pipelines.Storage;
 using Pipelines.Storage.Artifacts;
 

@@ -1,14 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Npgsql;
-using Pipelines.Api.Auth;
-using Pipelines.Api.Data;
-using Pipelines.Api.Domain;
-using Pipelines.Api.Hosting;
-using Pipelines.Postgres.Sql;
 using Pipelines.Quality.Challenger;
 
 namespace Pipelines.Api.Endpoints;

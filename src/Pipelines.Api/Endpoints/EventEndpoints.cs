@@ -1,12 +1,5 @@
 using System.Text;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Npgsql;
-using Pipelines.Api.Auth;
-using Pipelines.Api.Domain;
 using Pipelines.Api.Events;
-using Pipelines.Api.Hosting;
 
 namespace Pipelines.Api.Endpoints;
 

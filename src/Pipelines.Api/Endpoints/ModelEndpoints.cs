@@ -1,12 +1,4 @@
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Pipelines.Api.Auth;
-using Pipelines.Api.Data;
-using Pipelines.Api.Domain;
 using Pipelines.Api.Events;
-using Pipelines.Api.Hosting;
 using Pipelines.Tracking.Client;
 using Pipelines.Tracking.Model;
 

@@ -1,15 +1,5 @@
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Npgsql;
-using Pipelines.Api.Auth;
-using Pipelines.Api.Data;
-using Pipelines.Api.Domain;
-using Pipelines.Api.Hosting;
 using Pipelines.Core.Activities;
 using Pipelines.Engine.Storage;
-using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Endpoints;
 

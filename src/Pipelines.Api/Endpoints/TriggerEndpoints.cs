@@ -1,14 +1,3 @@
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Npgsql;
-using Pipelines.Api.Auth;
-using Pipelines.Api.Data;
-using Pipelines.Api.Domain;
-using Pipelines.Api.Hosting;
-using Pipelines.Postgres.Sql;
-
 namespace Pipelines.Api.Endpoints;
 
 /// <summary>

@@ -1,11 +1,3 @@
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Pipelines.Api.Auth;
-using Pipelines.Api.Data;
-using Pipelines.Api.Domain;
-using Pipelines.Api.Hosting;
 using Pipelines.Core.Activities;
 using Pipelines.Core.Definitions;
 using Pipelines.Engine.Storage;

@@ -1,9 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Npgsql;
-using Pipelines.Api.Data;
-using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Events;
 

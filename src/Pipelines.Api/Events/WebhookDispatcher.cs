@@ -1,13 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Npgsql;
-using Pipelines.Api.Data;
-using Pipelines.Api.Domain;
-using Pipelines.Api.Hosting;
-using Pipelines.Postgres.Sql;
 
 namespace Pipelines.Api.Events;
 

@@ -1,4 +1,3 @@
-using Npgsql;
 using Pipelines.Core.Activities;
 using Pipelines.Engine.Storage;
 using Pipelines.Storage.Artifacts;

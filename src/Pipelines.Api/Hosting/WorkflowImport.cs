@@ -1,6 +1,4 @@
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Pipelines.Api.Data;
 using Pipelines.Core.Validation;
 
 namespace Pipelines.Api.Hosting;

@@ -1,7 +1,4 @@
-using System.Text.Json.Nodes;
 using Pipelines.Activities.Model;
-using Pipelines.Core.Activities;
-using Pipelines.Data.Tables;
 using Pipelines.Ml.Tuning;
 using Pipelines.Quality.Challenger;
 using Pipelines.Quality.Drift;

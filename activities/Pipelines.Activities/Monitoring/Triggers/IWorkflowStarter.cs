@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using Pipelines.Core.Activities;
 using Pipelines.Core.Definitions;
 using Pipelines.Core.Validation;
 using Pipelines.Engine.Model;

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Pipelines.Activities.Hosting;
-using Pipelines.Core.Activities;
 using Pipelines.Core.Definitions;
 using Pipelines.Core.Validation;
 using Pipelines.Core.Monitoring;
