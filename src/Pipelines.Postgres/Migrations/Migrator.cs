@@ -8,7 +8,8 @@ namespace Pipelines.Postgres.Migrations;
 
 /// <summary>
 /// Applies the numbered <c>NNNN_name.sql</c> scripts embedded in this assembly, each in its own transaction: every
-/// subsystem keeps its own in <c>&lt;Subsystem&gt;/Migrations</c>, and this one runner applies them all in version order.
+/// subsystem keeps its own in a <c>Migrations</c> folder beside its SQL (the tracking endpoint's and the HTTP API's in their
+/// projects, embedded here), and this one runner applies them all in version order.
 /// Safe when several processes start at once: they queue on an advisory lock, and each later one finds the
 /// work done. An applied script whose text has since changed is refused rather than silently skipped.
 /// </summary>

@@ -1,5 +1,5 @@
 -- The built-in MLflow-compatible tracking store: one statement per named operation.
--- Tables are created by Pipelines.Postgres/Tracking/Migrations/0003_tracking.sql. Times are epoch milliseconds.
+-- Tables are created by ../Migrations/0003_tracking.sql. Times are epoch milliseconds.
 
 -- name: ExperimentInsert
 -- Zero rows when the name is taken (RESOURCE_ALREADY_EXISTS); the sequence number is then simply skipped.
