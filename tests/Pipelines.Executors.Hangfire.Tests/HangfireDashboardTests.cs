@@ -36,7 +36,7 @@ public class HangfireDashboardTests
             Registry = registry,
             Store = new PostgresEngineStore(db.DataSource, registry),
             ArtifactRegistry = new Pipelines.Postgres.Artifacts.PostgresArtifactRegistry(db.DataSource),
-            SchemaVersion = Pipelines.Postgres.Migrations.Migrator.All[^1].Version,
+            SchemaVersion = Pipelines.Postgres.Migrations.Migrator.NewestVersion,
             TrackingArtifactRoot = root,
             Urls = ["http://127.0.0.1:0"],
             Auth = new AuthSettings { SigningKey = key, Issuer = Issuer, Audience = Audience },

@@ -67,7 +67,7 @@ public sealed class ServerHarness : IAsyncDisposable
             Registry = registry,
             Store = store,
             ArtifactRegistry = new Pipelines.Postgres.Artifacts.PostgresArtifactRegistry(db.DataSource),
-            SchemaVersion = Pipelines.Postgres.Migrations.Migrator.All[^1].Version,
+            SchemaVersion = Pipelines.Postgres.Migrations.Migrator.NewestVersion,
             TrackingArtifactRoot = tracking,
             Artifacts = artifacts,
             Urls = ["http://127.0.0.1:0"],

@@ -12,7 +12,7 @@ namespace Pipelines.Activities.Hosting;
 /// (through the publisher), a verified local cache of artifacts, MLflow tracking, a folder for attempt-scoped
 /// scratch files, and the stores activities keep state in. Each store is an interface, so activities never depend
 /// on PostgreSQL classes. A process that runs workers builds one and hands it to activities through
-/// <see cref="ActivityContext.Services"/>; activities reach it only through <see cref="From"/>.
+/// <see cref="ActivityContext.Services"/>; activities reach it through <see cref="From"/> (or <see cref="TryFrom"/>).
 /// </summary>
 public sealed record ActivityServices
 {

@@ -30,7 +30,7 @@ public static class MigrateCommand
             var cs = await DatabaseLocator.ResolveAsync(parse.GetValue(db), m => Console.Error.WriteLine(m), ct);
             await using var source = Pipelines.Postgres.PostgresDataSource.Create(cs);
             var applied = await ApplyWithRetryAsync(source, patience, ct);
-            var newest = Migrator.All.Count == 0 ? 0 : Migrator.All[^1].Version;
+            var newest = Migrator.NewestVersion;
             foreach (var m in applied) Console.WriteLine($"applied {m.Version:D4}_{m.Name}");
             Console.WriteLine(applied.Count == 0
                 ? $"schema up to date at version {newest}"

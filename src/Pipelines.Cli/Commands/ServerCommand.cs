@@ -71,7 +71,7 @@ public static class ServerCommand
                 Registry = engine.Registry,
                 Store = engine.Store,
                 ArtifactRegistry = engine.ArtifactRegistry,
-                SchemaVersion = Pipelines.Postgres.Migrations.Migrator.All[^1].Version,
+                SchemaVersion = Pipelines.Postgres.Migrations.Migrator.NewestVersion,
                 TrackingArtifactRoot = trackingRoot,
                 Artifacts = engine.Artifacts,
                 Urls = urlList,

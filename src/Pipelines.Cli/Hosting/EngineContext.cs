@@ -106,7 +106,7 @@ public sealed class EngineContext : IAsyncDisposable
     {
         SubmissionTrackingServer();
         return PostgresEngineHost.StartWorkerAsync(DataSource, Store, Registry, options, PostgresEngineHost.LineLogs(log), ct,
-            services: ActivityServiceSet(), executor: executor?.Factory(this, log));
+            services: ProcessActivityServices, executor: executor?.Factory(this, log));
     }
 
     /// <summary>
@@ -118,9 +118,13 @@ public sealed class EngineContext : IAsyncDisposable
     {
         var schedule = CollectionSchedule(Environment.GetEnvironmentVariable("PIPELINES_ARTIFACTS_GC"));
         List<Pipelines.Engine.Leadership.ILeaderSweep> sweeps = schedule is null ? [] : [new Pipelines.Postgres.Artifacts.ArtifactCollectionSweep(ArtifactCollector, schedule)];
-        sweeps.Add(ParentRunCloser(ActivityServiceSet(), log));
+        sweeps.Add(ParentRunCloser(ProcessActivityServices, log));
         return PostgresEngineHost.StartLeader(DataSource, Store, leaderInterval, PostgresEngineHost.LineLogs(log), ct, sweeps);
     }
+
+    /// <summary>The activity services worker and leader share: built once per process, not once per service.</summary>
+    private IServiceProvider ProcessActivityServices => _processActivityServices ??= ActivityServiceSet();
+    private IServiceProvider? _processActivityServices;
 
     /// <summary>This process's worker and leader candidate as the two hosted services a command or host runs.</summary>
     public (WorkerHostedService Worker, LeaderHostedService Leader) HostedServices(WorkerOptions options, TimeSpan leaderInterval,

@@ -25,6 +25,9 @@ public static class Migrator
 
     public static IReadOnlyList<Migration> All { get; } = Load();
 
+    /// <summary>The newest schema version this build knows (0 without migrations).</summary>
+    public static int NewestVersion => All.Count == 0 ? 0 : All[^1].Version;
+
     public static async Task<IReadOnlyList<Migration>> ApplyAsync(NpgsqlDataSource db, CancellationToken ct = default)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
@@ -67,7 +70,7 @@ public static class Migrator
                 await tx.CommitAsync(ct);
                 done.Add(m);
             }
-            var newest = All.Count == 0 ? 0 : All[^1].Version;
+            var newest = NewestVersion;
             if (applied.Count > 0 && applied.Keys.Max() > newest)
                 throw new InvalidOperationException($"the database is at schema version {applied.Keys.Max()}, newer than this program knows ({newest}); upgrade Pipelines");
             return done;

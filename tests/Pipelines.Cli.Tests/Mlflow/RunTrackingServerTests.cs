@@ -224,7 +224,7 @@ public partial class RunTrackingServerTests
         {
             DataSource = other.DataSource, Registry = registry, Store = new Pipelines.Postgres.Engine.PostgresEngineStore(other.DataSource, registry),
             ArtifactRegistry = new Pipelines.Postgres.Artifacts.PostgresArtifactRegistry(other.DataSource),
-            SchemaVersion = Pipelines.Postgres.Migrations.Migrator.All[^1].Version,
+            SchemaVersion = Pipelines.Postgres.Migrations.Migrator.NewestVersion,
             TrackingArtifactRoot = Path.Combine(_home, "secured-mlflow"), Urls = ["http://127.0.0.1:0"], RequestLogging = false,
             Auth = new Pipelines.Api.Hosting.AuthSettings
             {

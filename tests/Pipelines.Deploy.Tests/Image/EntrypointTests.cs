@@ -28,7 +28,7 @@ public class EntrypointTests
         await using var db = await TestPostgres.CreateDatabaseAsync(migrate: false);
         var first = await Tool.RunAsync("bash", [Entrypoint, "migrate"], environment: Environment(db.ConnectionString), timeout: TimeSpan.FromMinutes(2));
         Assert.That(first.ExitCode, Is.EqualTo(0), first.Output);
-        var newest = Migrator.All[^1].Version;
+        var newest = Migrator.NewestVersion;
         Assert.That(first.Stdout, Does.Contain($"schema migrated to version {newest} ({Migrator.All.Count} migration(s) applied)"));
         Assert.That(await db.ScalarAsync<long>("SELECT count(*) FROM schema_migrations"), Is.EqualTo(Migrator.All.Count));
 
